@@ -1,0 +1,67 @@
+"""The ``crm-exp`` command line.
+
+Each subcommand lives in ``crm_experiments/commands/<name>.py`` with two functions,
+``configure(parser)`` and ``run(args) -> int``; this module only dispatches. Errors raised on
+purpose (:class:`~crm_experiments.errors.CrmError`) are printed without a traceback and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from crm_experiments.errors import CrmError
+
+SUBCOMMANDS = {
+    "validate": "check a data directory against the data contract",
+    "run": "evaluate one campaign at one horizon (notebook, report, MLflow run)",
+    "demo": "generate the demo shop and evaluate it at every horizon",
+    "generate": "generate a synthetic shop with known true effects",
+    "metrics": "lifecycle and stickiness metrics of a shop at a date",
+    "compare": "arm-vs-control effects on any per-customer table",
+    "clv": "fit and validate CLV and churn models",
+    "uplift": "coupon uplift models and next-round targeting",
+    "due": "list the evaluations that are due",
+    "schedule": "run the evaluations that are due",
+    "plan": "derive the next round of the plan from past campaigns",
+    "import": "import a Taobao or Shopify export into canonical tables",
+}
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"crm_experiments.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"crm_experiments.commands.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm-exp", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in SUBCOMMANDS.items():
+        module = _load(name)
+        if module is None:
+            continue
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(sp)
+        sp.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except CrmError as exc:
+        print(f"crm-exp {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"crm-exp {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Campaign parameters: one YAML file per campaign, validated before anything runs.
+
+An unknown key is an error (``extra="forbid"``), never a silent default.
+
+>>> p = CampaignParams.model_validate({
+...     "campaign_id": "d11_2025", "display_name": "Double 11",
+...     "data": {"path": "data/demo"},
+...     "sale": {"start": "2025-11-01", "end": "2025-11-11"},
+...     "arms": [{"name": "control", "planned_share": 0.2},
+...              {"name": "coupon_100_10", "planned_share": 0.8,
+...               "coupon_face_value": 10, "coupon_threshold": 100}],
+... })
+>>> p.treatment_arms
+('coupon_100_10',)
+>>> str(p.window_end(7))
+'2025-11-19 00:00:00'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crm_experiments.errors import ParamsError
+
+CAMPAIGN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSource(_Strict):
+    """Where the campaign's canonical tables live."""
+
+    path: Path = Field(description="Data directory; relative paths are relative to the repo root "
+                       "(the working directory), or absolute.")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    engine: Literal["duckdb"] = "duckdb"
+
+
+class SaleWindow(_Strict):
+    """The sale, both days inclusive, in the shop's timezone."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SaleWindow:
+        if self.end < self.start:
+            raise ValueError(f"sale end {self.end} is before sale start {self.start}")
+        return self
+
+
+class Arm(_Strict):
+    """One arm of the randomised test; the control arm gets no coupon and no message."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    planned_share: float = Field(gt=0, lt=1, description="Planned share of assigned customers.")
+    coupon_face_value: float = Field(0.0, ge=0, description="Coupon value Y of 'spend X get Y off'.")
+    coupon_threshold: float = Field(0.0, ge=0, description="Coupon threshold X (0 = no threshold).")
+    label: str | None = None
+
+
+class Costs(_Strict):
+    """Money assumptions for profit and ROI (currency of the shop)."""
+
+    gross_margin: float = Field(0.45, gt=0, lt=1,
+                                description="Gross margin on list price (before discounts).")
+    message_cost: dict[str, float] = Field(default_factory=lambda: {"sms": 0.05})
+    fixed_cost: float = Field(0.0, ge=0, description="Fixed campaign cost (design, tooling).")
+    currency: str = "CNY"
+
+
+class CampaignParams(_Strict):
+    """Everything one evaluation needs; loaded from ``params/<campaign>.yaml``."""
+
+    campaign_id: str
+    display_name: str
+    language: Literal["en", "zh"] = "en"
+    timezone: str = "Asia/Shanghai"
+    data: DataSource
+    sale: SaleWindow
+    pre_period_days: int = Field(90, ge=7, le=730,
+                                 description="Days before the sale used as the 'before' window "
+                                 "and for pre-period covariates.")
+    horizons: tuple[int, ...] = (7, 30)
+    retention_days: int = Field(30, ge=1, le=365)
+    lifecycle_period_months: Literal[3, 6, 12] = 3
+    control_arm: str = "control"
+    arms: tuple[Arm, ...]
+    costs: Costs = Costs()
+    segments: tuple[str, ...] = ("lifecycle_state",)
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    srm_alpha: float = Field(0.001, gt=0, lt=0.5)
+    seed: int = 20251111
+
+    @field_validator("campaign_id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        if not CAMPAIGN_ID_PATTERN.match(value):
+            raise ValueError("campaign_id must be 1-64 characters of a-z, 0-9, '_' or '-', "
+                             "starting with a letter or digit (it names report folders)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            pd.Timestamp("2020-01-01", tz=value)
+        except Exception as exc:  # pytz/zoneinfo raise various types
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("horizons")
+    @classmethod
+    def _positive_horizons(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(h < 1 or h > 365 for h in value):
+            raise ValueError("horizons must be 1-365 days after the sale end")
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _arms_consistent(self) -> CampaignParams:
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"arm names must be unique, got {names}")
+        if self.control_arm not in names:
+            raise ValueError(f"control_arm {self.control_arm!r} is not among arms {names}")
+        if len(names) < 2:
+            raise ValueError("at least one treatment arm besides the control arm is needed")
+        total = sum(a.planned_share for a in self.arms)
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"planned_share of the arms must sum to 1, got {total:g}")
+        return self
+
+    # --- derived values -------------------------------------------------------------------
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arms)
+
+    @property
+    def treatment_arms(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arms if a.name != self.control_arm)
+
+    def arm(self, name: str) -> Arm:
+        return next(a for a in self.arms if a.name == name)
+
+    @property
+    def sale_start(self) -> pd.Timestamp:
+        """Start of the sale's first day (naive, shop timezone)."""
+        return pd.Timestamp(self.sale.start)
+
+    @property
+    def sale_end(self) -> pd.Timestamp:
+        """End of the sale (exclusive): midnight after its last day."""
+        return pd.Timestamp(self.sale.end) + pd.Timedelta(days=1)
+
+    def window_end(self, horizon_days: int) -> pd.Timestamp:
+        """Exclusive end of the evaluation window: sale end + ``horizon_days`` days."""
+        return self.sale_end + pd.Timedelta(days=horizon_days)
+
+    @property
+    def pre_period_start(self) -> pd.Timestamp:
+        return self.sale_start - pd.Timedelta(days=self.pre_period_days)
+
+    def evaluation_date(self, horizon_days: int) -> dt.date:
+        """The day the evaluation at this horizon is due (the day the window closes)."""
+        return self.window_end(horizon_days).date()
+
+    def flat(self) -> dict[str, str]:
+        """Parameters flattened to ``a.b.c`` keys, for MLflow params."""
+        out: dict[str, str] = {}
+
+        def walk(prefix: str, value: object) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            elif isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
+                for item in value:
+                    walk(f"{prefix}.{item.get('name', len(out))}", item)
+            else:
+                out[prefix] = str(value)
+
+        walk("", self.model_dump(mode="json"))
+        return out
+
+
+def load_params(path: str | Path) -> CampaignParams:
+    """Read and validate a campaign YAML file; raise :class:`ParamsError` naming the file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ParamsError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
+    try:
+        return CampaignParams.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ParamsError(f"{path}: invalid campaign parameters\n" + "\n".join(lines)) from exc
