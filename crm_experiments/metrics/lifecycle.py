@@ -1,0 +1,138 @@
+"""Customer lifecycle states (客户生命周期) at a reference date, and migration between two dates.
+
+At reference date ``d`` (midnight, shop time) with base period ``P`` calendar months, from the
+customer's purchases strictly before ``d`` (see :mod:`crm_experiments.metrics.orders`):
+
+============  =====================================================================
+state         rule (``last`` = last purchase, ``first`` = first purchase)
+============  =====================================================================
+new_one       ``first >= d - P`` and exactly 1 purchase in ``[d - P, d)``
+new_repeat    ``first >= d - P`` and 2+ purchases in ``[d - P, d)``
+old_one       ``first < d - P``, ``last >= d - P``, exactly 1 purchase in ``[d - P, d)``
+old_repeat    ``first < d - P``, 2+ purchases in ``[d - P, d)``
+silent        ``d - 2P <= last < d - P``
+sleeping      ``d - 4P <= last < d - 2P``
+lost          ``last < d - 4P``
+============  =====================================================================
+
+A purchase exactly ``P`` before ``d`` counts as within the last ``P`` (age ``<= P``), so
+boundaries belong to the younger state. Customers with no purchase before ``d`` have no state:
+they are left out of the state table and counted as ``no_purchase_yet`` in
+:func:`lifecycle_counts` when a customers table is given.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from crm_experiments.metrics.orders import TimeLike, purchases, ts
+
+ACTIVE_STATES = ("new_one", "new_repeat", "old_one", "old_repeat")
+STATES = (*ACTIVE_STATES, "silent", "sleeping", "lost")
+NO_STATE = "no_purchase_yet"
+STATE_LABELS = {
+    "new_one": ("new, one purchase", "1次购买新客"),
+    "new_repeat": ("new, repeat", "重复购买新客"),
+    "old_one": ("old, one purchase", "1次购买老客"),
+    "old_repeat": ("old, repeat", "重复购买老客"),
+    "silent": ("silent", "沉默"),
+    "sleeping": ("sleeping", "睡眠"),
+    "lost": ("lost", "流失"),
+    NO_STATE: ("no purchase yet", "尚未购买"),
+}
+
+
+def period_start(as_of: TimeLike, period_months: int, multiple: int = 1) -> pd.Timestamp:
+    """``d - multiple * P`` with calendar months (e.g. 2025-11-30 minus 3 months = 2025-08-30)."""
+    return pd.Timestamp(as_of) - pd.DateOffset(months=period_months * multiple)
+
+
+def lifecycle_states(orders: ir.Table, as_of: TimeLike, period_months: int = 3) -> ir.Table:
+    """Per customer with a purchase before ``as_of``: ``customer_id, state, first_purchase_at,
+    last_purchase_at, purchases_in_period``."""
+    d = pd.Timestamp(as_of)
+    p1, p2, p4 = (period_start(d, period_months, k) for k in (1, 2, 4))
+    p = purchases(orders)
+    p = p.filter(p.created_at < ts(d))
+    per = p.group_by("customer_id").aggregate(
+        first_purchase_at=p.created_at.min(),
+        last_purchase_at=p.created_at.max(),
+        purchases_in_period=(p.created_at >= ts(p1)).cast("int64").sum(),
+    )
+    is_new = per.first_purchase_at >= ts(p1)
+    repeat = per.purchases_in_period >= 2
+    active = per.last_purchase_at >= ts(p1)
+    state = ibis.cases(
+        (active & is_new & repeat, "new_repeat"),
+        (active & is_new, "new_one"),
+        (active & repeat, "old_repeat"),
+        (active, "old_one"),
+        (per.last_purchase_at >= ts(p2), "silent"),
+        (per.last_purchase_at >= ts(p4), "sleeping"),
+        else_="lost",
+    )
+    return per.mutate(state=state).select(
+        "customer_id", "state", "first_purchase_at", "last_purchase_at", "purchases_in_period"
+    )
+
+
+def lifecycle_counts(orders: ir.Table, as_of: TimeLike, period_months: int = 3,
+                     customers: ir.Table | None = None) -> pd.DataFrame:
+    """Counts and shares of each state at ``as_of`` (shares of customers with a state).
+
+    With ``customers``, members registered (``first_order_at`` null or any) without a purchase
+    before ``as_of`` are counted as ``no_purchase_yet`` (share left empty: they are not in the
+    base of the shares).
+    """
+    states = lifecycle_states(orders, as_of, period_months)
+    counts = states.group_by("state").aggregate(customers=states.count()).to_pandas()
+    counts = counts.set_index("state").reindex(list(STATES), fill_value=0)["customers"]
+    frame = pd.DataFrame({"customers": counts.astype("int64")})
+    total = int(frame["customers"].sum())
+    frame["share"] = frame["customers"] / total if total else float("nan")
+    if customers is not None:
+        known = customers.select("customer_id").distinct()
+        missing = known.anti_join(states, "customer_id").count().to_pandas()
+        frame.loc[NO_STATE] = [int(missing), float("nan")]
+        frame["customers"] = frame["customers"].astype("int64")
+    frame.index.name = "state"
+    return frame
+
+
+def migration_matrix(orders: ir.Table, before: TimeLike, after: TimeLike,
+                     period_months: int = 3) -> pd.DataFrame:
+    """Customers by (state at ``before``, state at ``after``); rows ``no_purchase_yet`` hold
+    customers acquired between the two dates. Returns a wide count table (rows = before)."""
+    s0 = lifecycle_states(orders, before, period_months).select("customer_id", before_state="state")
+    s1 = lifecycle_states(orders, after, period_months).select("customer_id", after_state="state")
+    j = s1.left_join(s0, "customer_id")
+    j = j.mutate(before_state=j.before_state.fill_null(NO_STATE))
+    long = j.group_by(["before_state", "after_state"]).aggregate(customers=j.count()).to_pandas()
+    order_rows = [*STATES, NO_STATE]
+    wide = long.pivot_table(index="before_state", columns="after_state", values="customers",
+                            aggfunc="sum", fill_value=0)
+    wide = wide.reindex(index=order_rows, columns=list(STATES), fill_value=0).astype("int64")
+    wide.index.name, wide.columns.name = "before", "after"
+    return wide
+
+
+_COARSE = {s: 0 for s in ACTIVE_STATES} | {"silent": 1, "sleeping": 2, "lost": 3}
+
+
+def migration_summary(matrix: pd.DataFrame) -> dict[str, int]:
+    """Positive (toward active) and negative (toward lost) migration totals of a migration
+    matrix, on the coarse scale active < silent < sleeping < lost; staying put is ``stable``."""
+    out = {"positive": 0, "negative": 0, "stable": 0, "acquired": 0}
+    for before, row in matrix.iterrows():
+        for after, n in row.items():
+            if before == NO_STATE:
+                out["acquired"] += int(n)
+            elif _COARSE[after] < _COARSE[before]:
+                out["positive"] += int(n)
+            elif _COARSE[after] > _COARSE[before]:
+                out["negative"] += int(n)
+            else:
+                out["stable"] += int(n)
+    return out

@@ -1,0 +1,72 @@
+"""Order-level building blocks shared by every metric: what counts as a purchase, and money.
+
+A **purchase** is a paid order (``paid_at`` not null) that was not fully refunded
+(``refund_amount`` is 0/null or below ``amount``). Its **net revenue** is
+``amount - refund_amount`` (currency units). Its **gross profit** is
+``k * (amount - (1 - m) * (amount + discount))`` with ``k = (amount - refund_amount) / amount``
+the share of goods kept and ``m`` the gross margin on list price (``amount + discount``), so
+coupon discounts are paid for out of the margin.
+
+All functions take and return Ibis expressions; nothing is computed until a caller executes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+TimeLike = str | dt.date | dt.datetime | pd.Timestamp
+
+
+def ts(value: TimeLike) -> ir.TimestampScalar:
+    """A naive timestamp literal (shop-local time)."""
+    return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
+
+
+def is_purchase(orders: ir.Table) -> ir.BooleanColumn:
+    """Paid and not fully refunded."""
+    refund = orders.refund_amount.fill_null(0)
+    return orders.paid_at.notnull() & ((refund <= 0) | (refund < orders.amount))
+
+
+def purchases(orders: ir.Table) -> ir.Table:
+    """Orders that count as purchases (see module docstring)."""
+    return orders.filter(is_purchase(orders))
+
+
+def net_revenue(orders: ir.Table) -> ir.FloatingColumn:
+    """``amount - refund_amount`` per order (currency units)."""
+    return (orders.amount - orders.refund_amount.fill_null(0)).cast("float64")
+
+
+def gross_profit(orders: ir.Table, gross_margin: float) -> ir.FloatingColumn:
+    """``k * (amount - (1 - m) * (amount + discount))``, ``k`` = kept share (see module doc)."""
+    refund = orders.refund_amount.fill_null(0)
+    kept = ibis.cases((orders.amount > 0, (orders.amount - refund) / orders.amount), else_=1.0)
+    list_price = orders.amount + orders.discount.fill_null(0)
+    return (kept * (orders.amount - (1 - gross_margin) * list_price)).cast("float64")
+
+
+def in_window(column: ir.TimestampColumn, start: TimeLike, end: TimeLike) -> ir.BooleanColumn:
+    """``start <= column < end`` (end exclusive)."""
+    return (column >= ts(start)) & (column < ts(end))
+
+
+def customer_window_outcomes(orders: ir.Table, start: TimeLike, end: TimeLike,
+                             gross_margin: float) -> ir.Table:
+    """Per customer with a purchase created in ``[start, end)``: outcomes of the window.
+
+    Columns: ``customer_id``, ``orders`` (purchases), ``revenue`` (net revenue),
+    ``gross_profit``, ``discount`` (sum of discounts on those purchases).
+    Customers without a purchase are absent; join and fill with 0.
+    """
+    p = purchases(orders)
+    p = p.filter(in_window(p.created_at, start, end))
+    p = p.mutate(_rev=net_revenue(p), _gp=gross_profit(p, gross_margin),
+                 _disc=p.discount.fill_null(0).cast("float64"))
+    return p.group_by("customer_id").aggregate(
+        orders=p.count(), revenue=p._rev.sum(), gross_profit=p._gp.sum(), discount=p._disc.sum()
+    )
