@@ -39,8 +39,8 @@ class _Strict(BaseModel):
 class DataSource(_Strict):
     """Where the campaign's canonical tables live."""
 
-    path: Path = Field(description="Data directory; relative paths are relative to the repo root "
-                       "(the working directory), or absolute.")
+    path: Path = Field(description="Data directory; a relative path is taken relative to the "
+                       "directory of the params file.")
     format: Literal["auto", "csv", "parquet"] = "auto"
     engine: Literal["duckdb"] = "duckdb"
 
@@ -192,7 +192,9 @@ class CampaignParams(_Strict):
 
 
 def load_params(path: str | Path) -> CampaignParams:
-    """Read and validate a campaign YAML file; raise :class:`ParamsError` naming the file."""
+    """Read and validate a campaign YAML file; raise :class:`ParamsError` naming the file.
+
+    A relative ``data.path`` is resolved against the YAML file's directory."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -203,10 +205,14 @@ def load_params(path: str | Path) -> CampaignParams:
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
     try:
-        return CampaignParams.model_validate(raw)
+        params = CampaignParams.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             lines.append(f"  {where}: {err['msg']}")
         raise ParamsError(f"{path}: invalid campaign parameters\n" + "\n".join(lines)) from exc
+    data_path = params.data.path
+    if not data_path.is_absolute():
+        data_path = (path.parent / data_path).resolve()
+    return params.model_copy(update={"data": params.data.model_copy(update={"path": data_path})})

@@ -1,0 +1,27 @@
+"""``crm-exp run PARAMS.yaml --horizon H``: evaluate one campaign at one horizon."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("params", help="campaign parameters (YAML)")
+    parser.add_argument("--horizon", type=int, action="append",
+                        help="days after the sale end (repeatable; default: the params' horizons)")
+    parser.add_argument("--reports-dir", default="reports", help="where reports go (reports/)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from crm_experiments.params import load_params
+    from crm_experiments.runner import run_evaluation
+
+    horizons = args.horizon or list(load_params(args.params).horizons)
+    for h in horizons:
+        outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
+                                 progress=lambda m: print(m, file=sys.stderr))
+        v = outcome.summary["verdict"]
+        print(f"{outcome.campaign_id} {h}d: {v['status']} (best arm {v['best_arm']}); "
+              f"report {outcome.report_path}; MLflow run {outcome.run_id}")
+    return 0

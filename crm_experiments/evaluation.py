@@ -1,0 +1,429 @@
+"""Evaluate one campaign at one horizon: the spine every report and MLflow run is built from.
+
+At horizon ``H`` the **evaluation window** runs from the sale start (00:00) to the sale end + ``H``
+days (exclusive). Each customer assigned to the campaign gets, over that window, the outcomes of
+:mod:`crm_experiments.metrics.orders` (``converted``, ``orders``, ``revenue``, ``gross_profit``),
+the campaign's costs (``message_cost`` = sum of contact costs; ``coupon_cost`` = face value of
+its coupons redeemed in purchases of the window) and ``net_profit = gross_profit -
+message_cost`` (coupon cost is already inside gross profit through the discount). Pre-period
+covariates (``pre_*``) are measured over ``pre_period_days`` before the assignment, so the
+treatment cannot have moved them; they reduce variance (CUPED / Lin regression adjustment).
+
+:func:`evaluate` returns an :class:`Evaluation`: a value holding every table the notebook, the
+report and MLflow show. Nothing here renders or logs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from crm_experiments.errors import CrmError
+from crm_experiments.io.reader import ShopData, load_shop
+from crm_experiments.metrics import lifecycle as lc
+from crm_experiments.metrics.kpis import kpi_comparison
+from crm_experiments.metrics.orders import customer_window_outcomes, in_window, is_purchase
+from crm_experiments.metrics.stickiness import stickiness
+from crm_experiments.params import CampaignParams
+from crm_experiments.stats.table import ComparisonResult, compare_arms
+
+OUTCOMES = ("converted", "revenue", "gross_profit", "net_profit")
+COVARIATES = {
+    "converted": "pre_converted",
+    "orders": "pre_orders",
+    "revenue": "pre_revenue",
+    "gross_profit": "pre_gross_profit",
+    "net_profit": "pre_gross_profit",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The one-line answer a manager reads first."""
+
+    status: str  # "profitable" | "loses_money" | "inconclusive" | "withheld"
+    best_arm: str | None
+    incremental_profit: float
+    incremental_profit_low: float
+    incremental_profit_high: float
+    roi: float
+    roi_low: float
+    roi_high: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything measured for one (campaign, horizon)."""
+
+    params: CampaignParams
+    horizon_days: int
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    data_end: pd.Timestamp
+    n_assigned: int
+    comparison: ComparisonResult
+    economics: pd.DataFrame
+    segment_effects: pd.DataFrame
+    kpis: pd.DataFrame
+    stickiness: pd.DataFrame
+    lifecycle: pd.DataFrame
+    migration: dict[str, pd.DataFrame]
+    verdict: Verdict
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    # --- flat views for tracking --------------------------------------------------------
+    def metrics(self) -> dict[str, float]:
+        """Flat ``name -> number`` for MLflow (finite values only)."""
+        out: dict[str, float] = {"n_assigned": self.n_assigned}
+        for name, value in self.kpis["sale"].items():
+            out[f"kpi.{name}"] = value
+        for e in self.comparison.to_frame().itertuples():
+            key = f"effect.{e.arm}.{e.metric}"
+            for col in ("estimate", "ci_low", "ci_high", "p_value", "rel_estimate"):
+                out[f"{key}.{col}"] = getattr(e, col)
+        for arm, row in self.economics.iterrows():
+            for col in ("incremental_profit", "incremental_profit_low", "incremental_profit_high",
+                        "roi", "roi_low", "roi_high", "total_cost", "incremental_revenue"):
+                out[f"economics.{arm}.{col}"] = row[col]
+        out["srm.p_value"] = self.comparison.srm.p_value
+        return {k: float(v) for k, v in out.items()
+                if v is not None and not pd.isna(v) and np.isfinite(float(v))}
+
+    def summary(self) -> dict:
+        """The headline as JSON-able dict (read by the report index)."""
+        v = self.verdict
+        return {
+            "campaign_id": self.params.campaign_id,
+            "display_name": self.params.display_name,
+            "language": self.params.language,
+            "horizon_days": self.horizon_days,
+            "window_start": str(self.window[0].date()),
+            "window_end": str((self.window[1] - pd.Timedelta(days=1)).date()),
+            "data_end": str(self.data_end),
+            "n_assigned": self.n_assigned,
+            "currency": self.params.costs.currency,
+            "verdict": {k: (None if isinstance(x, float) and not np.isfinite(x) else x)
+                        for k, x in v.__dict__.items()},
+            "srm_passed": bool(self.comparison.srm.passed),
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Aggregate result tables (no customer-level rows: nothing personal)."""
+        out = {
+            "effects": self.comparison.to_frame(),
+            "economics": self.economics.reset_index(),
+            "segment_effects": self.segment_effects,
+            "kpis": self.kpis.reset_index(names="kpi"),
+            "stickiness": self.stickiness.reset_index(),
+            "lifecycle": self.lifecycle.reset_index(),
+        }
+        for arm, m in self.migration.items():
+            out[f"migration_{arm}"] = m.reset_index()
+        return out
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``summary.json``, ``metrics.json`` and ``tables/*.csv`` into ``out_dir``."""
+        out = Path(out_dir)
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2), encoding="utf-8")
+        (out / "metrics.json").write_text(json.dumps(self.metrics(), indent=2), encoding="utf-8")
+        for name, frame in self.tables().items():
+            frame.to_csv(out / "tables" / f"{name}.csv", index=False)
+        return out
+
+
+# --- building the per-customer table ---------------------------------------------------------
+def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int) -> pd.DataFrame:
+    """One row per assigned customer: arm, window outcomes, costs, pre-period covariates,
+    lifecycle state at the sale start and tier. Computed in the engine; only this per-customer
+    table (one row per assigned customer) comes back to pandas."""
+    if not shop.has("assignments"):
+        raise CrmError(f"{shop.data_dir}: no assignments table; the holdout comparison needs "
+                       "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
+    orders = shop["orders"]
+    a = shop["assignments"]
+    a = a.filter(a.campaign_id == params.campaign_id)
+    assigned_at = a.assigned_at.min().to_pandas() if "assigned_at" in a.columns else None
+    pre_end = pd.Timestamp(assigned_at) if assigned_at is not None and not pd.isna(assigned_at) \
+        else params.sale_start
+    pre_end = min(pre_end.normalize() + pd.Timedelta(days=0), params.sale_start)
+    pre_start = pre_end - pd.Timedelta(days=params.pre_period_days)
+    margin = params.costs.gross_margin
+    start, end = params.sale_start, params.window_end(horizon_days)
+
+    base = a.select("customer_id", "arm")
+    post = customer_window_outcomes(orders, start, end, margin)
+    pre = customer_window_outcomes(orders, pre_start, pre_end, margin).select(
+        "customer_id", pre_orders="orders", pre_revenue="revenue",
+        pre_gross_profit="gross_profit")
+    t = base.left_join(post, "customer_id").select(base, *[post[c] for c in
+                                                          ("orders", "revenue", "gross_profit")])
+    t = t.left_join(pre, "customer_id").select(
+        t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
+    t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
+    t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
+    states = lc.lifecycle_states(orders, params.sale_start, params.lifecycle_period_months)
+    t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
+        t, "lifecycle_state")
+    if shop.has("customers") and "tier" in shop["customers"].columns:
+        c = shop["customers"].select("customer_id", "tier")
+        t = t.left_join(c, "customer_id").select(t, "tier")
+    df = t.to_pandas()
+    for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
+                "pre_gross_profit", "message_cost", "coupon_cost"):
+        df[col] = pd.to_numeric(df[col]).fillna(0.0).astype("float64")
+    df["converted"] = (df["orders"] > 0).astype("float64")
+    df["pre_converted"] = (df["pre_orders"] > 0).astype("float64")
+    df["net_profit"] = df["gross_profit"] - df["message_cost"]
+    df["lifecycle_state"] = df["lifecycle_state"].fillna(lc.NO_STATE).astype(str)
+    if "tier" in df:
+        df["tier"] = df["tier"].fillna("unknown").astype(str)
+    return df.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def _message_costs(shop: ShopData, params: CampaignParams) -> ir.Table:
+    """Per customer: sum of the campaign's contact costs; a missing cost takes the channel's
+    price from params (``costs.message_cost``), else 0."""
+    if not shop.has("contacts"):
+        return ibis.memtable({"customer_id": pd.Series([], dtype="string"),
+                              "message_cost": pd.Series([], dtype="float64")})
+    c = shop["contacts"]
+    c = c.filter(c.campaign_id == params.campaign_id)
+    prices = params.costs.message_cost
+    price = ibis.cases(*[(c.channel == k, v) for k, v in prices.items()], else_=0.0) \
+        if prices else ibis.literal(0.0)
+    cost = c.cost.fill_null(price) if "cost" in c.columns else price
+    return c.group_by("customer_id").aggregate(message_cost=cost.cast("float64").sum())
+
+
+def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> ir.Table:
+    """Per customer: face value of the campaign's coupons redeemed in purchases of the window."""
+    o = shop["orders"]
+    p = o.filter(is_purchase(o) & in_window(o.created_at, start, end))
+    if shop.has("coupons"):
+        cp = shop["coupons"]
+        if "campaign_id" in cp.columns:
+            cp = cp.filter(cp.campaign_id == params.campaign_id)
+        j = cp.join(p.select(redeemed_order_id="order_id"), "redeemed_order_id")
+        return j.group_by("customer_id").aggregate(coupon_cost=j.face_value.cast("float64").sum())
+    p = p.filter(p.coupon_id.notnull())
+    return p.group_by("customer_id").aggregate(coupon_cost=p.discount.fill_null(0).sum())
+
+
+# --- economics and verdict ---------------------------------------------------------------------
+def economics(customers: pd.DataFrame, comparison: ComparisonResult,
+              params: CampaignParams) -> pd.DataFrame:
+    """Per treatment arm: costs, incremental revenue/orders/profit (totals over the arm) with
+    intervals, ROI with interval, cost per incremental order.
+
+    Incremental profit = (effect on net profit per customer) x customers in the arm - the arm's
+    share of fixed costs. ROI = incremental profit / (coupon cost + message cost + fixed share).
+    Costs are observed totals, treated as known; the interval comes from the effect's
+    (adjusted) interval, scaled by the arm size.
+    """
+    effects = {(e.arm, e.metric): e for e in comparison.effects}
+    treated_n = customers[customers["arm"] != params.control_arm].groupby("arm").size()
+    rows = {}
+    for arm in params.treatment_arms:
+        g = customers[customers["arm"] == arm]
+        n = len(g)
+        fixed = params.costs.fixed_cost * (n / treated_n.sum() if treated_n.sum() else 0.0)
+        coupon_cost, message_cost = g["coupon_cost"].sum(), g["message_cost"].sum()
+        total_cost = coupon_cost + message_cost + fixed
+        profit = effects.get((arm, "net_profit"))
+        revenue = effects.get((arm, "revenue"))
+        orders = effects.get((arm, "orders"))
+        inc = _scaled(profit, n, -fixed)
+        inc_orders = orders.estimate * n if orders is not None else float("nan")
+        rows[arm] = {
+            "label": params.arm(arm).label or arm,
+            "customers": n,
+            "coupon_cost": coupon_cost,
+            "message_cost": message_cost,
+            "fixed_cost": fixed,
+            "total_cost": total_cost,
+            "incremental_revenue": _scaled(revenue, n)[0],
+            "incremental_revenue_low": _scaled(revenue, n)[1],
+            "incremental_revenue_high": _scaled(revenue, n)[2],
+            "incremental_orders": inc_orders,
+            "incremental_profit": inc[0],
+            "incremental_profit_low": inc[1],
+            "incremental_profit_high": inc[2],
+            "roi": inc[0] / total_cost if total_cost else float("nan"),
+            "roi_low": inc[1] / total_cost if total_cost else float("nan"),
+            "roi_high": inc[2] / total_cost if total_cost else float("nan"),
+            "cost_per_incremental_order": (total_cost / inc_orders
+                                           if inc_orders and inc_orders > 0 else float("nan")),
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "arm"
+    return frame
+
+
+def _scaled(effect, n: int, shift: float = 0.0) -> tuple[float, float, float]:
+    if effect is None:
+        return (float("nan"),) * 3
+    lo = getattr(effect, "ci_low_adjusted", None)
+    hi = getattr(effect, "ci_high_adjusted", None)
+    lo = effect.ci_low if lo is None or pd.isna(lo) else lo
+    hi = effect.ci_high if hi is None or pd.isna(hi) else hi
+    return effect.estimate * n + shift, lo * n + shift, hi * n + shift
+
+
+def decide(economics: pd.DataFrame, comparison: ComparisonResult) -> Verdict:
+    """Best arm by incremental profit; profitable if its interval lies above 0, loses money if
+    below, else inconclusive; withheld when the sample-ratio check fails."""
+    if economics.empty:
+        return Verdict("inconclusive", None, *(float("nan"),) * 6, reason="no treatment arm")
+    best = economics["incremental_profit"].idxmax()
+    row = economics.loc[best]
+    values = [row[c] for c in ("incremental_profit", "incremental_profit_low",
+                               "incremental_profit_high", "roi", "roi_low", "roi_high")]
+    if not comparison.srm.passed:
+        return Verdict("withheld", best, *values, reason="sample ratio mismatch")
+    if row["incremental_profit_low"] > 0:
+        status = "profitable"
+    elif row["incremental_profit_high"] < 0:
+        status = "loses_money"
+    else:
+        status = "inconclusive"
+    return Verdict(status, best, *values)
+
+
+# --- before / after ----------------------------------------------------------------------------
+def before_after(shop: ShopData, params: CampaignParams, horizon_days: int,
+                 customers: pd.DataFrame) -> pd.DataFrame:
+    """Stickiness per arm (and all assigned) in the evaluation window vs the same calendar
+    window one year earlier. Retention: buyers of the sale days who buy again within
+    ``horizon_days`` after the sale. Not causal on its own (the holdout comparison is)."""
+    orders = shop["orders"]
+    groups = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
+    everyone = ibis.memtable(customers[["customer_id"]].assign(group="all"))
+    year = pd.DateOffset(years=1)
+    windows = {
+        "after": (params.sale_start, params.window_end(horizon_days), params.sale_end),
+        "before": (params.sale_start - year, params.window_end(horizon_days) - year,
+                   params.sale_end - year),
+    }
+    frames = []
+    for period, (start, end, sale_end) in windows.items():
+        as_of = params.window_end(horizon_days) if period == "after" else end
+        for g in (groups, everyone):
+            s = stickiness(orders, start, end, retention_days=10**4, as_of=end, groups=g)
+            r = stickiness(orders, start, sale_end, retention_days=horizon_days, as_of=as_of,
+                           groups=g)
+            s = s[["buyers", "repeat_purchase_rate", "arpu"]].join(
+                r[["retention_rate"]].rename(columns={"retention_rate": "retention"}))
+            frames.append(s.assign(period=period, window_start=start.date(),
+                                   window_end=(end - pd.Timedelta(days=1)).date()))
+    out = pd.concat(frames).reset_index(names="group")
+    return out.set_index(["group", "period"]).sort_index()
+
+
+# --- the whole evaluation ----------------------------------------------------------------------
+def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = None,
+             *, segment_columns: tuple[str, ...] | None = None) -> Evaluation:
+    """Evaluate ``params``' campaign at ``horizon_days`` after the sale end."""
+    if shop is None:
+        shop = load_shop(params.data.path, timezone=params.timezone, params=params)
+    start, end = params.sale_start, params.window_end(horizon_days)
+    orders = shop["orders"]
+    data_end = pd.Timestamp(orders.created_at.max().to_pandas())
+    if data_end < end - pd.Timedelta(days=1):
+        raise CrmError(
+            f"{shop.data_dir}: orders end at {data_end}, but the {horizon_days}-day evaluation "
+            f"window runs to {(end - pd.Timedelta(days=1)).date()}; evaluate after that date")
+    notes = [str(w) for w in shop.warnings]
+
+    customers = campaign_customers(shop, params, horizon_days)
+    if customers.empty:
+        raise CrmError(f"{shop.data_dir}: no customer is assigned to campaign "
+                       f"'{params.campaign_id}' in the assignments table")
+    unknown = sorted(set(customers["arm"]) - set(params.arm_names))
+    if unknown:
+        raise CrmError(f"{shop.data_dir}: assignments use arms {unknown} that "
+                       f"params do not declare ({list(params.arm_names)})")
+    planned = {a.name: a.planned_share for a in params.arms}
+    metrics = [*OUTCOMES, "orders"]
+    comparison = compare_arms(
+        customers, arm="arm", control=params.control_arm, metrics=metrics,
+        covariates={m: COVARIATES[m] for m in metrics}, alpha=params.alpha,
+        planned_shares=planned, correction="holm", srm_alpha=params.srm_alpha,
+    )
+    econ = economics(customers, comparison, params)
+    verdict = decide(econ, comparison)
+    segs = segment_columns if segment_columns is not None else tuple(
+        s for s in params.segments if s in customers.columns)
+    segment_effects = per_segment_effects(customers, params, segs)
+
+    kpis = kpi_comparison(orders, {
+        "sale": (start, end),
+        "weeks_before": (start - (end - start), start),
+        "last_year": (start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)),
+    })
+    lifecycle = lifecycle_by_arm(orders, customers, params, end)
+    migration = {arm: lc.migration_matrix(_orders_of(orders, customers, arm), params.sale_start,
+                                          end, params.lifecycle_period_months)
+                 for arm in params.arm_names}
+    return Evaluation(
+        params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
+        n_assigned=len(customers), comparison=comparison, economics=econ,
+        segment_effects=segment_effects, kpis=kpis,
+        stickiness=before_after(shop, params, horizon_days, customers),
+        lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
+    )
+
+
+def _orders_of(orders: ir.Table, customers: pd.DataFrame, arm: str) -> ir.Table:
+    ids = ibis.memtable(customers.loc[customers["arm"] == arm, ["customer_id"]])
+    return orders.semi_join(ids, "customer_id")
+
+
+def lifecycle_by_arm(orders: ir.Table, customers: pd.DataFrame, params: CampaignParams,
+                     after: pd.Timestamp) -> pd.DataFrame:
+    """Share of each arm's customers in each lifecycle state at the sale start and at the end
+    of the evaluation window (rows: arm x moment; columns: states)."""
+    rows = []
+    for moment, when in (("before", params.sale_start), ("after", after)):
+        states = lc.lifecycle_states(orders, when, params.lifecycle_period_months)
+        ids = ibis.memtable(customers[["customer_id", "arm"]])
+        j = ids.left_join(states, "customer_id")
+        j = j.mutate(state=j.state.fill_null(lc.NO_STATE))
+        counts = j.group_by(["arm", "state"]).aggregate(n=j.count()).to_pandas()
+        wide = counts.pivot_table(index="arm", columns="state", values="n", fill_value=0)
+        wide = wide.reindex(columns=[*lc.STATES, lc.NO_STATE], fill_value=0)
+        shares = wide.div(wide.sum(axis=1), axis=0)
+        shares["moment"] = moment
+        rows.append(shares.reset_index())
+    return pd.concat(rows).set_index(["arm", "moment"]).sort_index()
+
+
+def per_segment_effects(customers: pd.DataFrame, params: CampaignParams,
+                        segment_columns: tuple[str, ...],
+                        metrics: tuple[str, ...] = ("net_profit", "revenue")) -> pd.DataFrame:
+    """Effect of each arm within each segment value (Welch, Holm-corrected over the family of
+    segments x arms x metrics of each segment column). Segments with fewer than 30 customers
+    in an arm are skipped."""
+    frames = []
+    for col in segment_columns:
+        for value, g in customers.groupby(col, observed=True):
+            counts = g["arm"].value_counts()
+            if params.control_arm not in counts or counts.min() < 30 or len(counts) < 2:
+                continue
+            res = compare_arms(g, arm="arm", control=params.control_arm, metrics=list(metrics),
+                               alpha=params.alpha, correction=None)
+            f = res.to_frame()
+            f.insert(0, "segment", col)
+            f.insert(1, "segment_value", str(value))
+            frames.append(f)
+    if not frames:
+        return pd.DataFrame(columns=["segment", "segment_value", "arm", "metric", "estimate"])
+    out = pd.concat(frames, ignore_index=True)
+    from crm_experiments.stats.multiple import adjust_frame
+    return adjust_frame(out, by="segment", alpha=params.alpha, method="holm")

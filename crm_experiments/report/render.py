@@ -1,0 +1,110 @@
+"""Turn an executed notebook into a code-free HTML report, written atomically, and keep
+``reports/index.html`` listing every report.
+
+Layout: ``reports/<campaign_id>/<H>d/report.html`` with ``summary.json`` beside it (the
+headline the index shows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+
+from crm_experiments.report.i18n import tr
+from crm_experiments.report.sections import STYLE, esc, money, pct
+
+
+def notebook_to_html(executed_notebook: str | Path) -> str:
+    """HTML of an executed notebook without code cells, prompts or error tracebacks of inputs."""
+    nb = nbformat.read(str(executed_notebook), as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename: readers see
+    the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def report_dir(reports_root: str | Path, campaign_id: str, horizon_days: int) -> Path:
+    return Path(reports_root) / campaign_id / f"{horizon_days}d"
+
+
+def publish_report(reports_root: str | Path, campaign_id: str, horizon_days: int,
+                   html: str, summary: dict) -> Path:
+    """Write ``report.html`` and ``summary.json`` atomically, then refresh the index."""
+    target = report_dir(reports_root, campaign_id, horizon_days)
+    atomic_write_text(target / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
+    atomic_write_text(target / "report.html", html)
+    write_index(reports_root)
+    return target / "report.html"
+
+
+def write_index(reports_root: str | Path) -> Path:
+    """``reports/index.html``: every report with its headline, newest evaluation first."""
+    root = Path(reports_root)
+    entries = []
+    for summary_file in sorted(root.glob("*/*d/summary.json")):
+        try:
+            s = json.loads(summary_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not (summary_file.parent / "report.html").exists():
+            continue
+        s["_href"] = summary_file.parent.relative_to(root).as_posix() + "/report.html"
+        entries.append(s)
+    entries.sort(key=lambda s: (s.get("window_end", ""), s.get("campaign_id", "")), reverse=True)
+    rows = []
+    for s in entries:
+        v, cur = s.get("verdict", {}), s.get("currency", "CNY")
+        lang = s.get("language", "en")
+        headline = (f"{money(v.get('incremental_profit'), cur)} "
+                    f"({money(v.get('incremental_profit_low'), cur)} … "
+                    f"{money(v.get('incremental_profit_high'), cur)}), ROI {pct(v.get('roi'), 0)}")
+        run = s.get("mlflow_run_url")
+        run_link = f'<a href="{esc(run)}">MLflow</a>' if run else esc(s.get("mlflow_run_id", ""))
+        rows.append(
+            "<tr>"
+            f"<td><a href=\"{esc(s['_href'])}\">{esc(s.get('display_name', s.get('campaign_id')))}"
+            f"</a></td><td>{int(s.get('horizon_days', 0))}d</td>"
+            f"<td>{esc(s.get('window_start', ''))} – {esc(s.get('window_end', ''))}</td>"
+            f"<td>{esc(tr('status_label_' + str(v.get('status')), lang))}</td>"
+            f"<td>{esc(v.get('best_arm') or '–')}</td><td>{esc(headline)}</td>"
+            f"<td>{esc(s.get('data_end', ''))}</td><td>{run_link}</td></tr>"
+        )
+    html = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Campaign reports · 活动报告</title>{STYLE}</head>
+<body><div class="crm-report">
+<h1>Campaign reports · 活动评估报告</h1>
+<table class="crm-table"><thead><tr><th>Campaign 活动</th><th>Horizon 周期</th>
+<th>Window 窗口</th><th>Verdict 结论</th><th>Best arm 最佳组</th>
+<th>Incremental profit, 95% interval, ROI 增量利润</th><th>Data through 数据截至</th>
+<th>Run</th></tr></thead>
+<tbody>{''.join(rows) or '<tr><td colspan="8">No reports yet</td></tr>'}</tbody></table>
+</div></body></html>
+"""
+    return atomic_write_text(root / "index.html", html)

@@ -1,0 +1,159 @@
+"""Run one evaluation end to end: Papermill executes the notebook, nbconvert renders the report,
+MLflow records the run.
+
+One MLflow run per (campaign, horizon), tagged ``campaign_id``, ``horizon_days`` and
+``report_type``. A notebook that fails marks its run FAILED (with the error as a tag) and leaves
+no report behind; an earlier report of the same campaign and horizon stays untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_experiments.errors import CrmError
+from crm_experiments.params import CampaignParams, load_params
+from crm_experiments.report.render import notebook_to_html, publish_report
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
+EXPERIMENT_NAME = os.environ.get("CRM_EXP_MLFLOW_EXPERIMENT", "crm-experiments")
+REPORT_TYPE = "campaign_evaluation"
+
+
+class EvaluationFailed(CrmError):
+    """The evaluation notebook failed; its MLflow run is marked FAILED."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    campaign_id: str
+    horizon_days: int
+    run_id: str
+    report_path: Path
+    seconds: float
+    summary: dict
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def _client():
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    for name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(EXPERIMENT_NAME)
+    if exp is None:
+        location = None
+        if uri.startswith("sqlite:"):
+            location = (Path.cwd() / "mlartifacts").as_uri()
+        exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+    else:
+        exp_id = exp.experiment_id
+    return client, exp_id
+
+
+def run_evaluation(params_path: str | Path, horizon_days: int, *,
+                   reports_root: str | Path = "reports",
+                   notebook: str | Path = EVALUATION_NOTEBOOK,
+                   progress: Callable[[str], None] = lambda msg: None) -> RunOutcome:
+    """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring."""
+    import papermill as pm
+    from mlflow.entities import Metric, Param, RunTag
+
+    params_path = Path(params_path).resolve()
+    params = load_params(params_path)
+    if horizon_days not in params.horizons:
+        progress(f"note: horizon {horizon_days}d is not among the params' horizons "
+                 f"{list(params.horizons)}; evaluating it anyway")
+    client, exp_id = _client()
+    tags = {"campaign_id": params.campaign_id, "horizon_days": str(horizon_days),
+            "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d"}
+    run = client.create_run(exp_id, tags=tags)
+    run_id = run.info.run_id
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="crm-exp-run-"))
+    try:
+        flat = [Param(k, v[:6000]) for k, v in _flat_params(params, params_path).items()]
+        for i in range(0, len(flat), 90):
+            client.log_batch(run_id, params=flat[i:i + 90])
+        executed = work / "campaign_evaluation.ipynb"
+        results = work / "results"
+        progress(f"[{params.campaign_id} {horizon_days}d] executing notebook")
+        try:
+            pm.execute_notebook(
+                str(notebook), str(executed),
+                parameters={"params_path": str(params_path), "horizon": int(horizon_days),
+                            "results_dir": str(results)},
+                kernel_name="python3", progress_bar=False, cwd=str(Path(notebook).parent),
+            )
+        except pm.PapermillExecutionError as exc:
+            if executed.exists():
+                client.log_artifact(run_id, str(executed), "notebook")
+            raise EvaluationFailed(
+                f"evaluation notebook failed for {params.campaign_id} at {horizon_days}d: "
+                f"{exc.ename}: {exc.evalue}") from exc
+
+        summary = json.loads((results / "summary.json").read_text(encoding="utf-8"))
+        metrics = json.loads((results / "metrics.json").read_text(encoding="utf-8"))
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        for i in range(0, len(batch), 900):
+            client.log_batch(run_id, metrics=batch[i:i + 900])
+        client.log_artifact(run_id, str(executed), "notebook")
+        client.log_artifacts(run_id, str(results), "results")
+
+        progress(f"[{params.campaign_id} {horizon_days}d] rendering report")
+        html = notebook_to_html(executed)
+        summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
+                        "mlflow_tracking_uri": _public_uri(tracking_uri())})
+        staged = work / "report.html"
+        staged.write_text(html, encoding="utf-8")
+        client.log_artifact(run_id, str(staged), "report")
+        report = publish_report(reports_root, params.campaign_id, horizon_days, html, summary)
+        client.set_terminated(run_id, "FINISHED")
+    except BaseException as exc:
+        _fail(client, run_id, exc)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    progress(f"[{params.campaign_id} {horizon_days}d] done in {seconds:.1f}s: {report}")
+    return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
+
+
+def _fail(client, run_id: str, exc: BaseException) -> None:
+    """Mark the run FAILED with the error; never hide the original exception."""
+    try:
+        client.set_tag(run_id, "error", f"{type(exc).__name__}: {exc}"[:4000])
+        client.set_terminated(run_id, "FAILED")
+    except Exception:  # noqa: BLE001 - the original error matters more
+        logging.getLogger(__name__).exception("could not mark MLflow run %s FAILED", run_id)
+
+
+def _flat_params(params: CampaignParams, params_path: Path) -> dict[str, str]:
+    flat = params.flat()
+    flat["params_file"] = params_path.name
+    return flat
+
+
+def _public_uri(uri: str) -> str:
+    """The tracking URI without credentials (user:password@)."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return uri
