@@ -60,6 +60,8 @@ def sale_kpis(orders: ir.Table, start: TimeLike, end: TimeLike) -> dict[str, flo
         buyer_revenue=per_buyer.rev.sum(),
     ).to_pandas().iloc[0]
 
+    agg = agg.fillna(0)
+    b = b.fillna(0)
     n, n_paid = int(agg["orders"]), int(agg["paid_orders"])
     buyers = int(b["buyers"])
     return {

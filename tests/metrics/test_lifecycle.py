@@ -1,0 +1,62 @@
+import pandas as pd
+
+from crm_experiments.metrics import lifecycle as lc
+from tests.metrics.conftest import AS_OF, EXPECTED_STATES, orders_frame
+
+
+def test_states_match_hand_derived_fixture(orders):
+    got = lc.lifecycle_states(orders, AS_OF, 3).to_pandas()
+    assert dict(zip(got.customer_id, got.state, strict=True)) == EXPECTED_STATES
+
+
+def test_customers_without_purchase_before_date_have_no_state(orders, con):
+    customers = con.create_table("customers", pd.DataFrame(
+        {"customer_id": sorted({*EXPECTED_STATES, "K", "M", "Z"})}))
+    counts = lc.lifecycle_counts(orders, AS_OF, 3, customers=customers)
+    assert counts.loc[lc.NO_STATE, "customers"] == 3  # K (unpaid), M (on d), Z (never)
+    assert counts.loc[list(lc.STATES), "customers"].sum() == len(EXPECTED_STATES)
+    assert counts.loc["silent", "share"] == 2 / 11
+    assert abs(counts["share"].sum() - 1) < 1e-12  # NaN share of no_purchase_yet is skipped
+
+
+def test_migration_matrix_and_summary(orders):
+    m = lc.migration_matrix(orders, "2025-08-01", AS_OF, 3)
+    # at 2025-08-01 (P: 05-01, 2P: 02-01, 4P: 2024-08-01):
+    # C: last 03-01 -> silent -> old_one now (positive); D: 2024-12-01 -> sleeping -> old_repeat;
+    # E: 05-01 -> new_one (first within P) -> silent now (negative); F: 07-31 -> new_one -> silent;
+    # G: 01-15 -> sleeping -> sleeping; H: 2024-11-01 -> sleeping -> sleeping;
+    # I: 2024-06-01 -> lost -> lost; J: 02-01 -> silent -> sleeping (negative);
+    # A, B, L: no purchase before 08-01 -> acquired.
+    assert m.loc["silent", "old_one"] == 1
+    assert m.loc["sleeping", "old_repeat"] == 1
+    assert m.loc["new_one", "silent"] == 2
+    assert m.loc["sleeping", "sleeping"] == 2
+    assert m.loc["lost", "lost"] == 1
+    assert m.loc["silent", "sleeping"] == 1
+    assert m.loc[lc.NO_STATE].sum() == 3
+    s = lc.migration_summary(m)
+    assert s == {"positive": 2, "negative": 3, "stable": 3, "acquired": 3}
+
+
+def test_pandas_reimplementation_agrees(orders):
+    """An independent plain-pandas computation of the states gives the same answer."""
+    df = orders_frame()
+    p = df[df.paid_at.notna() & ((df.refund_amount <= 0) | (df.refund_amount < df.amount))]
+    p = p[p.created_at < AS_OF]
+    p1 = AS_OF - pd.DateOffset(months=3)
+    p2 = AS_OF - pd.DateOffset(months=6)
+    p4 = AS_OF - pd.DateOffset(months=12)
+    expected = {}
+    for cid, g in p.groupby("customer_id"):
+        first, last = g.created_at.min(), g.created_at.max()
+        n = int((g.created_at >= p1).sum())
+        if last >= p1:
+            expected[cid] = ("new_" if first >= p1 else "old_") + ("repeat" if n >= 2 else "one")
+        elif last >= p2:
+            expected[cid] = "silent"
+        elif last >= p4:
+            expected[cid] = "sleeping"
+        else:
+            expected[cid] = "lost"
+    got = lc.lifecycle_states(orders, AS_OF, 3).to_pandas()
+    assert dict(zip(got.customer_id, got.state, strict=True)) == expected
