@@ -1,0 +1,71 @@
+"""The result of one arm-vs-control comparison of one metric: :class:`Effect`.
+
+Units: ``estimate`` and its interval are in the metric's units (currency per customer, share of
+customers, currency per order); the ``rel_*`` fields are fractions (``0.031`` = +3.1 %).
+``se``/``rel_se`` and ``df`` (``inf`` = normal reference) let :mod:`.multiple` widen intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Arm minus control for one metric.
+
+    ``estimate = mean_arm - mean_control``; ``rel_estimate = mean_arm / mean_control - 1``.
+    For adjusted methods (``cuped``, ``lin_ols_hc2``) the means are covariate-adjusted means
+    (evaluated at the pooled covariate mean), so both identities still hold. ``p_value`` is
+    two-sided; NaN when the method gives no test (bootstrap). The ``*_adjusted`` fields and
+    ``correction`` are filled by :func:`crm_experiments.stats.multiple.adjust`.
+    """
+
+    metric: str
+    arm: str
+    control: str
+    n_arm: int
+    n_control: int
+    mean_arm: float
+    mean_control: float
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    rel_estimate: float
+    rel_ci_low: float
+    rel_ci_high: float
+    method: str
+    alpha: float
+    se: float = math.nan
+    rel_se: float = math.nan
+    df: float = math.inf
+    variance_reduction: float | None = None
+    p_value_adjusted: float | None = None
+    ci_low_adjusted: float | None = None
+    ci_high_adjusted: float | None = None
+    rel_ci_low_adjusted: float | None = None
+    rel_ci_high_adjusted: float | None = None
+    correction: str | None = None
+
+    @property
+    def significant(self) -> bool:
+        """``p < alpha`` (the adjusted p-value when a correction was applied)."""
+        p = self.p_value if self.p_value_adjusted is None else self.p_value_adjusted
+        return bool(p < self.alpha)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row, one column per field."""
+        return pd.DataFrame([asdict(self)])
+
+
+def effects_frame(effects: Iterable[Effect]) -> pd.DataFrame:
+    """One row per effect (arm x metric)."""
+    rows = [asdict(e) for e in effects]
+    if not rows:
+        return pd.DataFrame(columns=[f for f in Effect.__dataclass_fields__])
+    return pd.DataFrame(rows)
