@@ -1,0 +1,833 @@
+"""The embedded demo shop: a seeded, vectorised generator of a believable online shop with a
+randomised coupon campaign whose true effects are known.
+
+Model (all money in the shop currency, CNY; times in days unless stated)
+=======================================================================
+
+Calendar
+    A daily purchase-intensity index ``s(t)`` (:mod:`crm_experiments.demo.calendar`): weekends
+    higher, Double 11 (Nov 1-11, peak on the 11th), 618 (Jun 1-18), Double 12, a dip before
+    Double 11 and a deep Spring Festival dip. Times of day follow an hourly profile.
+
+Customers (buy-till-you-die, Pareto/NBD style)
+    * acquisition (first order, always paid) over ``[history_start, data_end)`` with density
+      ``s(t)^1.5 x trend`` (trend 0.8 -> 1.2 over the history), so sales acquire many customers,
+      including during the campaign's own sale;
+    * purchase rate ``lambda_i ~ Gamma(shape 0.9, mean 4.0)`` purchases per year while alive
+      (x0.6 for customers acquired on a sale day: sale-acquired buyers repurchase less);
+    * lifetime ``tau_i ~ Exponential(rate mu_i)`` years, ``mu_i ~ Gamma(shape 1.2, mean 1.3)``
+      per year (x1.6 for sale-acquired customers); no purchase after ``acq_i + tau_i``;
+    * spend level ``log`` list price of an order ``~ Normal(mu_i, 0.55)``, ``mu_i ~
+      Normal(log 140, 0.35)``: mean list price about 190 CNY;
+    * province (weighted list of Chinese provinces), gender (F 72%, M 24%, unknown 4%),
+      birthday (age 18-60, mode about 30).
+
+Orders
+    After the first order, a Poisson process with rate ``lambda_i s(t) / 365`` while alive,
+    drawn vectorised (counts per customer, then times by inverse transform of the cumulative
+    index). Per order: 9% unpaid (``paid_at`` null; never the first order; ~6% overall); payment
+    ``0.2 + Exponential(6)`` minutes after creation; 7.5% of paid orders refunded, 55% of those
+    fully, the rest 15-70%; shipping ``Lognormal`` with median 20 h (x1.8 during sales),
+    null when unpaid or after ``data_end``.
+
+Campaign
+    Every customer with a paid order created before the assignment date ``A = sale start - 12
+    days`` (00:00, the ``assigned_at``) is assigned by **exact complete randomisation**: a random permutation cut at the
+    planned shares (largest remainders). Treated arms with a face value get one coupon each
+    (issued ``sale start - 10 days`` 10:00, valid during the sale) and 4 SMS (10, 3, 1 days
+    before the sale and on the first day, cost ``params.costs.message_cost['sms']``). Unpaid
+    sale orders of treated customers get a Wangwang payment reminder 30 minutes later (cost
+    ``message_cost.get('wangwang', 0)``). The control arm gets nothing.
+
+Treatment effect (superposition / common random numbers)
+    The realised process of a treated customer = the control process (shared by all arms) +
+    an independent *extra* Poisson process of that arm, with rate ``lambda_i s(t) g(t) / 365``
+    times ``lift[arm, state]`` while the customer is alive, times ``WAKE_UP x lift`` after the
+    latent death (win-back). ``g = 1`` during the sale and ``CARRY_OVER`` for
+    ``CARRY_OVER_DAYS`` after it. ``state`` is the lifecycle state measured at the sale start
+    from the realised orders. ``lift = msg[state] + coupon[state] x (F / 10) ^ elasticity[state]``
+    with ``F`` the coupon face value: active customers respond little to depth, silent and
+    sleeping ones respond strongly, lost ones barely (see :data:`LIFT`).
+    The coupon is redeemed on the first paid sale order whose list price reaches the
+    threshold and whose shared uniform ``u_use < 0.85``; a basket within 75-100% of the
+    threshold is pushed up to it with probability ``min(0.6, 2.5 F / threshold)`` (shared
+    uniform). ``amount = list - discount``. Every order draw (amount, payment, refund, shipping,
+    uniforms) is shared across arms, so each assigned customer's outcomes under every arm are
+    computed, while only the assigned arm is written to the tables.
+
+Truth
+    ``truth.json``: per horizon ``H`` and treated arm, the mean over **all assigned customers**
+    (overall, per lifecycle state at the sale start, per tier) of ``Y(arm) - Y(control)``
+    (sample average treatment effect of the experiment population); ``true_effects.parquet``:
+    the individual differences, and the expected individual net-profit effect given the
+    latent parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from scipy.special import ndtr
+
+from crm_experiments.demo.calendar import ShopCalendar
+from crm_experiments.io.schema import TABLES
+from crm_experiments.params import CampaignParams
+
+GENERATOR_VERSION = 1
+
+# --- model constants (documented in the module docstring) ------------------------------------
+LAMBDA_SHAPE, LAMBDA_MEAN = 0.9, 4.0          # purchases per year while alive
+DROPOUT_SHAPE, DROPOUT_MEAN = 1.2, 1.3        # dropout rate per year
+SALE_ACQ_LAMBDA, SALE_ACQ_DROPOUT = 0.6, 1.6  # sale-acquired customers
+SPEND_MU, SPEND_MU_SD, SPEND_SD = np.log(140.0), 0.35, 0.55
+P_UNPAID = 0.09  # per order; the first order is always paid: ~6% overall
+P_REFUND, P_REFUND_FULL = 0.075, 0.55
+P_USE = 0.85                                  # P(a coupon holder uses it on an eligible order)
+PUSH_BAND = 0.75                              # baskets >= 75% of the threshold may be pushed
+CARRY_OVER, CARRY_OVER_DAYS = 0.3, 14
+WAKE_UP = 0.3                                 # response of latently dead customers, x lift
+ASSIGN_DAYS_BEFORE = 12
+LIFT = {  # state: (message-only lift, coupon lift at 10 CNY, elasticity in face value)
+    "new_one": (0.04, 0.30, 0.10),
+    "new_repeat": (0.03, 0.24, 0.05),
+    "old_one": (0.03, 0.26, 0.10),
+    "old_repeat": (0.03, 0.20, 0.05),
+    "silent": (0.03, 0.16, 0.90),
+    "sleeping": (0.02, 0.11, 1.10),
+    "lost": (0.01, 0.04, 0.60),
+}
+STATES = tuple(LIFT)
+TIERS = ("regular", "senior", "vip", "supreme_vip")
+TIER_BOUNDS = (500.0, 3000.0, 8000.0)
+METRICS = ("converted", "orders", "revenue", "gross_profit", "net_profit")
+DEFINITIONS = {
+    "window": "created_at in [sale start 00:00, sale end day + 1 + H days 00:00)",
+    "purchase": "paid order (paid_at not null) with refund_amount < amount",
+    "converted": "1 if the customer has >= 1 purchase in the window, else 0",
+    "orders": "number of purchases in the window",
+    "revenue": "sum over purchases of amount - refund_amount",
+    "gross_profit": "sum over purchases of k * (amount - (1 - m) * (amount + discount)), "
+                    "k = (amount - refund_amount) / amount, m = params.costs.gross_margin",
+    "message_cost": "sum of contacts.cost of this campaign for the customer (all dates)",
+    "net_profit": "gross_profit - message_cost",
+    "effect": "mean over all assigned customers (of every arm) in the group of "
+              "Y(arm) - Y(control), from the simulated potential outcomes (sample ATE)",
+    "lifecycle_state": "state at the sale start from purchases strictly before it, "
+                       "P = params.lifecycle_period_months calendar months",
+    "tier": "customers.tier: cumulative paid spend (amount - refund_amount) before the "
+            "assignment date: regular < 500 <= senior < 3000 <= vip < 8000 <= supreme_vip",
+}
+
+PROVINCES = {
+    "Guangdong": 13.0, "Zhejiang": 9.0, "Jiangsu": 8.5, "Shandong": 6.0, "Shanghai": 5.5,
+    "Beijing": 4.5, "Sichuan": 4.5, "Henan": 4.5, "Fujian": 4.0, "Hubei": 3.5, "Hebei": 3.5,
+    "Hunan": 3.2, "Anhui": 3.0, "Liaoning": 2.5, "Shaanxi": 2.2, "Chongqing": 2.0,
+    "Jiangxi": 2.0, "Guangxi": 2.0, "Yunnan": 1.8, "Tianjin": 1.5, "Shanxi": 1.5,
+    "Heilongjiang": 1.3, "Guizhou": 1.2, "Jilin": 1.0, "Inner Mongolia": 1.0, "Xinjiang": 0.8,
+    "Gansu": 0.8, "Hainan": 0.6, "Ningxia": 0.3, "Qinghai": 0.25, "Tibet": 0.1,
+}
+INTERACTION_WEIGHTS = {
+    "visit": 0.35, "sign_in": 0.20, "cart": 0.15, "favourite": 0.12, "points_earned": 0.09,
+    "lottery": 0.04, "points_spent": 0.03, "vote": 0.02,
+}
+
+
+# --- small helpers -----------------------------------------------------------------------------
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded numbers as an Arrow string array, without a Python loop."""
+    numbers = np.asarray(numbers, dtype="int64")
+    digits = (numbers[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype="int64")) % 10 + 48
+    pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    mat = np.concatenate([np.broadcast_to(pre, (len(numbers), len(pre))),
+                          digits.astype(np.uint8)], axis=1)
+    raw = np.ascontiguousarray(mat).view(f"S{len(pre) + width}").ravel()
+    return pa.array(raw, type=pa.binary()).cast(pa.string())
+
+
+def _width(n: int, minimum: int) -> int:
+    return max(minimum, len(str(max(n, 1))))
+
+
+def _cents(x: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(x, dtype="float64"), 2)
+
+
+def _categorical(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
+    cdf = np.cumsum(np.asarray(probs, dtype="float64"))
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
+
+
+def _row_categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """One draw per row from the distribution ``probs[rows[i]]`` (a small matrix)."""
+    cdf = np.cumsum(probs, axis=1)
+    cdf /= cdf[:, -1:]
+    u = rng.random(len(rows))
+    return (u[:, None] >= cdf[rows]).sum(axis=1)
+
+
+def lift_table(params: CampaignParams) -> dict[str, dict[str, float]]:
+    """``lift[arm][state]``: relative increase of the purchase rate during the sale."""
+    out: dict[str, dict[str, float]] = {}
+    for name in params.treatment_arms:
+        face = params.arm(name).coupon_face_value
+        out[name] = {
+            s: round(msg + (cp * (face / 10.0) ** el if face > 0 else 0.0), 6)
+            for s, (msg, cp, el) in LIFT.items()
+        }
+    return out
+
+
+@dataclass
+class _Orders:
+    """Order rows of the simulation (``t`` in days since the history start)."""
+
+    cust: np.ndarray
+    t: np.ndarray
+    list_price: np.ndarray
+    paid: np.ndarray
+    pay_min: np.ndarray
+    refund_frac: np.ndarray
+    ship_h: np.ndarray
+    u_use: np.ndarray
+    u_push: np.ndarray
+    push_add: np.ndarray
+
+    def take(self, idx: np.ndarray) -> _Orders:
+        return _Orders(**{k: v[idx] for k, v in self.__dict__.items()})
+
+    @staticmethod
+    def concat(parts: list[_Orders]) -> _Orders:
+        return _Orders(**{k: np.concatenate([getattr(p, k) for p in parts])
+                          for k in _Orders.__dataclass_fields__})
+
+    def __len__(self) -> int:
+        return len(self.cust)
+
+
+def _order_draws(rng: np.random.Generator, cust: np.ndarray, t: np.ndarray, mu: np.ndarray,
+                 first: np.ndarray | None, sale_factor: np.ndarray) -> _Orders:
+    n = len(cust)
+    list_price = np.maximum(_cents(np.exp(mu[cust] + SPEND_SD * rng.standard_normal(n))), 9.9)
+    paid = rng.random(n) >= P_UNPAID
+    pay_min = 0.2 + rng.exponential(6.0, n)
+    refunded = rng.random(n) < P_REFUND
+    full = rng.random(n) < P_REFUND_FULL
+    frac = np.where(full, 1.0, 0.15 + 0.55 * rng.random(n))
+    refund_frac = np.where(refunded & paid, frac, 0.0)
+    if first is not None:  # the acquisition order is paid and never fully refunded
+        paid |= first
+        refund_frac = np.where(first & (refund_frac >= 1.0), 0.5, refund_frac)
+    busy = sale_factor[np.minimum(t.astype("int64"), len(sale_factor) - 1)] >= 2.0
+    ship_h = np.exp(np.log(20.0) + 0.6 * rng.standard_normal(n)) * np.where(busy, 1.8, 1.0)
+    return _Orders(cust=cust, t=t, list_price=list_price, paid=paid, pay_min=pay_min,
+                   refund_frac=refund_frac, ship_h=ship_h, u_use=rng.random(n),
+                   u_push=rng.random(n), push_add=rng.random(n))
+
+
+def _apply_coupon(o: _Orders, face: float, threshold: float, sale_lo: float, sale_hi: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Redeem one coupon per customer on its first eligible order (rows sorted by cust, t).
+
+    Returns ``(list_price, discount, redeemed)`` per row.
+    """
+    list_price = o.list_price.copy()
+    discount = np.zeros(len(o))
+    redeemed = np.zeros(len(o), dtype=bool)
+    if face <= 0:
+        return list_price, discount, redeemed
+    p_push = min(0.6, 2.5 * face / threshold) if threshold > 0 else 0.0
+    in_sale = (o.t >= sale_lo) & (o.t < sale_hi) & o.paid & (o.u_use < P_USE)
+    reaches = list_price >= threshold
+    pushable = (list_price >= PUSH_BAND * threshold) & (o.u_push < p_push)
+    eligible = in_sale & (reaches | pushable)
+    rows = np.flatnonzero(eligible)
+    _, first = np.unique(o.cust[rows], return_index=True)
+    red = rows[first]
+    redeemed[red] = True
+    pushed = red[list_price[red] < threshold]
+    list_price[pushed] = _cents(threshold + 0.1 * threshold * o.push_add[pushed])
+    discount[red] = face
+    return list_price, discount, redeemed
+
+
+# --- the generator ------------------------------------------------------------------------------
+def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: int = 50_000,
+                  seed: int | None = None, history_start: dt.date = dt.date(2023, 11, 1),
+                  data_end: dt.date | None = None, file_format: str = "parquet") -> Path:
+    """Generate the demo shop into ``out_dir`` (replaced atomically) and return it.
+
+    Writes the canonical tables of :data:`crm_experiments.io.schema.TABLES` as
+    ``<table>.parquet`` (or ``.csv``), ``truth.json`` and ``true_effects.parquet``.
+    """
+    if file_format not in ("parquet", "csv"):
+        raise ValueError(f"file_format must be 'parquet' or 'csv', got {file_format!r}")
+    if n_customers < 10:
+        raise ValueError("n_customers must be at least 10")
+    seed = params.seed if seed is None else int(seed)
+    if data_end is None:
+        data_end = params.sale.end + dt.timedelta(days=max(params.horizons) + 20)
+    if not history_start < params.sale.start - dt.timedelta(days=ASSIGN_DAYS_BEFORE) \
+            or data_end <= params.sale.end:
+        raise ValueError("need history_start < assignment date and data_end after the sale end")
+    out_dir = Path(out_dir)
+    tables, truth, true_effects = simulate(params, n_customers=n_customers, seed=seed,
+                                           history_start=history_start, data_end=data_end)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for name, table in tables.items():
+            _write(table, tmp / f"{name}.{'csv' if file_format == 'csv' else 'parquet'}",
+                   file_format)
+        pq.write_table(true_effects, tmp / "true_effects.parquet")
+        (tmp / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+        old = None
+        if out_dir.exists():
+            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{tmp.name[-8:]}"
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write(table: pa.Table, path: Path, file_format: str) -> None:
+    if file_format == "parquet":
+        pq.write_table(table, path)
+    else:
+        frame = table.to_pandas()
+        frame.to_csv(path, index=False, date_format="%Y-%m-%d %H:%M:%S")
+
+
+def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_start: dt.date,
+             data_end: dt.date) -> tuple[dict[str, pa.Table], dict, pa.Table]:
+    """The whole simulation in memory: ``(tables, truth, true_effects)``."""
+    streams = np.random.SeedSequence(seed).spawn(16)
+    rng = [np.random.default_rng(s) for s in streams]
+    n_days = (data_end - history_start).days
+    cal = ShopCalendar(history_start, n_days, sale=(params.sale.start, params.sale.end))
+    T = float(n_days)
+    d = float(cal.day_of(params.sale.start))
+    sale_hi = float(cal.day_of(params.sale.end) + 1)
+    assign_day = d - ASSIGN_DAYS_BEFORE
+    origin = np.datetime64(history_start, "s")
+
+    # --- customers -------------------------------------------------------------------------
+    r = rng[0]
+    n = n_customers
+    trend = np.linspace(0.8, 1.2, n_days)
+    acq_weight = cal.index ** 1.5 * trend
+    acq_cum = np.concatenate([[0.0], np.cumsum(acq_weight)])
+    acq = np.sort(np.interp(r.random(n) * acq_cum[-1], acq_cum, np.arange(n_days + 1.0)))
+    acq = np.minimum(acq, np.nextafter(T, 0))
+    sale_acq = cal.sale_factor[acq.astype("int64")] >= 2.0
+    lam = r.gamma(LAMBDA_SHAPE, LAMBDA_MEAN / LAMBDA_SHAPE, n) * np.where(sale_acq,
+                                                                           SALE_ACQ_LAMBDA, 1.0)
+    dropout = r.gamma(DROPOUT_SHAPE, DROPOUT_MEAN / DROPOUT_SHAPE, n) * np.where(
+        sale_acq, SALE_ACQ_DROPOUT, 1.0)
+    death = acq + 365.0 * r.exponential(1.0, n) / dropout
+    mu = SPEND_MU + SPEND_MU_SD * r.standard_normal(n)
+    prov_names = np.array(list(PROVINCES))
+    province = _categorical(r, np.array(list(PROVINCES.values())), n)
+    gender = np.array(["F", "M", "unknown"])[_categorical(r, np.array([0.72, 0.24, 0.04]), n)]
+    age_years = np.clip(18 + r.gamma(3.0, 4.5, n), 18, 60)
+    birth_days = np.floor(cal.day_of(params.sale.start) - age_years * 365.25).astype("int64")
+
+    # --- base (control) purchase process ---------------------------------------------------
+    r = rng[1]
+    end = np.minimum(death, T)
+    c_acq, c_end = cal.cumulative(acq), cal.cumulative(end)
+    counts = r.poisson(lam / 365.0 * np.maximum(c_end - c_acq, 0.0))
+    rep = np.repeat(np.arange(n), counts)
+    t_rep = cal.inverse(c_acq[rep] + r.random(len(rep)) * (c_end - c_acq)[rep])
+    t_rep = np.clip(t_rep, acq[rep], np.nextafter(T, 0))
+    cust = np.concatenate([np.arange(n), rep])
+    t = np.concatenate([acq, t_rep])
+    first = np.zeros(len(cust), dtype=bool)
+    first[:n] = True
+    order = np.lexsort((t, cust))
+    cust, t, first = cust[order], t[order], first[order]
+    base = _order_draws(rng[2], cust, t, mu, first, cal.sale_factor)
+    del rep, t_rep, order
+
+    # --- assignment --------------------------------------------------------------------------
+    r = rng[3]
+    pre_assign = base.paid & (base.t < assign_day)
+    assigned_mask = np.zeros(n, dtype=bool)
+    assigned_mask[base.cust[pre_assign]] = True
+    assigned = np.flatnonzero(assigned_mask)
+    n_assigned = len(assigned)
+    arm_names = list(params.arm_names)
+    shares = np.array([a.planned_share for a in params.arms])
+    exact = shares * n_assigned
+    sizes = np.floor(exact).astype("int64")
+    remainder_order = np.argsort(-(exact - sizes), kind="stable")
+    sizes[remainder_order[: n_assigned - sizes.sum()]] += 1
+    perm = r.permutation(n_assigned)
+    arm_of_assigned = np.empty(n_assigned, dtype="int64")
+    arm_of_assigned[perm] = np.repeat(np.arange(len(arm_names)), sizes)
+    arm_of = np.full(n, -1, dtype="int64")
+    arm_of[assigned] = arm_of_assigned
+    control_idx = arm_names.index(params.control_arm)
+    slot = np.full(n, -1, dtype="int64")  # customer -> position among assigned
+    slot[assigned] = np.arange(n_assigned)
+
+    # --- lifecycle state at the sale start, tier at the assignment date -----------------------
+    P = params.lifecycle_period_months
+    d_ts = pd.Timestamp(params.sale.start)
+    bounds = [float((d_ts - pd.DateOffset(months=P * k) - pd.Timestamp(history_start)).days)
+              for k in (1, 2, 4)]
+    purchase = base.paid & (base.refund_frac < 1.0)
+    state_of = _lifecycle_states(base.cust, base.t, purchase, n, d, bounds)
+    spend_rows = base.paid & (base.t < assign_day)
+    spend = np.bincount(base.cust[spend_rows], weights=(base.list_price * (1 - base.refund_frac))
+                        [spend_rows], minlength=n)
+    tier_of = np.searchsorted(np.array(TIER_BOUNDS), spend, side="right")
+
+    # --- treatment: extra processes per treated arm, coupons, outcomes per arm -----------------
+    lifts = lift_table(params)
+    carry_hi = min(sale_hi + CARRY_OVER_DAYS, T)
+    g = np.zeros(n_days)
+    g[int(d):int(sale_hi)] = 1.0
+    g[int(sale_hi):int(carry_hi)] = CARRY_OVER
+    a_lam, a_death = lam[assigned], death[assigned]
+    a_state = state_of[assigned]
+    lo = np.full(n_assigned, d)
+    alive_hi = np.clip(a_death, d, carry_hi)
+    c_lo = cal.cumulative(lo, g)
+    c_alive = cal.cumulative(alive_hi, g)
+    c_hi = cal.cumulative(np.full(n_assigned, carry_hi), g)
+    window_rows = np.flatnonzero(assigned_mask[base.cust] & (base.t >= d))
+    base_win = base.take(window_rows)
+    horizons = list(params.horizons)
+    win_end = [float(cal.day_of(params.sale.end) + 1 + h) for h in horizons]
+    m = params.costs.gross_margin
+    sms_cost = float(params.costs.message_cost.get("sms", 0.0))
+    ww_cost = float(params.costs.message_cost.get("wangwang", 0.0))
+
+    def outcomes(o: _Orders, list_price: np.ndarray, discount: np.ndarray, treated: bool
+                 ) -> dict[str, np.ndarray]:
+        """Per horizon: arrays over assigned customers of every metric."""
+        amount = _cents(list_price - discount)
+        refund = _cents(amount * o.refund_frac)
+        is_p = o.paid & (refund < amount)
+        k = np.where(amount > 0, (amount - refund) / np.where(amount > 0, amount, 1.0), 1.0)
+        gp = k * (amount - (1 - m) * list_price)
+        pos = slot[o.cust]
+        msg = np.zeros(n_assigned)
+        if treated:
+            reminders = (~o.paid) & (o.t >= d) & (o.t < sale_hi)
+            msg = 4 * sms_cost + ww_cost * np.bincount(pos[reminders], minlength=n_assigned)
+        res = {}
+        for h, we in zip(horizons, win_end, strict=True):
+            sel = is_p & (o.t < we)
+            cnt = np.bincount(pos[sel], minlength=n_assigned).astype("float64")
+            rev = np.bincount(pos[sel], weights=(amount - refund)[sel], minlength=n_assigned)
+            gph = np.bincount(pos[sel], weights=gp[sel], minlength=n_assigned)
+            res[h] = {"converted": (cnt > 0).astype("float64"), "orders": cnt, "revenue": rev,
+                      "gross_profit": gph, "net_profit": gph - msg}
+        return res
+
+    potential = {params.control_arm: outcomes(base_win, base_win.list_price,
+                                              np.zeros(len(base_win)), False)}
+    realised_extra: list[_Orders] = []
+    realised_extra_disc: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    base_list = base.list_price.copy()
+    base_disc = np.zeros(len(base))
+    base_coupon = np.zeros(len(base), dtype=bool)
+    expected: dict[str, dict[int, np.ndarray]] = {}
+    for j, name in enumerate(arm_names):
+        if name == params.control_arm:
+            continue
+        r = rng[4 + j % 8]
+        arm = params.arm(name)
+        lift = np.array([lifts[name][s] for s in STATES])[a_state]
+        mean_alive = a_lam / 365.0 * lift * (c_alive - c_lo)
+        mean_dead = a_lam / 365.0 * lift * WAKE_UP * (c_hi - c_alive)
+        n_alive, n_dead = r.poisson(mean_alive), r.poisson(mean_dead)
+        rows_a = np.repeat(np.arange(n_assigned), n_alive)
+        rows_d = np.repeat(np.arange(n_assigned), n_dead)
+        t_a = cal.inverse(c_lo[rows_a] + r.random(len(rows_a)) * (c_alive - c_lo)[rows_a], g)
+        t_d = cal.inverse(c_alive[rows_d] + r.random(len(rows_d)) * (c_hi - c_alive)[rows_d], g)
+        ex_cust = assigned[np.concatenate([rows_a, rows_d])]
+        ex_t = np.clip(np.concatenate([t_a, t_d]), d, np.nextafter(carry_hi, 0))
+        extra = _order_draws(r, ex_cust, ex_t, mu, None, cal.sale_factor)
+        frame = _Orders.concat([base_win, extra])
+        is_base = np.concatenate([np.ones(len(base_win), bool), np.zeros(len(extra), bool)])
+        src = np.concatenate([window_rows, np.arange(len(extra))])
+        srt = np.lexsort((frame.t, frame.cust))
+        frame, is_base, src = frame.take(srt), is_base[srt], src[srt]
+        lp, disc, red = _apply_coupon(frame, arm.coupon_face_value, arm.coupon_threshold,
+                                      d, sale_hi)
+        potential[name] = outcomes(frame, lp, disc, True)
+        mine = arm_of[frame.cust] == j
+        b = mine & is_base
+        base_list[src[b]], base_disc[src[b]], base_coupon[src[b]] = lp[b], disc[b], red[b]
+        e = mine & ~is_base
+        realised_extra.append(frame.take(np.flatnonzero(e)))
+        realised_extra_disc.append((lp[e], disc[e], red[e]))
+        expected[name] = _expected_net_effect(
+            cal, g, params, arm.coupon_face_value, arm.coupon_threshold, a_lam, a_death,
+            mu[assigned], lift, d, sale_hi, win_end, horizons, sms_cost)
+
+    # --- realised orders table ---------------------------------------------------------------
+    all_orders = _Orders.concat([base, *realised_extra])
+    lp_all = np.concatenate([base_list, *[x[0] for x in realised_extra_disc]])
+    disc_all = np.concatenate([base_disc, *[x[1] for x in realised_extra_disc]])
+    red_all = np.concatenate([base_coupon, *[x[2] for x in realised_extra_disc]])
+    del base, base_list, base_disc, base_coupon, realised_extra
+    created = origin + cal.clock_seconds(all_orders.t).astype("timedelta64[s]")
+    chron = np.lexsort((all_orders.cust, created))
+    all_orders = all_orders.take(chron)
+    created, lp_all, disc_all, red_all = (created[chron], lp_all[chron], disc_all[chron],
+                                          red_all[chron])
+    n_orders = len(all_orders)
+    amount = _cents(lp_all - disc_all)
+    refund = _cents(amount * all_orders.refund_frac)
+    paid_at = created + np.round(all_orders.pay_min * 60).astype("timedelta64[s]")
+    shipped_at = paid_at + np.round(all_orders.ship_h * 3600).astype("timedelta64[s]")
+    end_ts = origin + np.timedelta64(n_days * 86400, "s")
+    full_refund_early = (all_orders.refund_frac >= 1.0) & (rng[12].random(n_orders) < 0.5)
+    ship_null = ~all_orders.paid | (shipped_at >= end_ts) | full_refund_early
+    order_no = np.arange(1, n_orders + 1)
+    ow = _width(n_orders, 8)
+    cw = _width(n, 7)
+    cust_ids = _ids("C", np.arange(1, n + 1), cw)
+    order_ids = _ids("O", order_no, ow)
+
+    # coupons: one per treated customer of an arm with a face value
+    coupon_arms = [j for j, nm in enumerate(arm_names)
+                   if nm != params.control_arm and params.arm(nm).coupon_face_value > 0]
+    holders = assigned[np.isin(arm_of[assigned], coupon_arms)]
+    coupon_no = np.full(n, -1, dtype="int64")
+    coupon_no[holders] = np.arange(1, len(holders) + 1)
+    kw = _width(len(holders), 7)
+    coupon_ids = _ids("Q", np.arange(1, len(holders) + 1), kw)
+    order_coupon = np.where(red_all, coupon_no[all_orders.cust], -1)
+    redeemed_order = np.full(n, -1, dtype="int64")
+    redeemed_order[all_orders.cust[red_all]] = np.flatnonzero(red_all)
+    ts_type = pa.timestamp("us")
+
+    def tsa(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+        return pa.array(values.astype("datetime64[us]"), type=ts_type, mask=mask)
+
+    orders_tbl = pa.table({
+        "order_id": order_ids,
+        "customer_id": cust_ids.take(pa.array(all_orders.cust)),
+        "created_at": tsa(created),
+        "paid_at": tsa(paid_at, ~all_orders.paid),
+        "amount": pa.array(amount),
+        "discount": pa.array(disc_all),
+        "coupon_id": _masked_take(coupon_ids, order_coupon - 1),
+        "refund_amount": pa.array(refund),
+        "shipped_at": tsa(shipped_at, ship_null),
+        "province": pa.array(prov_names[province[all_orders.cust]]),
+    })
+
+    # --- customers table ---------------------------------------------------------------------
+    acq_secs = cal.clock_seconds(acq)
+    tier_names = np.array(TIERS)
+    customers_tbl = pa.table({
+        "customer_id": cust_ids,
+        "first_order_at": tsa(origin + acq_secs.astype("timedelta64[s]")),
+        "tier": pa.array(tier_names[tier_of]),
+        "birthday": tsa((np.datetime64(history_start, "D") + birth_days).astype("datetime64[s]")),
+        "gender": pa.array(gender),
+        "province": pa.array(prov_names[province]),
+    })
+
+    # --- assignments, coupons, contacts ------------------------------------------------------
+    def at_day(day: float, seconds: np.ndarray | int) -> np.ndarray:
+        return origin + (np.int64(day) * 86400 + np.asarray(seconds, dtype="int64")).astype(
+            "timedelta64[s]")
+
+    arm_arr = np.array(arm_names)
+    assignments_tbl = pa.table({
+        "customer_id": cust_ids.take(pa.array(assigned)),
+        "campaign_id": pa.array(np.full(n_assigned, params.campaign_id)),
+        "arm": pa.array(arm_arr[arm_of_assigned]),
+        "assigned_at": tsa(at_day(assign_day, np.zeros(n_assigned, dtype="int64"))),
+    })
+    coupon_face = np.array([params.arm(a).coupon_face_value for a in arm_names])
+    coupon_thr = np.array([params.arm(a).coupon_threshold for a in arm_names])
+    coupons_tbl = pa.table({
+        "coupon_id": coupon_ids,
+        "customer_id": cust_ids.take(pa.array(holders)),
+        "campaign_id": pa.array(np.full(len(holders), params.campaign_id)),
+        "arm": pa.array(arm_arr[arm_of[holders]]),
+        "face_value": pa.array(coupon_face[arm_of[holders]].astype("float64")),
+        "threshold": pa.array(coupon_thr[arm_of[holders]].astype("float64")),
+        "issued_at": tsa(at_day(d - 10, np.full(len(holders), 10 * 3600))),
+        "redeemed_order_id": _masked_take(order_ids, redeemed_order[holders]),
+    })
+    r = rng[13]
+    treated = assigned[arm_of[assigned] != control_idx]
+    sms_days = [d - 10, d - 3, d - 1, d]
+    sms_cust = np.tile(treated, len(sms_days))
+    sms_secs = (np.repeat(np.array(sms_days, dtype="int64"), len(treated)) * 86400
+                + 10 * 3600 + r.integers(0, 3 * 3600, len(sms_cust)))
+    remind = (~all_orders.paid) & (all_orders.t >= d) & (all_orders.t < sale_hi) & (
+        arm_of[all_orders.cust] >= 0) & (arm_of[all_orders.cust] != control_idx)
+    rem_rows = np.flatnonzero(remind)
+    c_cust = np.concatenate([sms_cust, all_orders.cust[rem_rows]])
+    c_time = np.concatenate([origin + sms_secs.astype("timedelta64[s]"),
+                             created[rem_rows] + np.timedelta64(1800, "s")])
+    c_chan = np.concatenate([np.full(len(sms_cust), "sms"), np.full(len(rem_rows), "wangwang")])
+    c_cost = np.concatenate([np.full(len(sms_cust), sms_cost), np.full(len(rem_rows), ww_cost)])
+    c_ord = np.lexsort((c_cust, c_time))
+    contacts_tbl = pa.table({
+        "customer_id": cust_ids.take(pa.array(c_cust[c_ord])),
+        "campaign_id": pa.array(np.full(len(c_ord), params.campaign_id)),
+        "channel": pa.array(c_chan[c_ord]),
+        "sent_at": tsa(c_time[c_ord]),
+        "cost": pa.array(c_cost[c_ord]),
+    })
+
+    # --- reviews, surveys, interactions ------------------------------------------------------
+    reviews_tbl, surveys_tbl = _feedback(rng[14], all_orders, order_ids, cust_ids, shipped_at,
+                                         ship_null, refund, amount, end_ts)
+    interactions_tbl = _interactions(rng[15], cal, cust_ids, acq, death, lam, mu, T, origin)
+
+    tables = {
+        "orders": orders_tbl, "customers": customers_tbl, "assignments": assignments_tbl,
+        "contacts": contacts_tbl, "coupons": coupons_tbl, "reviews": reviews_tbl,
+        "surveys": surveys_tbl, "interactions": interactions_tbl,
+    }
+    for name, table in tables.items():
+        expected_cols = [c.name for c in TABLES[name].columns]
+        assert table.column_names == expected_cols, (name, table.column_names)
+
+    # --- truth -----------------------------------------------------------------------------
+    truth, effects_tbl = _truth(params, seed, n, n_assigned, potential, expected, a_state,
+                                tier_of[assigned], cust_ids.take(pa.array(assigned)),
+                                arm_arr[arm_of_assigned], state_of, lifts, bounds)
+    truth["data"] = {"history_start": str(history_start), "data_end": str(data_end),
+                     "assigned_at": str(history_start + dt.timedelta(days=int(assign_day))),
+                     "arm_sizes": {a: int(s) for a, s in zip(arm_names, sizes, strict=True)},
+                     "randomisation": "exact complete randomisation (random permutation cut "
+                                      "at the planned shares, largest remainders)",
+                     "rows": {k: v.num_rows for k, v in tables.items()}}
+    return tables, truth, effects_tbl
+
+
+def _masked_take(ids: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``ids[idx]`` with nulls where ``idx < 0``."""
+    idx = np.asarray(idx, dtype="int64")
+    return ids.take(pa.array(np.where(idx < 0, 0, idx), mask=idx < 0))
+
+
+def _lifecycle_states(cust: np.ndarray, t: np.ndarray, purchase: np.ndarray, n: int, d: float,
+                      bounds: list[float]) -> np.ndarray:
+    """State index (into :data:`STATES`) per customer at day ``d``; -1 without a purchase."""
+    p1, p2, p4 = bounds
+    sel = purchase & (t < d)
+    c, tt = cust[sel], t[sel]
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, c, tt)
+    np.maximum.at(last, c, tt)
+    in_p = np.bincount(c[tt >= p1], minlength=n)
+    state = np.full(n, -1, dtype="int64")
+    has = np.isfinite(last)
+    active = has & (last >= p1)
+    new = first >= p1
+    rep = in_p >= 2
+    state[active & new & ~rep] = 0
+    state[active & new & rep] = 1
+    state[active & ~new & ~rep] = 2
+    state[active & ~new & rep] = 3
+    state[has & ~active & (last >= p2)] = 4
+    state[has & (last < p2) & (last >= p4)] = 5
+    state[has & (last < p4)] = 6
+    return state
+
+
+def _expected_net_effect(cal: ShopCalendar, g: np.ndarray, params: CampaignParams, face: float,
+                         threshold: float, lam: np.ndarray, death: np.ndarray, mu: np.ndarray,
+                         lift: np.ndarray, d: float, sale_hi: float, win_end: list[float],
+                         horizons: list[int], sms_cost: float) -> dict[int, np.ndarray]:
+    """Expected individual net-profit effect given the latent parameters (approximation:
+    extra paid orders x expected kept margin - face value x P(redeem) - SMS cost; ignores the
+    basket push and Wangwang costs)."""
+    m = params.costs.gross_margin
+    mean_list = np.exp(mu + SPEND_SD ** 2 / 2)
+    kept = 1 - P_REFUND * (1 - P_UNPAID) * (P_REFUND_FULL + (1 - P_REFUND_FULL) * 0.425)
+    one = np.ones(cal.n_days)
+    lo = np.full(len(lam), d)
+    alive_hi_sale = np.clip(death, d, sale_hi)
+    base_sale = lam / 365 * (cal.cumulative(alive_hi_sale, one) - cal.cumulative(lo, one))
+    extra_sale = lift * (base_sale + WAKE_UP * lam / 365 * (
+        cal.cumulative(np.full(len(lam), sale_hi), one) - cal.cumulative(alive_hi_sale, one)))
+    if face > 0:
+        p_reach = 1 - ndtr((np.log(max(threshold, 1e-9)) - mu) / SPEND_SD)
+        p_band = p_reach_band = 0.0
+        if threshold > 0:
+            p_band = ndtr((np.log(threshold) - mu) / SPEND_SD) - ndtr(
+                (np.log(PUSH_BAND * threshold) - mu) / SPEND_SD)
+            p_reach_band = min(0.6, 2.5 * face / threshold) * p_band
+        rate_elig = (base_sale + extra_sale) * (1 - P_UNPAID) * P_USE * (p_reach + p_reach_band)
+        coupon_cost = face * (1 - np.exp(-rate_elig))
+    else:
+        coupon_cost = np.zeros(len(lam))
+    out = {}
+    for h, we in zip(horizons, win_end, strict=True):
+        hi = min(we, cal.n_days)
+        c_lo = cal.cumulative(lo, g)
+        a_hi = np.clip(death, d, hi)
+        extra = lift * lam / 365 * ((cal.cumulative(a_hi, g) - c_lo) + WAKE_UP * (
+            cal.cumulative(np.full(len(lam), hi), g) - cal.cumulative(a_hi, g)))
+        out[h] = extra * (1 - P_UNPAID) * m * mean_list * kept - coupon_cost - 4 * sms_cost
+    return out
+
+
+def _truth(params, seed, n, n_assigned, potential, expected, a_state, a_tier, a_ids, a_arm,
+           state_of, lifts, bounds) -> tuple[dict, pa.Table]:
+    control = potential[params.control_arm]
+    horizons = list(params.horizons)
+    effects: dict = {}
+    control_means: dict = {}
+    cols: dict[str, object] = {"customer_id": a_ids, "arm": pa.array(a_arm),
+                               "lifecycle_state": pa.array(np.array(STATES)[a_state]),
+                               "tier": pa.array(np.array(TIERS)[a_tier])}
+
+    def means(values: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+        return {k: float(np.mean(values[k][mask])) if mask.any() else None for k in METRICS}
+
+    everyone = np.ones(n_assigned, dtype=bool)
+    for h in horizons:
+        key = str(h)
+        control_means[key] = means(control[h], everyone)
+        effects[key] = {}
+        for arm in params.treatment_arms:
+            diff = {k: potential[arm][h][k] - control[h][k] for k in METRICS}
+            effects[key][arm] = {
+                "overall": means(diff, everyone),
+                "by_lifecycle_state": {s: means(diff, a_state == i) for i, s in enumerate(STATES)},
+                "by_tier": {t: means(diff, a_tier == i) for i, t in enumerate(TIERS)},
+            }
+            cols[f"net_profit_{arm}_{h}d"] = pa.array(diff["net_profit"])
+            cols[f"converted_{arm}_{h}d"] = pa.array(diff["converted"])
+            cols[f"expected_net_profit_{arm}_{h}d"] = pa.array(expected[arm][h])
+    has = state_of >= 0
+    mix = np.bincount(state_of[has], minlength=len(STATES))
+    truth = {
+        "campaign_id": params.campaign_id,
+        "seed": seed,
+        "n_customers": n,
+        "n_assigned": int(n_assigned),
+        "generator_version": GENERATOR_VERSION,
+        "definitions": DEFINITIONS,
+        "lifecycle_state_at": str(params.sale.start),
+        "effects": effects,
+        "control_means": control_means,
+        "group_sizes": {
+            "by_lifecycle_state": {s: int((a_state == i).sum()) for i, s in enumerate(STATES)},
+            "by_tier": {t: int((a_tier == i).sum()) for i, t in enumerate(TIERS)},
+        },
+        "lifecycle_mix": {s: int(c) for s, c in zip(STATES, mix, strict=True)},
+        "multipliers": {
+            "lift": lifts,
+            "lift_formula": "msg[state] + coupon[state] * (face_value / 10) ** elasticity[state]",
+            "lift_parameters": {s: dict(zip(("msg", "coupon", "elasticity"), v, strict=True))
+                                for s, v in LIFT.items()},
+            "wake_up_factor": WAKE_UP,
+            "carry_over": CARRY_OVER,
+            "carry_over_days": CARRY_OVER_DAYS,
+            "p_use": P_USE,
+            "push_band": PUSH_BAND,
+            "push_probability": "min(0.6, 2.5 * face_value / threshold)",
+        },
+    }
+    return truth, pa.table(cols)
+
+
+def _feedback(r: np.random.Generator, o: _Orders, order_ids: pa.Array, cust_ids: pa.Array,
+              shipped_at: np.ndarray, ship_null: np.ndarray, refund: np.ndarray,
+              amount: np.ndarray, end_ts: np.datetime64) -> tuple[pa.Table, pa.Table]:
+    received = ~ship_null & (refund < amount)
+    n = len(o)
+    review_t = shipped_at + (86400 * (2 + 8 * r.random(n))).astype("timedelta64[s]")
+    reviewed = np.flatnonzero(received & (r.random(n) < 0.35) & (review_t < end_ts))
+    partial = refund[reviewed] > 0
+    slow = o.ship_h[reviewed] > 48
+    pol_probs = np.array([[0.90, 0.06, 0.04], [0.45, 0.25, 0.30]])
+    polarity = _row_categorical(r, pol_probs, partial.astype("int64"))
+    dsr_probs = np.array([  # score 1..5 given polarity
+        [0.00, 0.01, 0.03, 0.16, 0.80],
+        [0.05, 0.15, 0.45, 0.30, 0.05],
+        [0.35, 0.30, 0.25, 0.08, 0.02],
+    ])
+    dsr = {k: 1.0 + _row_categorical(r, dsr_probs, polarity).astype("float64")
+           for k in ("item", "service", "logistics")}
+    dsr["logistics"] = np.where(slow & (r.random(len(reviewed)) < 0.5),
+                                np.maximum(dsr["logistics"] - 1, 1), dsr["logistics"])
+    ts_type = pa.timestamp("us")
+    reviews = pa.table({
+        "order_id": order_ids.take(pa.array(reviewed)),
+        "customer_id": cust_ids.take(pa.array(o.cust[reviewed])),
+        "created_at": pa.array(review_t[reviewed].astype("datetime64[us]"), type=ts_type),
+        "polarity": pa.array(np.array(["positive", "neutral", "negative"])[polarity]),
+        "dsr_item": pa.array(dsr["item"]),
+        "dsr_service": pa.array(dsr["service"]),
+        "dsr_logistics": pa.array(dsr["logistics"]),
+    })
+    answer_t = shipped_at + (86400 * (3 + 7 * r.random(n))).astype("timedelta64[s]")
+    asked = np.flatnonzero(received & (r.random(n) < 0.04) & (answer_t < end_ts))
+    nps = r.random(len(asked)) < 0.5
+    csat = 1 + _categorical(r, np.array([0.03, 0.05, 0.12, 0.35, 0.45]), len(asked))
+    nps_score = _categorical(r, np.array([1, 1, 1, 1.5, 2, 4, 5, 9, 16, 20, 25.0]), len(asked))
+    surveys = pa.table({
+        "customer_id": cust_ids.take(pa.array(o.cust[asked])),
+        "answered_at": pa.array(answer_t[asked].astype("datetime64[us]"), type=ts_type),
+        "score": pa.array(np.where(nps, nps_score, csat).astype("float64")),
+        "scale": pa.array(np.where(nps, "nps10", "csat5")),
+    })
+    order = np.lexsort((o.cust[asked], answer_t[asked]))
+    return reviews, surveys.take(pa.array(order))
+
+
+def _interactions(r: np.random.Generator, cal: ShopCalendar, cust_ids: pa.Array, acq: np.ndarray,
+                  death: np.ndarray, lam: np.ndarray, mu: np.ndarray, T: float,
+                  origin: np.datetime64) -> pa.Table:
+    """Engagement events: rate ``0.012/day x (lambda / 4)^0.6 x Lognormal(0, 0.5)`` per
+    customer from acquisition to 60 days after the latent death (browsing outlives buying)."""
+    n = len(acq)
+    rate = 0.012 * (lam / LAMBDA_MEAN) ** 0.6 * np.exp(0.5 * r.standard_normal(n) - 0.125)
+    hi = np.minimum(death + 60.0, T)
+    c_lo, c_hi = cal.cumulative(acq), cal.cumulative(hi)
+    counts = r.poisson(rate * np.maximum(c_hi - c_lo, 0.0))
+    rows = np.repeat(np.arange(n), counts)
+    t = cal.inverse(c_lo[rows] + r.random(len(rows)) * (c_hi - c_lo)[rows])
+    t = np.clip(t, acq[rows], np.nextafter(T, 0))
+    at = origin + cal.clock_seconds(t).astype("timedelta64[s]")
+    kinds = np.array(list(INTERACTION_WEIGHTS))
+    kind = _categorical(r, np.array(list(INTERACTION_WEIGHTS.values())), len(rows))
+    kname = kinds[kind]
+    price = _cents(np.exp(mu[rows] + SPEND_SD * r.standard_normal(len(rows))))
+    value = np.select(
+        [kname == "sign_in", kname == "points_earned", kname == "points_spent",
+         (kname == "cart") | (kname == "favourite"), kname == "lottery"],
+        [np.full(len(rows), 5.0), 10.0 * r.integers(1, 11, len(rows)),
+         100.0 * r.integers(1, 6, len(rows)), price, (r.random(len(rows)) < 0.1) * 1.0],
+        default=1.0,
+    )
+    order = np.lexsort((rows, at))
+    return pa.table({
+        "customer_id": cust_ids.take(pa.array(rows[order])),
+        "at": pa.array(at[order].astype("datetime64[us]"), type=pa.timestamp("us")),
+        "kind": pa.array(kname[order]),
+        "value": pa.array(value[order]),
+    })
