@@ -1,0 +1,87 @@
+"""Multiple comparisons across a family of effects (arms x metrics x segments).
+
+``adjust(effects, method)`` returns new Effect objects with ``p_value_adjusted``,
+``ci_low_adjusted``/``ci_high_adjusted``, ``rel_ci_low_adjusted``/``rel_ci_high_adjusted`` and
+``correction`` (a short sentence for the report). For a family of ``m`` effects:
+
+* ``"holm"`` (default): Holm step-down p-values (statsmodels ``multipletests``), which control
+  the family-wise error rate. Intervals are **Bonferroni simultaneous intervals** at level
+  ``1 - alpha/m``. Holm is step-down, so an effect can be Holm-significant while its
+  Bonferroni interval still touches 0 (never the reverse); read the verdict from the p-value.
+* ``"bonferroni"``: Bonferroni p-values, the same intervals (then p and interval agree).
+* ``"bh"``: Benjamini-Hochberg p-values (false discovery rate). Intervals are the
+  Benjamini-Yekutieli (2005) false-coverage-rate intervals at level ``1 - alpha·R/m`` with
+  ``R`` the number of BH discoveries (``R = 1`` when there are none, i.e. Bonferroni width).
+
+Widened intervals reuse each effect's ``se``/``df`` (absolute) and ``rel_se`` (relative, normal
+reference). Effects without a test (bootstrap: NaN p-value, no ``df``) get NaN adjusted values
+but still count in ``m``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from crm_experiments.stats.result import Effect
+
+METHODS = {"holm": "holm", "bonferroni": "bonferroni", "bh": "fdr_bh"}
+
+
+def adjust(effects: Sequence[Effect], method: str = "holm",
+           alpha: float | None = None) -> tuple[Effect, ...]:
+    """Corrected copies of ``effects`` (see module docstring); ``alpha`` defaults to theirs.
+
+    >>> from crm_experiments.stats.aggr import MomentStats
+    >>> from crm_experiments.stats.effects import compare_means
+    >>> s = MomentStats.from_arrays
+    >>> e = compare_means(s([1.0, 2, 3, 4]), s([1.0, 2, 3]))
+    >>> [round(x.p_value_adjusted, 4) for x in adjust([e, e], "bonferroni")] == [
+    ...     round(min(1, 2 * e.p_value), 4)] * 2
+    True
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown correction {method!r}; choose one of {', '.join(METHODS)}")
+    effects = list(effects)
+    if not effects:
+        return ()
+    if alpha is None:
+        alphas = {e.alpha for e in effects}
+        if len(alphas) != 1:
+            raise ValueError("effects have different alpha; pass alpha explicitly")
+        alpha = alphas.pop()
+    m = len(effects)
+    p = np.array([e.p_value for e in effects], dtype=float)
+    tested = np.isfinite(p)
+    p_adj = np.full(m, math.nan)
+    discoveries = 0
+    if tested.any():
+        reject, p_adj[tested], _, _ = multipletests(p[tested], alpha=alpha,
+                                                    method=METHODS[method])
+        discoveries = int(reject.sum())
+    level = alpha * max(discoveries, 1) / m if method == "bh" else alpha / m
+    if method == "bh":
+        note = (f"Benjamini-Hochberg p-values (FDR {alpha:g}); FCR intervals at "
+                f"{1 - level:.4g} ({discoveries} of {m} discoveries)")
+    else:
+        note = (f"{method.capitalize()} p-values over {m} comparisons; Bonferroni intervals at "
+                f"{1 - level:.4g}")
+    z = stats.norm.ppf(1 - level / 2)
+    out = []
+    for e, pa in zip(effects, p_adj, strict=True):
+        if math.isnan(e.df):
+            low = high = rel_low = rel_high = math.nan
+        else:
+            q = stats.t.ppf(1 - level / 2, e.df)
+            low, high = e.estimate - q * e.se, e.estimate + q * e.se
+            rel_low, rel_high = e.rel_estimate - z * e.rel_se, e.rel_estimate + z * e.rel_se
+        out.append(dataclasses.replace(
+            e, p_value_adjusted=float(pa), ci_low_adjusted=float(low),
+            ci_high_adjusted=float(high), rel_ci_low_adjusted=float(rel_low),
+            rel_ci_high_adjusted=float(rel_high), correction=note))
+    return tuple(out)
