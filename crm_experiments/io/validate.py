@@ -1,0 +1,329 @@
+"""Check a data directory against the data contract; every problem becomes a :class:`Finding`.
+
+Each finding names the file, the column, the first few 1-based data row numbers (the header is
+not counted; for Parquet the row position + 1), how many rows break the rule, and a short rule
+id. All checks run in the engine: the row-by-row rules of a table are counted in one aggregate
+query; only for a rule that is broken a second query fetches its first rows. Duplicate and
+cross-table rules are one query each (the duplicate ones only when a cheap count says so).
+
+Rule ids (severity):
+
+===================== ======================================================================
+missing_table          no orders file (error)
+ambiguous_table        both ``<table>.csv`` and ``<table>.parquet`` (error)
+unreadable_file        DuckDB cannot read the file at all (error)
+missing_column         a required column of the table is absent (error)
+missing_paid_at        orders without a ``paid_at`` column: every order counts as unpaid (warning)
+empty_file             no data rows (error for orders, warning otherwise)
+unparseable            a value is not a valid timestamp / number (error; warning in extra columns)
+required_null          a required column is empty (error)
+negative_value         amount, refund_amount, discount, cost, face_value, threshold < 0 (error)
+refund_exceeds_amount  refund_amount > amount (error)
+paid_before_created    paid_at < created_at (error)
+shipped_before_paid    shipped_at < paid_at (warning)
+duplicate_key          order_id / coupon_id / customers' customer_id repeated (error)
+multiple_arms          a customer in two arms of one campaign: the later rows (error)
+unknown_arm            an arm not declared in the params, for the params' campaign (error)
+future_date            a timestamp after now (warning)
+ancient_date           a timestamp before 2000-01-01, birthdays excepted (warning)
+score_out_of_scale     survey score outside its scale: csat5 1-5, nps10 0-10 (error)
+dsr_out_of_range       a DSR score outside 1-5 (error)
+unknown_value          polarity / kind / scale not among the allowed values (error)
+unknown_customer       an order's customer_id is not in customers (warning)
+===================== ======================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from crm_experiments import engine
+from crm_experiments.errors import Finding
+from crm_experiments.io.reader import (
+    BAD,
+    ROW,
+    StagedTable,
+    resolve_timezone,
+    stage_directory,
+)
+from crm_experiments.io.schema import (
+    INTERACTION_KINDS,
+    REVIEW_POLARITIES,
+    SURVEY_SCALES,
+    TABLES,
+)
+
+if TYPE_CHECKING:
+    from crm_experiments.params import CampaignParams
+
+MAX_ROWS = 5
+EARLIEST = dt.datetime(2000, 1, 1)
+NON_NEGATIVE = {
+    "orders": ("amount", "discount", "refund_amount"),
+    "contacts": ("cost",),
+    "coupons": ("face_value", "threshold"),
+}
+ALLOWED = {
+    ("reviews", "polarity"): REVIEW_POLARITIES,
+    ("interactions", "kind"): INTERACTION_KINDS,
+    ("surveys", "scale"): SURVEY_SCALES,
+}
+DSR_COLUMNS = ("dsr_item", "dsr_service", "dsr_logistics")
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A rule over the rows of one staged table: ``bad`` selects the offending rows, either
+    as a condition on the table (``cond``) or as a derived table with ``ROW`` (``rows``)."""
+
+    rule: str
+    column: str | None
+    message: Callable[[list[str]], str]   # examples (values of ``show``) -> message
+    cond: ir.BooleanValue | None = None
+    rows: ir.Table | None = None
+    severity: Severity = "error"
+    show: str | None = None
+
+
+def _examples(values: list[str]) -> str:
+    shown = list(dict.fromkeys(v for v in values if v is not None))[:3]
+    return f" (e.g. {', '.join(repr(v) for v in shown)})" if shown else ""
+
+
+def _fixed(text: str) -> Callable[[list[str]], str]:
+    return lambda values: text
+
+
+def _with_examples(text: str) -> Callable[[list[str]], str]:
+    return lambda values: text + _examples(values)
+
+
+def validate_data_dir(data_dir: str | Path, *, params: CampaignParams | None = None,
+                      timezone: str | None = None) -> list[Finding]:
+    """Every finding about ``data_dir`` (errors and warnings), read in a private engine.
+
+    ``timezone`` defaults to the params' timezone, else Asia/Shanghai. Raises
+    :class:`~crm_experiments.errors.CrmError` if the directory does not exist.
+    """
+    tz = resolve_timezone(timezone, params)
+    con = engine.connect()
+    try:
+        staged, findings = stage_directory(con, data_dir, timezone=tz, params=params)
+        return findings + validate_tables(staged, params=params, timezone=tz)
+    finally:
+        con.disconnect()
+
+
+def validate_tables(staged: dict[str, StagedTable], *, params: CampaignParams | None = None,
+                    timezone: str = "Asia/Shanghai",
+                    now: dt.datetime | None = None) -> list[Finding]:
+    """Findings for tables staged by :func:`crm_experiments.io.reader.stage_directory`.
+
+    ``now`` (naive, shop-local) is the limit of the future-date rule; default: the current time
+    in ``timezone``.
+    """
+    if now is None:
+        now = pd.Timestamp.now(tz=timezone).tz_localize(None).to_pydatetime()
+    findings: list[Finding] = []
+    for s in staged.values():
+        findings += _validate_one(s, staged, params=params, now=now)
+    return findings
+
+
+def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
+                  params: CampaignParams | None, now: dt.datetime) -> list[Finding]:
+    t = s.table
+    schema = TABLES[s.name]
+    findings: list[Finding] = []
+    columns = set(t.columns)
+    for col in schema.required:
+        if col not in s.present:
+            have = [c for c in columns if not c.startswith(("__crm_",))
+                    and (c in s.extras or c in s.present)]
+            near = [c for c in s.extras if c.strip().lower() == col]
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            findings.append(Finding(
+                file=s.file, column=col, rule="missing_column",
+                message=f"required column '{col}' is missing (the file has: "
+                        f"{', '.join(sorted(have)) or 'no columns'}){hint}"))
+    if s.name == "orders" and "paid_at" not in s.present:
+        findings.append(Finding(
+            file=s.file, column="paid_at", rule="missing_paid_at", severity="warning",
+            message="no paid_at column: every order counts as unpaid, so there are no purchases"))
+
+    checks = _row_checks(s, params=params, now=now)
+    dup_checks = _duplicate_checks(s)
+    aggs: dict[str, ir.Scalar] = {"n": t.count()}
+    for i, chk in enumerate(checks):
+        aggs[f"c{i}"] = t[ROW].count(where=chk.cond)
+    for i, (col, _) in enumerate(dup_checks):
+        aggs[f"d{i}"] = col.count() - col.nunique()
+    counts = t.aggregate(**aggs).execute().iloc[0]
+
+    if int(counts["n"]) == 0:
+        findings.append(Finding(
+            file=s.file, rule="empty_file", severity="error" if s.name == "orders" else "warning",
+            message="the file has no data rows" + (" (orders are required)"
+                                                  if s.name == "orders" else "")))
+        return findings
+    for i, chk in enumerate(checks):
+        n = int(counts[f"c{i}"])
+        if n:
+            findings.append(_finding(s, chk, t.filter(chk.cond), n))
+    for i, (_, chk) in enumerate(dup_checks):
+        if int(counts[f"d{i}"]):
+            findings += _run_set_check(s, chk)
+    for chk in _cross_checks(s, staged):
+        findings += _run_set_check(s, chk)
+    return findings
+
+
+def _finding(s: StagedTable, chk: _Check, bad: ir.Table, n: int) -> Finding:
+    """Fetch the first offending rows (one top-N query) and describe them."""
+    cols = [ROW] + ([chk.show] if chk.show and chk.show != ROW else [])
+    first = bad.select(*cols).order_by(ROW).limit(MAX_ROWS).execute()
+    values = [str(v) for v in first[chk.show]] if chk.show else []
+    return Finding(file=s.file, rule=chk.rule, column=chk.column, severity=chk.severity,
+                   rows=tuple(int(r) for r in first[ROW]), n_rows=n,
+                   message=chk.message(values))
+
+
+def _run_set_check(s: StagedTable, chk: _Check) -> list[Finding]:
+    assert chk.rows is not None
+    n = int(chk.rows.count().execute())
+    return [_finding(s, chk, chk.rows, n)] if n else []
+
+
+def _row_checks(s: StagedTable, *, params: CampaignParams | None,
+                now: dt.datetime) -> list[_Check]:
+    """The rules that look at one row at a time (counted together in one aggregate)."""
+    t, name, present = s.table, s.name, s.present
+    schema = TABLES[name]
+    checks: list[_Check] = []
+    for col, kind in s.parsed.items():
+        what = {"timestamp": "a date/time", "number": "a number",
+                "integer": "a whole number"}.get(kind, kind)
+        extra = col in s.extras
+        checks.append(_Check(
+            "unparseable", col, cond=t[BAD + col].notnull(), show=BAD + col,
+            severity="warning" if extra else "error",
+            message=_with_examples(f"value is not {what}" + (
+                "; extra column, the value is read as null" if extra else ""))))
+    for col in schema.required:
+        if col in present:
+            cond = t[col].isnull()
+            if col in s.parsed:
+                cond = cond & t[BAD + col].isnull()
+            checks.append(_Check("required_null", col, cond=cond,
+                                 message=_fixed(f"required column '{col}' is empty")))
+    for col in NON_NEGATIVE.get(name, ()):
+        if col in present:
+            checks.append(_Check("negative_value", col, cond=t[col] < 0, show=col,
+                                 message=_with_examples(f"{col} is negative")))
+    if name == "orders":
+        if {"refund_amount", "amount"} <= present:
+            checks.append(_Check(
+                "refund_exceeds_amount", "refund_amount", show="refund_amount",
+                cond=t.refund_amount > t.amount,
+                message=_with_examples("refund_amount is larger than the amount paid")))
+        if {"paid_at", "created_at"} <= present:
+            checks.append(_Check("paid_before_created", "paid_at",
+                                 cond=t.paid_at < t.created_at,
+                                 message=_fixed("paid_at is before created_at")))
+        if {"shipped_at", "paid_at"} <= present:
+            checks.append(_Check("shipped_before_paid", "shipped_at", severity="warning",
+                                 cond=t.shipped_at < t.paid_at,
+                                 message=_fixed("shipped_at is before paid_at")))
+    now_lit = ibis.literal(now, type="timestamp")
+    earliest = ibis.literal(EARLIEST, type="timestamp")
+    for col in schema.columns:
+        if col.kind == "timestamp" and col.name in present:
+            checks.append(_Check(
+                "future_date", col.name, cond=t[col.name] > now_lit, severity="warning",
+                show=col.name, message=_with_examples(
+                    f"{col.name} is in the future (now is {now:%Y-%m-%d %H:%M})")))
+            if col.name != "birthday":
+                checks.append(_Check(
+                    "ancient_date", col.name, cond=t[col.name] < earliest, severity="warning",
+                    show=col.name, message=_with_examples(f"{col.name} is before 2000-01-01")))
+    if name == "surveys" and "score" in present:
+        score = t.score
+        wide = (score < 0) | (score > 10)
+        if "scale" in present:
+            bad = ibis.cases((t.scale == "csat5", (score < 1) | (score > 5)),
+                             (t.scale == "nps10", wide), else_=wide)
+        else:
+            bad = wide
+        checks.append(_Check(
+            "score_out_of_scale", "score", cond=bad, show="score",
+            message=_with_examples("score is outside its scale (csat5: 1-5, nps10: 0-10)")))
+    if name == "reviews":
+        for col in DSR_COLUMNS:
+            if col in present:
+                checks.append(_Check(
+                    "dsr_out_of_range", col, cond=(t[col] < 1) | (t[col] > 5), show=col,
+                    message=_with_examples(f"{col} is outside 1-5")))
+    for (table, col), allowed in ALLOWED.items():
+        if table == name and col in present:
+            checks.append(_Check(
+                "unknown_value", col, cond=t[col].notnull() & ~t[col].isin(allowed), show=col,
+                message=_with_examples(f"{col} must be one of {', '.join(allowed)}")))
+    if params is not None and name in ("assignments", "coupons") \
+            and {"campaign_id", "arm"} <= present:
+        arms = list(params.arm_names)
+        checks.append(_Check(
+            "unknown_arm", "arm", show="arm",
+            cond=(t.campaign_id == params.campaign_id) & t.arm.notnull() & ~t.arm.isin(arms),
+            message=_with_examples(f"arm is not declared in the params of campaign "
+                                   f"'{params.campaign_id}' (arms: {', '.join(arms)})")))
+    return checks
+
+
+def _duplicate_checks(s: StagedTable) -> list[tuple[ir.Value, _Check]]:
+    """Rules about repeated rows, each with a cheap count (> 0 when it may be broken) and the
+    check that finds the later duplicates (a window query, run only when needed)."""
+    t, present = s.table, s.present
+    out: list[tuple[ir.Value, _Check]] = []
+    key = {"orders": "order_id", "coupons": "coupon_id", "customers": "customer_id"}.get(s.name)
+    if key and key in present:
+        k = t.filter(t[key].notnull())
+        k = k.mutate(_k=ibis.row_number().over(group_by=k[key], order_by=k[ROW]))
+        out.append((t[key], _Check(
+            "duplicate_key", key, rows=k.filter(k._k > 0), show=key,
+            message=_with_examples(f"{key} appears more than once; these are the repeats"))))
+    if s.name == "assignments" and {"campaign_id", "customer_id", "arm"} <= present:
+        a = t.filter(t.campaign_id.notnull() & t.customer_id.notnull())
+        group = [a.campaign_id, a.customer_id]
+        a = a.mutate(_k=ibis.row_number().over(group_by=group, order_by=a[ROW]),
+                     _lo=a.arm.min().over(group_by=group), _hi=a.arm.max().over(group_by=group))
+        pair = t.campaign_id.concat("\x1f", t.customer_id)
+        out.append((pair, _Check(
+            "multiple_arms", "arm", rows=a.filter((a._k > 0) & (a._lo != a._hi)),
+            show="customer_id",
+            message=_with_examples("customer is assigned to more than one arm of the same "
+                                   "campaign; these are the later rows"))))
+    return out
+
+
+def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check]:
+    """Rules across tables (one anti-join each)."""
+    out: list[_Check] = []
+    customers = staged.get("customers")
+    if s.name == "orders" and customers is not None and "customer_id" in customers.present \
+            and "customer_id" in s.present:
+        t = s.table
+        known = customers.table.select(_cid=customers.table.customer_id)
+        rows = t.filter(t.customer_id.notnull()).anti_join(known, t.customer_id == known._cid)
+        out.append(_Check(
+            "unknown_customer", "customer_id", rows=rows, severity="warning", show="customer_id",
+            message=_with_examples(f"customer_id is not in {customers.file}")))
+    return out
