@@ -1,0 +1,110 @@
+"""Wake-up rate (客户唤醒率) and reactivation rate (客户激活率) of a campaign.
+
+States are taken at the sale start ``d`` with :func:`crm_experiments.metrics.lifecycle.
+lifecycle_states` (base period ``P``); "bought" means a purchase (paid, not fully refunded)
+created in the evaluation window ``[start, end)`` (by default the sale).
+
+================  ===========================================================================
+rate              definition
+================  ===========================================================================
+wake_up           contacted customers *sleeping* at ``d`` who bought in the window /
+                  contacted customers sleeping at ``d``
+reactivation      the same for customers *lost* at ``d``
+holdout rows      the same two rates for the holdout arm's sleeping / lost customers (not
+                  contacted by design): bought in the window / holdout customers in the state
+================  ===========================================================================
+
+"Contacted" = at least one row of ``contacts`` (of ``campaign_id`` when given, of the
+``channels`` when given) sent in ``[contacted_from, end)``; ``contacted_from`` defaults to no
+lower bound. Customers of the holdout arm are never counted as contacted, even if a contact
+row exists for them: the ``holdout_contacted`` column counts those rows' customers so that a
+leak is visible. Rates are shares with Wilson intervals (statsmodels). The contacted rows and
+the holdout rows are different populations (contacted treated customers vs all holdout
+customers of the state); only with a randomised holdout and contacts sent to every treated
+customer is their difference a causal effect.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from crm_experiments.metrics.cohorts import _wilson
+from crm_experiments.metrics.lifecycle import lifecycle_states
+from crm_experiments.metrics.orders import TimeLike, in_window, purchases, ts
+
+RATES = {"sleeping": "wake_up", "lost": "reactivation"}
+
+
+def contacted_customers(contacts: ir.Table, end: TimeLike, *, campaign_id: str | None = None,
+                        channels: tuple[str, ...] | None = None,
+                        contacted_from: TimeLike | None = None) -> ir.Table:
+    """Distinct ``customer_id`` with a contact sent before ``end`` (see the module doc)."""
+    c = contacts.filter(contacts.sent_at < ts(end))
+    if contacted_from is not None:
+        c = c.filter(c.sent_at >= ts(contacted_from))
+    if campaign_id is not None:
+        c = c.filter(c.campaign_id == campaign_id)
+    if channels is not None:
+        c = c.filter(c.channel.isin(list(channels)))
+    return c.select("customer_id").distinct()
+
+
+def reactivation_rates(orders: ir.Table, contacts: ir.Table, sale_start: TimeLike,
+                       sale_end: TimeLike, *, window: tuple[TimeLike, TimeLike] | None = None,
+                       period_months: int = 3, assignments: ir.Table | None = None,
+                       holdout_arm: str = "control", campaign_id: str | None = None,
+                       channels: tuple[str, ...] | None = None,
+                       contacted_from: TimeLike | None = None,
+                       alpha: float = 0.05) -> pd.DataFrame:
+    """One row per (group, state): ``rate`` name, ``customers``, ``bought``, ``rate``,
+    ``ci_low``, ``ci_high``, ``holdout_contacted``. ``group`` is ``contacted`` and, when
+    ``assignments`` has the ``holdout_arm``, ``holdout``. States are taken at ``sale_start``;
+    purchases and contacts are counted in ``window``, by default ``[sale_start, sale_end)``
+    (pass e.g. ``(sale_start, sale_end + 30 days)`` to include the month after)."""
+    start, end = window if window is not None else (sale_start, sale_end)
+    states = lifecycle_states(orders, sale_start, period_months)
+    states = states.filter(states.state.isin(list(RATES))).select("customer_id", "state")
+    p = purchases(orders)
+    bought = p.filter(in_window(p.created_at, start, end)).select("customer_id").distinct()
+    bought = bought.mutate(bought=ibis.literal(1))
+    reached = contacted_customers(contacts, end, campaign_id=campaign_id, channels=channels,
+                                  contacted_from=contacted_from)
+    reached = reached.mutate(contacted=ibis.literal(1))
+
+    base = states.left_join(reached, "customer_id").select(
+        "customer_id", "state", contacted=lambda t: t.contacted.fill_null(0))
+    has_holdout = False
+    if assignments is not None:
+        a = assignments
+        if campaign_id is not None:
+            a = a.filter(a.campaign_id == campaign_id)
+        hold = a.filter(a.arm == holdout_arm).select("customer_id").distinct()
+        has_holdout = bool(hold.count().to_pandas() > 0)
+        hold = hold.mutate(holdout=ibis.literal(1))
+        base = base.left_join(hold, "customer_id").select(
+            "customer_id", "state", "contacted", holdout=lambda t: t.holdout.fill_null(0))
+    else:
+        base = base.mutate(holdout=ibis.literal(0))
+    base = base.left_join(bought, "customer_id").select(
+        "customer_id", "state", "contacted", "holdout",
+        bought=lambda t: t.bought.fill_null(0))
+    group = ibis.cases((base.holdout == 1, "holdout"), (base.contacted == 1, "contacted"),
+                       else_="not_contacted")
+    base = base.mutate(group=group)
+    got = base.group_by(["group", "state"]).aggregate(
+        customers=base.count(), bought=base.bought.sum(),
+        contacted=base.contacted.sum()).to_pandas().set_index(["group", "state"])
+
+    rows = []
+    for g in ("contacted", "holdout") if has_holdout else ("contacted",):
+        for state, name in RATES.items():
+            n = int(got["customers"].get((g, state), 0))
+            k = int(got["bought"].get((g, state), 0))
+            rate, lo, hi = _wilson(k, n, alpha)
+            rows.append({"group": g, "state": state, "rate_name": name, "customers": n,
+                         "bought": k, "rate": rate, "ci_low": lo, "ci_high": hi,
+                         "holdout_contacted": int(got["contacted"].get((g, state), 0))
+                         if g == "holdout" else 0})
+    return pd.DataFrame(rows).set_index(["group", "state"])
