@@ -1,0 +1,184 @@
+"""Front door: every arm against the control, for every metric of a per-customer table.
+
+``compare_arms(df, arm="arm", control="control", metrics=[...])`` takes any pandas table with
+one row per customer, an arm column and numeric metric columns, and picks the estimator per
+metric:
+
+* a metric with a covariate (``covariates={"revenue": "revenue_pre"}``): Lin's regression
+  adjustment with HC2 errors (``lin_ols_hc2``), reporting the variance reduction;
+* a 0/1 (or boolean) metric: two-proportion z, unpooled (``two_proportion_z_unpooled``);
+* any other metric: Welch t (``welch_t``);
+* a ratio ``{"aov": ("revenue", "orders")}``: ratio of sums, delta method (``delta_ratio``).
+
+All effects of the call form one family for the multiple-comparison correction (Holm by
+default, see :mod:`.multiple`). With ``planned_shares`` the sample ratio is checked first
+(:mod:`.srm`); a failed check is reported in ``result.srm`` and ``result.verdict_withheld``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from crm_experiments.errors import CrmError
+from crm_experiments.stats.aggr import MomentStats
+from crm_experiments.stats.effects import (
+    compare_adjusted,
+    compare_means,
+    compare_proportions,
+    compare_ratios,
+)
+from crm_experiments.stats.multiple import adjust
+from crm_experiments.stats.result import Effect, effects_frame
+from crm_experiments.stats.srm import SampleRatioResult, check_sample_ratio
+
+
+class TableError(CrmError):
+    """A table handed to :func:`compare_arms` cannot be compared (names file, column, why)."""
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Effects of every arm vs the control per metric, plus the sample-ratio check."""
+
+    effects: tuple[Effect, ...]
+    srm: SampleRatioResult | None
+    alpha: float
+    correction: str | None
+    control: str
+    arms: tuple[str, ...]
+
+    @property
+    def verdict_withheld(self) -> bool:
+        """True when the sample-ratio check failed: effects are not to be acted on."""
+        return self.srm is not None and not self.srm.passed
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per arm x metric (see :class:`~crm_experiments.stats.result.Effect`)."""
+        return effects_frame(self.effects)
+
+    def to_dict(self) -> dict:
+        """Plain values (NaN kept as float NaN) for JSON or tracking."""
+        return {
+            "control": self.control, "arms": list(self.arms), "alpha": self.alpha,
+            "correction": self.correction, "verdict_withheld": self.verdict_withheld,
+            "srm": None if self.srm is None else self.srm.to_dict(),
+            "effects": [asdict(e) for e in self.effects],
+        }
+
+
+def _numeric(df: pd.DataFrame, col: str, role: str, source: str) -> np.ndarray:
+    if col not in df.columns:
+        raise TableError(f"{source}: {role} column '{col}' not found; columns are "
+                         f"{', '.join(map(str, df.columns))}")
+    s = df[col]
+    if s.dtype == bool:
+        s = s.astype(float)
+    if not pd.api.types.is_numeric_dtype(s):
+        bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
+        example = f" (e.g. {bad.iloc[0]!r})" if len(bad) else ""
+        raise TableError(f"{source}: {role} column '{col}' is not numeric{example}")
+    missing = int(s.isna().sum())
+    if missing:
+        raise TableError(f"{source}: {role} column '{col}' has {missing} missing value(s); "
+                         "fill them (e.g. 0 for customers without purchases) or drop those rows")
+    values = s.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise TableError(f"{source}: {role} column '{col}' has infinite values")
+    return values
+
+
+def _is_binary(values: np.ndarray) -> bool:
+    return bool(np.isin(values, (0.0, 1.0)).all())
+
+
+def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[str] = (),
+                 covariates: Mapping[str, str] | None = None,
+                 ratios: Mapping[str, tuple[str, str]] | None = None,
+                 binary_metrics: Sequence[str] | None = None, alpha: float = 0.05,
+                 planned_shares: Mapping[str, float] | None = None,
+                 correction: str | None = "holm", source: str = "table") -> ComparisonResult:
+    """Every non-control arm against ``control`` for each metric and ratio (module docstring).
+
+    ``binary_metrics=None`` auto-detects metrics whose values are all 0/1; pass a list to
+    choose. ``correction``: ``"holm"``, ``"bonferroni"``, ``"bh"`` or ``None``. ``source``
+    names the table in error messages (a file path).
+
+    >>> df = pd.DataFrame({"arm": ["c", "t"] * 50, "bought": [0, 1, 1, 0] * 25,
+    ...                    "revenue": np.arange(100.0)})
+    >>> r = compare_arms(df, arm="arm", control="c", metrics=["bought", "revenue"])
+    >>> [(e.metric, e.method) for e in r.effects]
+    [('bought', 'two_proportion_z_unpooled'), ('revenue', 'welch_t')]
+    """
+    covariates = dict(covariates or {})
+    ratios = dict(ratios or {})
+    if not metrics and not ratios:
+        raise TableError(f"{source}: no metric or ratio to compare")
+    if arm not in df.columns:
+        raise TableError(f"{source}: arm column '{arm}' not found; columns are "
+                         f"{', '.join(map(str, df.columns))}")
+    if df[arm].isna().any():
+        raise TableError(f"{source}: arm column '{arm}' has {int(df[arm].isna().sum())} "
+                         "missing value(s)")
+    labels = df[arm].astype(str).to_numpy()
+    arms = sorted(set(labels))
+    control = str(control)
+    if control not in arms:
+        raise TableError(f"{source}: control arm '{control}' not found in column '{arm}'; "
+                         f"arms are {', '.join(arms)}")
+    if len(arms) < 2:
+        raise TableError(f"{source}: column '{arm}' has only the control arm '{control}'")
+    counts = {a: int((labels == a).sum()) for a in arms}
+    small = [a for a, n in counts.items() if n < 2]
+    if small:
+        raise TableError(f"{source}: arm(s) {', '.join(small)} have fewer than 2 rows")
+    unknown_cov = sorted(set(covariates) - set(metrics))
+    if unknown_cov:
+        raise TableError(f"{source}: covariate given for {', '.join(unknown_cov)}, which is "
+                         "not among the metrics")
+    treated = [a for a in arms if a != control]
+    is_ctl = labels == control
+
+    srm = None
+    if planned_shares:
+        try:
+            srm = check_sample_ratio(counts, {str(k): v for k, v in planned_shares.items()})
+        except ValueError as exc:
+            raise TableError(f"{source}: planned shares: {exc}") from exc
+
+    effects: list[Effect] = []
+    for metric in metrics:
+        y = _numeric(df, metric, "metric", source)
+        binary = (_is_binary(y) if binary_metrics is None else metric in binary_metrics)
+        x = (_numeric(df, covariates[metric], "covariate", source)
+             if metric in covariates else None)
+        for a in treated:
+            tag = {"metric": metric, "arm": a, "control": control}
+            on = labels == a
+            if x is not None:
+                keep = on | is_ctl
+                effects.append(compare_adjusted(y[keep], x[keep], on[keep], alpha, **tag))
+                continue
+            s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
+            estimator = compare_proportions if binary else compare_means
+            effects.append(estimator(s_t, s_c, alpha, **tag))
+    for name, (num, den) in ratios.items():
+        y = _numeric(df, num, f"ratio '{name}' numerator", source)
+        d = _numeric(df, den, f"ratio '{name}' denominator", source)
+        for a in [*treated, control]:
+            if d[labels == a].sum() == 0:
+                raise TableError(f"{source}: ratio '{name}': denominator '{den}' sums to 0 "
+                                 f"in arm '{a}'")
+        s_c = MomentStats.from_arrays(y[is_ctl], den=d[is_ctl])
+        for a in treated:
+            on = labels == a
+            effects.append(compare_ratios(MomentStats.from_arrays(y[on], den=d[on]), s_c,
+                                          alpha, metric=name, arm=a, control=control))
+    if correction is not None:
+        effects = list(adjust(effects, correction, alpha))
+    return ComparisonResult(effects=tuple(effects), srm=srm, alpha=alpha,
+                            correction=effects[0].correction if correction else None,
+                            control=control, arms=tuple(treated))

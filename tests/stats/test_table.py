@@ -1,0 +1,85 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_experiments.errors import CrmError
+from crm_experiments.stats.aggr import MomentStats
+from crm_experiments.stats.effects import compare_adjusted, compare_means, compare_ratios
+from crm_experiments.stats.table import TableError, compare_arms
+
+
+@pytest.fixture
+def customers():
+    rng = np.random.default_rng(5)
+    n = 3000
+    arm = rng.choice(["control", "coupon_a", "coupon_b"], n, p=[0.2, 0.4, 0.4])
+    pre = rng.gamma(2, 50, n)
+    bought = (rng.random(n) < np.where(arm == "control", 0.20, 0.24)).astype(int)
+    orders = bought * (1 + rng.poisson(0.5, n))
+    revenue = orders * rng.gamma(2, 40, n) + 0.3 * pre * bought
+    return pd.DataFrame({"arm": arm, "bought": bought, "orders": orders, "revenue": revenue,
+                         "revenue_pre": pre})
+
+
+def test_picks_estimator_per_metric_and_equals_direct_calls(customers):
+    r = compare_arms(customers, arm="arm", control="control",
+                     metrics=["bought", "revenue", "orders"],
+                     covariates={"orders": "revenue_pre"}, ratios={"aov": ("revenue", "orders")},
+                     correction=None)
+    f = r.to_frame()
+    assert len(f) == 8  # 4 metrics x 2 arms
+    methods = dict(zip(f.metric, f.method, strict=False))
+    assert methods == {"bought": "two_proportion_z_unpooled", "revenue": "welch_t",
+                       "orders": "lin_ols_hc2", "aov": "delta_ratio"}
+    a, c = customers[customers.arm == "coupon_a"], customers[customers.arm == "control"]
+    want = compare_means(MomentStats.from_arrays(a.revenue), MomentStats.from_arrays(c.revenue))
+    got = next(e for e in r.effects if e.metric == "revenue" and e.arm == "coupon_a")
+    assert (got.estimate, got.ci_low, got.p_value) == pytest.approx(
+        (want.estimate, want.ci_low, want.p_value))
+    both = pd.concat([a, c])
+    lin = compare_adjusted(both.orders, both.revenue_pre, both.arm == "coupon_a")
+    got = next(e for e in r.effects if e.metric == "orders" and e.arm == "coupon_a")
+    assert got.estimate == pytest.approx(lin.estimate) and got.variance_reduction is not None
+    ratio = compare_ratios(MomentStats.from_arrays(a.revenue, den=a.orders),
+                           MomentStats.from_arrays(c.revenue, den=c.orders))
+    got = next(e for e in r.effects if e.metric == "aov" and e.arm == "coupon_a")
+    assert got.se == pytest.approx(ratio.se)
+    assert r.srm is None and not r.verdict_withheld
+
+
+def test_holm_over_the_whole_family_and_srm(customers):
+    r = compare_arms(customers, arm="arm", control="control", metrics=["bought", "revenue"],
+                     planned_shares={"control": 0.2, "coupon_a": 0.4, "coupon_b": 0.4})
+    assert all(e.p_value_adjusted >= e.p_value for e in r.effects)
+    assert "Holm" in r.correction and "4 comparisons" in r.correction
+    assert r.srm.passed
+    bad = compare_arms(customers, arm="arm", control="control", metrics=["revenue"],
+                       planned_shares={"control": 1, "coupon_a": 1, "coupon_b": 1})
+    assert bad.verdict_withheld and "MISMATCH" in bad.srm.message
+
+
+def test_integer_arm_labels_and_boolean_metric():
+    df = pd.DataFrame({"group": [0, 1] * 20, "clicked": [True, False, True, True] * 10})
+    r = compare_arms(df, arm="group", control=0, metrics=["clicked"])
+    assert r.effects[0].arm == "1" and r.effects[0].method == "two_proportion_z_unpooled"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"arm": "variant"}, "arm column 'variant' not found"),
+    ({"control": "holdout"}, "control arm 'holdout' not found in column 'arm'"),
+    ({"metrics": ["gmv"]}, "metric column 'gmv' not found"),
+    ({"metrics": ["note"]}, "metric column 'note' is not numeric (e.g. 'vip')"),
+    ({"metrics": ["gap"]}, "'gap' has 1 missing value"),
+    ({"covariates": {"gmv": "revenue_pre"}}, "covariate given for gmv"),
+    ({"ratios": {"aov": ("revenue", "zero")}}, "denominator 'zero' sums to 0"),
+    ({"planned_shares": {"control": 0.5}}, "planned shares: arms without a planned share"),
+])
+def test_bad_input_names_file_column_and_reason(customers, kwargs, message):
+    df = customers.assign(note="vip", gap=[np.nan] + [1.0] * (len(customers) - 1), zero=0)
+    args = {"arm": "arm", "control": "control", "metrics": ["revenue"], "source": "shop.csv",
+            **kwargs}
+    with pytest.raises(TableError) as info:
+        compare_arms(df, **args)
+    assert isinstance(info.value, CrmError)
+    assert str(info.value).startswith("shop.csv: ")
+    assert message in str(info.value)
