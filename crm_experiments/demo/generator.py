@@ -32,10 +32,11 @@ Orders
 
 Campaign
     Every customer with a paid order created before the assignment date ``A = sale start - 12
-    days`` (00:00, the ``assigned_at``) is assigned by **exact complete randomisation**: a random permutation cut at the
-    planned shares (largest remainders). Treated arms with a face value get one coupon each
-    (issued ``sale start - 10 days`` 10:00, valid during the sale) and 4 SMS (10, 3, 1 days
-    before the sale and on the first day, cost ``params.costs.message_cost['sms']``). Unpaid
+    days`` (00:00, the ``assigned_at``) is assigned by **exact complete randomisation**: a
+    random permutation cut at the planned shares (largest remainders). Treated arms with a
+    face value get one coupon each (issued ``sale start - 10 days`` 10:00, valid during the
+    sale); every treated arm gets 4 SMS (10, 3, 1 days before the sale and on the first day,
+    cost ``params.costs.message_cost['sms']``). Unpaid
     sale orders of treated customers get a Wangwang payment reminder 30 minutes later (cost
     ``message_cost.get('wangwang', 0)``). The control arm gets nothing.
 
@@ -315,7 +316,8 @@ def _write(table: pa.Table, path: Path, file_format: str) -> None:
 def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_start: dt.date,
              data_end: dt.date) -> tuple[dict[str, pa.Table], dict, pa.Table]:
     """The whole simulation in memory: ``(tables, truth, true_effects)``."""
-    streams = np.random.SeedSequence(seed).spawn(16)
+    # one independent stream per component (and per arm), so components do not shift each other
+    streams = np.random.SeedSequence(seed).spawn(16 + len(params.arms))
     rng = [np.random.default_rng(s) for s in streams]
     n_days = (data_end - history_start).days
     cal = ShopCalendar(history_start, n_days, sale=(params.sale.start, params.sale.end))
@@ -452,7 +454,7 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     for j, name in enumerate(arm_names):
         if name == params.control_arm:
             continue
-        r = rng[4 + j % 8]
+        r = rng[16 + j]
         arm = params.arm(name)
         lift = np.array([lifts[name][s] for s in STATES])[a_state]
         mean_alive = a_lam / 365.0 * lift * (c_alive - c_lo)
