@@ -27,6 +27,7 @@ from crm_experiments.errors import CrmError
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.effects import (
     compare_adjusted,
+    compare_cuped,
     compare_means,
     compare_proportions,
     compare_ratios,
@@ -68,6 +69,29 @@ class ComparisonResult:
             "srm": None if self.srm is None else self.srm.to_dict(),
             "effects": [asdict(e) for e in self.effects],
         }
+
+
+ESTIMATORS = {"mean": compare_means, "proportion": compare_proportions,
+              "ratio": compare_ratios, "cuped": compare_cuped}
+
+
+def compare_moments(moments: Mapping[str, MomentStats], *, control: str, metric: str,
+                    kind: str = "mean", alpha: float = 0.05) -> tuple[Effect, ...]:
+    """Engine path: every arm vs ``control`` from per-arm sufficient statistics.
+
+    ``moments`` as returned by :func:`~crm_experiments.stats.aggr.moments_from_ibis`;
+    ``kind``: ``"mean"`` (Welch), ``"proportion"``, ``"ratio"`` (needs the denominator sums) or
+    ``"cuped"`` (needs the covariate sums). No correction is applied (see :mod:`.multiple`).
+    """
+    if kind not in ESTIMATORS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(ESTIMATORS)}")
+    if control not in moments:
+        raise TableError(f"control arm '{control}' not among the arms "
+                         f"{', '.join(map(str, moments))}")
+    return tuple(ESTIMATORS[kind](s, moments[control], alpha, metric=metric, arm=str(a),
+                                  control=str(control))
+                 for a, s in sorted(moments.items(), key=lambda kv: str(kv[0]))
+                 if a != control)
 
 
 def _numeric(df: pd.DataFrame, col: str, role: str, source: str) -> np.ndarray:

@@ -83,3 +83,32 @@ def test_bad_input_names_file_column_and_reason(customers, kwargs, message):
     assert isinstance(info.value, CrmError)
     assert str(info.value).startswith("shop.csv: ")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("kind", "x", "den"), [("mean", None, None), ("ratio", None, "orders"),
+                                                ("cuped", "revenue_pre", None),
+                                                ("proportion", None, None)])
+def test_engine_path_equals_row_path(customers, kind, x, den):
+    import ibis
+
+    from crm_experiments.stats.aggr import moments_from_ibis
+    from crm_experiments.stats.effects import compare_cuped, compare_proportions
+    from crm_experiments.stats.table import compare_moments
+
+    y = "bought" if kind == "proportion" else "revenue"
+    con = ibis.duckdb.connect()
+    moments = moments_from_ibis(con.create_table("c", customers), "arm", y, x=x, den=den)
+    got = compare_moments(moments, control="control", metric=y, kind=kind)
+    assert [e.arm for e in got] == ["coupon_a", "coupon_b"]
+    estimator = {"mean": compare_means, "ratio": compare_ratios, "cuped": compare_cuped,
+                 "proportion": compare_proportions}[kind]
+    c = customers[customers.arm == "control"]
+    for e in got:
+        a = customers[customers.arm == e.arm]
+        want = estimator(
+            MomentStats.from_arrays(a[y], None if x is None else a[x], None if den is None
+                                    else a[den]),
+            MomentStats.from_arrays(c[y], None if x is None else c[x], None if den is None
+                                    else c[den]))
+        for field in ("estimate", "ci_low", "ci_high", "p_value", "rel_ci_low", "rel_ci_high"):
+            assert getattr(e, field) == pytest.approx(getattr(want, field), rel=1e-9)
