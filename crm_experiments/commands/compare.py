@@ -93,6 +93,8 @@ def render_table(result: ComparisonResult) -> str:
             "relative": _fmt(e.rel_estimate, pct=True),
             f"{level} CI rel": f"[{_fmt(e.rel_ci_low, True)}, {_fmt(e.rel_ci_high, True)}]",
             "p": _fmt(e.p_value), "p adj": _fmt(e.p_value_adjusted),
+            "CI rel adj": (f"[{_fmt(e.rel_ci_low_adjusted, True)}, "
+                           f"{_fmt(e.rel_ci_high_adjusted, True)}]"),
             "method": e.method,
         })
     lines = []
@@ -102,8 +104,11 @@ def render_table(result: ComparisonResult) -> str:
         lines.append(result.srm.message)
         if result.verdict_withheld:
             lines.append("VERDICT WITHHELD: the effects below are not trustworthy.")
-    lines.append(pd.DataFrame(rows).to_string(index=False))
-    lines.append(f"Intervals and p-values unadjusted; 'p adj': {result.correction}."
+    frame = pd.DataFrame(rows)
+    if not result.correction:
+        frame = frame.drop(columns=["p adj", "CI rel adj"])
+    lines.append(frame.to_string(index=False))
+    lines.append(f"'p adj' and 'CI rel adj': {result.correction}; other columns unadjusted."
                  if result.correction else "No multiple-comparison correction.")
     return "\n".join(lines)
 
