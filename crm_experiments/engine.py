@@ -10,6 +10,8 @@ will be added here. Today the engine is an in-memory DuckDB database.
 
 from __future__ import annotations
 
+import contextlib
+
 import ibis
 
 
@@ -27,5 +29,10 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> ibis
         config["threads"] = int(threads)
     # Row order of a scan must be the file's order: validation reports row numbers.
     config["preserve_insertion_order"] = True
-    return ibis.duckdb.connect(**config)
+    con = ibis.duckdb.connect(**config)
+    # No progress bars in command output. Inside a Jupyter kernel DuckDB refuses to touch the
+    # setting without ipywidgets (and shows no bar there anyway), so a refusal is fine.
+    with contextlib.suppress(Exception):
+        con.raw_sql("SET enable_progress_bar = false")
+    return con
 
