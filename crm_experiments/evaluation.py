@@ -16,7 +16,7 @@ report and MLflow show. Nothing here renders or logs.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ibis
@@ -31,6 +31,9 @@ from crm_experiments.metrics.kpis import kpi_comparison
 from crm_experiments.metrics.orders import customer_window_outcomes, in_window, is_purchase
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
+from crm_experiments.stats.multiple import adjust
+from crm_experiments.stats.result import effects_frame
+from crm_experiments.stats.srm import check_sample_ratio
 from crm_experiments.stats.table import ComparisonResult, compare_arms
 
 OUTCOMES = ("converted", "revenue", "gross_profit", "net_profit")
@@ -354,8 +357,12 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     comparison = compare_arms(
         customers, arm="arm", control=params.control_arm, metrics=metrics,
         covariates={m: COVARIATES[m] for m in metrics}, alpha=params.alpha,
-        planned_shares=planned, correction="holm", srm_alpha=params.srm_alpha,
+        correction="holm", source=f"campaign {params.campaign_id}",
     )
+    counts = customers["arm"].value_counts().to_dict()
+    srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
+                             alpha=params.srm_alpha)
+    comparison = replace(comparison, srm=srm)
     econ = economics(customers, comparison, params)
     verdict = decide(econ, comparison)
     segs = segment_columns if segment_columns is not None else tuple(
@@ -406,24 +413,33 @@ def lifecycle_by_arm(orders: ir.Table, customers: pd.DataFrame, params: Campaign
 
 def per_segment_effects(customers: pd.DataFrame, params: CampaignParams,
                         segment_columns: tuple[str, ...],
-                        metrics: tuple[str, ...] = ("net_profit", "revenue")) -> pd.DataFrame:
-    """Effect of each arm within each segment value (Welch, Holm-corrected over the family of
-    segments x arms x metrics of each segment column). Segments with fewer than 30 customers
-    in an arm are skipped."""
+                        metrics: tuple[str, ...] = ("net_profit", "revenue"),
+                        min_per_arm: int = 30) -> pd.DataFrame:
+    """Effect of each arm within each value of each segment column, adjusted for the
+    pre-period covariate (Lin, HC2), Holm-corrected over the family of values x arms x metrics
+    of one segment column. Values with fewer than ``min_per_arm`` customers in an arm are
+    skipped (listed nowhere: too small to say anything)."""
     frames = []
     for col in segment_columns:
+        effects, keys = [], []
         for value, g in customers.groupby(col, observed=True):
             counts = g["arm"].value_counts()
-            if params.control_arm not in counts or counts.min() < 30 or len(counts) < 2:
+            if (params.control_arm not in counts or len(counts) < 2
+                    or counts.min() < min_per_arm):
                 continue
+            # a covariate without spread in the segment (e.g. lost customers bought nothing in
+            # the pre-period) adjusts nothing: use the plain comparison there
+            covs = {m: COVARIATES[m] for m in metrics if g[COVARIATES[m]].nunique() > 1}
             res = compare_arms(g, arm="arm", control=params.control_arm, metrics=list(metrics),
-                               alpha=params.alpha, correction=None)
-            f = res.to_frame()
-            f.insert(0, "segment", col)
-            f.insert(1, "segment_value", str(value))
-            frames.append(f)
+                               covariates=covs, alpha=params.alpha, correction=None)
+            effects += res.effects
+            keys += [str(value)] * len(res.effects)
+        if not effects:
+            continue
+        f = effects_frame(adjust(effects, "holm", params.alpha))
+        f.insert(0, "segment", col)
+        f.insert(1, "segment_value", keys)
+        frames.append(f)
     if not frames:
         return pd.DataFrame(columns=["segment", "segment_value", "arm", "metric", "estimate"])
-    out = pd.concat(frames, ignore_index=True)
-    from crm_experiments.stats.multiple import adjust_frame
-    return adjust_frame(out, by="segment", alpha=params.alpha, method="holm")
+    return pd.concat(frames, ignore_index=True)

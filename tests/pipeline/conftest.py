@@ -1,0 +1,51 @@
+"""A small generated demo shop and a campaign YAML pointing at it, shared by pipeline tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crm_experiments.demo.generator import generate_shop
+from crm_experiments.params import load_params
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_PARAMS = REPO / "params" / "demo.yaml"
+
+
+def write_params(path: Path, data_dir: Path, **overrides) -> Path:
+    raw = yaml.safe_load(DEMO_PARAMS.read_text(encoding="utf-8"))
+    raw["data"]["path"] = str(data_dir)
+    raw.update(overrides)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_shop(tmp_path_factory) -> Path:
+    """A 4,000-customer demo shop (the notebook test size)."""
+    root = tmp_path_factory.mktemp("small_shop")
+    data = root / "data"
+    params_file = write_params(root / "small.yaml", data)
+    generate_shop(data, load_params(params_file), n_customers=4_000)
+    return params_file
+
+
+@pytest.fixture(scope="session")
+def medium_shop(tmp_path_factory) -> Path:
+    """A 30,000-customer demo shop, large enough to check estimates against the truth."""
+    root = tmp_path_factory.mktemp("medium_shop")
+    data = root / "data"
+    params_file = write_params(root / "medium.yaml", data)
+    generate_shop(data, load_params(params_file), n_customers=30_000)
+    return params_file
+
+
+@pytest.fixture
+def tracking(tmp_path, monkeypatch) -> str:
+    """An isolated MLflow store for one test."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    return uri

@@ -1,0 +1,52 @@
+import json
+
+import numpy as np
+import pytest
+
+from crm_experiments.evaluation import OUTCOMES, evaluate
+from crm_experiments.params import load_params
+
+
+@pytest.fixture(scope="module")
+def medium_evaluations(medium_shop):
+    params = load_params(medium_shop)
+    return params, {h: evaluate(params, h) for h in params.horizons}
+
+
+def test_intervals_cover_the_generators_truth(medium_evaluations):
+    params, evaluations = medium_evaluations
+    truth = json.loads((params.data.path / "truth.json").read_text())
+    checked = 0
+    for h, ev in evaluations.items():
+        for e in ev.comparison.effects:
+            if e.metric not in OUTCOMES:
+                continue
+            true = truth["effects"][str(h)][e.arm]["overall"][e.metric]
+            lo = e.ci_low_adjusted if e.ci_low_adjusted is not None else e.ci_low
+            hi = e.ci_high_adjusted if e.ci_high_adjusted is not None else e.ci_high
+            assert lo <= true <= hi, (h, e.arm, e.metric, lo, true, hi)
+            checked += 1
+    assert checked == len(params.horizons) * len(params.treatment_arms) * len(OUTCOMES)
+
+
+def test_evaluation_tables_and_verdict(medium_evaluations):
+    params, evaluations = medium_evaluations
+    ev = evaluations[7]
+    assert set(ev.economics.index) == set(params.treatment_arms)
+    assert ev.comparison.srm.passed
+    assert ev.verdict.status in {"profitable", "loses_money", "inconclusive"}
+    assert ev.verdict.best_arm in params.treatment_arms
+    assert ev.kpis.loc["orders", "sale"] > 0
+    assert set(ev.migration) == set(params.arm_names)
+    metrics = ev.metrics()
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert "economics.coupon_100_10.incremental_profit" in metrics
+    for name, frame in ev.tables().items():
+        assert "customer_id" not in frame.columns, name  # nothing customer-level leaves
+
+
+def test_cuped_narrows_money_intervals(medium_evaluations):
+    _, evaluations = medium_evaluations
+    for e in evaluations[30].comparison.effects:
+        if e.metric in ("revenue", "gross_profit"):
+            assert e.variance_reduction is not None and e.variance_reduction > 0.0

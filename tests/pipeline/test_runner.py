@@ -1,0 +1,73 @@
+"""End to end: Papermill runs the evaluation notebook, nbconvert renders the report, MLflow
+records the run; a failing notebook leaves a FAILED run and no report."""
+
+import json
+import re
+import shutil
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from crm_experiments.cli import main
+from crm_experiments.runner import EvaluationFailed, run_evaluation
+from tests.pipeline.conftest import write_params
+
+
+def _runs(uri):
+    client = MlflowClient(tracking_uri=uri)
+    exps = client.search_experiments()
+    return client.search_runs([e.experiment_id for e in exps])
+
+
+def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path):
+    reports = tmp_path / "reports"
+    outcome = run_evaluation(small_shop, 7, reports_root=reports)
+    report = reports / "demo_d11" / "7d" / "report.html"
+    assert outcome.report_path == report and report.exists()
+    html = report.read_text(encoding="utf-8")
+    assert "Verdict" in html and "Executive summary" in html
+    assert "Money per coupon arm" in html
+    # no code: neither the notebook's source nor input cells reach the report
+    for code in ("load_params(", "evaluate(params", "charts.show", "import "):
+        assert code not in html
+    assert "class=\"jp-InputArea" not in html and "highlight-ipynb" not in html
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 3
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert "demo_d11/7d/report.html" in index
+
+    (run,) = _runs(tracking)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["campaign_id"] == "demo_d11"
+    assert run.data.tags["horizon_days"] == "7"
+    assert run.data.tags["report_type"] == "campaign_evaluation"
+    assert run.data.params["sale.start"] == "2025-11-01"
+    assert "effect.coupon_200_30.net_profit.estimate" in run.data.metrics
+    assert "kpi.gmv" in run.data.metrics
+    client = MlflowClient(tracking_uri=tracking)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"notebook", "report", "results"} <= artifacts
+    summary = json.loads((report.parent / "summary.json").read_text())
+    assert summary["mlflow_run_id"] == run.info.run_id
+
+
+def test_failing_notebook_marks_run_failed_and_leaves_no_report(small_shop, tracking, tmp_path):
+    broken = tmp_path / "broken_data"
+    shutil.copytree(small_shop.parent / "data", broken)
+    (broken / "assignments.parquet").unlink()  # the holdout comparison cannot run
+    params_file = write_params(tmp_path / "broken.yaml", broken, campaign_id="broken_campaign")
+    reports = tmp_path / "reports"
+    with pytest.raises(EvaluationFailed, match="assignments"):
+        run_evaluation(params_file, 7, reports_root=reports)
+    assert not (reports / "broken_campaign").exists()
+    (run,) = _runs(tracking)
+    assert run.info.status == "FAILED"
+    assert "assignments" in run.data.tags["error"]
+
+
+def test_cli_run_reports_errors_without_traceback(tmp_path, capsys, tracking):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("campaign_id: x\nunknown_key: 1\n", encoding="utf-8")
+    assert main(["run", str(bad), "--horizon", "7"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "unknown_key" in err and "Traceback" not in err
+    assert _runs(tracking) == []  # invalid params never start a run
