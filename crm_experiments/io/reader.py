@@ -32,6 +32,7 @@ so that every analysis sees the same columns.
 from __future__ import annotations
 
 import contextlib
+import csv
 import itertools
 import zoneinfo
 from dataclasses import dataclass, field
@@ -207,7 +208,7 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
         raise CrmError(f"reading data files needs the DuckDB engine, not {con.name!r}")
     schema = TABLES[name]
     is_csv = path.suffix.lower() == ".csv"
-    src = (f"read_csv({_lit(str(path))}, header=true, all_varchar=true)" if is_csv
+    src = (_csv_source(con, path) if is_csv
            else f"read_parquet({_lit(str(path))}, file_row_number=true)")
     try:
         described = con.raw_sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
@@ -269,9 +270,44 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
     )
 
 
+def _csv_source(con: ibis.BaseBackend, path: Path) -> str:
+    """``read_csv(...)`` of ``path`` with every column as text and the header taken from the
+    first line (DuckDB's sniffer would otherwise take a later, wider row as the header of a
+    ragged file; with a fixed layout a ragged row is an error naming its line)."""
+    if path.stat().st_size == 0:
+        raise ReadFailure("the file is empty (not even a header line)")
+    try:
+        delim, quote, escape = con.raw_sql(
+            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})").fetchone()
+    except Exception as exc:
+        raise ReadFailure(_first_line(exc)) from exc
+    quote = '"' if quote in ("", "(empty)") else quote
+    escape = quote if escape in ("", "(empty)") else escape
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh, delimiter=delim, quotechar=quote), [])
+    except UnicodeDecodeError as exc:
+        raise ReadFailure("the file is not UTF-8 text (a GBK export? convert it to UTF-8 "
+                          "or use crm-exp import)") from exc
+    names: list[str] = []
+    for i, raw in enumerate(header):
+        base = raw.strip() or f"column{i}"
+        name, k = base, 1
+        while name in names:
+            name, k = f"{base}_{k}", k + 1
+        names.append(name)
+    if not names:
+        raise ReadFailure("the file has no header line")
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    return (f"read_csv({_lit(str(path))}, auto_detect=false, header=true, delim={_lit(delim)}, "
+            f"quote={_lit(quote)}, escape={_lit(escape)}, columns={columns})")
+
+
 def _first_line(exc: Exception) -> str:
+    """DuckDB's message without its list of possible fixes."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    kept = list(itertools.takewhile(lambda line: not line.startswith("Possible fixes"), text))
+    return " ".join(line.strip() for line in kept[:3]) or type(exc).__name__
 
 
 def find_table_files(data_dir: Path, fmt: str = "auto") -> tuple[dict[str, Path], list[Finding]]:
@@ -308,6 +344,12 @@ def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: st
     files, findings = find_table_files(data_dir, fmt)
     staged: dict[str, StagedTable] = {}
     for name, path in files.items():
+        if path.stat().st_size == 0:
+            findings.append(Finding(
+                file=path.name, rule="empty_file",
+                severity="error" if name == "orders" else "warning",
+                message="the file is empty (not even a header line)"))
+            continue
         try:
             staged[name] = stage_table(con, name, path, timezone=timezone)
         except ReadFailure as exc:

@@ -11,10 +11,10 @@ Rule ids (severity):
 ===================== ======================================================================
 missing_table          no orders file (error)
 ambiguous_table        both ``<table>.csv`` and ``<table>.parquet`` (error)
-unreadable_file        DuckDB cannot read the file at all (error)
+unreadable_file        DuckDB cannot read the file, e.g. a row with extra fields (error)
 missing_column         a required column of the table is absent (error)
 missing_paid_at        orders without a ``paid_at`` column: every order counts as unpaid (warning)
-empty_file             no data rows (error for orders, warning otherwise)
+empty_file             no data rows, or a 0-byte file (error for orders, warning otherwise)
 unparseable            a value is not a valid timestamp / number (error; warning in extra columns)
 required_null          a required column is empty (error)
 negative_value         amount, refund_amount, discount, cost, face_value, threshold < 0 (error)

@@ -56,6 +56,11 @@ CASES = {
     "empty_other": (
         {"orders.csv": ORDERS, "coupons.csv": "coupon_id,customer_id,face_value\n"},
         "empty_file", "coupons.csv", None, (), "warning"),
+    "zero_byte_orders": (
+        {"orders.csv": ""}, "empty_file", "orders.csv", None, (), "error"),
+    "zero_byte_other": (
+        {"orders.csv": ORDERS, "reviews.csv": ""},
+        "empty_file", "reviews.csv", None, (), "warning"),
     "bad_timestamp": (
         {"orders.csv": orders_with("o1,c1,2025-11-01 10:00,,1,,,", "o2,c1,soon,,1,,,",
                                    "o3,c1,2025-13-45,,1,,,")},
@@ -231,3 +236,10 @@ def test_future_rule_uses_now_in_the_shop_timezone(tmp_path):
     findings = validate_tables(staged, now=dt.datetime(2025, 11, 2, 0, 0))
     f = only([f for f in findings if f.column == "created_at"], "future_date")
     assert f.rows == (3, 4) and f.severity == "warning"
+
+
+def test_a_ragged_csv_row_is_reported_with_its_line(tmp_path):
+    text = "order_id,customer_id,created_at,amount\no1,c1,2025-11-01,1\no2,c2,2025-11-01,1,X\n"
+    f = only(validate_data_dir(write(tmp_path / "s", {"orders.csv": text})), "unreadable_file")
+    assert f.file == "orders.csv" and "Line: 3" in f.message and "Expected Number of Columns: 4" \
+        in f.message
