@@ -56,7 +56,8 @@ def default_comparison_window(sale_start: TimeLike, sale_end: TimeLike,
     return stop - (end - start), stop
 
 
-def _wilson(k: int, n: int, alpha: float) -> tuple[float, float, float]:
+def wilson_share(k: int, n: int, alpha: float = 0.05) -> tuple[float, float, float]:
+    """``(k / n, low, high)`` with the Wilson interval of statsmodels; NaNs when ``n = 0``."""
     if not n:
         return math.nan, math.nan, math.nan
     lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
@@ -141,7 +142,7 @@ def cohort_repurchase(orders: ir.Table, sale_window: tuple[TimeLike, TimeLike],
     for n in horizons:
         for c in (SALE, ORDINARY):
             k, m = int(got.loc[c, f"repurchased_{n}"]), int(got.loc[c, f"eligible_{n}"])
-            rate, lo, hi = _wilson(k, m, alpha)
+            rate, lo, hi = wilson_share(k, m, alpha)
             rows.append({"cohort": c, "horizon_days": n, "acquired": int(got.loc[c, "acquired"]),
                          "eligible": m, "repurchased": k, "rate": rate, "ci_low": lo,
                          "ci_high": hi})

@@ -30,7 +30,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from crm_experiments.metrics.cohorts import _wilson
+from crm_experiments.metrics.cohorts import wilson_share
 from crm_experiments.metrics.lifecycle import lifecycle_states
 from crm_experiments.metrics.orders import TimeLike, in_window, purchases, ts
 
@@ -102,7 +102,7 @@ def reactivation_rates(orders: ir.Table, contacts: ir.Table, sale_start: TimeLik
         for state, name in RATES.items():
             n = int(got["customers"].get((g, state), 0))
             k = int(got["bought"].get((g, state), 0))
-            rate, lo, hi = _wilson(k, n, alpha)
+            rate, lo, hi = wilson_share(k, n, alpha)
             rows.append({"group": g, "state": state, "rate_name": name, "customers": n,
                          "bought": k, "rate": rate, "ci_low": lo, "ci_high": hi,
                          "holdout_contacted": int(got["contacted"].get((g, state), 0))

@@ -31,7 +31,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from crm_experiments.metrics.cohorts import _wilson, compare_two_proportions
+from crm_experiments.metrics.cohorts import compare_two_proportions, wilson_share
 from crm_experiments.metrics.orders import TimeLike, in_window
 
 OBSERVATIONAL_WARNING = (
@@ -106,7 +106,7 @@ def reminder_recovery(orders: ir.Table, contacts: ir.Table, start: TimeLike, end
     rows = []
     for g, r in got.iterrows():
         n, k = int(r["orders"]), int(r["recovered"])
-        rate, lo, hi = _wilson(k, n, alpha)
+        rate, lo, hi = wilson_share(k, n, alpha)
         rows.append({"group": g, "orders": n, "recovered": k, "recovery_rate": rate,
                      "ci_low": lo, "ci_high": hi})
     groups = pd.DataFrame(rows).set_index("group")
