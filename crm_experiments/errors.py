@@ -36,7 +36,8 @@ class Finding:
             parts.append(f"column '{self.column}'")
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows)
-            more = f" and {self.n_rows - len(self.rows)} more" if self.n_rows > len(self.rows) else ""
+            hidden = self.n_rows - len(self.rows)
+            more = f" and {hidden} more" if hidden > 0 else ""
             parts.append(f"row{'s' if self.n_rows > 1 else ''} {shown}{more}")
         return f"{self.severity.upper()} {', '.join(parts)}: [{self.rule}] {self.message}"
 

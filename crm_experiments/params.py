@@ -63,7 +63,8 @@ class Arm(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     planned_share: float = Field(gt=0, lt=1, description="Planned share of assigned customers.")
-    coupon_face_value: float = Field(0.0, ge=0, description="Coupon value Y of 'spend X get Y off'.")
+    coupon_face_value: float = Field(0.0, ge=0,
+                                     description="Coupon value Y of 'spend X get Y off'.")
     coupon_threshold: float = Field(0.0, ge=0, description="Coupon threshold X (0 = no threshold).")
     label: str | None = None
 

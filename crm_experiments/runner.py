@@ -73,7 +73,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    progress: Callable[[str], None] = lambda msg: None) -> RunOutcome:
     """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring."""
     import papermill as pm
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     params_path = Path(params_path).resolve()
     params = load_params(params_path)

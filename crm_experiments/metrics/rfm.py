@@ -50,7 +50,8 @@ def rfm(orders: ir.Table, as_of: TimeLike, *, lookback_days: int = 365, bins: in
     r_score, f_score, m_score, rfm_score`` (e.g. ``"545"``) and ``segment``."""
     d = pd.Timestamp(as_of)
     p = purchases(orders)
-    p = p.filter((p.created_at < ts(d)) & (p.created_at >= ts(d - pd.Timedelta(days=lookback_days))))
+    since = d - pd.Timedelta(days=lookback_days)
+    p = p.filter((p.created_at < ts(d)) & (p.created_at >= ts(since)))
     per = p.group_by("customer_id").aggregate(
         last_at=p.created_at.max(), frequency=p.count(), monetary=net_revenue(p).sum())
     per = per.mutate(recency_days=(ts(d).epoch_seconds() - per.last_at.epoch_seconds()) / 86400.0)
@@ -69,7 +70,8 @@ def rfm(orders: ir.Table, as_of: TimeLike, *, lookback_days: int = 365, bins: in
     return per.mutate(segment=segment).drop("last_at")
 
 
-def tiers(orders: ir.Table, as_of: TimeLike, scheme: str | dict[str, float] = "classic") -> ir.Table:
+def tiers(orders: ir.Table, as_of: TimeLike,
+          scheme: str | dict[str, float] = "classic") -> ir.Table:
     """Per customer with a purchase before ``as_of``: ``cumulative_spend`` and ``tier``."""
     thresholds = TIER_SCHEMES[scheme] if isinstance(scheme, str) else dict(scheme)
     ordered = sorted(thresholds.items(), key=lambda kv: kv[1], reverse=True)

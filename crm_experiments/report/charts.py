@@ -24,7 +24,8 @@ def profit_chart(ev):
     fig, ax = plt.subplots(figsize=(7, 0.7 + 0.6 * max(len(e), 1)))
     y = np.arange(len(e))
     est = e["incremental_profit"].to_numpy(float)
-    lo, hi = e["incremental_profit_low"].to_numpy(float), e["incremental_profit_high"].to_numpy(float)
+    lo = e["incremental_profit_low"].to_numpy(float)
+    hi = e["incremental_profit_high"].to_numpy(float)
     colors = [COLORS["pos"] if a > 0 else COLORS["neg"] if b < 0 else COLORS["mid"]
               for a, b in zip(lo, hi, strict=True)]
     ax.barh(y, est, color=colors, alpha=0.35)
