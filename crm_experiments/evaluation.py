@@ -27,8 +27,11 @@ import pandas as pd
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
+from crm_experiments.metrics.cohorts import cohort_repurchase, default_comparison_window
 from crm_experiments.metrics.kpis import kpi_comparison
 from crm_experiments.metrics.orders import customer_window_outcomes, in_window, is_purchase
+from crm_experiments.metrics.reactivation import reactivation_rates
+from crm_experiments.metrics.satisfaction import satisfaction
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.multiple import adjust
@@ -78,6 +81,10 @@ class Evaluation:
     lifecycle: pd.DataFrame
     migration: dict[str, pd.DataFrame]
     verdict: Verdict
+    satisfaction: pd.DataFrame = field(default_factory=pd.DataFrame)
+    retention_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reactivation: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # --- flat views for tracking --------------------------------------------------------
@@ -125,6 +132,10 @@ class Evaluation:
             "kpis": self.kpis.reset_index(names="kpi"),
             "stickiness": self.stickiness.reset_index(),
             "lifecycle": self.lifecycle.reset_index(),
+            "satisfaction": self.satisfaction,
+            "retention_curve": self.retention_curve,
+            "cohorts": self.cohorts,
+            "reactivation": self.reactivation,
         }
         for arm, m in self.migration.items():
             out[f"migration_{arm}"] = m.reset_index()
@@ -378,13 +389,61 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     migration = {arm: lc.migration_matrix(_orders_of(orders, customers, arm), params.sale_start,
                                           end, params.lifecycle_period_months)
                  for arm in params.arm_names}
+    arms = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
+    pre_start = start - pd.Timedelta(days=params.pre_period_days)
+    sat = pd.concat([
+        satisfaction(shop.tables, pre_start, start, alpha=params.alpha, groups=arms)
+        .assign(period="before"),
+        satisfaction(shop.tables, start, end, alpha=params.alpha, groups=arms)
+        .assign(period="after"),
+    ], ignore_index=True)
+    if not shop.has("reviews") and not shop.has("surveys"):
+        notes.append("No reviews or surveys table: satisfaction shows the refund rate only.")
+    comparison_window = default_comparison_window(start, params.sale_end)
+    cohorts = cohort_repurchase(orders, (start, params.sale_end), comparison_window, as_of=end,
+                                alpha=params.alpha).to_frame()
+    if shop.has("contacts"):
+        reactivation = reactivation_rates(
+            orders, shop["contacts"], start, params.sale_end, window=(start, end),
+            period_months=params.lifecycle_period_months, assignments=shop["assignments"],
+            holdout_arm=params.control_arm, campaign_id=params.campaign_id, alpha=params.alpha)
+    else:
+        reactivation = pd.DataFrame()
+        notes.append("No contacts table: wake-up and reactivation rates need it.")
     return Evaluation(
         params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
         n_assigned=len(customers), comparison=comparison, economics=econ,
         segment_effects=segment_effects, kpis=kpis,
         stickiness=before_after(shop, params, horizon_days, customers),
         lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
+        satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
+        cohorts=cohorts, reactivation=reactivation,
     )
+
+
+def retention_curve(orders: ir.Table, customers: pd.DataFrame, params: CampaignParams,
+                    end: pd.Timestamp) -> pd.DataFrame:
+    """Per arm and day ``k`` after the sale (1..window end): share of the arm's sale buyers
+    (a purchase during the sale days) who bought again within ``k`` days after the sale."""
+    p = orders.filter(is_purchase(orders))
+    ids = ibis.memtable(customers[["customer_id", "arm"]])
+    buyers = p.filter(in_window(p.created_at, params.sale_start, params.sale_end))
+    buyers = buyers.select("customer_id").distinct().join(ids, "customer_id")
+    later = p.filter(in_window(p.created_at, params.sale_end, end))
+    later = later.group_by("customer_id").aggregate(first_after=later.created_at.min())
+    j = buyers.left_join(later, "customer_id").select(buyers.customer_id, buyers.arm,
+                                                      later.first_after)
+    df = j.to_pandas()
+    days = int((end - params.sale_end) / pd.Timedelta(days=1))
+    lag = (pd.to_datetime(df["first_after"]) - params.sale_end) / pd.Timedelta(days=1)
+    df["day"] = np.floor(lag) + 1  # NaN: not yet back
+    rows = []
+    for arm, g in df.groupby("arm"):
+        n = len(g)
+        counts = g["day"].value_counts().reindex(range(1, days + 1), fill_value=0).cumsum()
+        rows += [{"arm": arm, "day": k, "buyers": n, "returned": int(c), "share": c / n}
+                 for k, c in counts.items()]
+    return pd.DataFrame(rows, columns=["arm", "day", "buyers", "returned", "share"])
 
 
 def _orders_of(orders: ir.Table, customers: pd.DataFrame, arm: str) -> ir.Table:

@@ -97,6 +97,23 @@ def migration_heatmap(matrix, title: str = ""):
     return fig
 
 
+def retention_chart(ev):
+    """Cumulative share of each arm's sale buyers who bought again, by day after the sale."""
+    r = ev.retention_curve
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for arm, g in r.groupby("arm"):
+        ax.plot(g["day"], g["share"] * 100, label=f"{arm} (n={int(g['buyers'].iloc[0]):,})",
+                lw=2 if arm != ev.params.control_arm else 2.5,
+                ls="--" if arm == ev.params.control_arm else "-")
+    ax.set_xlabel("days after the sale")
+    ax.set_ylabel("bought again (%)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def show(fig) -> None:
     """Display a figure once in a notebook and release it."""
     from IPython.display import display

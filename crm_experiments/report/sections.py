@@ -173,7 +173,7 @@ def kpi_table(ev) -> str:
             if kpi in rate_rows:
                 return pct(x)
             return f"{int(x):,}" if math.isfinite(x) else "–"
-        rows.append({tr("kpi", lang): tr(kpi, lang),
+        rows.append({tr("kpi", lang): tr("kpi_orders" if kpi == "orders" else kpi, lang),
                      **{tr(c, lang): f(r[c]) for c in ev.kpis.columns}})
     return (f'<div class="crm-report"><h3>{esc(tr("kpis", lang))}</h3>'
             f"{table(pd.DataFrame(rows))}</div>")
@@ -260,3 +260,73 @@ def lifecycle_heading(ev) -> str:
     lang = ev.params.language
     return (f'<div class="crm-report"><h3>{esc(tr("lifecycle", lang))}</h3>'
             f"<p class='crm-muted'>{esc(tr('migration', lang))}</p></div>")
+
+
+def satisfaction_table(ev) -> str:
+    """Rows: satisfaction metrics; columns: arms, each 'before → after' with the after interval."""
+    lang, s = ev.params.language, ev.satisfaction
+    if s.empty:
+        return ""
+    rate = {"refund_rate", "positive_rate", "negative_rate", "csat"}
+    def fmt(metric, x):
+        return pct(x) if metric in rate else num(x, 1 if metric == "nps" else 2)
+    rows = []
+    for metric in dict.fromkeys(s["metric"]):
+        row = {tr("metric", lang): tr(metric, lang)}
+        for arm in ev.params.arm_names:
+            b = s[(s.metric == metric) & (s.group == arm) & (s.period == "before")]
+            a = s[(s.metric == metric) & (s.group == arm) & (s.period == "after")]
+            if a.empty:
+                row[arm_label(ev, arm)] = "–"
+                continue
+            a = a.iloc[0]
+            before = fmt(metric, b.iloc[0]["value"]) if not b.empty else "–"
+            row[arm_label(ev, arm)] = (f"{before} → {fmt(metric, a['value'])} "
+                                       f"({fmt(metric, a['ci_low'])} … {fmt(metric, a['ci_high'])})")
+        rows.append(row)
+    return (f'<div class="crm-report"><h3>{esc(tr("satisfaction", lang))}</h3>'
+            f"{table(pd.DataFrame(rows))}<p class='crm-muted'>{esc(tr('not_causal', lang))}</p></div>")
+
+
+def cohort_table(ev) -> str:
+    lang, c = ev.params.language, ev.cohorts
+    if c.empty:
+        return ""
+    names = {"sale": tr("cohort_sale", lang), "ordinary": tr("cohort_ordinary", lang)}
+    rows = []
+    for cohort in ("sale", "ordinary"):
+        row = {tr("cohort", lang): names[cohort]}
+        for r in c[c.cohort == cohort].itertuples():
+            key = tr("repurchase_within", lang, n=int(r.horizon_days))
+            row[key] = (f"{pct(r.rate)} ({pct(r.ci_low)} … {pct(r.ci_high)}), n = {int(r.eligible):,}"
+                        if r.eligible else tr("not_complete", lang))
+        rows.append(row)
+    diff = {tr("cohort", lang): tr("cohort_diff", lang)}
+    for r in c[~c.cohort.isin(["sale", "ordinary"])].itertuples():
+        key = tr("repurchase_within", lang, n=int(r.horizon_days))
+        diff[key] = ("–" if not math.isfinite(r.rate) else
+                     f"{pct(r.rate, 1, True)} ({pct(r.ci_low, 1, True)} … {pct(r.ci_high, 1, True)})")
+    rows.append(diff)
+    return (f'<div class="crm-report"><h3>{esc(tr("cohorts", lang))}</h3>'
+            f"{table(pd.DataFrame(rows))}</div>")
+
+
+def reactivation_table(ev) -> str:
+    lang, r = ev.params.language, ev.reactivation
+    if r.empty:
+        return ""
+    rows = []
+    for (group, state), x in r.iterrows():
+        rows.append({
+            tr("arm", lang): tr(group, lang),
+            tr("metric", lang): tr("wake_up" if state == "sleeping" else "reactivation_rate", lang),
+            tr("customers", lang): f"{int(x['customers']):,}",
+            tr("buyers", lang): f"{int(x['bought']):,}",
+            tr("effect", lang): f"{pct(x['rate'], 2)} ({pct(x['ci_low'], 2)} … {pct(x['ci_high'], 2)})",
+        })
+    return (f'<div class="crm-report"><h3>{esc(tr("reactivation", lang))}</h3>'
+            f"{table(pd.DataFrame(rows))}</div>")
+
+
+def retention_heading(ev) -> str:
+    return f'<div class="crm-report"><h3>{esc(tr("retention_curve", ev.params.language))}</h3></div>'
