@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from crm_experiments.cli import main
 from crm_experiments.runner import EvaluationFailed, run_evaluation
-from tests.pipeline.conftest import write_params
+from tests.conftest import write_params
 
 
 def _runs(uri):

@@ -1,4 +1,4 @@
-"""A small generated demo shop and a campaign YAML pointing at it, shared by pipeline tests."""
+"""Shared fixtures: small generated demo shops and campaign YAML files pointing at them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 from crm_experiments.demo.generator import generate_shop
 from crm_experiments.params import load_params
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEMO_PARAMS = REPO / "params" / "demo.yaml"
 
 
