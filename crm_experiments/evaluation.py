@@ -85,6 +85,7 @@ class Evaluation:
     retention_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
     cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
     reactivation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    true_effects: dict[tuple[str, str], float] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # --- flat views for tracking --------------------------------------------------------
@@ -418,7 +419,26 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
         satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
         cohorts=cohorts, reactivation=reactivation,
+        true_effects=known_true_effects(shop.data_dir, params, horizon_days),
     )
+
+
+def known_true_effects(data_dir: Path, params: CampaignParams,
+                       horizon_days: int) -> dict[tuple[str, str], float]:
+    """``(arm, metric) -> true effect`` from a generated shop's ``truth.json`` (the demo
+    knows its truth, so its report can show it beside the estimates); empty for real data."""
+    path = Path(data_dir) / "truth.json"
+    if not path.exists():
+        return {}
+    try:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        if truth.get("campaign_id") != params.campaign_id:
+            return {}
+        effects = truth["effects"][str(horizon_days)]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {(arm, metric): float(v) for arm, per in effects.items()
+            for metric, v in per.get("overall", {}).items() if v is not None}
 
 
 def retention_curve(orders: ir.Table, customers: pd.DataFrame, params: CampaignParams,

@@ -122,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "contacted": ("Contacted (coupon arms)", "已触达（优惠券组）"),
     "holdout": ("Holdout (not contacted)", "对照组（未触达）"),
     "kpi_orders": ("Orders", "订单数"),
+    "true_effect": ("True effect (demo data only)", "真实效果（仅演示数据）"),
     "status_label_profitable": ("Profitable", "盈利"),
     "status_label_loses_money": ("Loses money", "亏损"),
     "status_label_inconclusive": ("Inconclusive", "尚无定论"),

@@ -153,6 +153,9 @@ def effects_table(ev) -> str:
                                   f"({pct(r.rel_ci_low, 1, True)} … {pct(r.rel_ci_high, 1, True)})",
             tr("p_value", lang): pvalue(p_adj),
         })
+        if ev.true_effects:
+            true = ev.true_effects.get((r.arm, r.metric), float("nan"))
+            rows[-1][tr("true_effect", lang)] = fmt(true)
     srm = ev.comparison.srm
     srm_line = "" if not srm.passed else \
         f"<p class='crm-muted'>{esc(tr('srm_ok', lang, p=pvalue(srm.p_value)))}</p>"
