@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from crm_experiments.errors import ParamsError
 
 CAMPAIGN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 class _Strict(BaseModel):
@@ -98,6 +99,10 @@ class CampaignParams(_Strict):
     arms: tuple[Arm, ...]
     costs: Costs = Costs()
     segments: tuple[str, ...] = ("lifecycle_state",)
+    extra_notebooks: dict[str, tuple[int, ...]] = Field(
+        default_factory=dict,
+        description="Notebooks (in notebooks/) run after the evaluation, each with the horizons "
+        "it runs at (empty = every horizon), e.g. {clv_churn: [30], coupon_uplift: []}.")
     alpha: float = Field(0.05, gt=0, lt=0.5)
     srm_alpha: float = Field(0.001, gt=0, lt=0.5)
     seed: int = 20251111
@@ -139,6 +144,22 @@ class CampaignParams(_Strict):
         if abs(total - 1) > 1e-6:
             raise ValueError(f"planned_share of the arms must sum to 1, got {total:g}")
         return self
+
+    @field_validator("extra_notebooks")
+    @classmethod
+    def _known_notebooks(cls, value: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9_]+", name):
+                raise ValueError(f"notebook name {name!r}: use the file name in notebooks/ "
+                                 "without .ipynb (a-z, 0-9, _)")
+            if not (NOTEBOOKS_DIR / f"{name}.ipynb").exists():
+                raise ValueError(f"no notebook notebooks/{name}.ipynb")
+        return value
+
+    def notebooks_at(self, horizon_days: int) -> tuple[str, ...]:
+        """Extra notebooks due at this horizon."""
+        return tuple(name for name, hs in self.extra_notebooks.items()
+                     if not hs or horizon_days in hs)
 
     # --- derived values -------------------------------------------------------------------
     @property

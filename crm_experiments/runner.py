@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_experiments.errors import CrmError
-from crm_experiments.params import CampaignParams, load_params
+from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
 from crm_experiments.report.render import notebook_to_html, publish_report
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
 EXPERIMENT_NAME = os.environ.get("CRM_EXP_MLFLOW_EXPERIMENT", "crm-experiments")
 REPORT_TYPE = "campaign_evaluation"
@@ -71,8 +70,13 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    reports_root: str | Path = "reports",
                    notebook: str | Path = EVALUATION_NOTEBOOK,
                    progress: Callable[[str], None] = lambda msg: None) -> RunOutcome:
-    """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring."""
-    import papermill as pm
+    """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring.
+
+    The evaluation notebook runs first, then the params' ``extra_notebooks`` due at this
+    horizon (CLV and churn, coupon uplift ...). Each gets the same three parameters and writes
+    ``metrics.json``, ``tables/`` and ``models/`` into its own results folder; all of them go
+    into the one MLflow run, and each becomes a page beside ``report.html``.
+    """
     from mlflow.entities import Metric, Param
 
     params_path = Path(params_path).resolve()
@@ -80,6 +84,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     if horizon_days not in params.horizons:
         progress(f"note: horizon {horizon_days}d is not among the params' horizons "
                  f"{list(params.horizons)}; evaluating it anyway")
+    extras = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in params.notebooks_at(horizon_days)]
     client, exp_id = _client()
     tags = {"campaign_id": params.campaign_id, "horizon_days": str(horizon_days),
             "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d"}
@@ -87,44 +92,45 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     run_id = run.info.run_id
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="crm-exp-run-"))
+    label = f"[{params.campaign_id} {horizon_days}d]"
     try:
         flat = [Param(k, v[:6000]) for k, v in _flat_params(params, params_path).items()]
         for i in range(0, len(flat), 90):
             client.log_batch(run_id, params=flat[i:i + 90])
-        executed = work / "campaign_evaluation.ipynb"
-        results = work / "results"
-        progress(f"[{params.campaign_id} {horizon_days}d] executing notebook")
-        try:
-            pm.execute_notebook(
-                str(notebook), str(executed),
-                parameters={"params_path": str(params_path), "horizon": int(horizon_days),
-                            "results_dir": str(results)},
-                kernel_name="python3", progress_bar=False, cwd=str(Path(notebook).parent),
-            )
-        except pm.PapermillExecutionError as exc:
-            if executed.exists():
-                client.log_artifact(run_id, str(executed), "notebook")
-            raise EvaluationFailed(
-                f"evaluation notebook failed for {params.campaign_id} at {horizon_days}d: "
-                f"{exc.ename}: {exc.evalue}") from exc
+        pages: dict[str, Path] = {}
+        for nb in [Path(notebook), *extras]:
+            progress(f"{label} executing {nb.name}")
+            results = work / "results" if nb == Path(notebook) else work / "results" / nb.stem
+            pages[nb.stem] = _execute(client, run_id, nb, work, params_path, horizon_days,
+                                      results)
 
+        results = work / "results"
         summary = json.loads((results / "summary.json").read_text(encoding="utf-8"))
-        metrics = json.loads((results / "metrics.json").read_text(encoding="utf-8"))
+        metrics: dict[str, float] = {}
+        for metrics_file in sorted(results.glob("**/metrics.json")):
+            metrics.update(json.loads(metrics_file.read_text(encoding="utf-8")))
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
         for i in range(0, len(batch), 900):
             client.log_batch(run_id, metrics=batch[i:i + 900])
-        client.log_artifact(run_id, str(executed), "notebook")
         client.log_artifacts(run_id, str(results), "results")
 
-        progress(f"[{params.campaign_id} {horizon_days}d] rendering report")
-        html = notebook_to_html(executed)
+        progress(f"{label} rendering report")
+        main_stem = Path(notebook).stem
+        links = {stem: f"{stem}.html" for stem in pages if stem != main_stem}
+        html_pages = {("report" if stem == main_stem else stem):
+                      notebook_to_html(executed, links=links if stem == main_stem else None)
+                      for stem, executed in pages.items()}
         summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
-                        "mlflow_tracking_uri": _public_uri(tracking_uri())})
-        staged = work / "report.html"
-        staged.write_text(html, encoding="utf-8")
-        client.log_artifact(run_id, str(staged), "report")
-        report = publish_report(reports_root, params.campaign_id, horizon_days, html, summary)
+                        "mlflow_tracking_uri": _public_uri(tracking_uri()),
+                        "pages": sorted(links.values())})
+        staged = work / "report"
+        staged.mkdir()
+        for name, html in html_pages.items():
+            (staged / f"{name}.html").write_text(html, encoding="utf-8")
+        client.log_artifacts(run_id, str(staged), "report")
+        report = publish_report(reports_root, params.campaign_id, horizon_days, html_pages,
+                                summary)
         client.set_terminated(run_id, "FINISHED")
     except BaseException as exc:
         _fail(client, run_id, exc)
@@ -132,8 +138,32 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
-    progress(f"[{params.campaign_id} {horizon_days}d] done in {seconds:.1f}s: {report}")
+    progress(f"{label} done in {seconds:.1f}s: {report}")
     return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
+
+
+def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
+             horizon_days: int, results: Path) -> Path:
+    """Run one notebook with Papermill; log the executed copy; raise EvaluationFailed."""
+    import papermill as pm
+
+    executed = work / "executed" / notebook.name
+    executed.parent.mkdir(exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(notebook), str(executed),
+            parameters={"params_path": str(params_path), "horizon": int(horizon_days),
+                        "results_dir": str(results)},
+            kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
+        )
+    except pm.PapermillExecutionError as exc:
+        raise EvaluationFailed(
+            f"notebook {notebook.name} failed at {horizon_days}d: {exc.ename}: {exc.evalue}"
+        ) from exc
+    finally:
+        if executed.exists():
+            client.log_artifact(run_id, str(executed), "notebook")
+    return executed
 
 
 def _fail(client, run_id: str, exc: BaseException) -> None:

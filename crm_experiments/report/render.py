@@ -19,15 +19,24 @@ from nbconvert import HTMLExporter
 from crm_experiments.report.i18n import tr
 from crm_experiments.report.sections import STYLE, esc, money, pct
 
+PAGE_TITLES = {"clv_churn": "CLV and churn · 客户价值与流失",
+               "coupon_uplift": "Coupon uplift and targeting · 优惠券增量与精准投放"}
 
-def notebook_to_html(executed_notebook: str | Path) -> str:
-    """HTML of an executed notebook without code cells, prompts or error tracebacks of inputs."""
+
+def notebook_to_html(executed_notebook: str | Path, links: dict[str, str] | None = None) -> str:
+    """HTML of an executed notebook without code cells or prompts; ``links`` (page name ->
+    relative href) adds a navigation bar to the sibling pages of the same evaluation."""
     nb = nbformat.read(str(executed_notebook), as_version=4)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)
+    if links:
+        nav = " · ".join(f'<a href="{esc(href)}">{esc(PAGE_TITLES.get(name, name))}</a>'
+                         for name, href in links.items())
+        bar = f'<nav class="crm-report" style="margin:1em 2em">More 更多: {nav}</nav>'
+        body = body.replace("</body>", f"{bar}</body>", 1)
     return body
 
 
@@ -56,11 +65,17 @@ def report_dir(reports_root: str | Path, campaign_id: str, horizon_days: int) ->
 
 
 def publish_report(reports_root: str | Path, campaign_id: str, horizon_days: int,
-                   html: str, summary: dict) -> Path:
-    """Write ``report.html`` and ``summary.json`` atomically, then refresh the index."""
+                   html: str | dict[str, str], summary: dict) -> Path:
+    """Write the pages (``report.html`` and any sibling ``<name>.html``; each file atomic),
+    then ``summary.json`` (so the index lists a report only once its pages are there), then
+    refresh the index. Returns the path of ``report.html``."""
+    pages = {"report": html} if isinstance(html, str) else dict(html)
     target = report_dir(reports_root, campaign_id, horizon_days)
+    for name, text in pages.items():
+        if name != "report":
+            atomic_write_text(target / f"{name}.html", text)
+    atomic_write_text(target / "report.html", pages["report"])
     atomic_write_text(target / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False))
-    atomic_write_text(target / "report.html", html)
     write_index(reports_root)
     return target / "report.html"
 
