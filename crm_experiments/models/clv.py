@@ -1,0 +1,285 @@
+"""Customer lifetime value and the campaign's incremental CLV.
+
+**CLV over M months** = sum over months m = 1..M of (expected purchases in month m, from the
+purchase model given the history) x (expected net revenue per purchase, Gamma-Gamma), discounted
+at ``annual_discount_rate`` (monthly compounding; a month is 365.25/12 days). It is net revenue,
+not profit; multiply by the gross margin for a profit view.
+
+**The campaign's incremental CLV** (:func:`campaign_clv`): the models are fitted on the
+history up to the end of the evaluation window (sale end + horizon), every assigned customer's
+12-month CLV from then on is predicted (0 for an assigned customer who has never bought), and
+each treatment arm's mean is compared with the holdout control's, with a bootstrap interval over
+customers (seeded). The same comparison at the sale start (the pre-sale state, from models
+fitted on the calibration period) should be near 0 by randomisation; the in-window revenue
+effect is shown next to it: a campaign that only pulled purchases forward has a short-term
+effect but no lasting CLV effect.
+
+Caveat: BTYD models read any extra purchase as a sign of a more active customer, so purchases
+pulled forward into the window raise the predicted CLV too; the realised purchases after the
+window (where the data have them) are the check on that.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crm_experiments.errors import CrmError
+from crm_experiments.models.btyd import ModelWarning, PurchaseModel
+from crm_experiments.models.features import (
+    data_end,
+    repeat_purchases_by_day,
+    rfm_features,
+    unit_days,
+)
+from crm_experiments.models.gamma_gamma import GammaGammaModel
+
+MONTH_DAYS = 365.25 / 12
+
+
+def customer_clv(purchase_model: PurchaseModel, spend_model: GammaGammaModel,
+                 features: pd.DataFrame, *, months=(3, 6, 12), annual_discount_rate: float = 0.10,
+                 unit: str | None = None) -> pd.DataFrame:
+    """Per customer: ``p_alive``, ``expected_spend``, ``expected_purchases_<M>m`` and the
+    discounted ``clv_<M>m`` for each M in ``months``; index as ``features``."""
+    unit = unit or features.attrs.get("unit") or purchase_model.unit_
+    k = unit_days(unit)
+    monthly = (1 + annual_discount_rate) ** (1 / 12) - 1
+    spend = spend_model.expected_spend(features)
+    out = pd.DataFrame(index=features.index)
+    out["p_alive"] = purchase_model.p_alive(features)
+    out["expected_spend"] = spend
+    horizon = max(months)
+    cum_prev = np.zeros(len(features))
+    value = np.zeros(len(features))
+    for m in range(1, horizon + 1):
+        cum = purchase_model.expected_purchases(m * MONTH_DAYS / k, features)
+        value = value + (cum - cum_prev) * spend / (1 + monthly) ** m
+        cum_prev = cum
+        if m in months:
+            out[f"expected_purchases_{m}m"] = cum
+            out[f"clv_{m}m"] = value
+    return out
+
+
+def clv_by(clv: pd.DataFrame, groups: pd.Series, name: str, months=(3, 6, 12)) -> pd.DataFrame:
+    """Mean CLV per group (customers, mean 3/6/12-month CLV, total 12-month CLV)."""
+    df = clv.join(groups.rename(name), how="inner")
+    agg = {"customers": (f"clv_{months[-1]}m", "size")}
+    for m in months:
+        agg[f"clv_{m}m_mean"] = (f"clv_{m}m", "mean")
+    agg[f"clv_{months[-1]}m_total"] = (f"clv_{months[-1]}m", "sum")
+    return df.groupby(name, observed=True).agg(**agg).reset_index()
+
+
+def incremental_mean(values: pd.Series, arms: pd.Series, control: str, *, seed: int,
+                     n_boot: int = 1000, alpha: float = 0.05) -> pd.DataFrame:
+    """Per treatment arm: mean difference vs ``control`` with a percentile bootstrap interval
+    (customers resampled within each arm) and the two-sided bootstrap p-value."""
+    rng = np.random.default_rng(seed)
+    v = pd.DataFrame({"v": values.astype(float), "arm": arms.astype(str)})
+    if control not in set(v["arm"]):
+        raise CrmError(f"no customer in the control arm {control!r}")
+
+    def boot_means(x: np.ndarray) -> np.ndarray:
+        out = np.empty(n_boot)
+        chunk = max(1, 2_000_000 // max(len(x), 1))
+        for s in range(0, n_boot, chunk):
+            e = min(n_boot, s + chunk)
+            out[s:e] = x[rng.integers(0, len(x), size=(e - s, len(x)))].mean(axis=1)
+        return out
+
+    c = v.loc[v["arm"] == control, "v"].to_numpy()
+    bc = boot_means(c)
+    rows = []
+    for arm in sorted(set(v["arm"]) - {control}):
+        t = v.loc[v["arm"] == arm, "v"].to_numpy()
+        diff = boot_means(t) - bc
+        est = float(t.mean() - c.mean())
+        p = float(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())))
+        rows.append({"arm": arm, "n_arm": len(t), "n_control": len(c),
+                     "mean_arm": float(t.mean()), "mean_control": float(c.mean()),
+                     "estimate": est, "ci_low": float(np.quantile(diff, alpha / 2)),
+                     "ci_high": float(np.quantile(diff, 1 - alpha / 2)), "p_value": p,
+                     "method": f"bootstrap over customers ({n_boot} resamples)"})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class CampaignCLV:
+    """Everything the CLV/churn notebook shows and writes."""
+
+    campaign_id: str
+    currency: str
+    horizon_days: int
+    calibration_end: pd.Timestamp
+    observation_end: pd.Timestamp
+    unit: str
+    validation: object                      # HoldoutValidation
+    purchase_model: PurchaseModel           # chosen model, fitted up to observation_end
+    spend_model: GammaGammaModel
+    incremental: pd.DataFrame               # arm x {post, pre}: incremental 12-month CLV
+    window_effect: pd.DataFrame             # arm: in-window revenue per customer vs control
+    by_arm: pd.DataFrame
+    by_segment: dict[str, pd.DataFrame]
+    churn: object | None                    # ChurnComparison
+    months: tuple[int, ...] = (3, 6, 12)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def headline(self) -> list[str]:
+        lines = []
+        post = self.incremental[self.incremental["when"] == "after_window"]
+        for r in post.itertuples():
+            sig = "lasting value" if r.ci_low > 0 else (
+                "less future value" if r.ci_high < 0 else "no clear lasting effect")
+            lines.append(
+                f"{r.arm}: incremental 12-month CLV {r.estimate:+,.2f} {self.currency} per "
+                f"customer (95% interval {r.ci_low:+,.2f} to {r.ci_high:+,.2f}), "
+                f"{r.estimate * r.n_arm:+,.0f} {self.currency} over its {r.n_arm:,} customers: "
+                f"{sig}.")
+        return lines
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for r in self.validation.summary.itertuples():
+            for col in self.validation.summary.columns:
+                if col.startswith("param_") or col in ("log_likelihood", "aic",
+                                                       "holdout_predicted", "holdout_actual",
+                                                       "holdout_error_pct", "by_frequency_mae"):
+                    out[f"clv.{r.model}.{col.removeprefix('param_')}"] = getattr(r, col)
+        for k, v in self.spend_model.params_.items():
+            out[f"clv.gamma_gamma.{k}"] = v
+        out["clv.gamma_gamma.log_likelihood"] = self.spend_model.log_likelihood_
+        for r in self.incremental.itertuples():
+            for col in ("estimate", "ci_low", "ci_high", "p_value"):
+                out[f"clv.incremental_12m.{r.when}.{r.arm}.{col}"] = getattr(r, col)
+        for r in self.by_arm.itertuples():
+            out[f"clv.mean_12m.{r.arm}"] = r.clv_12m_mean
+        if self.churn is not None:
+            out.update(self.churn.metrics())
+        return {k: float(v) for k, v in out.items()
+                if v is not None and np.isfinite(float(v))}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Aggregates only (no customer-level rows)."""
+        v = self.validation
+        out = {"clv_models": v.summary, "clv_holdout_by_frequency": v.by_frequency,
+               "clv_tracking": v.tracking, "clv_frequency_histogram": v.histogram,
+               "clv_incremental": self.incremental, "clv_window_effect": self.window_effect,
+               "clv_by_arm": self.by_arm}
+        for name, t in self.by_segment.items():
+            out[f"clv_by_{name}"] = t
+        if self.churn is not None:
+            out["churn_scores"] = self.churn.scores
+            out["churn_reliability"] = self.churn.reliability
+        return out
+
+    def write(self, results_dir: str | Path) -> Path:
+        """``metrics.json`` (merged with one already there), ``tables/*.csv`` and
+        ``models/<name>/`` (MLflow pyfunc) under ``results_dir``."""
+        from crm_experiments.models import persistence
+
+        out = Path(results_dir)
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        mpath = out / "metrics.json"
+        metrics = json.loads(mpath.read_text()) if mpath.exists() else {}
+        metrics.update(self.metrics())
+        mpath.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        for name, frame in self.tables().items():
+            frame.to_csv(out / "tables" / f"{name}.csv", index=False)
+        models = out / "models"
+        persistence.save_model(persistence.clv_pyfunc(self.purchase_model, self.spend_model,
+                                                      months=self.months), models / "clv")
+        persistence.save_model(persistence.clv_pyfunc(self.purchase_model, months=self.months),
+                               models / self.purchase_model.kind)
+        if self.churn is not None:
+            persistence.save_model(persistence.ClassifierPyfunc(
+                self.churn.models["classifier"], self.churn.models["classifier_features"]),
+                models / "churn_classifier")
+        return out
+
+
+def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
+                 churn_days: int = 30, annual_discount_rate: float = 0.10,
+                 n_boot: int = 1000) -> CampaignCLV:
+    """Fit, validate and apply the CLV models to a campaign (see the module docstring)."""
+    from crm_experiments.evaluation import campaign_customers
+    from crm_experiments.models.churn import compare_churn_scorers
+    from crm_experiments.models.validation import fit_purchase_models, validate_models
+
+    orders = shop["orders"]
+    cal_end = params.sale_start
+    obs_end = params.window_end(horizon_days)
+    end = data_end(orders)
+    notes: list[str] = []
+    if obs_end > end:
+        notes.append(f"the data end on {(end - pd.Timedelta(days=1)).date()}, before the window "
+                     f"end {obs_end.date()}: the holdout is shorter")
+        obs_end = end
+    months = (3, 6, 12)
+    # 1. validation: calibration = before the sale, holdout = sale + horizon
+    feats_cal = rfm_features(orders, cal_end, obs_end, unit=unit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelWarning)
+        models = fit_purchase_models(feats_cal)
+    notes += [str(w.message) for w in caught]
+    first = int(feats_cal["first_purchase_day"].min())
+    actual = repeat_purchases_by_day(
+        orders, pd.Timestamp("1970-01-01") + pd.Timedelta(days=first), obs_end, cal_end)
+    validation = validate_models(models, feats_cal, actual_by_day=actual)
+    best = validation.best
+    gg_cal = GammaGammaModel().fit(feats_cal)
+    # 2. refit the chosen model on everything up to the window end
+    feats_post = rfm_features(orders, obs_end, unit=unit)
+    pm = type(models[best])().fit(feats_post)
+    gg = GammaGammaModel().fit(feats_post)
+    clv_post = customer_clv(pm, gg, feats_post, months=months,
+                            annual_discount_rate=annual_discount_rate)
+    clv_pre = customer_clv(models[best], gg_cal, feats_cal, months=months,
+                           annual_discount_rate=annual_discount_rate)
+    # 3. assigned customers: arm, segments; no history = CLV 0
+    cust = campaign_customers(shop, params, horizon_days).set_index("customer_id")
+    cust.index = cust.index.astype(str)
+    post = clv_post.reindex(cust.index)
+    n_none = int(post["clv_12m"].isna().sum())
+    if n_none:
+        notes.append(f"{n_none:,} assigned customers had no purchase by {obs_end.date()}; "
+                     "their CLV is counted as 0 (the models describe customers after a first "
+                     "purchase)")
+    post = post.fillna({c: 0.0 for c in post.columns})
+    pre = clv_pre.reindex(cust.index).fillna(0.0)
+    inc = []
+    for when, frame in (("after_window", post), ("pre_sale", pre)):
+        t = incremental_mean(frame["clv_12m"], cust["arm"], params.control_arm,
+                             seed=params.seed, n_boot=n_boot)
+        t.insert(0, "when", when)
+        inc.append(t)
+    window = incremental_mean(cust["revenue"], cust["arm"], params.control_arm,
+                              seed=params.seed, n_boot=n_boot)
+    by_arm = clv_by(post, cust["arm"], "arm", months)
+    by_segment = {}
+    for seg in params.segments:
+        if seg in cust:
+            by_segment[seg] = clv_by(post, cust[seg], seg, months)
+    if "tier" in cust and "tier" not in by_segment:
+        by_segment["tier"] = clv_by(post, cust["tier"], "tier", months)
+    # 4. churn: the latest cutoff whose N-day follow-up is in the data, at most the window end
+    churn = None
+    cutoff = min(obs_end, end - pd.Timedelta(days=churn_days))
+    try:
+        churn = compare_churn_scorers(
+            orders, cutoff, churn_days, unit=unit, seed=params.seed,
+            interactions=shop["interactions"] if shop.has("interactions") else None)
+    except CrmError as exc:
+        notes.append(f"churn comparison skipped: {exc}")
+    return CampaignCLV(
+        campaign_id=params.campaign_id, currency=params.costs.currency,
+        horizon_days=horizon_days, calibration_end=cal_end, observation_end=obs_end, unit=unit,
+        validation=validation, purchase_model=pm, spend_model=gg,
+        incremental=pd.concat(inc, ignore_index=True), window_effect=window, by_arm=by_arm,
+        by_segment=by_segment, churn=churn, months=months, notes=tuple(notes))
