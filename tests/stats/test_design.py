@@ -93,11 +93,11 @@ def _correlated(rng, shape, shift, rho=0.6):
 def test_claimed_power_is_achieved_in_simulation():
     """2,000 simulated experiments at the recommended design, Welch (and CUPED) tests."""
     sd = 35.0 * math.sqrt(2.0)
-    r = recommend_holdout_share(10_000, 3.5, sd)
+    r = recommend_holdout_share(4_000, 5.5, sd)
     observed = _rejection_rate(r, _gamma_revenue, compare_means, seed=1)
     print(f"welch: share {r.holdout_share:.3f} claimed {r.power:.4f} observed {observed:.4f}")
     assert abs(observed - r.power) <= 0.03
-    c = recommend_holdout_share(10_000, 3.5, sd, variance_reduction=0.36)
+    c = recommend_holdout_share(4_000, 5.5, sd, variance_reduction=0.36)
     assert c.holdout_share < r.holdout_share
     observed = _rejection_rate(c, _correlated, compare_cuped, seed=2)
     print(f"cuped: share {c.holdout_share:.3f} claimed {c.power:.4f} observed {observed:.4f}")
