@@ -24,6 +24,15 @@ effects. A large p-value is no proof that segments respond alike (small segments
 power); the per-segment effects with corrected intervals (:mod:`.multiple`) show the sizes.
 
 :func:`cochran_q` also accepts Effects with array fields (many simulated experiments at once).
+
+>>> from crm_experiments.stats.aggr import MomentStats
+>>> from crm_experiments.stats.effects import compare_means
+>>> s = MomentStats.from_arrays
+>>> vip = compare_means(s([3.0, 4, 5, 6]), s([1.0, 2, 3, 4]), arm="coupon", metric="revenue")
+>>> new = compare_means(s([1.0, 2, 3, 4]), s([1.0, 2, 3, 4]), arm="coupon", metric="revenue")
+>>> q = cochran_q([vip, new], segment="tier")
+>>> q.df, round(q.statistic, 3), q.differs
+(1, 2.4, False)
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ wanted and the sale stopped at the first look that excludes 0.
 **Boundary** (normal-mixture / "Robbins" boundary of Howard, Ramdas, McAuliffe & Sekhon 2021,
 *Time-uniform, nonparametric, nonasymptotic confidence sequences*, Ann. Statist.; in its
 asymptotic form from Waudby-Smith, Arnold, Wu, Lindon & Ramdas, *Time-uniform central limit
-theory and asymptotic confidence sequences*, Ann. Statist. 2024, the two-sided AsympCS of their
-Theorem 2.2). With ``t`` observations, an estimator ``θ̂_t`` that is an average of ``t``
-unit-level terms of variance ``σ²`` estimated by ``σ̂_t²``:
+theory and asymptotic confidence sequences*, Ann. Statist. 2024: their two-sided asymptotic
+confidence sequence with a Gaussian mixture). With ``t`` observations and an estimator ``θ̂_t``
+that is an average of ``t`` unit-level terms of variance ``σ²``, estimated by ``σ̂_t²``:
 
     θ̂_t ± σ̂_t · sqrt( 2 (t ρ² + 1) / (t² ρ²) · log( sqrt(t ρ² + 1) / α ) )
 
@@ -19,14 +19,15 @@ It comes from Ville's inequality applied to the Gaussian mixture (mixing varianc
 the exponential martingales ``exp(λ S_t - λ² t / 2)``; the mixture is symmetric in ``λ``, so
 the bound is two-sided at ``α`` without halving.
 
-**Tuning ρ.** ``ρ`` sets where the sequence is tightest. Following the papers, for a planned
-number of observations ``t*`` (``planned_n``),
+**Tuning ρ.** ``ρ`` sets where the sequence is tightest. For a planned number of observations
+``t*`` (``planned_n``) the papers suggest
 
     ρ² = (-2 log α + log(-2 log α + 1)) / t*
 
-which (approximately) minimises the width at ``t = t*``. Choose ``planned_n`` before the sale
-(the customers expected by its last day); ``None`` uses the count at the last look given, which
-is fine for a finished sale but makes earlier intervals move as looks are added.
+an approximate minimiser of the width at ``t = t*`` (the tests check it is within 1 % of the
+numerical minimum). Choose ``planned_n`` before the sale (the customers expected by its last
+day); ``None`` uses the count at the last look given, which is fine for a finished sale but
+makes earlier intervals move as looks are added.
 
 **Two arms.** Here ``θ̂_t = ȳ_arm - ȳ_control`` after ``t = n_arm + n_control`` customers (the
 Bernoulli-assigned two-sample case), with the unit-level variance of the difference in means
