@@ -8,6 +8,7 @@ no report behind; an earlier report of the same campaign and horizon stays untou
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -46,7 +47,9 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
-def _client():
+def mlflow_client():
+    """An MLflow client on :func:`tracking_uri` and the id of our experiment (created if
+    missing; with a local sqlite store its artifacts go to ./mlartifacts)."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -54,15 +57,28 @@ def _client():
         logging.getLogger(name).setLevel(logging.WARNING)
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(EXPERIMENT_NAME)
-    if exp is None:
-        location = None
-        if uri.startswith("sqlite:"):
-            location = (Path.cwd() / "mlartifacts").as_uri()
-        exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
-    else:
-        exp_id = exp.experiment_id
+    # Two processes creating a fresh sqlite store at once race in its schema migration:
+    # serialise store creation (and our experiment's) with a lock file beside the database.
+    lock = None
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        exp = client.get_experiment_by_name(EXPERIMENT_NAME)
+        if exp is None:
+            location = None
+            if uri.startswith("sqlite:"):
+                location = (Path.cwd() / "mlartifacts").as_uri()
+            exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+        else:
+            exp_id = exp.experiment_id
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            os.close(lock)
     return client, exp_id
 
 
@@ -85,7 +101,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         progress(f"note: horizon {horizon_days}d is not among the params' horizons "
                  f"{list(params.horizons)}; evaluating it anyway")
     extras = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in params.notebooks_at(horizon_days)]
-    client, exp_id = _client()
+    client, exp_id = mlflow_client()
     tags = {"campaign_id": params.campaign_id, "horizon_days": str(horizon_days),
             "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d"}
     run = client.create_run(exp_id, tags=tags)

@@ -33,6 +33,7 @@ _LABELS = {"metric": "", "arm": "treatment", "control": "control"}
 
 def _interval(est: Any, se: Any, df: Any, alpha: float) -> tuple[Any, Any, Any]:
     """``(ci_low, ci_high, p_value)`` from a t (``df`` finite) or normal (``df = inf``) pivot."""
+    est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = stats.t.ppf(1 - alpha / 2, df)
         p = 2 * stats.t.sf(np.abs(est / se), df)
@@ -40,7 +41,9 @@ def _interval(est: Any, se: Any, df: Any, alpha: float) -> tuple[Any, Any, Any]:
 
 
 def _relative(m_t: Any, m_c: Any, var_m_t: Any, var_m_c: Any, alpha: float):
-    """Delta-method relative effect ``m_t/m_c - 1``: ``(rel, rel_se, rel_low, rel_high)``."""
+    """Delta-method relative effect ``m_t/m_c - 1``: ``(rel, rel_se, rel_low, rel_high)``;
+    NaN/inf (not an exception) when the control mean is 0."""
+    m_t, m_c = np.asarray(m_t, dtype=float), np.asarray(m_c, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = m_t / m_c - 1
         rel_se = np.sqrt(var_m_t / m_c**2 + m_t**2 * var_m_c / m_c**4)
@@ -72,6 +75,7 @@ def _effect(*, m_t, m_c, var_m_t, var_m_c, n_t, n_c, df, alpha, method, labels,
 
 def _welch_df(var_m_t: Any, var_m_c: Any, n_t: Any, n_c: Any) -> Any:
     """Welch-Satterthwaite ``(s_t² + s_c²)² / (s_t⁴/(n_t-1) + s_c⁴/(n_c-1))``, s² = var/n."""
+    var_m_t, var_m_c = np.asarray(var_m_t, dtype=float), np.asarray(var_m_c, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (var_m_t + var_m_c) ** 2 / (var_m_t**2 / (n_t - 1) + var_m_c**2 / (n_c - 1))
 

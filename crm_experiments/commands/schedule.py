@@ -1,0 +1,36 @@
+"""``crm-exp schedule --today DATE``: run every due evaluation once (cron / systemd / Airflow)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today(),
+                        help="the date to run for (YYYY-MM-DD; default today)")
+    parser.add_argument("--campaigns", default="params/campaigns",
+                        help="folder with one YAML per campaign")
+    parser.add_argument("--reports-dir", default="reports")
+
+
+def run(args: argparse.Namespace) -> int:
+    from crm_experiments.schedule import run_due
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    outcomes, errors = run_due(args.today, campaigns_dir=args.campaigns,
+                               reports_root=args.reports_dir, say=say)
+    for err in errors:
+        print(f"invalid campaign file: {err}", file=sys.stderr)
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing due"
+    print(f"schedule {args.today}: {summary}")
+    for o in outcomes:
+        if o.status == "failed":
+            print(f"  FAILED {o.evaluation.key}: {o.detail}")
+    return 1 if errors or counts.get("failed") else 0

@@ -1,0 +1,174 @@
+"""Scheduled evaluations: every campaign in ``params/campaigns/`` is evaluated once per horizon,
+on the day its window closes (sale end + H days has passed).
+
+The MLflow runs are the ledger: an evaluation is done when a FINISHED run tagged with its
+``campaign_id``, ``horizon_days`` and ``report_type`` exists. Nothing else is kept in sync.
+
+Concurrency: each evaluation is guarded by an exclusive, non-blocking file lock
+(``<reports>/.locks/<campaign>-<H>d.lock``, ``fcntl.flock``); a scheduler that cannot take
+the lock leaves that evaluation to the process holding it. The lock dies with its process,
+so a killed scheduler never blocks the next one; the next one marks the killed run's
+leftover RUNNING run FAILED ("interrupted") and evaluates again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_experiments.errors import CrmError, ParamsError
+from crm_experiments.params import CampaignParams, load_params
+
+CAMPAIGNS_DIR = Path("params") / "campaigns"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One (campaign, horizon) pair and the day it becomes due."""
+
+    campaign_id: str
+    horizon_days: int
+    due_date: dt.date
+    params_path: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.campaign_id}-{self.horizon_days}d"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    evaluation: Evaluation
+    status: str  # "finished" | "failed" | "skipped_locked" | "skipped_done"
+    detail: str = ""
+
+
+def load_campaigns(campaigns_dir: str | Path = CAMPAIGNS_DIR
+                   ) -> tuple[list[tuple[Path, CampaignParams]], list[str]]:
+    """Every ``*.yaml`` / ``*.yml`` in ``campaigns_dir``: the valid ones, and one error line per
+    invalid file (an invalid file never hides the others)."""
+    root = Path(campaigns_dir)
+    if not root.is_dir():
+        raise CrmError(f"{root}: campaign folder not found (one YAML per campaign goes there)")
+    ok, errors, seen = [], [], {}
+    for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
+        try:
+            params = load_params(path)
+        except ParamsError as exc:
+            errors.append(str(exc))
+            continue
+        if params.campaign_id in seen:
+            errors.append(f"{path}: campaign_id '{params.campaign_id}' is also used by "
+                          f"{seen[params.campaign_id]}")
+            continue
+        seen[params.campaign_id] = path
+        ok.append((path, params))
+    return ok, errors
+
+
+def evaluations(campaigns: list[tuple[Path, CampaignParams]]) -> list[Evaluation]:
+    """All (campaign, horizon) pairs with their due dates, in due-date order."""
+    out = [Evaluation(p.campaign_id, h, p.evaluation_date(h), path)
+           for path, p in campaigns for h in p.horizons]
+    return sorted(out, key=lambda e: (e.due_date, e.campaign_id, e.horizon_days))
+
+
+def finished_keys(client, experiment_ids: list[str], report_type: str) -> set[tuple[str, int]]:
+    """(campaign_id, horizon) pairs with a FINISHED run."""
+    if not experiment_ids:
+        return set()
+    runs = client.search_runs(
+        experiment_ids,
+        filter_string=f"tags.report_type = '{report_type}' and attributes.status = 'FINISHED'",
+        max_results=50_000)
+    return {(r.data.tags.get("campaign_id"), int(r.data.tags.get("horizon_days", -1)))
+            for r in runs}
+
+
+def due(today: dt.date, campaigns_dir: str | Path = CAMPAIGNS_DIR
+        ) -> tuple[list[Evaluation], list[str]]:
+    """Evaluations whose date has come (``due_date <= today``) and that have no FINISHED run
+    yet, oldest first; plus the errors of invalid campaign files."""
+    from crm_experiments.runner import REPORT_TYPE, mlflow_client
+
+    campaigns, errors = load_campaigns(campaigns_dir)
+    client, exp_id = mlflow_client()
+    done = finished_keys(client, [exp_id], REPORT_TYPE)
+    pending = [e for e in evaluations(campaigns)
+               if e.due_date <= today and (e.campaign_id, e.horizon_days) not in done]
+    return pending, errors
+
+
+@contextlib.contextmanager
+def evaluation_lock(lock_dir: Path, key: str) -> Iterator[bool]:
+    """Yield True while holding the exclusive lock of ``key``, False if another process has it."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _mark_interrupted(client, exp_id: str, ev: Evaluation, report_type: str) -> int:
+    """Runs of ``ev`` still RUNNING while we hold its lock were left by a killed process."""
+    runs = client.search_runs(
+        [exp_id],
+        filter_string=(f"tags.report_type = '{report_type}' and attributes.status = 'RUNNING' "
+                       f"and tags.campaign_id = '{ev.campaign_id}' "
+                       f"and tags.horizon_days = '{ev.horizon_days}'"))
+    for r in runs:
+        client.set_tag(r.info.run_id, "error", "interrupted: its process ended before finishing")
+        client.set_terminated(r.info.run_id, "FAILED")
+    return len(runs)
+
+
+def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
+            reports_root: str | Path = "reports",
+            say: Callable[[str], None] = lambda m: None) -> tuple[list[Outcome], list[str]]:
+    """Run every due evaluation once (see the module docstring); never raises for one
+    campaign's failure: each failure is an Outcome and its MLflow run is marked FAILED."""
+    from crm_experiments.runner import REPORT_TYPE, mlflow_client, run_evaluation
+
+    pending, errors = due(today, campaigns_dir)
+    client, exp_id = mlflow_client()
+    lock_dir = Path(reports_root) / ".locks"
+    outcomes = []
+    for ev in pending:
+        with evaluation_lock(lock_dir, ev.key) as held:
+            if not held:
+                say(f"{ev.key}: another scheduler is running it; skipped")
+                outcomes.append(Outcome(ev, "skipped_locked"))
+                continue
+            if (ev.campaign_id, ev.horizon_days) in finished_keys(client, [exp_id],
+                                                                  REPORT_TYPE):
+                outcomes.append(Outcome(ev, "skipped_done"))  # finished while we waited
+                continue
+            stale = _mark_interrupted(client, exp_id, ev, REPORT_TYPE)
+            if stale:
+                say(f"{ev.key}: marked {stale} interrupted run(s) FAILED")
+            say(f"{ev.key}: due {ev.due_date}, evaluating")
+            try:
+                outcome = run_evaluation(ev.params_path, ev.horizon_days,
+                                         reports_root=reports_root, progress=say)
+            except Exception as exc:  # noqa: BLE001 - one failure must not stop the others
+                say(f"{ev.key}: FAILED: {exc}")
+                outcomes.append(Outcome(ev, "failed", str(exc)))
+                continue
+            outcomes.append(Outcome(ev, "finished", str(outcome.report_path)))
+    return outcomes, errors
