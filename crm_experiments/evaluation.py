@@ -34,6 +34,9 @@ from crm_experiments.metrics.reactivation import reactivation_rates
 from crm_experiments.metrics.satisfaction import satisfaction
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
+from crm_experiments.stats.before_after import did_by_arm
+from crm_experiments.stats.design import Design, recommend_holdout_share
+from crm_experiments.stats.heterogeneity import heterogeneity_frame, interaction_test
 from crm_experiments.stats.multiple import adjust
 from crm_experiments.stats.result import effects_frame
 from crm_experiments.stats.srm import check_sample_ratio
@@ -86,6 +89,9 @@ class Evaluation:
     cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
     reactivation: pd.DataFrame = field(default_factory=pd.DataFrame)
     true_effects: dict[tuple[str, str], float] = field(default_factory=dict)
+    did: pd.DataFrame = field(default_factory=pd.DataFrame)
+    heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    design: Design | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # --- flat views for tracking --------------------------------------------------------
@@ -137,6 +143,9 @@ class Evaluation:
             "retention_curve": self.retention_curve,
             "cohorts": self.cohorts,
             "reactivation": self.reactivation,
+            "did": self.did,
+            "heterogeneity": self.heterogeneity,
+            "design": self.design.to_frame() if self.design is not None else pd.DataFrame(),
         }
         for arm, m in self.migration.items():
             out[f"migration_{arm}"] = m.reset_index()
@@ -420,7 +429,63 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
         cohorts=cohorts, reactivation=reactivation,
         true_effects=known_true_effects(shop.data_dir, params, horizon_days),
+        did=did_cross_check(customers, params, end - start),
+        heterogeneity=heterogeneity_tests(customers, params, segs),
+        design=next_round_design(customers, comparison, params),
     )
+
+
+def did_cross_check(customers: pd.DataFrame, params: CampaignParams,
+                    window: pd.Timedelta) -> pd.DataFrame:
+    """Difference in differences of revenue and net profit per customer (change from the
+    pre-period, rescaled to the window's length, to the window) per arm: a cross-check of the
+    post-period comparison, which randomisation already makes unbiased."""
+    scale = (window / pd.Timedelta(days=1)) / params.pre_period_days
+    df = customers.assign(pre_revenue_scaled=customers["pre_revenue"] * scale,
+                          pre_profit_scaled=customers["pre_gross_profit"] * scale)
+    effects = [*did_by_arm(df, "arm", params.control_arm, "pre_revenue_scaled", "revenue",
+                           alpha=params.alpha, metric="revenue"),
+               *did_by_arm(df, "arm", params.control_arm, "pre_profit_scaled", "net_profit",
+                           alpha=params.alpha, metric="net_profit")]
+    return effects_frame(effects)
+
+
+def heterogeneity_tests(customers: pd.DataFrame, params: CampaignParams,
+                        segment_columns: tuple[str, ...], metric: str = "net_profit",
+                        min_per_arm: int = 30) -> pd.DataFrame:
+    """Does the effect on ``metric`` differ between the values of each segment column? Wald
+    test of treatment x segment interactions (HC2), adjusted for the pre-period covariate;
+    values with fewer than ``min_per_arm`` customers in an arm are left out."""
+    results = []
+    for col in segment_columns:
+        counts = customers.groupby([col, "arm"], observed=True).size().unstack(fill_value=0)
+        keep = counts.index[(counts.reindex(columns=list(params.arm_names), fill_value=0)
+                             .min(axis=1) >= min_per_arm)]
+        g = customers[customers[col].isin(keep)]
+        if len(keep) < 2:
+            continue
+        results += interaction_test(g, "arm", params.control_arm, metric, col,
+                                    covariate=COVARIATES[metric], alpha=params.alpha)
+    return heterogeneity_frame(results) if results else pd.DataFrame()
+
+
+def next_round_design(customers: pd.DataFrame, comparison: ComparisonResult,
+                      params: CampaignParams, metric: str = "net_profit") -> Design | None:
+    """The smallest holdout share that detects this round's best positive effect on
+    ``metric`` with 80% power at the same number of customers, using the variance reduction
+    this round achieved (a plan for the next round, not a test of this one)."""
+    effects = [e for e in comparison.effects if e.metric == metric]
+    best = max(effects, key=lambda e: e.estimate, default=None)
+    control = customers.loc[customers["arm"] == params.control_arm, metric]
+    if best is None or len(control) < 2:
+        return None
+    effect = best.estimate if best.estimate > 0 else 0.1 * abs(control.mean())
+    if not effect > 0:
+        return None
+    return recommend_holdout_share(
+        len(customers), effect, float(control.std(ddof=1)), alpha=params.alpha, power=0.8,
+        variance_reduction=float(best.variance_reduction or 0.0),
+        baseline_mean=float(control.mean()))
 
 
 def known_true_effects(data_dir: Path, params: CampaignParams,

@@ -333,3 +333,44 @@ def reactivation_table(ev) -> str:
 
 def retention_heading(ev) -> str:
     return f'<div class="crm-report"><h3>{esc(tr("retention_curve", ev.params.language))}</h3></div>'
+
+
+def did_table(ev) -> str:
+    lang, cur = ev.params.language, ev.params.costs.currency
+    if ev.did.empty:
+        return ""
+    rows = [{tr("arm", lang): arm_label(ev, r.arm), tr("metric", lang): tr(r.metric, lang),
+             tr("effect", lang): money(r.estimate, cur, 2),
+             tr("interval", lang): f"{money(r.ci_low, cur, 2)} … {money(r.ci_high, cur, 2)}"}
+            for r in ev.did.itertuples()]
+    return (f'<div class="crm-report"><h3>{esc(tr("did", lang))}</h3>'
+            f"{table(pd.DataFrame(rows))}<p class='crm-muted'>{esc(tr('did_note', lang))}</p></div>")
+
+
+def heterogeneity_lines(ev) -> str:
+    lang, h = ev.params.language, ev.heterogeneity
+    if h.empty:
+        return ""
+    items = "".join(
+        f"<li>{esc(arm_label(ev, r.arm))} · {esc(r.segment)}: "
+        f"{esc(tr('differs' if r.p_value < ev.params.alpha else 'no_evidence', lang, p=pvalue(r.p_value)))}</li>"
+        for r in h.itertuples())
+    return (f'<div class="crm-report"><h3>{esc(tr("heterogeneity", lang))}</h3><ul>{items}</ul>'
+            f"<p class='crm-muted'>Wald test of arm x segment interactions, OLS with HC2 errors, "
+            f"adjusted for the pre-period value.</p></div>")
+
+
+def next_round(ev) -> str:
+    lang, d, cur = ev.params.language, ev.design, ev.params.costs.currency
+    if d is None:
+        return ""
+    current = next(a.planned_share for a in ev.params.arms if a.name == ev.params.control_arm)
+    if d.reachable:
+        text = tr("design_text", lang, share=pct(d.holdout_share), n=f"{d.n_holdout:,}",
+                  effect=money(d.effect, cur, 2), power=pct(d.power, 0),
+                  vr=pct(d.variance_reduction, 0), current=pct(current, 0))
+    else:
+        text = tr("design_unreachable", lang, share=pct(d.holdout_share, 0),
+                  effect=money(d.effect, cur, 2))
+    return (f'<div class="crm-report"><h3>{esc(tr("next_round", lang))}</h3>'
+            f"<p>{esc(text)}</p></div>")
