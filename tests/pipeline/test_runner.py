@@ -21,7 +21,9 @@ def _runs(uri):
 
 def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path):
     reports = tmp_path / "reports"
-    outcome = run_evaluation(small_shop, 7, reports_root=reports)
+    params_file = write_params(tmp_path / "with_clv.yaml", small_shop.parent / "data",
+                               extra_notebooks={"clv_churn": [7]})
+    outcome = run_evaluation(params_file, 7, reports_root=reports)
     report = reports / "demo_d11" / "7d" / "report.html"
     assert outcome.report_path == report and report.exists()
     html = report.read_text(encoding="utf-8")
@@ -48,6 +50,13 @@ def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path):
     assert {"notebook", "report", "results"} <= artifacts
     summary = json.loads((report.parent / "summary.json").read_text())
     assert summary["mlflow_run_id"] == run.info.run_id
+
+    # the extra notebook: its own page, linked from the report, in the same MLflow run
+    assert (report.parent / "clv_churn.html").exists()
+    assert 'href="clv_churn.html"' in html
+    assert any(k.startswith("clv.") for k in run.data.metrics)
+    models = {a.path for a in client.list_artifacts(run.info.run_id, "results/clv_churn/models")}
+    assert models, "CLV models are logged with the run"
 
 
 def test_failing_notebook_marks_run_failed_and_leaves_no_report(small_shop, tracking, tmp_path):
