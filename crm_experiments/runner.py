@@ -26,6 +26,7 @@ from crm_experiments.report.render import notebook_to_html, publish_report
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
 EXPERIMENT_NAME = os.environ.get("CRM_EXP_MLFLOW_EXPERIMENT", "crm-experiments")
 REPORT_TYPE = "campaign_evaluation"
+LOCAL_UI = "http://127.0.0.1:5000"
 
 
 class EvaluationFailed(CrmError):
@@ -130,6 +131,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         for i in range(0, len(batch), 900):
             client.log_batch(run_id, metrics=batch[i:i + 900])
         client.log_artifacts(run_id, str(results), "results")
+        _register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 
         progress(f"{label} rendering report")
         main_stem = Path(notebook).stem
@@ -139,6 +141,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                       for stem, executed in pages.items()}
         summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
                         "mlflow_tracking_uri": _public_uri(tracking_uri()),
+                        "mlflow_run_url": run_url(exp_id, run_id),
                         "pages": sorted(links.values())})
         staged = work / "report"
         staged.mkdir()
@@ -180,6 +183,30 @@ def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
         if executed.exists():
             client.log_artifact(run_id, str(executed), "notebook")
     return executed
+
+
+def run_url(experiment_id: str, run_id: str) -> str:
+    """Where a person opens the run: the tracking server's UI, or for a local store the UI
+    that ``make ui`` serves on http://127.0.0.1:5000."""
+    uri = _public_uri(tracking_uri())
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def _register_models(client, run_id: str, results: Path, campaign_id: str, horizon_days: int,
+                     progress: Callable[[str], None]) -> None:
+    """Every MLflow model a notebook saved under ``results/<notebook>/models/<name>`` becomes a
+    new version of the registered model ``<notebook>.<name>``, tagged with the campaign."""
+    import mlflow
+
+    for mlmodel in sorted(results.glob("*/models/*/MLmodel")):
+        model_dir = mlmodel.parent
+        name = f"{model_dir.parent.parent.name}.{model_dir.name}"
+        rel = model_dir.relative_to(results).as_posix()
+        version = mlflow.register_model(f"runs:/{run_id}/results/{rel}", name,
+                                        tags={"campaign_id": campaign_id,
+                                              "horizon_days": str(horizon_days)})
+        progress(f"registered model {name} version {version.version}")
 
 
 def _fail(client, run_id: str, exc: BaseException) -> None:

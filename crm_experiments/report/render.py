@@ -97,20 +97,26 @@ def write_index(reports_root: str | Path) -> Path:
     rows = []
     for s in entries:
         v, cur = s.get("verdict", {}), s.get("currency", "CNY")
-        lang = s.get("language", "en")
+        status = str(v.get("status"))
         headline = (f"{money(v.get('incremental_profit'), cur)} "
                     f"({money(v.get('incremental_profit_low'), cur)} … "
-                    f"{money(v.get('incremental_profit_high'), cur)}), ROI {pct(v.get('roi'), 0)}")
+                    f"{money(v.get('incremental_profit_high'), cur)}); ROI "
+                    f"{pct(v.get('roi'), 0)} ({pct(v.get('roi_low'), 0)} … "
+                    f"{pct(v.get('roi_high'), 0)})")
         run = s.get("mlflow_run_url")
         run_link = f'<a href="{esc(run)}">MLflow</a>' if run else esc(s.get("mlflow_run_id", ""))
+        pages = "".join(f' · <a href="{esc(Path(s["_href"]).parent.as_posix())}/{esc(p)}">'
+                        f"{esc(PAGE_TITLES.get(Path(p).stem, Path(p).stem))}</a>"
+                        for p in s.get("pages", []))
         rows.append(
             "<tr>"
             f"<td><a href=\"{esc(s['_href'])}\">{esc(s.get('display_name', s.get('campaign_id')))}"
             f"</a></td><td>{int(s.get('horizon_days', 0))}d</td>"
             f"<td>{esc(s.get('window_start', ''))} – {esc(s.get('window_end', ''))}</td>"
-            f"<td>{esc(tr('status_label_' + str(v.get('status')), lang))}</td>"
-            f"<td>{esc(v.get('best_arm') or '–')}</td><td>{esc(headline)}</td>"
-            f"<td>{esc(s.get('data_end', ''))}</td><td>{run_link}</td></tr>"
+            f'<td class="crm-{esc(status)}">{esc(tr("status_label_" + status, "en"))}<br>'
+            f'{esc(tr("status_label_" + status, "zh"))}</td>'
+            f"<td>{esc(v.get('best_arm') or '–')}</td><td>{esc(headline)}{pages}</td>"
+            f"<td>{esc(str(s.get('data_end', ''))[:10])}</td><td>{run_link}</td></tr>"
         )
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Campaign reports · 活动报告</title>{STYLE}</head>
@@ -118,7 +124,8 @@ def write_index(reports_root: str | Path) -> Path:
 <h1>Campaign reports · 活动评估报告</h1>
 <table class="crm-table"><thead><tr><th>Campaign 活动</th><th>Horizon 周期</th>
 <th>Window 窗口</th><th>Verdict 结论</th><th>Best arm 最佳组</th>
-<th>Incremental profit, 95% interval, ROI 增量利润</th><th>Data through 数据截至</th>
+<th>Incremental profit (95% interval); ROI · 增量利润（95% 区间）；投资回报率</th>
+<th>Data through 数据截至</th>
 <th>Run</th></tr></thead>
 <tbody>{''.join(rows) or '<tr><td colspan="8">No reports yet</td></tr>'}</tbody></table>
 </div></body></html>

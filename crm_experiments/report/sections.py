@@ -374,3 +374,37 @@ def next_round(ev) -> str:
                   effect=money(d.effect, cur, 2))
     return (f'<div class="crm-report"><h3>{esc(tr("next_round", lang))}</h3>'
             f"<p>{esc(text)}</p></div>")
+
+
+GLOSSARY = {
+    "en": (
+        ("Holdout", "customers picked at random to get no coupon and no message; what they bought is what everyone would have bought anyway."),
+        ("Incremental profit", "profit the campaign added: treated customers' net profit minus what the holdout says they would have made, after coupon, message and fixed costs."),
+        ("ROI", "incremental profit divided by what the campaign cost; 100% means every yuan spent came back twice."),
+        ("95% interval", "the range the true effect very likely lies in; when it includes zero, the data cannot tell a gain from no effect."),
+        ("p-value", "how surprising the difference would be if the campaign did nothing; small (below 0.05) means unlikely to be chance."),
+        ("CUPED", "a correction that uses each customer's purchases before the campaign to make intervals narrower without bias."),
+        ("Sample ratio check", "checks that the arms have the sizes planned; a mismatch means the assignment or the export is broken."),
+        ("Lifecycle states", "active (new/old, one/repeat purchase), silent, sleeping, lost: by time since the last purchase, in 3-month steps."),
+        ("DSR", "the marketplace's 1-5 seller ratings: item as described, service, logistics."),
+    ),
+    "zh": (
+        ("对照组", "随机选出、不发券也不发消息的客户；他们的购买代表没有活动时本来会发生的购买。"),
+        ("增量利润", "活动带来的额外利润：实验组客户的净利润减去对照组推算的原本利润，已扣除优惠券、消息和固定成本。"),
+        ("投资回报率", "增量利润除以活动成本；100% 表示每花一元带回两元。"),
+        ("95% 区间", "真实效果大概率所在的范围；区间包含零时，数据无法区分收益与无效果。"),
+        ("p 值", "若活动毫无作用，出现这么大差异的可能性；小于 0.05 表示不太可能是偶然。"),
+        ("CUPED", "利用客户活动前的购买数据进行校正，在不引入偏差的情况下缩小区间。"),
+        ("样本比例检验", "检查各组人数是否符合计划比例；不符说明分组或数据导出有问题。"),
+        ("生命周期", "活跃（新/老客，一次/重复购买）、沉默、睡眠、流失：按距上次购买的时间，以 3 个月为一档。"),
+        ("DSR", "平台 1-5 分的店铺评分：描述相符、服务态度、物流服务。"),
+    ),
+}
+
+
+def glossary(ev) -> str:
+    lang = "zh" if ev.params.language == "zh" else "en"
+    items = "".join(f"<dt><b>{esc(term)}</b></dt><dd>{esc(text)}</dd>"
+                    for term, text in GLOSSARY[lang])
+    return (f'<div class="crm-report"><h3>{esc(tr("glossary", lang))}</h3>'
+            f'<dl class="crm-muted">{items}</dl></div>')
