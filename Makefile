@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test lint lab ui bench clean
+.PHONY: install demo test browser lint lab ui bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,18 @@ install: $(STAMP)
 demo: install
 	$(BIN)/crm-exp demo
 
-test: install
+test: install browser
 	$(BIN)/ruff check crm_experiments tests bench
 	$(PY) -m pytest -q
+
+# Headless Chromium for the browser test, from the machine's package manager where we may
+# (root with apt-get); elsewhere the browser test is skipped with a clear reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing chromium with apt-get ..."; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    else echo "note: Chromium not installed; the browser test will be skipped"; fi; }
 
 lint: install
 	$(BIN)/ruff check crm_experiments tests bench

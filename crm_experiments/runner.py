@@ -137,7 +137,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         main_stem = Path(notebook).stem
         links = {stem: f"{stem}.html" for stem in pages if stem != main_stem}
         html_pages = {("report" if stem == main_stem else stem):
-                      notebook_to_html(executed, links=links if stem == main_stem else None)
+                      notebook_to_html(executed, links=links if stem == main_stem else None,
+                                       title=f"{params.display_name} · {horizon_days}d")
                       for stem, executed in pages.items()}
         summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
                         "mlflow_tracking_uri": _public_uri(tracking_uri()),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,15 +24,22 @@ PAGE_TITLES = {"clv_churn": "CLV and churn · 客户价值与流失",
                "coupon_uplift": "Coupon uplift and targeting · 优惠券增量与精准投放"}
 
 
-def notebook_to_html(executed_notebook: str | Path, links: dict[str, str] | None = None) -> str:
-    """HTML of an executed notebook without code cells or prompts; ``links`` (page name ->
-    relative href) adds a navigation bar to the sibling pages of the same evaluation."""
+# nbconvert's page loads require.js and MathJax from a CDN; our reports need neither, and a
+# report must open offline (an intranet, a laptop on a plane) without failed requests.
+_CDN_SCRIPT = re.compile(r'<script src="https?://[^"]*"[^>]*>\s*</script>')
+
+
+def notebook_to_html(executed_notebook: str | Path, links: dict[str, str] | None = None,
+                     title: str = "Campaign report") -> str:
+    """Self-contained HTML of an executed notebook without code cells or prompts; ``links``
+    (page name -> relative href) adds a navigation bar to the sibling pages."""
     nb = nbformat.read(str(executed_notebook), as_version=4)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = _CDN_SCRIPT.sub("", body)
     if links:
         nav = " · ".join(f'<a href="{esc(href)}">{esc(PAGE_TITLES.get(name, name))}</a>'
                          for name, href in links.items())
