@@ -57,6 +57,9 @@ def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path):
     assert any(k.startswith("clv.") for k in run.data.metrics)
     models = {a.path for a in client.list_artifacts(run.info.run_id, "results/clv_churn/models")}
     assert models, "CLV models are logged with the run"
+    versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+    assert versions and {v.tags["campaign_id"] for v in versions} == {"demo_d11"}
+    assert all(v.name.startswith("clv_churn.") for v in versions)
 
 
 def test_failing_notebook_marks_run_failed_and_leaves_no_report(small_shop, tracking, tmp_path):
