@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/crm-exp demo
 
 test: install browser
-	$(BIN)/ruff check crm_experiments tests bench
+	$(BIN)/ruff check crm_experiments tests bench examples
 	$(PY) -m pytest -q
 
 # Headless Chromium for the browser test, from the machine's package manager where we may
@@ -35,7 +35,7 @@ browser:
 	    else echo "note: Chromium not installed; the browser test will be skipped"; fi; }
 
 lint: install
-	$(BIN)/ruff check crm_experiments tests bench
+	$(BIN)/ruff check crm_experiments tests bench examples
 
 lab: install
 	$(PY) -m ipykernel install --sys-prefix --name crm-experiments --display-name "crm-experiments"
