@@ -1,0 +1,116 @@
+"""Unit tests: feature encoding, learners on synthetic data with a known effect, Qini
+normalisation, the policy and its value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_experiments.uplift import (
+    FeatureEncoder,
+    FeatureError,
+    analyse_uplift,
+    make_learner,
+    policy_values,
+    qini_coefficient,
+    recommend,
+)
+from crm_experiments.uplift.evaluation import auuc, qini_curve
+
+
+def synthetic(n=6000, seed=0) -> pd.DataFrame:
+    """Arm a helps segment 'x', arm b helps segment 'y', nobody helps 'z' (costs 1 each)."""
+    rng = np.random.default_rng(seed)
+    seg = rng.choice(["x", "y", "z"], n)
+    arm = rng.choice(["ctl", "a", "b"], n, p=[0.3, 0.35, 0.35])
+    noise = rng.normal(0, 1, n)
+    effect = np.where((arm == "a") & (seg == "x"), 3.0, 0) + np.where(
+        (arm == "b") & (seg == "y"), 3.0, 0)
+    return pd.DataFrame({"segment": seg, "arm": arm, "spend": rng.gamma(2, 50, n),
+                         "profit": 5 + noise + effect - (arm != "ctl") * 1.0})
+
+
+def test_encoder_text_numbers_dates_and_unknown_categories():
+    df = pd.DataFrame({"city": ["a", "b", None], "n": ["1", "2", "3"],
+                       "when": pd.to_datetime(["1970-01-02", "1970-01-03", None])})
+    enc = FeatureEncoder().fit(df)
+    out = enc.transform(pd.DataFrame({"city": ["zzz"], "n": ["4"], "when": [pd.NaT]}))
+    assert enc.categorical_mask_.tolist() == [True, False, False]
+    assert out[0, 0] == 2.0 and out[0, 1] == 4.0 and np.isnan(out[0, 2])
+    with pytest.raises(FeatureError, match="'missing'"):
+        FeatureEncoder(["missing"]).fit(df)
+
+
+@pytest.mark.parametrize("name", ["t", "x", "dr"])
+def test_learners_find_the_segment_effects(name):
+    df = synthetic()
+    enc = FeatureEncoder(["segment", "spend"]).fit(df)
+    est = make_learner(name, control="ctl", categorical_mask=enc.categorical_mask_,
+                       max_iter=60).fit(enc.transform(df), df["profit"], df["arm"])
+    assert list(est.arms_) == ["a", "b"]
+    tau = pd.DataFrame(est.predict(enc.transform(df)), columns=["a", "b"])
+    means = tau.groupby(df["segment"].to_numpy()).mean()
+    assert means.loc["x", "a"] == pytest.approx(2.0, abs=0.5)
+    assert means.loc["y", "b"] == pytest.approx(2.0, abs=0.5)
+    assert means.loc["z"].abs().max() < 1.5
+
+
+def test_binary_outcome_uses_classifiers():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 2))
+    t = rng.choice(["c", "t"], 2000)
+    y = (rng.random(2000) < 0.2 + 0.2 * ((t == "t") & (X[:, 0] > 0))).astype(float)
+    est = make_learner("t", control="c").fit(X, y, t)
+    mu = est.predict_outcomes(X)
+    assert est.binary_ and mu.min() >= 0 and mu.max() <= 1
+
+
+def test_qini_perfect_model_scores_one_and_curve_starts_at_zero():
+    rng = np.random.default_rng(2)
+    t = rng.integers(0, 2, 500).astype(float)
+    y = rng.random(500)
+    perfect = y * t - y * (1 - t)
+    assert qini_coefficient(y, perfect, t) == pytest.approx(1.0)
+    assert auuc(y, perfect, t) == pytest.approx(1.0)
+    x, v = qini_curve(y, rng.random(500), t)
+    assert x[0] == 0 and v[0] == 0 and x[-1] == 500
+
+
+def test_recommend_with_costs_budget_and_cap():
+    tau = np.array([[3.0, 1.0], [0.5, 0.8], [2.0, 4.0], [-1.0, -2.0]])
+    arm, gain = recommend(tau, ["a", "b"], "ctl", cost_per_treated={"a": 1.0, "b": 1.0})
+    assert arm.tolist() == ["a", "ctl", "b", "ctl"]
+    assert gain.tolist() == [2.0, 0.0, 3.0, 0.0]
+    arm, _ = recommend(tau, ["a", "b"], "ctl", cost_per_treated={"a": 1.0, "b": 1.0},
+                       budget=1.0)
+    assert arm.tolist() == ["ctl", "ctl", "b", "ctl"]
+    arm, _ = recommend(tau, ["a", "b"], "ctl", max_treated=1)
+    assert arm.tolist() == ["ctl", "ctl", "b", "ctl"]
+
+
+def test_policy_values_ipw_equals_difference_of_means_for_everyone():
+    rng = np.random.default_rng(3)
+    t = rng.choice(["c", "a"], 4000)
+    y = rng.normal(0, 1, 4000) + (t == "a") * 1.0
+    prop = {"c": np.mean(t == "c"), "a": np.mean(t == "a")}
+    v = policy_values(y, t, np.zeros((4000, 2)), ["a"] * 4000, arms=["a"], control="c",
+                      propensity=prop).set_index("policy")
+    diff = y[t == "a"].mean() - y[t == "c"].mean()
+    assert v.loc["everyone: a", "value_ipw"] == pytest.approx(diff)
+    assert v.loc["learned policy", "value_dr"] == pytest.approx(diff)
+    assert v.loc["gain over no one", "value_dr_low"] > 0
+
+
+def test_analyse_uplift_targets_the_right_segments():
+    df = synthetic(9000, seed=4)
+    r = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
+                       features=["segment", "spend"], n_boot=50, seed=1)
+    targets = r.model.predict(df)
+    share = pd.crosstab(df["segment"], targets["recommended_arm"], normalize="index")
+    assert share.loc["x", "a"] > 0.9 and share.loc["y", "b"] > 0.9
+    assert share.loc["z"].get("ctl", 0) > 0.9
+    v = r.policy_values.set_index("policy")
+    assert v.loc["gain over no one", "value_dr_low"] > 0
+    assert (r.ranking["qini_low"] > 0).all()
+    assert set(r.metrics()) and all(k.startswith("uplift.") for k in r.metrics())
