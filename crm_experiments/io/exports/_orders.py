@@ -1,0 +1,59 @@
+"""Checks shared by the export adapters, on orders already mapped to canonical columns.
+
+A mapped frame has the canonical order columns (see :mod:`crm_experiments.io.schema`) plus
+``buyer`` (the raw nick / email, dropped after pseudonymisation); its index is the data row
+number in the source file. ``source`` maps canonical column names to the file's header names,
+so that messages name the column the user sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from crm_experiments.io.exports._parse import Problems, with_examples
+
+ORDER_COLUMNS = ("order_id", "customer_id", "created_at", "paid_at", "amount", "discount",
+                 "coupon_id", "refund_amount", "shipped_at", "province")
+
+
+@dataclass
+class MappedFile:
+    """One export file mapped to canonical orders (still holding the raw buyer id)."""
+
+    file: str
+    encoding: str
+    orders: pd.DataFrame          # canonical columns except customer_id, plus ``buyer``
+    dropped_columns: tuple[str, ...]
+
+
+def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: dict[str, str],
+                 now: dt.datetime) -> None:
+    """Rules every import applies after mapping (rows named by the source's data rows)."""
+    for col in ("amount", "discount", "refund_amount"):
+        if col in source:
+            problems.mask(file, "negative_value", orders[col] < 0,
+                          with_examples(f"{source[col]} is negative"), column=source[col],
+                          examples=orders[col])
+    if "refund_amount" in source:
+        problems.mask(file, "refund_exceeds_amount", orders.refund_amount > orders.amount + 1e-9,
+                      with_examples(f"{source['refund_amount']} is larger than the amount paid "
+                                    f"({source['amount']})"),
+                      column=source["refund_amount"], examples=orders.refund_amount)
+    now_ts = pd.Timestamp(now)
+    for col in ("created_at", "paid_at", "shipped_at"):
+        if col in source:
+            problems.mask(file, "date_after_export", orders[col] > now_ts, with_examples(
+                f"{source[col]} is after the export (now is {now:%Y-%m-%d %H:%M} in the "
+                f"shop's timezone)"), column=source[col], examples=orders[col].astype(str))
+    if "paid_at" in source:
+        problems.mask(file, "paid_before_created", orders.paid_at < orders.created_at,
+                      f"{source['paid_at']} is before {source['created_at']}",
+                      column=source["paid_at"])
+    ids = orders.order_id
+    dup = ids.notna() & ids.duplicated(keep="first")
+    problems.mask(file, "duplicate_key", dup, with_examples(
+        f"{source['order_id']} appears more than once in this file; these are the repeats"),
+        column=source["order_id"], examples=ids)

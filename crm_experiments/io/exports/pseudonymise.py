@@ -1,0 +1,128 @@
+"""Pseudonymous customer ids: a keyed hash of the buyer's nick or email.
+
+``customer_id = "c_" + HMAC-SHA256(key, "<source>:<normalised identifier>")[:16 hex]``
+
+* The key comes from the environment variable ``CRM_EXP_PSEUDONYM_KEY`` (at least 16
+  characters) or from a key file: ``CRM_EXP_PSEUDONYM_KEY_FILE`` if set, else
+  ``~/.config/crm-experiments/pseudonym.key``. A missing key file is created with 32 random
+  bytes (hex) and mode 0600. The key is never printed, logged or written anywhere else; keep
+  the key file (or the variable) to get the same ids in later imports, and keep it out of the
+  data directory, the reports and version control.
+* The same buyer gets the same id across imports as long as the key is the same. Without the
+  key the id cannot be linked back to the nick or email (64 bits of an HMAC).
+* ``source`` separates namespaces (``taobao`` nicks, ``shopify`` emails), so a nick that
+  happens to equal an email of another shop does not merge two people.
+* Normalisation: Unicode NFKC and surrounding whitespace removed; emails are lower-cased.
+
+>>> p = Pseudonymiser(b"0123456789abcdef0123456789abcdef")
+>>> p.customer_id("taobao", " 小明 ") == p.customer_id("taobao", "小明")
+True
+>>> p.customer_id("shopify", "Ann@Example.com") == p.customer_id("shopify", "ann@example.com")
+True
+>>> p.customer_id("taobao", "ann") != p.customer_id("shopify", "ann")
+True
+>>> len(p.customer_id("taobao", "x")), p.customer_id("taobao", "x")[:2]
+(18, 'c_')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_experiments.errors import CrmError
+
+KEY_ENV = "CRM_EXP_PSEUDONYM_KEY"
+KEY_FILE_ENV = "CRM_EXP_PSEUDONYM_KEY_FILE"
+DEFAULT_KEY_FILE = Path("~/.config/crm-experiments/pseudonym.key")
+PREFIX = "c_"
+HEX_CHARS = 16
+MIN_KEY_CHARS = 16
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the key came from (for messages; never the key itself)."""
+
+    description: str
+    created: bool = False
+    warning: str | None = None
+
+
+def key_file_path() -> Path:
+    return Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
+
+
+def load_key() -> tuple[bytes, KeySource]:
+    """The pseudonymisation key and a description of its source (see the module doc)."""
+    env = os.environ.get(KEY_ENV)
+    if env is not None:
+        if len(env.strip()) < MIN_KEY_CHARS:
+            raise CrmError(f"{KEY_ENV} is set but shorter than {MIN_KEY_CHARS} characters; "
+                           "use a long random value (e.g. `openssl rand -hex 32`)")
+        return env.strip().encode("utf-8"), KeySource(f"environment variable {KEY_ENV}")
+    path = key_file_path()
+    created = False
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # created by a concurrent import: read it below
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            created = True
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CrmError(f"cannot read the pseudonym key file {path}: {exc.strerror}") from exc
+    if len(text) < MIN_KEY_CHARS:
+        raise CrmError(f"the pseudonym key file {path} holds fewer than {MIN_KEY_CHARS} "
+                       "characters; delete it to have a new key created (ids will change)")
+    warning = None
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warning = (f"the pseudonym key file {path} can be read by other users; "
+                   f"run `chmod 600 {path}`")
+    return text.encode("utf-8"), KeySource(f"key file {path}", created, warning)
+
+
+def normalise(source: str, identifier: str) -> str:
+    text = unicodedata.normalize("NFKC", identifier).strip()
+    if source == "shopify" or "@" in text:
+        text = text.lower()
+    return text
+
+
+class Pseudonymiser:
+    """Maps buyer identifiers to stable pseudonymous customer ids with a secret key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < MIN_KEY_CHARS:
+            raise CrmError(f"pseudonym key must have at least {MIN_KEY_CHARS} bytes")
+        self._key = key
+
+    def __repr__(self) -> str:  # never show the key
+        return "Pseudonymiser(key=<hidden>)"
+
+    def customer_id(self, source: str, identifier: str) -> str:
+        message = f"{source}:{normalise(source, identifier)}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return PREFIX + digest[:HEX_CHARS]
+
+    def map(self, source: str, identifiers: Iterable[str]) -> dict[str, str]:
+        """``{identifier: customer_id}`` for the distinct identifiers given."""
+        return {i: self.customer_id(source, i) for i in dict.fromkeys(identifiers)}
+
+
+def default_pseudonymiser() -> tuple[Pseudonymiser, KeySource]:
+    key, source = load_key()
+    return Pseudonymiser(key), source
