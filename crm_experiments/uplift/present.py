@@ -14,7 +14,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from crm_experiments.evaluation import campaign_customers
+from crm_experiments.evaluation import campaign_customers, per_segment_effects
 from crm_experiments.io.reader import ShopData
 from crm_experiments.params import CampaignParams
 from crm_experiments.uplift.model import UpliftModel, UpliftResult
@@ -43,6 +43,31 @@ def customer_table(shop: ShopData, params: CampaignParams, horizon: int
             df = df.merge(extra, on="customer_id", how="left")
             features += [c for c in extra.columns if c != "customer_id"]
     return df, features
+
+
+def segment_effects(customers: pd.DataFrame, params: CampaignParams,
+                    columns: tuple[str, ...] = ("lifecycle_state", "tier", "gender",
+                                                "province")) -> pd.DataFrame:
+    """Net-profit effect of each arm within each value of each segment column (covariate
+    adjusted, Holm over each column's family), from the evaluation layer."""
+    cols = tuple(c for c in columns if c in customers.columns)
+    return per_segment_effects(customers, params, cols, metrics=("net_profit",))
+
+
+def segment_html(seg: pd.DataFrame) -> str:
+    """Segment effects table: estimate, Holm-adjusted interval and p-value."""
+    if seg.empty:
+        return "<p>No segment has enough customers per arm.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(r['segment']))}</td>"
+        f"<td>{html.escape(str(r['segment_value']))}</td><td>{html.escape(str(r['arm']))}</td>"
+        f"<td>{r['n_arm']:,} / {r['n_control']:,}</td><td>{_fmt(r['estimate'], False)} "
+        f"<small>[{_fmt(r['ci_low_adjusted'], False)}, {_fmt(r['ci_high_adjusted'], False)}]"
+        f"</small></td><td>{r['p_value_adjusted']:.3f}</td></tr>"
+        for r in seg.to_dict("records"))
+    return ("<h3>Net profit effect per customer by segment</h3><table><tr><th>segment</th>"
+            "<th>value</th><th>arm</th><th>n arm / control</th><th>effect [Holm interval]</th>"
+            "<th>Holm p</th></tr>" + rows + "</table>")
 
 
 def _fmt(x, money=True) -> str:
@@ -147,13 +172,14 @@ class UpliftPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def write_results(result: UpliftResult, customers: pd.DataFrame, results_dir: str | Path,
-                  id_column: str = "customer_id") -> Path:
+                  id_column: str = "customer_id",
+                  extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """``metrics.json``, ``tables/*.csv``, ``tables/next_round_targets.csv`` (id, arm,
     expected incremental profit only) and ``models/uplift/`` (MLflow pyfunc)."""
     out = Path(results_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(result.metrics(), indent=2), encoding="utf-8")
-    for name, frame in result.tables().items():
+    for name, frame in {**result.tables(), **(extra_tables or {})}.items():
         frame.to_csv(out / "tables" / f"{name}.csv", index=False)
     pred = result.model.predict(customers)
     targets = pd.DataFrame({id_column: customers[id_column].to_numpy(),

@@ -23,7 +23,7 @@ def test_notebook_writes_results(small_shop, tmp_path):
     assert metrics and all(k.startswith("uplift.") for k in metrics)
     assert all(isinstance(v, float) for v in metrics.values())
     for name in ("uplift_arm_money", "uplift_ranking", "uplift_curves", "uplift_deciles",
-                 "uplift_policy_values"):
+                 "uplift_policy_values", "uplift_segment_effects"):
         assert not pd.read_csv(results / "tables" / f"{name}.csv").empty
     targets = pd.read_csv(results / "tables" / "next_round_targets.csv")
     assert list(targets.columns) == ["customer_id", "recommended_arm",
