@@ -1,7 +1,9 @@
 """Time the full metrics pass on a generated shop: wall time per metric, total, peak RSS.
 
-The shop comes from the demo generator (``params/demo.yaml``, ``--customers`` customers); an
-existing shop in ``--data-dir`` generated with the same number of customers is reused. The
+The shop comes from the demo generator (``params/demo.yaml``, ``--customers`` customers, every
+purchase rate times ``--purchase-rate-scale``: the default gives about 10 orders per customer,
+1M customers / 10M orders); an existing shop in ``--data-dir`` generated with the same number
+of customers and scale is reused. The
 tables are read with :func:`crm_experiments.io.reader.load_shop` (validation included, timed
 as ``load``) and every metric is executed to its small pandas result:
 
@@ -12,7 +14,9 @@ weeks; satisfaction before vs after; cohorts (sale vs ordinary weeks, 30/60/90 d
 wake-up / reactivation with the holdout.
 
 Peak memory is ``ru_maxrss`` of this process (DuckDB runs in-process, so it is included).
-Usage: ``python bench/bench_metrics.py [--customers N] [--data-dir DIR] [--threads K]``.
+Usage: ``python bench/bench_metrics.py [--customers N] [--purchase-rate-scale X]
+[--data-dir DIR] [--threads K]``. Unknown arguments are ignored (``python -m bench`` passes the
+same ``BENCH_ARGS`` to every script).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crm_experiments import engine  # noqa: E402
+from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.metrics import (  # noqa: E402
     cohorts,
@@ -48,37 +53,49 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def ensure_shop(data_dir: Path, params_path: str, n_customers: int) -> float | None:
-    """Generate the shop unless one with ``n_customers`` is there; returns generation seconds.
+def ensure_shop(data_dir: Path, params_path: str, n_customers: int, scale: float
+                ) -> tuple[float, float] | None:
+    """Generate the shop unless one with ``n_customers`` and purchase rate ``scale`` is there;
+    returns the generation's seconds and peak RSS (MiB), or None when reused.
 
     Generation runs in a child process so that its memory does not count in the peak RSS.
     """
     truth = data_dir / "truth.json"
-    if truth.exists() and json.loads(truth.read_text()).get("n_customers") == n_customers:
-        return None
+    if truth.exists():
+        got = json.loads(truth.read_text())
+        if got.get("n_customers") == n_customers and got.get("multipliers", {}).get(
+                "purchase_rate_scale", 1.0) == scale:
+            return None
     code = ("import sys\n"
             "from crm_experiments.demo.generator import generate_shop\n"
             "from crm_experiments.params import load_params\n"
-            "generate_shop(sys.argv[1], load_params(sys.argv[2]), n_customers=int(sys.argv[3]))")
+            "generate_shop(sys.argv[1], load_params(sys.argv[2]), n_customers=int(sys.argv[3]),\n"
+            "              purchase_rate_scale=float(sys.argv[4]))")
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(data_dir), params_path, str(n_customers)],
-                   check=True, cwd=ROOT)
-    return time.perf_counter() - started
+    subprocess.run([sys.executable, "-c", code, str(data_dir), params_path, str(n_customers),
+                    repr(float(scale))], check=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--purchase-rate-scale", type=float, default=BENCH_PURCHASE_RATE_SCALE,
+                    help="multiplier of every customer's purchase rate (default "
+                         f"{BENCH_PURCHASE_RATE_SCALE:g}: about 10 orders per customer)")
     ap.add_argument("--data-dir", default=None,
-                    help="shop directory (default data/bench/shop_<customers>)")
+                    help="shop directory (default data/bench/shop_<customers>[_x<scale>])")
     ap.add_argument("--params", default=str(ROOT / "params" / "demo.yaml"))
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default all)")
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 8GB")
-    args = ap.parse_args(argv)
+    args, _unknown = ap.parse_known_args(argv)
 
     params = load_params(args.params)
-    data_dir = Path(args.data_dir or ROOT / "data" / "bench" / f"shop_{args.customers}")
-    gen_seconds = ensure_shop(data_dir, args.params, args.customers)
+    scale = args.purchase_rate_scale
+    suffix = "" if scale == 1.0 else f"_x{scale:g}"
+    data_dir = Path(args.data_dir or ROOT / "data" / "bench" / f"shop_{args.customers}{suffix}")
+    generated = ensure_shop(data_dir, args.params, args.customers, scale)
 
     timings: dict[str, float] = {}
 
@@ -137,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         holdout_arm=params.control_arm, campaign_id=cid))
     metrics_total = time.perf_counter() - started_all
 
-    print(f"shop: {data_dir} ({args.customers:,} customers"
-          + (f", generated in {gen_seconds:.1f} s" if gen_seconds is not None else ", reused")
+    print(f"shop: {data_dir} ({args.customers:,} customers, purchase rate scale {scale:g}"
+          + (f", generated in {generated[0]:.1f} s, generator peak RSS {generated[1]:,.0f} MiB"
+             if generated is not None else ", reused")
           + ")")
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
     files = sum(f.stat().st_size for f in data_dir.glob("*.parquet"))

@@ -14,7 +14,9 @@ Customers (buy-till-you-die, Pareto/NBD style)
       ``s(t)^1.5 x trend`` (trend 0.8 -> 1.2 over the history), so sales acquire many customers,
       including during the campaign's own sale;
     * purchase rate ``lambda_i ~ Gamma(shape 0.9, mean 4.0)`` purchases per year while alive
-      (x0.6 for customers acquired on a sale day: sale-acquired buyers repurchase less);
+      (x0.6 for customers acquired on a sale day: sale-acquired buyers repurchase less), times
+      the knob ``purchase_rate_scale`` (default 1: about 3.3 orders per customer; 3.9 gives
+      about 10, :data:`BENCH_PURCHASE_RATE_SCALE`; engagement events keep the unscaled rate);
     * lifetime ``tau_i ~ Exponential(rate mu_i)`` years, ``mu_i ~ Gamma(shape 1.2, mean 1.3)``
       per year (x1.6 for sale-acquired customers); no purchase after ``acq_i + tau_i``;
     * spend level ``log`` list price of an order ``~ Normal(mu_i, 0.55)``, ``mu_i ~
@@ -25,10 +27,13 @@ Customers (buy-till-you-die, Pareto/NBD style)
 Orders
     After the first order, a Poisson process with rate ``lambda_i s(t) / 365`` while alive,
     drawn vectorised (counts per customer, then times by inverse transform of the cumulative
-    index). Per order: 9% unpaid (``paid_at`` null; never the first order; ~6% overall); payment
-    ``0.2 + Exponential(6)`` minutes after creation; 7.5% of paid orders refunded, 55% of those
-    fully, the rest 15-70%; shipping ``Lognormal`` with median 20 h (x1.8 during sales),
-    null when unpaid or after ``data_end``.
+    index). Per order: 91% paid ``0.2 + Exponential(6)`` minutes after creation; the other 9%
+    (never the first order) are unpaid at 30 minutes, and of those 10% are paid late, ``31 +
+    TruncatedExponential(scale 180)`` minutes (< 24 h) after creation, the rest never
+    (``paid_at`` null, ~5.5% of all orders); with a payment reminder 25% are paid late (shared
+    uniform: every order paid late without a reminder is paid with one as well, at the same
+    time). 7.5% of paid orders refunded, 55% of those fully, the rest 15-70%; shipping
+    ``Lognormal`` with median 20 h (x1.8 during sales), null when unpaid or after ``data_end``.
 
 Campaign
     Every customer with a paid order created before the assignment date ``A = sale start - 12
@@ -36,9 +41,11 @@ Campaign
     random permutation cut at the planned shares (largest remainders). Treated arms with a
     face value get one coupon each (issued ``sale start - 10 days`` 10:00, valid during the
     sale); every treated arm gets 4 SMS (10, 3, 1 days before the sale and on the first day,
-    cost ``params.costs.message_cost['sms']``). Unpaid
-    sale orders of treated customers get a Wangwang payment reminder 30 minutes later (cost
-    ``message_cost.get('wangwang', 0)``). The control arm gets nothing.
+    cost ``params.costs.message_cost['sms']``). Sale
+    orders of treated customers still unpaid 30 minutes after creation get a Wangwang payment
+    reminder then (cost ``message_cost.get('wangwang', 0)``), which raises their late-payment
+    probability from 10% to 25% (see Orders). The control arm gets nothing. Any number of arms
+    works: arms with a face value are coupon arms, arms without one are message-only.
 
 Treatment effect (superposition / common random numbers)
     The realised process of a treated customer = the control process (shared by all arms) +
@@ -46,9 +53,13 @@ Treatment effect (superposition / common random numbers)
     times ``lift[arm, state]`` while the customer is alive, times ``WAKE_UP x lift`` after the
     latent death (win-back). ``g = 1`` during the sale and ``CARRY_OVER`` for
     ``CARRY_OVER_DAYS`` after it. ``state`` is the lifecycle state measured at the sale start
-    from the realised orders. ``lift = msg[state] + coupon[state] x (F / 10) ^ elasticity[state]``
-    with ``F`` the coupon face value: active customers respond little to depth, silent and
-    sleeping ones respond strongly, lost ones barely (see :data:`LIFT`).
+    from the realised orders. ``lift = lift_scale[arm] x (msg[state] + coupon[state] x
+    (F / 10) ^ elasticity[state])`` with ``F`` the coupon face value (no coupon term without
+    one): active customers respond little to depth, silent and sleeping ones respond strongly,
+    lost ones barely (see :data:`LIFT`). The knobs ``lift`` (per-state parameters replacing
+    :data:`LIFT`'s) and ``lift_scale`` (per arm, default 1) give campaigns other true effects.
+    The payment reminders are part of the treatment: the orders they recover count in the
+    treated arm's outcomes (and their cost in its net profit).
     The coupon is redeemed on the first paid sale order whose list price reaches the
     threshold and whose shared uniform ``u_use < 0.85``; a basket within 75-100% of the
     threshold is pushed up to it with probability ``min(0.6, 2.5 F / threshold)`` (shared
@@ -61,7 +72,8 @@ Truth
     (overall, per lifecycle state at the sale start, per tier) of ``Y(arm) - Y(control)``
     (sample average treatment effect of the experiment population); ``true_effects.parquet``:
     the individual differences, and the expected individual net-profit effect given the
-    latent parameters.
+    latent parameters. ``truth.json["multipliers"]`` records the effective model: the lift per
+    arm and state, the lift parameters and scales, the purchase rate scale, the payment model.
 """
 
 from __future__ import annotations
@@ -71,6 +83,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,20 +97,24 @@ from crm_experiments.demo.calendar import ShopCalendar
 from crm_experiments.io.schema import TABLES
 from crm_experiments.params import CampaignParams
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: late payments and payment reminders that work; knobs
 
 # --- model constants (documented in the module docstring) ------------------------------------
 LAMBDA_SHAPE, LAMBDA_MEAN = 0.9, 4.0          # purchases per year while alive
 DROPOUT_SHAPE, DROPOUT_MEAN = 1.2, 1.3        # dropout rate per year
 SALE_ACQ_LAMBDA, SALE_ACQ_DROPOUT = 0.6, 1.6  # sale-acquired customers
 SPEND_MU, SPEND_MU_SD, SPEND_SD = np.log(140.0), 0.35, 0.55
-P_UNPAID = 0.09  # per order; the first order is always paid: ~6% overall
+P_UNPAID = 0.09  # per order not paid within minutes; the first order is always paid
+P_LATE, P_LATE_REMINDED = 0.10, 0.25          # P(such an order is paid late): without/with a
+LATE_SCALE_MIN, LATE_MAX_MIN = 180.0, 1440.0  # reminder; delay 30 min + TruncExp(180) < 24 h
+REMIND_AFTER_MIN = 30.0                       # the Wangwang reminder, minutes after creation
 P_REFUND, P_REFUND_FULL = 0.075, 0.55
 P_USE = 0.85                                  # P(a coupon holder uses it on an eligible order)
 PUSH_BAND = 0.75                              # baskets >= 75% of the threshold may be pushed
 CARRY_OVER, CARRY_OVER_DAYS = 0.3, 14
 WAKE_UP = 0.3                                 # response of latently dead customers, x lift
 ASSIGN_DAYS_BEFORE = 12
+BENCH_PURCHASE_RATE_SCALE = 3.9               # about 10 orders per customer (benchmarks)
 LIFT = {  # state: (message-only lift, coupon lift at 10 CNY, elasticity in face value)
     "new_one": (0.04, 0.30, 0.10),
     "new_repeat": (0.03, 0.24, 0.05),
@@ -108,6 +125,7 @@ LIFT = {  # state: (message-only lift, coupon lift at 10 CNY, elasticity in face
     "lost": (0.01, 0.04, 0.60),
 }
 STATES = tuple(LIFT)
+LIFT_KEYS = ("msg", "coupon", "elasticity")
 TIERS = ("regular", "senior", "vip", "supreme_vip")
 TIER_BOUNDS = (500.0, 3000.0, 8000.0)
 METRICS = ("converted", "orders", "revenue", "gross_profit", "net_profit")
@@ -177,14 +195,62 @@ def _row_categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarr
     return (u[:, None] >= cdf[rows]).sum(axis=1)
 
 
-def lift_table(params: CampaignParams) -> dict[str, dict[str, float]]:
-    """``lift[arm][state]``: relative increase of the purchase rate during the sale."""
+LiftSpec = Mapping[str, Sequence[float] | Mapping[str, float]]
+
+
+def lift_parameters(lift: LiftSpec | None = None) -> dict[str, tuple[float, float, float]]:
+    """The effective ``(msg, coupon, elasticity)`` per lifecycle state: :data:`LIFT` with the
+    states in ``lift`` replaced. An entry is a 3-sequence ``(msg, coupon, elasticity)`` or a
+    mapping with any of the keys ``msg``, ``coupon``, ``elasticity`` (the others keep the
+    demo's values). ``msg`` and ``coupon`` must be >= 0 (they scale a Poisson rate)."""
+    out = dict(LIFT)
+    for state, spec in (lift or {}).items():
+        if state not in LIFT:
+            raise ValueError(f"lift: unknown lifecycle state {state!r}; known: {', '.join(STATES)}")
+        if isinstance(spec, Mapping):
+            unknown = set(spec) - set(LIFT_KEYS)
+            if unknown:
+                raise ValueError(f"lift[{state!r}]: unknown keys {sorted(unknown)}; "
+                                 f"known: {', '.join(LIFT_KEYS)}")
+            values = tuple(float(spec.get(k, v)) for k, v in zip(LIFT_KEYS, LIFT[state],
+                                                                  strict=True))
+        else:
+            values = tuple(float(v) for v in spec)
+            if len(values) != 3:
+                raise ValueError(f"lift[{state!r}]: need (msg, coupon, elasticity), got {spec!r}")
+        if not all(np.isfinite(values)) or values[0] < 0 or values[1] < 0:
+            raise ValueError(f"lift[{state!r}]: msg and coupon must be finite and >= 0, "
+                             f"got {values}")
+        out[state] = values  # type: ignore[assignment]
+    return out
+
+
+def _lift_scales(params: CampaignParams, lift_scale: Mapping[str, float] | None
+                 ) -> dict[str, float]:
+    scales = {a: 1.0 for a in params.treatment_arms}
+    for arm, x in (lift_scale or {}).items():
+        if arm not in scales:
+            raise ValueError(f"lift_scale: {arm!r} is not a treated arm of the params; "
+                             f"treated arms: {', '.join(scales)}")
+        if not np.isfinite(x) or x < 0:
+            raise ValueError(f"lift_scale[{arm!r}] must be finite and >= 0, got {x!r}")
+        scales[arm] = float(x)
+    return scales
+
+
+def lift_table(params: CampaignParams, lift: LiftSpec | None = None,
+               lift_scale: Mapping[str, float] | None = None) -> dict[str, dict[str, float]]:
+    """``lift[arm][state]``: relative increase of the purchase rate during the sale,
+    ``lift_scale[arm] x (msg + coupon x (face / 10) ^ elasticity)`` (the coupon term only for
+    an arm with a face value) with the parameters of :func:`lift_parameters`."""
+    table = lift_parameters(lift)
+    scales = _lift_scales(params, lift_scale)
     out: dict[str, dict[str, float]] = {}
     for name in params.treatment_arms:
         face = params.arm(name).coupon_face_value
         out[name] = {
-            s: round(msg + (cp * (face / 10.0) ** el if face > 0 else 0.0), 6)
-            for s, (msg, cp, el) in LIFT.items()
+            s: round(scales[name] * (msg + (cp * (face / 10.0) ** el if face > 0 else 0.0)), 6)
+            for s, (msg, cp, el) in table.items()
         }
     return out
 
@@ -196,13 +262,16 @@ class _Orders:
     cust: np.ndarray
     t: np.ndarray
     list_price: np.ndarray
-    paid: np.ndarray
-    pay_min: np.ndarray
-    refund_frac: np.ndarray
+    paid: np.ndarray         # paid at all (promptly, or late: see ``prompt``, ``u_late``)
+    pay_min: np.ndarray      # minutes from creation to payment (when paid)
+    refund_frac: np.ndarray  # refunded share of the amount *if* the order is paid
     ship_h: np.ndarray
     u_use: np.ndarray
     u_push: np.ndarray
     push_add: np.ndarray
+    prompt: np.ndarray       # paid without a late payment (within minutes, as a rule)
+    u_late: np.ndarray       # shared uniform: late payment iff u_late < P_LATE(_REMINDED)
+    late_min: np.ndarray     # minutes from creation to a late payment
 
     def take(self, idx: np.ndarray) -> _Orders:
         return _Orders(**{k: v[idx] for k, v in self.__dict__.items()})
@@ -225,15 +294,39 @@ def _order_draws(rng: np.random.Generator, cust: np.ndarray, t: np.ndarray, mu: 
     refunded = rng.random(n) < P_REFUND
     full = rng.random(n) < P_REFUND_FULL
     frac = np.where(full, 1.0, 0.15 + 0.55 * rng.random(n))
-    refund_frac = np.where(refunded & paid, frac, 0.0)
+    # refund if paid (a late payment too); the acquisition order drawn unpaid is paid promptly
+    # without a refund draw (as in generator version 1)
+    refund_frac = np.where(refunded & (paid if first is None else paid | ~first), frac, 0.0)
     if first is not None:  # the acquisition order is paid and never fully refunded
         paid |= first
         refund_frac = np.where(first & (refund_frac >= 1.0), 0.5, refund_frac)
     busy = sale_factor[np.minimum(t.astype("int64"), len(sale_factor) - 1)] >= 2.0
     ship_h = np.exp(np.log(20.0) + 0.6 * rng.standard_normal(n)) * np.where(busy, 1.8, 1.0)
-    return _Orders(cust=cust, t=t, list_price=list_price, paid=paid, pay_min=pay_min,
-                   refund_frac=refund_frac, ship_h=ship_h, u_use=rng.random(n),
-                   u_push=rng.random(n), push_add=rng.random(n))
+    u_use, u_push, push_add = rng.random(n), rng.random(n), rng.random(n)
+    # drawn last, so that every earlier draw is that of generator version 1
+    u_late = rng.random(n)
+    late_min = REMIND_AFTER_MIN + 1.0 - LATE_SCALE_MIN * np.log1p(-rng.random(n) * -np.expm1(
+        -(LATE_MAX_MIN - REMIND_AFTER_MIN - 1.0) / LATE_SCALE_MIN))
+    o = _Orders(cust=cust, t=t, list_price=list_price, paid=paid, pay_min=pay_min,
+                refund_frac=refund_frac, ship_h=ship_h, u_use=u_use, u_push=u_push,
+                push_add=push_add, prompt=paid.copy(), u_late=u_late, late_min=late_min)
+    _settle(o, np.zeros(n, dtype=bool))
+    return o
+
+
+def _unpaid_at_reminder(o: _Orders) -> np.ndarray:
+    """Orders still unpaid when the reminder would go out (30 minutes after creation, to the
+    second, as written to the tables): the slow prompt payers too."""
+    return ~o.prompt | (np.round(o.pay_min * 60) > REMIND_AFTER_MIN * 60)
+
+
+def _settle(o: _Orders, reminded: np.ndarray) -> None:
+    """Late payments, in place: an order unpaid at the reminder time is paid ``late_min``
+    minutes after creation iff ``u_late < P_LATE_REMINDED`` (reminded) or ``< P_LATE`` (not);
+    the shared uniform makes every order paid without a reminder paid with one as well."""
+    late = ~o.prompt & (o.u_late < np.where(reminded, P_LATE_REMINDED, P_LATE))
+    o.paid = o.prompt | late
+    o.pay_min = np.where(late, o.late_min, o.pay_min)
 
 
 def _apply_coupon(o: _Orders, face: float, threshold: float, sale_lo: float, sale_hi: float
@@ -265,16 +358,31 @@ def _apply_coupon(o: _Orders, face: float, threshold: float, sale_lo: float, sal
 # --- the generator ------------------------------------------------------------------------------
 def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: int = 50_000,
                   seed: int | None = None, history_start: dt.date = dt.date(2023, 11, 1),
-                  data_end: dt.date | None = None, file_format: str = "parquet") -> Path:
+                  data_end: dt.date | None = None, file_format: str = "parquet",
+                  purchase_rate_scale: float = 1.0, lift: LiftSpec | None = None,
+                  lift_scale: Mapping[str, float] | None = None) -> Path:
     """Generate the demo shop into ``out_dir`` (replaced atomically) and return it.
 
     Writes the canonical tables of :data:`crm_experiments.io.schema.TABLES` as
     ``<table>.parquet`` (or ``.csv``), ``truth.json`` and ``true_effects.parquet``.
+
+    Knobs (the defaults give the demo shop; the effective values are in ``truth.json``):
+
+    * ``purchase_rate_scale`` multiplies every customer's purchase rate ``lambda_i`` (orders
+      after the first scale with it: 1M customers give about 3.3M orders at 1, 10M at 3.9);
+    * ``lift`` replaces the response parameters of lifecycle states, ``{state: (msg, coupon,
+      elasticity)}`` or ``{state: {"coupon": 0.5}}`` (see :func:`lift_parameters`), e.g.
+      ``{s: (0, 0, 0) for s in STATES}`` for a campaign without any effect on purchases;
+    * ``lift_scale`` multiplies the lift of treated arms, ``{arm: factor}`` (default 1).
     """
     if file_format not in ("parquet", "csv"):
         raise ValueError(f"file_format must be 'parquet' or 'csv', got {file_format!r}")
     if n_customers < 10:
         raise ValueError("n_customers must be at least 10")
+    if not (np.isfinite(purchase_rate_scale) and purchase_rate_scale > 0):
+        raise ValueError(f"purchase_rate_scale must be > 0, got {purchase_rate_scale!r}")
+    lift_parameters(lift)                 # validate before any work
+    _lift_scales(params, lift_scale)
     seed = params.seed if seed is None else int(seed)
     if data_end is None:
         data_end = params.sale.end + dt.timedelta(days=max(params.horizons) + 20)
@@ -283,7 +391,9 @@ def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: i
         raise ValueError("need history_start < assignment date and data_end after the sale end")
     out_dir = Path(out_dir)
     tables, truth, true_effects = simulate(params, n_customers=n_customers, seed=seed,
-                                           history_start=history_start, data_end=data_end)
+                                           history_start=history_start, data_end=data_end,
+                                           purchase_rate_scale=purchase_rate_scale, lift=lift,
+                                           lift_scale=lift_scale)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
@@ -314,8 +424,11 @@ def _write(table: pa.Table, path: Path, file_format: str) -> None:
 
 
 def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_start: dt.date,
-             data_end: dt.date) -> tuple[dict[str, pa.Table], dict, pa.Table]:
-    """The whole simulation in memory: ``(tables, truth, true_effects)``."""
+             data_end: dt.date, purchase_rate_scale: float = 1.0, lift: LiftSpec | None = None,
+             lift_scale: Mapping[str, float] | None = None
+             ) -> tuple[dict[str, pa.Table], dict, pa.Table]:
+    """The whole simulation in memory: ``(tables, truth, true_effects)``; the knobs as in
+    :func:`generate_shop`."""
     # one independent stream per component (and per arm), so components do not shift each other
     streams = np.random.SeedSequence(seed).spawn(16 + len(params.arms))
     rng = [np.random.default_rng(s) for s in streams]
@@ -338,6 +451,8 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     sale_acq = cal.sale_factor[acq.astype("int64")] >= 2.0
     lam = r.gamma(LAMBDA_SHAPE, LAMBDA_MEAN / LAMBDA_SHAPE, n) * np.where(sale_acq,
                                                                            SALE_ACQ_LAMBDA, 1.0)
+    lam_demo = lam  # engagement (interactions) follows the unscaled rate
+    lam = lam * purchase_rate_scale
     dropout = r.gamma(DROPOUT_SHAPE, DROPOUT_MEAN / DROPOUT_SHAPE, n) * np.where(
         sale_acq, SALE_ACQ_DROPOUT, 1.0)
     death = acq + 365.0 * r.exponential(1.0, n) / dropout
@@ -400,7 +515,7 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     tier_of = np.searchsorted(np.array(TIER_BOUNDS), spend, side="right")
 
     # --- treatment: extra processes per treated arm, coupons, outcomes per arm -----------------
-    lifts = lift_table(params)
+    lifts = lift_table(params, lift, lift_scale)
     carry_hi = min(sale_hi + CARRY_OVER_DAYS, T)
     g = np.zeros(n_days)
     g[int(d):int(sale_hi)] = 1.0
@@ -431,7 +546,7 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         pos = slot[o.cust]
         msg = np.zeros(n_assigned)
         if treated:
-            reminders = (~o.paid) & (o.t >= d) & (o.t < sale_hi)
+            reminders = _unpaid_at_reminder(o) & (o.t >= d) & (o.t < sale_hi)
             msg = 4 * sms_cost + ww_cost * np.bincount(pos[reminders], minlength=n_assigned)
         res = {}
         for h, we in zip(horizons, win_end, strict=True):
@@ -456,9 +571,9 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
             continue
         r = rng[16 + j]
         arm = params.arm(name)
-        lift = np.array([lifts[name][s] for s in STATES])[a_state]
-        mean_alive = a_lam / 365.0 * lift * (c_alive - c_lo)
-        mean_dead = a_lam / 365.0 * lift * WAKE_UP * (c_hi - c_alive)
+        arm_lift = np.array([lifts[name][s] for s in STATES])[a_state]
+        mean_alive = a_lam / 365.0 * arm_lift * (c_alive - c_lo)
+        mean_dead = a_lam / 365.0 * arm_lift * WAKE_UP * (c_hi - c_alive)
         n_alive, n_dead = r.poisson(mean_alive), r.poisson(mean_dead)
         rows_a = np.repeat(np.arange(n_assigned), n_alive)
         rows_d = np.repeat(np.arange(n_assigned), n_dead)
@@ -472,18 +587,21 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         src = np.concatenate([window_rows, np.arange(len(extra))])
         srt = np.lexsort((frame.t, frame.cust))
         frame, is_base, src = frame.take(srt), is_base[srt], src[srt]
+        # the arm's payment reminders: unpaid sale orders, 30 minutes after creation
+        _settle(frame, _unpaid_at_reminder(frame) & (frame.t >= d) & (frame.t < sale_hi))
         lp, disc, red = _apply_coupon(frame, arm.coupon_face_value, arm.coupon_threshold,
                                       d, sale_hi)
         potential[name] = outcomes(frame, lp, disc, True)
         mine = arm_of[frame.cust] == j
         b = mine & is_base
         base_list[src[b]], base_disc[src[b]], base_coupon[src[b]] = lp[b], disc[b], red[b]
+        base.paid[src[b]], base.pay_min[src[b]] = frame.paid[b], frame.pay_min[b]
         e = mine & ~is_base
         realised_extra.append(frame.take(np.flatnonzero(e)))
         realised_extra_disc.append((lp[e], disc[e], red[e]))
         expected[name] = _expected_net_effect(
             cal, g, params, arm.coupon_face_value, arm.coupon_threshold, a_lam, a_death,
-            mu[assigned], lift, d, sale_hi, win_end, horizons, sms_cost)
+            mu[assigned], arm_lift, d, sale_hi, win_end, horizons, sms_cost)
 
     # --- realised orders table ---------------------------------------------------------------
     all_orders = _Orders.concat([base, *realised_extra])
@@ -498,7 +616,7 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
                                           red_all[chron])
     n_orders = len(all_orders)
     amount = _cents(lp_all - disc_all)
-    refund = _cents(amount * all_orders.refund_frac)
+    refund = _cents(np.where(all_orders.paid, amount * all_orders.refund_frac, 0.0))
     paid_at = created + np.round(all_orders.pay_min * 60).astype("timedelta64[s]")
     shipped_at = paid_at + np.round(all_orders.ship_h * 3600).astype("timedelta64[s]")
     end_ts = origin + np.timedelta64(n_days * 86400, "s")
@@ -581,12 +699,12 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     sms_cust = np.tile(treated, len(sms_days))
     sms_secs = (np.repeat(np.array(sms_days, dtype="int64"), len(treated)) * 86400
                 + 10 * 3600 + r.integers(0, 3 * 3600, len(sms_cust)))
-    remind = (~all_orders.paid) & (all_orders.t >= d) & (all_orders.t < sale_hi) & (
+    remind = _unpaid_at_reminder(all_orders) & (all_orders.t >= d) & (all_orders.t < sale_hi) & (
         arm_of[all_orders.cust] >= 0) & (arm_of[all_orders.cust] != control_idx)
     rem_rows = np.flatnonzero(remind)
     c_cust = np.concatenate([sms_cust, all_orders.cust[rem_rows]])
     c_time = np.concatenate([origin + sms_secs.astype("timedelta64[s]"),
-                             created[rem_rows] + np.timedelta64(1800, "s")])
+                             created[rem_rows] + np.timedelta64(int(REMIND_AFTER_MIN * 60), "s")])
     c_chan = np.concatenate([np.full(len(sms_cust), "sms"), np.full(len(rem_rows), "wangwang")])
     c_cost = np.concatenate([np.full(len(sms_cust), sms_cost), np.full(len(rem_rows), ww_cost)])
     c_ord = np.lexsort((c_cust, c_time))
@@ -601,7 +719,8 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     # --- reviews, surveys, interactions ------------------------------------------------------
     reviews_tbl, surveys_tbl = _feedback(rng[14], all_orders, order_ids, cust_ids, shipped_at,
                                          ship_null, refund, amount, end_ts)
-    interactions_tbl = _interactions(rng[15], cal, cust_ids, acq, death, lam, mu, T, origin)
+    interactions_tbl = _interactions(rng[15], cal, cust_ids, acq, death, lam_demo, mu, T,
+                                     origin)
 
     tables = {
         "orders": orders_tbl, "customers": customers_tbl, "assignments": assignments_tbl,
@@ -616,6 +735,18 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     truth, effects_tbl = _truth(params, seed, n, n_assigned, potential, expected, a_state,
                                 tier_of[assigned], cust_ids.take(pa.array(assigned)),
                                 arm_arr[arm_of_assigned], state_of, lifts, bounds)
+    truth["multipliers"]["lift_parameters"] = {
+        s: dict(zip(LIFT_KEYS, v, strict=True)) for s, v in lift_parameters(lift).items()}
+    truth["multipliers"]["lift_scale"] = _lift_scales(params, lift_scale)
+    truth["multipliers"]["lift_formula"] = ("lift_scale[arm] * (msg[state] + coupon[state] * "
+                                            "(face_value / 10) ** elasticity[state])")
+    truth["multipliers"]["purchase_rate_scale"] = float(purchase_rate_scale)
+    truth["multipliers"]["payment"] = {
+        "p_unpaid_at_reminder_time": P_UNPAID, "p_paid_late_without_reminder": P_LATE,
+        "p_paid_late_with_reminder": P_LATE_REMINDED,
+        "reminder_after_minutes": REMIND_AFTER_MIN,
+        "late_payment_minutes": f"{REMIND_AFTER_MIN + 1:g} + truncated Exponential(scale "
+                                f"{LATE_SCALE_MIN:g}) < {LATE_MAX_MIN:g}"}
     truth["data"] = {"history_start": str(history_start), "data_end": str(data_end),
                      "assigned_at": str(history_start + dt.timedelta(days=int(assign_day))),
                      "arm_sizes": {a: int(s) for a, s in zip(arm_names, sizes, strict=True)},
@@ -662,12 +793,15 @@ def _expected_net_effect(cal: ShopCalendar, g: np.ndarray, params: CampaignParam
                          lift: np.ndarray, d: float, sale_hi: float, win_end: list[float],
                          horizons: list[int], sms_cost: float) -> dict[int, np.ndarray]:
     """Expected individual net-profit effect given the latent parameters (approximation:
-    extra paid orders x expected kept margin - face value x P(redeem) - SMS cost; ignores the
-    basket push and Wangwang costs)."""
+    extra paid orders x expected kept margin - face value x P(redeem) - SMS cost, where the
+    extra paid orders include the unpaid sale orders recovered by the payment reminders;
+    ignores the basket push and Wangwang costs)."""
     m = params.costs.gross_margin
     mean_list = np.exp(mu + SPEND_SD ** 2 / 2)
     kept = 1 - P_REFUND * (1 - P_UNPAID) * (P_REFUND_FULL + (1 - P_REFUND_FULL) * 0.425)
     one = np.ones(cal.n_days)
+    p_paid = 1 - P_UNPAID * (1 - P_LATE)
+    p_paid_sale = 1 - P_UNPAID * (1 - P_LATE_REMINDED)   # treated, with payment reminders
     lo = np.full(len(lam), d)
     alive_hi_sale = np.clip(death, d, sale_hi)
     base_sale = lam / 365 * (cal.cumulative(alive_hi_sale, one) - cal.cumulative(lo, one))
@@ -680,7 +814,7 @@ def _expected_net_effect(cal: ShopCalendar, g: np.ndarray, params: CampaignParam
             p_band = ndtr((np.log(threshold) - mu) / SPEND_SD) - ndtr(
                 (np.log(PUSH_BAND * threshold) - mu) / SPEND_SD)
             p_reach_band = min(0.6, 2.5 * face / threshold) * p_band
-        rate_elig = (base_sale + extra_sale) * (1 - P_UNPAID) * P_USE * (p_reach + p_reach_band)
+        rate_elig = (base_sale + extra_sale) * p_paid_sale * P_USE * (p_reach + p_reach_band)
         coupon_cost = face * (1 - np.exp(-rate_elig))
     else:
         coupon_cost = np.zeros(len(lam))
@@ -691,7 +825,9 @@ def _expected_net_effect(cal: ShopCalendar, g: np.ndarray, params: CampaignParam
         a_hi = np.clip(death, d, hi)
         extra = lift * lam / 365 * ((cal.cumulative(a_hi, g) - c_lo) + WAKE_UP * (
             cal.cumulative(np.full(len(lam), hi), g) - cal.cumulative(a_hi, g)))
-        out[h] = extra * (1 - P_UNPAID) * m * mean_list * kept - coupon_cost - 4 * sms_cost
+        paid_extra = extra * p_paid + (base_sale + extra_sale) * P_UNPAID * (
+            P_LATE_REMINDED - P_LATE)
+        out[h] = paid_extra * m * mean_list * kept - coupon_cost - 4 * sms_cost
     return out
 
 
@@ -742,9 +878,6 @@ def _truth(params, seed, n, n_assigned, potential, expected, a_state, a_tier, a_
         "lifecycle_mix": {s: int(c) for s, c in zip(STATES, mix, strict=True)},
         "multipliers": {
             "lift": lifts,
-            "lift_formula": "msg[state] + coupon[state] * (face_value / 10) ** elasticity[state]",
-            "lift_parameters": {s: dict(zip(("msg", "coupon", "elasticity"), v, strict=True))
-                                for s, v in LIFT.items()},
             "wake_up_factor": WAKE_UP,
             "carry_over": CARRY_OVER,
             "carry_over_days": CARRY_OVER_DAYS,
