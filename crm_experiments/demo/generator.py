@@ -27,13 +27,14 @@ Customers (buy-till-you-die, Pareto/NBD style)
 Orders
     After the first order, a Poisson process with rate ``lambda_i s(t) / 365`` while alive,
     drawn vectorised (counts per customer, then times by inverse transform of the cumulative
-    index). Per order: 91% paid ``0.2 + Exponential(6)`` minutes after creation; the other 9%
-    (never the first order) are unpaid at 30 minutes, and of those 10% are paid late, ``31 +
-    TruncatedExponential(scale 180)`` minutes (< 24 h) after creation, the rest never
-    (``paid_at`` null, ~5.5% of all orders); with a payment reminder 25% are paid late (shared
-    uniform: every order paid late without a reminder is paid with one as well, at the same
-    time). 7.5% of paid orders refunded, 55% of those fully, the rest 15-70%; shipping
-    ``Lognormal`` with median 20 h (x1.8 during sales), null when unpaid or after ``data_end``.
+    index). Per order: 91% paid ``0.2 + Exponential(6)`` minutes (truncated below 29.7)
+    after creation; the other 9% (never the first order) are unpaid at 30 minutes, and of
+    those 10% are paid late, ``31 + TruncatedExponential(scale 180)`` minutes (< 24 h) after
+    creation, the rest never (``paid_at`` null, ~5.5% of all orders); with a payment
+    reminder 25% are paid late (shared uniform: every order paid late without a reminder is
+    paid with one as well, at the same time). 7.5% of paid orders refunded, 55% of those
+    fully, the rest 15-70%; shipping ``Lognormal`` with median 20 h (x1.8 during sales), null
+    when unpaid or after ``data_end``.
 
 Campaign
     Every customer with a paid order created before the assignment date ``A = sale start - 12
@@ -290,7 +291,10 @@ def _order_draws(rng: np.random.Generator, cust: np.ndarray, t: np.ndarray, mu: 
     n = len(cust)
     list_price = np.maximum(_cents(np.exp(mu[cust] + SPEND_SD * rng.standard_normal(n))), 9.9)
     paid = rng.random(n) >= P_UNPAID
-    pay_min = 0.2 + rng.exponential(6.0, n)
+    # prompt payment: 0.2 + Exponential(6) minutes folded below 29.7 (X mod c of an exponential
+    # is the exponential truncated to [0, c)), so "unpaid at the 30-minute reminder" is exactly
+    # "not a prompt payer" and every later payment is a late one (P_LATE, P_LATE_REMINDED)
+    pay_min = 0.2 + np.mod(rng.exponential(6.0, n), 29.5)
     refunded = rng.random(n) < P_REFUND
     full = rng.random(n) < P_REFUND_FULL
     frac = np.where(full, 1.0, 0.15 + 0.55 * rng.random(n))
