@@ -10,6 +10,14 @@ Steps (all on a randomised experiment, one row per customer):
    policy vs "everyone gets arm X" and "no one" (IPW and doubly robust);
 4. the fitted :class:`UpliftModel` scores any customer table (next-round targets).
 
+**Which policy is recommended.** Per-customer targeting is used for the next round only when
+it demonstrably pays: when the lower end of the doubly robust interval of its gain over the
+best single arm (the arm with the highest estimated profit per customer in step 1) is
+above 0. Otherwise the recommendation falls back to "everyone gets the best single arm"
+(``UpliftModel.fallback_arm``; "no one" when even that arm earned less than the control),
+because a targeting gain that cannot be told apart from noise is as likely to lose money as
+to earn it. The held-out figures of both policies are always reported.
+
 :class:`UpliftResult` holds it all as values (``metrics()``, ``tables()``); nothing is
 rendered or logged here.
 """
@@ -43,6 +51,7 @@ class UpliftModel:
     control: str
     cost_per_treated: dict[str, float] = field(default_factory=dict)
     outcome: str = ""
+    fallback_arm: str | None = None
 
     @property
     def arms(self) -> list[str]:
@@ -61,12 +70,31 @@ class UpliftModel:
     def predict(self, df: pd.DataFrame, *, budget: float | None = None,
                 max_treated: float | None = None) -> pd.DataFrame:
         """Per row: ``effect_<arm>`` for each arm, ``recommended_arm`` and
-        ``expected_incremental_profit`` (effect minus cost of the recommended arm, 0 for the
-        control)."""
+        ``expected_incremental_profit`` (estimated effect minus cost of the recommended arm, 0
+        for the control). With ``fallback_arm`` set every row gets that arm (a budget or cap
+        then serves the customers with the highest estimated gain from it first)."""
         tau = self.effects(df)
-        arm, gain = recommend(tau, self.arms, self.control,
-                              cost_per_treated=self.cost_per_treated, budget=budget,
-                              max_treated=max_treated)
+        if self.fallback_arm is not None:
+            if self.fallback_arm == self.control:
+                out = pd.DataFrame({f"effect_{a}": tau[:, j] for j, a in enumerate(self.arms)},
+                                   index=df.index)
+                out["recommended_arm"] = self.control
+                out["expected_incremental_profit"] = 0.0
+                return out
+            j = self.arms.index(self.fallback_arm)
+            arm = np.full(len(tau), self.fallback_arm, dtype=object)
+            if budget is not None or max_treated is not None:
+                only = np.full_like(tau, -np.inf)
+                only[:, j] = tau[:, j]
+                arm, _ = recommend(only, self.arms, self.control,
+                                   cost_per_treated=self.cost_per_treated, budget=budget,
+                                   max_treated=max_treated)
+            cost = self.cost_per_treated.get(self.fallback_arm, 0.0)
+            gain = np.where(arm == self.control, 0.0, tau[:, j] - cost)
+        else:
+            arm, gain = recommend(tau, self.arms, self.control,
+                                  cost_per_treated=self.cost_per_treated, budget=budget,
+                                  max_treated=max_treated)
         out = pd.DataFrame({f"effect_{a}": tau[:, j] for j, a in enumerate(self.arms)},
                            index=df.index)
         out["recommended_arm"] = arm
@@ -93,10 +121,13 @@ class UpliftResult:
     test_index: pd.Index
     test_effects: pd.DataFrame
     best_single_arm: str
+    recommended_policy: str = "learned policy"
 
     def metrics(self) -> dict[str, float]:
         """Flat ``uplift.* -> number`` (finite values only)."""
-        out: dict[str, float] = {"uplift.n_train": self.n_train, "uplift.n_test": self.n_test}
+        out: dict[str, float] = {"uplift.n_train": self.n_train, "uplift.n_test": self.n_test,
+                                 "uplift.targeting_recommended":
+                                     float(self.recommended_policy == "learned policy")}
         for r in self.arm_money.to_dict("records"):
             for k, v in r.items():
                 if k not in ("arm", "method"):
@@ -123,6 +154,7 @@ class UpliftResult:
         return {"outcome": self.outcome, "control": self.control, "arms": list(self.arms),
                 "learner": self.learner, "n_train": self.n_train, "n_test": self.n_test,
                 "best_single_arm": self.best_single_arm,
+                "recommended_policy": self.recommended_policy,
                 "arm_effects": self.arm_money.to_dict("records"),
                 "ranking": self.ranking.to_dict("records"),
                 "policy_values": self.policy_values.to_dict("records")}
@@ -212,14 +244,23 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
         curves.append(curves_frame(yy, ss, tt, arm=a))
         deciles.append(uplift_by_decile(yy, ss, tt, arm=a))
     policy, _ = recommend(tau, arms, control, cost_per_treated=cost)
-    # the best single arm is chosen on the training rows, so the comparison stays honest
-    train_mean = {a: train.loc[labels.loc[train_idx] == a, outcome].mean() - cost.get(a, 0.0)
-                  for a in [control, *arms]}
-    best_single = max(arms, key=lambda a: train_mean[a])
+    # the best single arm is the one the whole experiment (all customers, covariate-adjusted
+    # where a covariate is given) says earns most: what a manager would pick without a model
+    per_arm = money.set_index("arm")["profit_per_customer"]
+    best_single = str(per_arm.idxmax())
     propensity = {a: float(np.mean(t == a)) for a in [control, *arms]}
     values = policy_values(y, t, mu, policy, arms=arms, control=control,
                            propensity=propensity, cost_per_treated=cost,
                            best_single=best_single, alpha=alpha)
+    by_name = values.set_index("policy")
+    if by_name.loc[f"gain over everyone: {best_single}", "value_dr_low"] > 0:
+        recommended = "learned policy"
+    elif per_arm[best_single] > 0:
+        recommended = f"everyone: {best_single}"
+        model.fallback_arm = best_single
+    else:
+        recommended = "no one"
+        model.fallback_arm = control
     effects = pd.DataFrame({f"effect_{a}": tau[:, j] for j, a in enumerate(arms)},
                            index=test_idx)
     effects["recommended_arm"] = policy
@@ -228,4 +269,5 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
         n_test=len(test_idx), learner=learner, arm_money=money,
         ranking=pd.DataFrame(ranking), curves=pd.concat(curves, ignore_index=True),
         deciles=pd.concat(deciles, ignore_index=True), policy_values=values, model=model,
-        test_index=test_idx, test_effects=effects, best_single_arm=best_single)
+        test_index=test_idx, test_effects=effects, best_single_arm=best_single,
+        recommended_policy=recommended)

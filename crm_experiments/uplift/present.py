@@ -111,10 +111,21 @@ def policy_html(result: UpliftResult) -> str:
                     f"<td>{_interval(r, 'value_ipw', False)}</td></tr>")
     return ("<h3>Targeting the next round</h3><p>Incremental profit per customer vs sending "
             f"no coupon, estimated on {result.n_test:,} held-out customers the model never "
-            f"saw. Best single coupon (chosen on the training customers): "
+            f"saw. Best single coupon (highest profit per customer in the whole test): "
             f"<b>{html.escape(result.best_single_arm)}</b>.</p><table><tr><th>policy</th>"
             "<th>treated</th><th>doubly robust</th><th>inverse-propensity</th></tr>"
-            + "".join(rows) + "</table>")
+            + "".join(rows) + "</table>" + _recommendation(result))
+
+
+def _recommendation(result: UpliftResult) -> str:
+    if result.recommended_policy == "learned policy":
+        return ("<p><b>Recommendation:</b> target the next round per customer (the learned "
+                "policy's gain over the best single coupon is above 0 with 95 % confidence)."
+                "</p>")
+    return (f"<p><b>Recommendation:</b> {html.escape(result.recommended_policy)}. Per-customer "
+            "targeting is not recommended: its gain over the best single coupon cannot be told "
+            "apart from 0 on the held-out customers, so the target list gives everyone the "
+            "same choice.</p>")
 
 
 def ranking_html(result: UpliftResult) -> str:

@@ -110,7 +110,25 @@ def test_analyse_uplift_targets_the_right_segments():
     share = pd.crosstab(df["segment"], targets["recommended_arm"], normalize="index")
     assert share.loc["x", "a"] > 0.9 and share.loc["y", "b"] > 0.9
     assert share.loc["z"].get("ctl", 0) > 0.9
+    assert r.recommended_policy == "learned policy"
     v = r.policy_values.set_index("policy")
     assert v.loc["gain over no one", "value_dr_low"] > 0
     assert (r.ranking["qini_low"] > 0).all()
     assert set(r.metrics()) and all(k.startswith("uplift.") for k in r.metrics())
+
+
+def test_without_heterogeneity_everyone_gets_the_best_single_arm():
+    rng = np.random.default_rng(6)
+    n = 6000
+    arm = rng.choice(["ctl", "a", "b"], n)
+    df = pd.DataFrame({"arm": arm, "f": rng.normal(size=n), "g": rng.choice(["u", "v"], n),
+                       "y": rng.normal(0, 5, n) + (arm == "a") * 1.0 + (arm == "b") * 2.0})
+    r = analyse_uplift(df, arm="arm", control="ctl", outcome="y", features=["f", "g"],
+                       n_boot=20, seed=3)
+    assert r.best_single_arm == "b"
+    if r.recommended_policy != "learned policy":
+        assert r.recommended_policy == "everyone: b"
+        pred = r.model.predict(df)
+        assert (pred["recommended_arm"] == "b").all()
+        capped = r.model.predict(df, max_treated=0.5)
+        assert (capped["recommended_arm"] == "b").mean() == pytest.approx(0.5, abs=0.01)
