@@ -484,7 +484,8 @@ def next_round_design(customers: pd.DataFrame, comparison: ComparisonResult,
         return None
     return recommend_holdout_share(
         len(customers), effect, float(control.std(ddof=1)), alpha=params.alpha, power=0.8,
-        variance_reduction=float(best.variance_reduction or 0.0),
+        # a covariate can (by chance) widen an interval a little: plan with no reduction then
+        variance_reduction=min(max(float(best.variance_reduction or 0.0), 0.0), 0.95),
         baseline_mean=float(control.mean()))
 
 
