@@ -38,7 +38,8 @@ def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: di
                           with_examples(f"{source[col]} is negative"), column=source[col],
                           examples=orders[col])
     if "refund_amount" in source:
-        problems.mask(file, "refund_exceeds_amount", orders.refund_amount > orders.amount + 1e-9,
+        problems.mask(file, "refund_exceeds_amount",
+                      (orders.amount >= 0) & (orders.refund_amount > orders.amount + 1e-9),
                       with_examples(f"{source['refund_amount']} is larger than the amount paid "
                                     f"({source['amount']})"),
                       column=source["refund_amount"], examples=orders.refund_amount)

@@ -158,6 +158,7 @@ def read_export(path: Path) -> RawTable:
         text, encoding = decode(data, file)
         headers, rows = _read_csv(text, file)
     headers = [_header(h) for h in headers]
+    raw_width = len(headers)  # trailing unnamed columns may hold empty cells only
     while headers and not headers[-1]:
         headers.pop()
     if not any(headers):
@@ -169,7 +170,8 @@ def read_export(path: Path) -> RawTable:
     for number, row in enumerate(rows, start=1):
         if len(row) < width:
             short.append(number)
-        elif len(row) > width and any(c is not None and c.strip() for c in row[width:]):
+        elif len(row) > width and (len(row) > raw_width and encoding != "xlsx"
+                                   or any(c is not None and c.strip() for c in row[width:])):
             long_.append(number)
         cells = [c if c is not None and c.strip() != "" else None for c in row[:width]]
         table_rows.append(cells + [None] * (width - len(cells)))

@@ -160,6 +160,10 @@ def map_file(raw: RawTable, problems: Problems, *, timezone: str,
         problems.add(file, "missing_column", f"required column {name!r} of the Taobao order "
                      f"report is missing (read as {raw.encoding}; the file has: {shown}{more})"
                      f"{hint}", column=name)
+    if missing and len(missing) == len(REQUIRED) and raw.encoding == "gb18030":
+        problems.add(file, "encoding", "none of the report's headers was found after reading "
+                     "the file as GB18030: if the headers above look garbled, the file is in "
+                     "another encoding (e.g. Big5); save it as UTF-8")
     if missing:
         return None
 
