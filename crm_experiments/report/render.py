@@ -34,6 +34,13 @@ def notebook_to_html(executed_notebook: str | Path, links: dict[str, str] | None
     """Self-contained HTML of an executed notebook without code cells or prompts; ``links``
     (page name -> relative href) adds a navigation bar to the sibling pages."""
     nb = nbformat.read(str(executed_notebook), as_version=4)
+    # library warnings on stderr are for analysts (they stay in the executed notebook logged
+    # to MLflow), not for the manager's page
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if not (o.get("output_type") == "stream"
+                                       and o.get("name") == "stderr")]
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
