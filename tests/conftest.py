@@ -22,24 +22,23 @@ def write_params(path: Path, data_dir: Path, **overrides) -> Path:
     return path
 
 
+def _generated_shop(tmp_path_factory, name: str, n_customers: int) -> Path:
+    root = tmp_path_factory.mktemp(name)
+    params_file = write_params(root / f"{name}.yaml", root / "data")
+    generate_shop(root / "data", load_params(params_file), n_customers=n_customers)
+    return params_file
+
+
 @pytest.fixture(scope="session")
 def small_shop(tmp_path_factory) -> Path:
     """A 4,000-customer demo shop (the notebook test size)."""
-    root = tmp_path_factory.mktemp("small_shop")
-    data = root / "data"
-    params_file = write_params(root / "small.yaml", data)
-    generate_shop(data, load_params(params_file), n_customers=4_000)
-    return params_file
+    return _generated_shop(tmp_path_factory, "small_shop", 4_000)
 
 
 @pytest.fixture(scope="session")
 def medium_shop(tmp_path_factory) -> Path:
     """A 30,000-customer demo shop, large enough to check estimates against the truth."""
-    root = tmp_path_factory.mktemp("medium_shop")
-    data = root / "data"
-    params_file = write_params(root / "medium.yaml", data)
-    generate_shop(data, load_params(params_file), n_customers=30_000)
-    return params_file
+    return _generated_shop(tmp_path_factory, "medium_shop", 30_000)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crm_experiments.commands._tables import read_customer_table
 from crm_experiments.stats.table import ComparisonResult, TableError, compare_arms
 
 
@@ -50,15 +51,7 @@ def _pairs(values: list[str], flag: str, example: str) -> list[tuple[str, str]]:
 
 
 def _read(path: Path, arm: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise TableError(f"{path}: no such file")
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        head = pd.read_csv(path, nrows=0).columns
-        return pd.read_csv(path, dtype={arm: str} if arm in head else None)
-    except (OSError, ValueError) as exc:
-        raise TableError(f"{path}: cannot read the table ({exc})") from exc
+    return read_customer_table(path, arm, TableError)
 
 
 def _plain(value):

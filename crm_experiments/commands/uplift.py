@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crm_experiments.commands._tables import read_customer_table
 from crm_experiments.commands.compare import _plain
 from crm_experiments.uplift.model import UpliftInputError, UpliftResult, analyse_uplift
 
@@ -41,15 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path, arm: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise UpliftInputError(f"{path}: no such file")
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        head = pd.read_csv(path, nrows=0).columns
-        return pd.read_csv(path, dtype={arm: str} if arm in head else None)
-    except (OSError, ValueError) as exc:
-        raise UpliftInputError(f"{path}: cannot read the table ({exc})") from exc
+    return read_customer_table(path, arm, UpliftInputError)
 
 
 def _costs(values: list[str]) -> dict[str, float]:
