@@ -70,6 +70,12 @@ def _evaluate_and_scan(tmp_path, data_dir, people, export_text):
     n_files = int(next(iter(found.pop("<files>")))[1])
     assert n_files >= 10
     assert found == {}, f"personal data leaked: { {k: sorted(v)[:3] for k, v in found.items()} }"
+    print(f"privacy scan: {n_files} files, {sum(map(len, people.needles().values()))} "
+          "personal values, none found")
+    # nor the pseudonymisation key
+    key_hits = scan_tree(roots, Scanner({"key": {KEY}}))
+    key_hits.pop("<files>")
+    assert key_hits == {}
     # and the imported tables keep only the contract's columns
     assert set(pd.read_parquet(data_dir / "orders.parquet").columns) == {
         "order_id", "customer_id", "created_at", "paid_at", "amount", "discount", "coupon_id",
