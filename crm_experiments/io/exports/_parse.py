@@ -168,14 +168,14 @@ def read_export(path: Path) -> RawTable:
     short: list[int] = []
     long_: list[int] = []
     for number, row in enumerate(rows, start=1):
-        if len(row) < width:
+        if len(row) < width and encoding != "xlsx":  # a sheet may omit trailing empty cells
             short.append(number)
         elif len(row) > width and (len(row) > raw_width and encoding != "xlsx"
                                    or any(c is not None and c.strip() for c in row[width:])):
             long_.append(number)
         cells = [c if c is not None and c.strip() != "" else None for c in row[:width]]
         table_rows.append(cells + [None] * (width - len(cells)))
-    if short and short[-1] == len(rows) and len(short) == 1 and encoding != "xlsx":
+    if short and short[-1] == len(rows) and len(short) == 1:
         raise _refuse(file, "truncated_row", f"the last row has fewer fields than the header "
                       f"({len(rows[-1])} of {width}): the file looks cut off", (len(rows),))
     if short or long_:
