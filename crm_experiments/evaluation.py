@@ -176,7 +176,7 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
     assigned_at = a.assigned_at.min().to_pandas() if "assigned_at" in a.columns else None
     pre_end = pd.Timestamp(assigned_at) if assigned_at is not None and not pd.isna(assigned_at) \
         else params.sale_start
-    pre_end = min(pre_end.normalize() + pd.Timedelta(days=0), params.sale_start)
+    pre_end = min(pre_end.normalize(), params.sale_start)
     pre_start = pre_end - pd.Timedelta(days=params.pre_period_days)
     margin = params.costs.gross_margin
     start, end = params.sale_start, params.window_end(horizon_days)
@@ -337,10 +337,11 @@ def before_after(shop: ShopData, params: CampaignParams, horizon_days: int,
     }
     frames = []
     for period, (start, end, sale_end) in windows.items():
-        as_of = params.window_end(horizon_days) if period == "after" else end
         for g in (groups, everyone):
-            s = stickiness(orders, start, end, retention_days=10**4, as_of=end, groups=g)
-            r = stickiness(orders, start, sale_end, retention_days=horizon_days, as_of=as_of,
+            # repeat rate and ARPU over the whole window; retention of the sale days' buyers
+            # over the days after the sale (complete exactly at the window end)
+            s = stickiness(orders, start, end, retention_days=horizon_days, as_of=end, groups=g)
+            r = stickiness(orders, start, sale_end, retention_days=horizon_days, as_of=end,
                            groups=g)
             s = s[["buyers", "repeat_purchase_rate", "arpu"]].join(
                 r[["retention_rate"]].rename(columns={"retention_rate": "retention"}))

@@ -21,13 +21,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def ensure_demo_data(params, n_customers: int, regenerate: bool = False,
                      say=lambda m: None) -> Path:
     """Generate the demo shop into ``params.data.path`` unless an identical one is there."""
-    from crm_experiments.demo.generator import generate_shop
+    from crm_experiments.demo.generator import GENERATOR_VERSION, generate_shop
 
     out = Path(params.data.path)
     truth = out / "truth.json"
     if truth.exists() and not regenerate:
         t = json.loads(truth.read_text(encoding="utf-8"))
-        if t.get("n_customers") == n_customers and t.get("seed") == params.seed:
+        if (t.get("n_customers") == n_customers and t.get("seed") == params.seed
+                and t.get("generator_version") == GENERATOR_VERSION):
             say(f"demo data: cached in {out}")
             return out
     say(f"demo data: generating {n_customers:,} customers into {out} ...")
