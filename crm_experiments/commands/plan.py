@@ -1,0 +1,59 @@
+"""``crm-exp plan --next-id ID``: the next round of the plan from every finished evaluation.
+
+    crm-exp plan --next-id d11_2026 [--campaigns a,b,c] [--sale-start 2026-11-01
+        --sale-end 2026-11-11] [--budget 50000] [--campaigns-dir params/campaigns]
+        [--out-dir reports/d11_2026/plan]
+
+Writes ``<campaigns-dir>/<next-id>.yaml`` and a bilingual manager summary; logs both to MLflow
+(run tagged ``report_type=next_round_plan``). See :mod:`crm_experiments.plan`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--next-id", required=True, help="campaign id of the next round")
+    parser.add_argument("--campaigns", help="comma-separated campaign ids (default: all "
+                        "campaigns with a finished evaluation)")
+    parser.add_argument("--sale-start", type=_date, help="first sale day (default: the latest "
+                        "campaign's, one year later)")
+    parser.add_argument("--sale-end", type=_date, help="last sale day (default: same length)")
+    parser.add_argument("--budget", type=float, help="spend cap for coupons, messages and "
+                        "fixed cost (currency of the shop)")
+    parser.add_argument("--campaigns-dir", default="params/campaigns",
+                        help="where the params go (params/campaigns)")
+    parser.add_argument("--out-dir", help="summary and tables (reports/<next-id>/plan)")
+    parser.add_argument("--data-path", help="data directory of the next round (default: the "
+                        "latest campaign's)")
+    parser.add_argument("--force", action="store_true", help="replace an existing params file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from crm_experiments.plan.run import make_plan
+
+    campaigns = [c.strip() for c in args.campaigns.split(",") if c.strip()] \
+        if args.campaigns else None
+    o = make_plan(args.next_id, campaigns=campaigns, sale_start=args.sale_start,
+                  sale_end=args.sale_end, budget=args.budget, campaigns_dir=args.campaigns_dir,
+                  out_dir=args.out_dir, data_path=args.data_path, force=args.force)
+    p = o.plan
+    for k in p.kinds.itertuples():
+        print(f"{k.kind}: {k.decision} - {k.reason}")
+    for s in p.states.itertuples():
+        print(f"{s.state}: {s.action}" + (f" with {s.arm_kind}" if s.arm_kind else ""))
+    if p.design is not None:
+        print(p.design.message)
+    e = p.expected_profit
+    print(f"expected incremental profit {e['estimate']:,.0f} [{e['low']:,.0f}, {e['high']:,.0f}]")
+    print(f"params {o.params_path}; summary {o.summary_path}; MLflow run {o.run_id}")
+    return 0
