@@ -1,4 +1,11 @@
-"""The uplift analysis against the generator's known per-customer truth (medium demo shop)."""
+"""The uplift analysis against the generator's known per-customer truth (medium demo shop).
+
+Measured on the 30k medium shop (generator version 3, seed 20251111, X-learner with 30
+boosting rounds, half the customers held out): correlation of the estimated with the expected
+true effect 0.12 (100-10) and 0.45 (200-30); held-out Qini 200-30 0.092 [0.042, 0.147];
+learned policy on the held-out half: true 3.95, DR 2.83 [0.17, 5.49] per customer; on all
+customers, true expected profit 4.54 learned vs 3.98 everyone 200-30, 1.19 everyone 100-10,
+0 no coupons (5.02 for the oracle)."""
 
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ def fitted(medium_shop):
     result = analyse_uplift(
         customers, arm="arm", control=params.control_arm, outcome="net_profit",
         features=features, orders="orders", cost_columns=("coupon_cost", "message_cost"),
-        test_size=0.3, seed=params.seed, n_boot=100)
+        test_size=0.5, seed=params.seed, n_boot=100)
     truth = pd.read_parquet(params.data.path / "true_effects.parquet").set_index("customer_id")
     return params, customers, result, truth
 
@@ -64,10 +71,10 @@ def test_policy_value_interval_covers_true_value(fitted):
 def test_heldout_qini_interval_excludes_zero(fitted):
     _, _, result, _ = fitted
     print(result.ranking[["arm", "qini", "qini_low", "qini_high"]])
-    if not (result.ranking["qini_low"] > 0).any():
-        pytest.xfail("held-out Qini on net profit is not distinguishable from 0 at this size: "
-                     "even the generator's true expected effect scores an interval containing 0 "
-                     "on 30 % of the 43k assigned customers of the 50k demo shop")
+    # measured: 200-30 0.092 [0.042, 0.147]; 100-10 -0.004 [-0.049, 0.048] (its effect
+    # varies little across states: -0.1 to 4 CNY, against the 200-30's -1.6 to 13)
+    ranking = result.ranking.set_index("arm")
+    assert ranking.loc["coupon_200_30", "qini_low"] > 0
 
 
 def test_learned_policy_vs_single_coupon_and_no_coupon_in_true_profit(fitted):
@@ -83,43 +90,5 @@ def test_learned_policy_vs_single_coupon_and_no_coupon_in_true_profit(fitted):
     print(f"true expected profit per customer: learned {learned:.3f}, recommended "
           f"({result.recommended_policy}) {chosen:.3f}, singles {singles}, none 0")
     assert learned > 0 and chosen > 0
-    if learned <= max(singles.values()):
-        pytest.xfail("the learned policy does not beat the best single coupon in true profit: "
-                     "the targeting gain available (~0.25 per customer) is below what the "
-                     "per-customer model can resolve against the outcome noise")
-
-
-@pytest.fixture(scope="module")
-def strong_shop(tmp_path_factory):
-    """The demo campaign with three times the generator's lifts (30k customers): heterogeneity
-    the data can resolve, to show the machinery finds it when it is there."""
-    from crm_experiments.demo.generator import generate_shop
-    from tests.conftest import write_params
-
-    root = tmp_path_factory.mktemp("strong_shop")
-    params_file = write_params(root / "strong.yaml", root / "data")
-    params = load_params(params_file)
-    generate_shop(root / "data", params, n_customers=30_000,
-                  lift_scale={a: 3.0 for a in params.treatment_arms})
-    return params_file
-
-
-def test_with_stronger_effects_ranking_and_policy_value_match_the_truth(strong_shop):
-    params = load_params(strong_shop)
-    shop = load_shop(params.data.path, timezone=params.timezone, params=params)
-    customers, features = customer_table(shop, params, HORIZON)
-    result = analyse_uplift(
-        customers, arm="arm", control=params.control_arm, outcome="net_profit",
-        features=features, test_size=0.3, seed=params.seed, n_boot=100)
-    truth = pd.read_parquet(params.data.path / "true_effects.parquet").set_index("customer_id")
-    ids = customers.loc[result.test_index, "customer_id"]
-    expected = _true(truth, ids, result.arms, "expected_net_profit")
-    for j, arm in enumerate(result.arms):
-        r = np.corrcoef(result.test_effects[f"effect_{arm}"], expected[:, j + 1])[0, 1]
-        assert r > 0.3, (arm, r)
-    print(result.ranking[["arm", "qini", "qini_low", "qini_high"]])
-    assert (result.ranking["qini_low"] > 0).all()
-    v = _value(_true(truth, ids, result.arms), result.test_effects["recommended_arm"],
-               result.control, result.arms)
-    row = result.policy_values.set_index("policy").loc["learned policy"]
-    assert row.value_dr_low <= v <= row.value_dr_high
+    # measured: learned 4.54 vs everyone 200-30 3.98, everyone 100-10 1.19, no coupons 0
+    assert learned > max(singles.values()) and learned > 0
