@@ -1,7 +1,8 @@
 """The query engine: the one place where the Ibis backend is chosen.
 
-Everything above this module works on Ibis expressions and never names DuckDB; a Spark backend
-will be added here. Today the engine is an in-memory DuckDB database.
+Everything above this module works on Ibis expressions and never names DuckDB. The default
+engine is an in-memory DuckDB database; ``engine="spark"`` gives Ibis' PySpark backend on a
+Spark session (optional extra: ``pip install 'crm-experiments[spark]'``, needs Java 17).
 
 >>> con = connect(threads=1)
 >>> con.name
@@ -11,17 +12,35 @@ will be added here. Today the engine is an in-memory DuckDB database.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 
 import ibis
 
+from crm_experiments.errors import CrmError
 
-def connect(memory_limit: str | None = None, threads: int | None = None) -> ibis.BaseBackend:
-    """An Ibis connection to a fresh in-memory DuckDB database.
+ENGINES = ("duckdb", "spark")
 
-    ``memory_limit`` is a DuckDB size such as ``"8GB"`` (DuckDB spills to disk beyond it);
-    ``threads`` caps the worker threads (default: all cores). The session time zone is UTC
+
+def connect(memory_limit: str | None = None, threads: int | None = None, *,
+            engine: str = "duckdb", spark_master: str | None = None,
+            spark_conf: dict[str, str] | None = None) -> ibis.BaseBackend:
+    """An Ibis connection: a fresh in-memory DuckDB database, or a Spark session.
+
+    DuckDB: ``memory_limit`` is a DuckDB size such as ``"8GB"`` (DuckDB spills to disk beyond
+    it); ``threads`` caps the worker threads (default: all cores). The session time zone is UTC
     (Ibis sets it); shop-local times are stored as naive timestamps, see ``crm_experiments.io``.
+
+    Spark (``engine="spark"``): see :func:`spark_session`; ``memory_limit`` becomes the driver
+    memory and ``threads`` is ignored (a local master names its cores: ``local[2]``).
     """
+    if engine == "spark":
+        conf = dict(spark_conf or {})
+        if memory_limit is not None:
+            conf.setdefault("spark.driver.memory", memory_limit)
+        return ibis.pyspark.connect(spark_session(spark_master, conf))
+    if engine != "duckdb":
+        raise CrmError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     config: dict[str, object] = {}
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
@@ -36,3 +55,39 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> ibis
         con.raw_sql("SET enable_progress_bar = false")
     return con
 
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None):
+    """The Spark session for ``master`` (default ``local[*]``) with ``conf`` applied.
+
+    Spark allows one session per process: if one is active (a notebook on a cluster, a
+    ``spark-submit`` job), it is reused and ``master`` is ignored; session-level settings of
+    ``conf`` are still applied. The session time zone is UTC (shop-local times are naive
+    timestamps, as on DuckDB). A local master gets few shuffle partitions and no web UI unless
+    ``conf`` says otherwise.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise CrmError("the Spark engine needs pyspark: pip install 'crm-experiments[spark]' "
+                       "(and Java 17)") from exc
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise CrmError("the Spark engine needs Java (17): no java on PATH and no JAVA_HOME")
+    master = master or "local[*]"
+    settings = {"spark.sql.session.timeZone": "UTC"}
+    if master.startswith("local"):
+        settings.update({"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false",
+                         "spark.ui.showConsoleProgress": "false"})
+    settings.update(conf or {})
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for key, value in settings.items():
+            with contextlib.suppress(Exception):  # static settings of a running session
+                active.conf.set(key, value)
+        return active
+    builder = SparkSession.builder.master(master).appName("crm-experiments")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    if master.startswith("local"):
+        session.sparkContext.setLogLevel("ERROR")
+    return session

@@ -43,7 +43,30 @@ class DataSource(_Strict):
     path: Path = Field(description="Data directory; a relative path is taken relative to the "
                        "directory of the params file.")
     format: Literal["auto", "csv", "parquet"] = "auto"
-    engine: Literal["duckdb"] = "duckdb"
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="Query engine: DuckDB in-process (default), or Spark through "
+        "Ibis (pip install 'crm-experiments[spark]'; reads Parquet only).")
+    spark_master: str | None = Field(
+        None, description="Spark master URL (engine spark), e.g. local[4], spark://host:7077, "
+        "yarn, k8s://https://host:443; default local[*] (or the master of an active session).")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark settings (engine spark), e.g. "
+        "{spark.executor.memory: 8g}.")
+    tables: dict[str, str] = Field(
+        default_factory=dict, description="Location of a table's Parquet data (engine spark), "
+        "by table name: a file, a directory of Parquet files or a URI (s3a://, hdfs://, abfss://"
+        "); a relative local path is taken relative to the data directory. Tables not listed "
+        "are <path>/<table>.parquet.")
+
+    @model_validator(mode="after")
+    def _spark_only(self) -> DataSource:
+        if self.engine != "spark":
+            given = [k for k in ("spark_master", "spark_conf", "tables") if getattr(self, k)]
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to engine: spark")
+        elif self.format == "csv":
+            raise ValueError("engine spark reads Parquet only (format: parquet or auto)")
+        return self
 
 
 class SaleWindow(_Strict):

@@ -1,0 +1,120 @@
+"""Per-customer BTYD features: the engine (Ibis on DuckDB) vs lifetimes, on the same order log.
+
+The order log is the first N orders (file order) of a generated shop's ``orders.parquet``
+(default ``data/bench/shop_1000000_x3.9``: 1M customers, about 10M orders; generated with
+``generate_shop(..., purchase_rate_scale=3.9)`` if it is not there), for each N in ``--sizes``.
+
+* engine: :func:`crm_experiments.models.features.rfm_features` on the DuckDB table (days,
+  calibration end = the day after the last order), including the transfer of the result
+  to a pandas frame indexed by customer;
+* lifetimes: ``summary_data_from_transaction_data(purchases, "customer_id", "created_at",
+  monetary_value_col="value", observation_period_end=<last day>, freq="D")`` on a pandas frame
+  of the purchases (paid, not fully refunded; value = net revenue). Building that frame
+  (filter + transfer) is *not* counted in lifetimes' time, which favours lifetimes.
+
+The results are asserted identical (same customers; frequency equal; recency, T and
+monetary_value within 1e-9 relative). Times are medians of ``--repeats`` runs (lifetimes:
+``--lifetimes-repeats`` runs, fewer because it is slow). Peak RSS is ``ru_maxrss`` of this
+process (both methods run in it). Usage: ``python bench/bench_features.py [--sizes 1000000,
+10000000] [--repeats 3] [--lifetimes-repeats 1] [--data-dir DIR]``; unknown arguments are
+ignored (``python -m bench`` passes the same ``BENCH_ARGS`` to every script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_metrics import ensure_shop  # noqa: E402
+from crm_experiments import engine  # noqa: E402
+from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
+from crm_experiments.io.reader import load_shop  # noqa: E402
+from crm_experiments.metrics.orders import is_purchase, net_revenue  # noqa: E402
+from crm_experiments.models.features import data_end, rfm_features  # noqa: E402
+from crm_experiments.params import load_params  # noqa: E402
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn, repeats: int):
+    times, out = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - started)
+    return out, times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--lifetimes-repeats", type=int, default=1)
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--purchase-rate-scale", type=float, default=BENCH_PURCHASE_RATE_SCALE)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--params", default=str(ROOT / "params" / "demo.yaml"))
+    ap.add_argument("--threads", type=int, default=None)
+    args, _unknown = ap.parse_known_args(argv)
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    scale = args.purchase_rate_scale
+    suffix = "" if scale == 1.0 else f"_x{scale:g}"
+    data_dir = Path(args.data_dir or ROOT / "data" / "bench" / f"shop_{args.customers}{suffix}")
+    ensure_shop(data_dir, args.params, args.customers, scale)
+    params = load_params(args.params)
+    con = engine.connect(threads=args.threads)
+    orders = load_shop(data_dir, params=params, con=con, validate=False)["orders"]
+    total = int(orders.count().to_pandas())
+    print(f"order log: {data_dir / 'orders.parquet'} ({total:,} orders)")
+    print(f"{'orders':>12}{'purchases':>12}{'customers':>11}{'engine s':>10}"
+          f"{'lifetimes s':>13}{'ratio':>8}  identical")
+    for n in [int(s) for s in args.sizes.split(",")]:
+        if n > total:
+            print(f"{'':>12}  ({n:,} asked; the log has {total:,} orders: using all of them)")
+            n = total
+        t = con.create_table(f"bench_orders_{n}", orders.limit(n), temp=True)
+        cal_end = data_end(t)
+        ours, ours_t = timed(lambda t=t, c=cal_end: rfm_features(t, c), args.repeats)
+        p = t.filter(is_purchase(t)).select("customer_id", "created_at", value=net_revenue(t))
+        tx = p.to_pandas()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs, theirs_t = timed(lambda tx=tx, c=cal_end: summary_data_from_transaction_data(
+                tx, "customer_id", "created_at", monetary_value_col="value",
+                observation_period_end=c - pd.Timedelta(days=1), freq="D"),
+                args.lifetimes_repeats)
+        theirs = theirs.sort_index()
+        theirs.index = theirs.index.astype(str)
+        assert list(ours.index) == list(theirs.index), "different customers"
+        assert (ours["frequency"].to_numpy() == theirs["frequency"].to_numpy()).all()
+        for col in ("recency", "T", "monetary_value"):
+            np.testing.assert_allclose(ours[col].to_numpy(dtype=float),
+                                       theirs[col].to_numpy(dtype=float), rtol=1e-9, atol=1e-9,
+                                       err_msg=col)
+        a, b = statistics.median(ours_t), statistics.median(theirs_t)
+        print(f"{n:>12,}{len(tx):>12,}{len(ours):>11,}{a:>10.2f}{b:>13.2f}{b / a:>7.1f}x  yes")
+        print(f"{'':>12}  engine runs: {', '.join(f'{x:.2f}' for x in ours_t)} s; "
+              f"lifetimes runs: {', '.join(f'{x:.2f}' for x in theirs_t)} s")
+        del tx, theirs, ours
+        con.drop_table(f"bench_orders_{n}", force=True)
+    print(f"\npeak RSS: {peak_rss_mib():,.0f} MiB (this process: DuckDB, the pandas purchases "
+          "frame and lifetimes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
