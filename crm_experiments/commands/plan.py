@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     for k in p.kinds.itertuples():
         print(f"{k.kind}: {k.decision} - {k.reason}")
     for s in p.states.itertuples():
-        print(f"{s.state}: {s.action}" + (f" with {s.arm_kind}" if s.arm_kind else ""))
+        arm = s.arm_kind if isinstance(s.arm_kind, str) else None
+        print(f"{s.state}: {s.action}" + (f" with {arm}" if arm else ""))
     if p.design is not None:
         print(p.design.message)
     e = p.expected_profit

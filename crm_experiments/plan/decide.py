@@ -313,8 +313,10 @@ def _design(arms, kinds, primary, secondaries, audience, alpha, power, budget, f
     d = recommend_holdout_share(n_primary, effect, sd, alpha=alpha, power=power,
                                 variance_reduction=vr)
     cost = float(k["variable_cost_per_customer"])
+    by_kind = kinds.set_index("kind")["variable_cost_per_customer"]
+    sec_cost = float(sum(by_kind[s] for s in secondaries)) * SECONDARY_SHARE * audience
     if budget is not None and cost > 0:
-        spend = cost * (d.n_treated + SECONDARY_SHARE * audience * len(secondaries)) + fixed_cost
+        spend = cost * d.n_treated + sec_cost + fixed_cost
         if spend > budget:
             scale = max((budget - fixed_cost) / (spend - fixed_cost), 0.0)
             n_new = int(n_primary * scale)

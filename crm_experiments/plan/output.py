@@ -95,7 +95,8 @@ def params_yaml(plan: Plan, raw: dict) -> str:
              "# Audience (lifecycle state at the sale start; the params model has no targeting "
              "field,", "# so assign only these states to the arms below):"]
     for s in plan.states.itertuples():
-        lines.append(f"#   {s.state}: {s.action}" + (f" ({s.arm_kind})" if s.arm_kind else ""))
+        arm = s.arm_kind if isinstance(s.arm_kind, str) else None
+        lines.append(f"#   {s.state}: {s.action}" + (f" ({arm})" if arm else ""))
     if plan.design is not None:
         lines.append(f"# Holdout: {plan.design.message}")
     return "\n".join(lines) + "\n" + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
@@ -126,6 +127,8 @@ TEXT = {
         "profit": "Expected extra profit of the plan",
         "from": "Learned from", "notes": "Notes", "method": "Pooling",
         "shares": "Planned shares",
+        "states_note": "Contacted states are randomised across the offers below; the offer "
+                       "column is what to roll out to that state once the test is settled.",
     },
     "zh": {
         "title": "下一轮计划：做什么、为什么", "arms": "优惠方案", "kind": "方案",
@@ -137,6 +140,8 @@ TEXT = {
         "profit": "计划的预期增量利润",
         "from": "依据的活动", "notes": "说明", "method": "合并方法",
         "shares": "计划分配比例",
+        "states_note": ("被触达的状态在下列方案间随机分配；"
+                        "“方案”一列是测试结论确定后对该状态推广的方案。"),
     },
 }
 STATE_ZH = {"new_one": "1次购买新客", "new_repeat": "重复购买新客", "old_one": "1次购买老客",
@@ -167,12 +172,13 @@ def summary_html(plan: Plan, params_path: str, currency: str = "CNY") -> str:
                 k.kind, t[k.decision], _f(k.estimate), f"[{_f(k.ci_low)}, {_f(k.ci_high)}]",
                 _f(k.roi), _f(k.cost_per_incremental_order), k.reason)) + "</tr>")
         out.append("</table>")
-        out.append(f"<h2>{e(t['states'])}</h2><table><tr>" + "".join(
+        out.append(f"<h2>{e(t['states'])}</h2><p>{e(t['states_note'])}</p><table><tr>" + "".join(
             f"<th>{e(t[c])}</th>" for c in ("state", "action", "offer", "why")) + "</tr>")
         for s in plan.states.itertuples():
             name = s.state if lang == "en" else f"{STATE_ZH.get(s.state, s.state)} ({s.state})"
             out.append("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in (
-                name, t[s.action], s.arm_kind or "-", s.reason)) + "</tr>")
+                name, t[s.action], s.arm_kind if isinstance(s.arm_kind, str) else "-",
+                s.reason)) + "</tr>")
         out.append("</table>")
         shares = ", ".join(f"{a['name']} {a['planned_share']:.1%}" for a in plan.arms)
         out.append(f"<h2>{e(t['holdout'])}</h2><p>{e(t['shares'])}: {e(shares)}.</p>")
