@@ -1,11 +1,15 @@
 """The uplift analysis against the generator's known per-customer truth (medium demo shop).
 
-Measured on the 30k medium shop (generator version 3, seed 20251111, X-learner with 30
-boosting rounds, half the customers held out): correlation of the estimated with the expected
-true effect 0.12 (100-10) and 0.45 (200-30); held-out Qini 200-30 0.092 [0.042, 0.147];
-learned policy on the held-out half: true 3.95, DR 2.83 [0.17, 5.49] per customer; on all
-customers, true expected profit 4.54 learned vs 3.98 everyone 200-30, 1.19 everyone 100-10,
-0 no coupons (5.02 for the oracle)."""
+Measured on the 30k medium shop (generator version 3, seed 20251111; T-learner with 30
+boosting rounds, as the notebook; half the customers held out): correlation of the estimated
+with the expected true effect 0.14 (100-10) and 0.28 (200-30); held-out Qini 200-30 0.094
+[0.044, 0.145]; learned policy on the held-out half: true 3.93, DR 4.08 [1.59, 6.58] per
+customer; on all customers, true expected profit 4.38 learned vs 3.98 everyone 200-30, 1.19
+everyone 100-10, 0 no coupons (5.02 for the oracle).
+
+Why the T-learner: on generator seeds 1, 2 and 3 (not the tests' seed) it passed every check
+below, while the X-learner's 100-10 ranking correlated negatively with the truth on two of
+them (its second stage regresses imputed effects dominated by a few big spenders)."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ def fitted(medium_shop):
     result = analyse_uplift(
         customers, arm="arm", control=params.control_arm, outcome="net_profit",
         features=features, orders="orders", cost_columns=("coupon_cost", "message_cost"),
-        test_size=0.5, seed=params.seed, n_boot=100)
+        test_size=0.5, seed=params.seed, learner="t", max_iter=30, n_boot=100)
     truth = pd.read_parquet(params.data.path / "true_effects.parquet").set_index("customer_id")
     return params, customers, result, truth
 
@@ -71,7 +75,7 @@ def test_policy_value_interval_covers_true_value(fitted):
 def test_heldout_qini_interval_excludes_zero(fitted):
     _, _, result, _ = fitted
     print(result.ranking[["arm", "qini", "qini_low", "qini_high"]])
-    # measured: 200-30 0.092 [0.042, 0.147]; 100-10 -0.004 [-0.049, 0.048] (its effect
+    # measured: 200-30 0.094 [0.044, 0.145]; 100-10 0.043 [-0.015, 0.109] (its effect
     # varies little across states: -0.1 to 4 CNY, against the 200-30's -1.6 to 13)
     ranking = result.ranking.set_index("arm")
     assert ranking.loc["coupon_200_30", "qini_low"] > 0
@@ -90,5 +94,5 @@ def test_learned_policy_vs_single_coupon_and_no_coupon_in_true_profit(fitted):
     print(f"true expected profit per customer: learned {learned:.3f}, recommended "
           f"({result.recommended_policy}) {chosen:.3f}, singles {singles}, none 0")
     assert learned > 0 and chosen > 0
-    # measured: learned 4.54 vs everyone 200-30 3.98, everyone 100-10 1.19, no coupons 0
+    # measured: learned 4.38 vs everyone 200-30 3.98, everyone 100-10 1.19, no coupons 0
     assert learned > max(singles.values()) and learned > 0
