@@ -191,7 +191,7 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
                    features: Sequence[str], cost_per_treated: Mapping[str, float] | None = None,
                    orders: str | None = None, cost_columns: Sequence[str] = (),
                    covariates: Mapping[str, str] | None = None, test_size: float = 0.3,
-                   seed: int = 0, learner: str = "x", max_iter: int = 60, n_folds: int = 3,
+                   seed: int = 0, learner: str = "t", max_iter: int = 60, n_folds: int = 3,
                    n_boot: int = 200, alpha: float = 0.05,
                    source: str = "table") -> UpliftResult:
     """Per-arm money, uplift model, held-out ranking and policy value (module docstring).
