@@ -1,0 +1,126 @@
+"""The full one-month evaluation of a large generated shop: wall time and peak memory.
+
+Runs :func:`crm_experiments.runner.run_evaluation` (the evaluation notebook, then the demo
+params' extra notebooks due at 30 days: CLV/churn and coupon uplift; reports; MLflow) with
+``params/demo.yaml`` pointed at a generated shop (default ``data/bench/shop_1000000_x3.9``:
+1M customers, about 10M orders; generated if missing), horizon ``--horizon`` days, MLflow on a
+temporary sqlite store. Each run is a child process (its notebooks run in Jupyter kernels, more
+child processes); the peak resident memory of the whole process tree (sum of RSS over the
+tree, sampled every 0.2 s) and the largest single process (``ru_maxrss`` of the children) are
+reported, with the time of each step (from the runner's progress messages). Times are medians
+of ``--repeats`` runs. Targets (issue 10): < 180 s and < 4 GB on a 2-core machine.
+
+Usage: ``python bench/bench_evaluation.py [--repeats 1] [--horizon 30] [--data-dir DIR]``;
+unknown arguments are ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_metrics import ensure_shop  # noqa: E402
+from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
+
+CHILD = """
+import sys, time
+from crm_experiments.runner import run_evaluation
+t0 = time.perf_counter()
+def progress(msg):
+    print(f"{time.perf_counter() - t0:8.1f} s  {msg}", flush=True)
+out = run_evaluation(sys.argv[1], int(sys.argv[2]), reports_root=sys.argv[3], progress=progress)
+progress(f"done: report {out.report_path}")
+"""
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
+def run_once(params_file: Path, horizon: int, work: Path) -> tuple[float, float, str]:
+    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}",
+               PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(params_file), str(horizon),
+                             str(work / "reports")], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0]
+    ps = psutil.Process(proc.pid)
+
+    def sample():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss(ps))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - started
+    sampler.join()
+    if proc.returncode != 0:
+        print(out[-6000:])
+        raise SystemExit(f"evaluation failed (exit {proc.returncode})")
+    return seconds, peak[0] / 2**20, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--purchase-rate-scale", type=float, default=BENCH_PURCHASE_RATE_SCALE)
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--params", default=str(ROOT / "params" / "demo.yaml"))
+    ap.add_argument("--horizon", type=int, default=30)
+    ap.add_argument("--repeats", type=int, default=1)
+    args, _unknown = ap.parse_known_args(argv)
+
+    scale = args.purchase_rate_scale
+    suffix = "" if scale == 1.0 else f"_x{scale:g}"
+    data_dir = Path(args.data_dir or ROOT / "data" / "bench" / f"shop_{args.customers}{suffix}")
+    ensure_shop(data_dir, args.params, args.customers, scale)
+    times, peaks = [], []
+    with tempfile.TemporaryDirectory(prefix="crm-bench-eval-") as tmp:
+        raw = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
+        raw["data"]["path"] = str(data_dir.resolve())
+        params_file = Path(tmp) / "params.yaml"
+        params_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        for i in range(args.repeats):
+            work = Path(tmp) / f"run{i}"
+            work.mkdir()
+            seconds, peak, log = run_once(params_file, args.horizon, work)
+            times.append(seconds)
+            peaks.append(peak)
+            print(f"run {i + 1}: {seconds:.1f} s wall, peak RSS of the process tree "
+                  f"{peak:,.0f} MiB, load average {os.getloadavg()[0]:.1f}")
+            print("  " + log.strip().replace("\n", "\n  "))
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    med = statistics.median(times)
+    print(f"\nshop: {data_dir} ({args.customers:,} customers, purchase rate scale {scale:g})")
+    print(f"evaluation at {args.horizon} days (all notebooks, reports, MLflow): median "
+          f"{med:.1f} s over {len(times)} run(s); peak RSS of the process tree "
+          f"{max(peaks):,.0f} MiB (largest single process {largest:,.0f} MiB)")
+    print(f"targets: < 180 s -> {'met' if med < 180 else 'NOT met'}; < 4096 MiB -> "
+          f"{'met' if max(peaks) < 4096 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
