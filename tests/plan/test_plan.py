@@ -13,8 +13,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from crm_experiments.cli import main
+from crm_experiments.cli import main as cli_main
 from crm_experiments.demo.generator import generate_shop
-from crm_experiments.evaluation import evaluate
 from crm_experiments.params import load_params
 from crm_experiments.plan.gather import PlanError
 from crm_experiments.plan.run import make_plan
@@ -72,7 +72,7 @@ def test_states_follow_the_truth(past, planned):
     assert "evidence says" in states.loc["silent", "reason"]
 
 
-def test_params_are_valid_runnable_and_logged(past, planned, tmp_path):
+def test_params_are_valid_runnable_and_logged(past, planned, tmp_path, monkeypatch):
     params = load_params(planned.params_path)
     assert planned.params_path == past["campaigns_dir"] / "camp_next.yaml"
     assert params.campaign_id == "camp_next"
@@ -98,9 +98,13 @@ def test_params_are_valid_runnable_and_logged(past, planned, tmp_path):
     out = make_plan("camp_next2", campaigns_dir=past["campaigns_dir"],
                     data_path=str(tmp_path / "data"), sale_start=None, sale_end=None)
     p2 = load_params(out.params_path)
-    generate_shop(tmp_path / "data", p2, n_customers=1_500)
-    ev = evaluate(p2, HORIZON)
-    assert set(ev.economics.index) == set(p2.treatment_arms)
+    generate_shop(tmp_path / "data", p2, n_customers=2_000)
+    # the real command, into its own MLflow store (the planner's store stays as it was)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'next.db'}")
+    reports = tmp_path / "reports"
+    assert cli_main(["run", str(out.params_path), "--horizon", str(HORIZON),
+                     "--reports-dir", str(reports)]) == 0
+    assert (reports / "camp_next2" / f"{HORIZON}d" / "report.html").exists()
 
 
 def test_holdout_gives_the_power_it_claims(past, planned):
