@@ -13,7 +13,6 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from crm_experiments.cli import main
-from crm_experiments.cli import main as cli_main
 from crm_experiments.demo.generator import generate_shop
 from crm_experiments.params import load_params
 from crm_experiments.plan.gather import PlanError
@@ -102,7 +101,7 @@ def test_params_are_valid_runnable_and_logged(past, planned, tmp_path, monkeypat
     # the real command, into its own MLflow store (the planner's store stays as it was)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'next.db'}")
     reports = tmp_path / "reports"
-    assert cli_main(["run", str(out.params_path), "--horizon", str(HORIZON),
+    assert main(["run", str(out.params_path), "--horizon", str(HORIZON),
                      "--reports-dir", str(reports)]) == 0
     assert (reports / "camp_next2" / f"{HORIZON}d" / "report.html").exists()
 
