@@ -50,7 +50,11 @@ progress(f"done: report {out.report_path}")
 
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
-    for p in [proc, *proc.children(recursive=True)]:
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:  # the run just ended
+        return 0
+    for p in procs:
         with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
     return total
