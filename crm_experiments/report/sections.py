@@ -136,9 +136,16 @@ def effects_table(ev) -> str:
     frame = ev.comparison.to_frame()
     rows = []
     for r in frame.itertuples():
-        is_rate = r.metric == "converted"
-        fmt = (lambda x: pct(x, 2, signed=True)) if is_rate else (
-            lambda x: (("+" if x > 0 else "") + money(x, cur, 2)) if math.isfinite(x) else "–")
+        is_rate, is_count = r.metric == "converted", r.metric == "orders"
+        if is_rate:
+            def fmt(x):
+                return pct(x, 2, signed=True)
+        elif is_count:
+            def fmt(x):
+                return num(x, 3, signed=True)
+        else:
+            def fmt(x):
+                return (("+" if x > 0 else "") + money(x, cur, 2)) if math.isfinite(x) else "–"
         lo = getattr(r, "ci_low_adjusted", r.ci_low)
         hi = getattr(r, "ci_high_adjusted", r.ci_high)
         p_adj = getattr(r, "p_value_adjusted", r.p_value)
@@ -146,7 +153,7 @@ def effects_table(ev) -> str:
             tr("arm", lang): arm_label(ev, r.arm),
             tr("metric", lang): tr(r.metric, lang),
             tr("holdout_mean", lang): pct(r.mean_control, 2) if is_rate
-            else money(r.mean_control, cur, 2),
+            else num(r.mean_control, 3) if is_count else money(r.mean_control, cur, 2),
             tr("effect", lang): fmt(r.estimate),
             tr("interval", lang): f"{fmt(lo)} … {fmt(hi)}",
             tr("relative", lang): f"{pct(r.rel_estimate, 1, True)} "

@@ -61,3 +61,14 @@ def test_index_lists_reports_newest_first(tmp_path):
     assert "<b>new_campaign</b>" not in index and "&lt;b&gt;new_campaign" in index
     assert "¥10 (¥1 … ¥20)" in index
     assert (tmp_path / "new_campaign" / "30d" / "report.html").stat().st_mode & 0o044
+
+
+def test_effects_table_formats_each_metric_in_its_unit(evaluation):
+    import re
+
+    html = sections.effects_table(evaluation)
+    rows = {re.sub("<[^>]+>", "|", r).split("|")[4]: r
+            for r in re.findall(r"<tr>.*?</tr>", html)[1:]}
+    assert "¥" not in rows["每客户订单数"]        # orders per customer: a count
+    assert "%" in rows["购买率"] and "¥" not in rows["购买率"]  # buyers: a share
+    assert "¥" in rows["每客户净利润"]             # money
