@@ -25,8 +25,8 @@ from crm_experiments.stats.aggr import moments_from_ibis
 def spark_con():
     if shutil.which("java") is None:
         pytest.skip("the Spark engine needs Java 17: no java on PATH")
-    pytest.importorskip("pyspark", reason="pyspark not installed (pip install "
-                        "'crm-experiments[spark]')")
+    # pyspark is a test dependency (the `test` extra pulls in `spark`): missing it is a failure
+    import pyspark  # noqa: F401
     # tiny data: 2 shuffle partitions instead of 8 keeps every query a few tasks
     con = engine.connect(engine="spark", spark_master="local[2]",
                          spark_conf={"spark.sql.shuffle.partitions": "2"})
