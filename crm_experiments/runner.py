@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_experiments.errors import CrmError
+from crm_experiments.io.cache import shop_cache
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
 from crm_experiments.report.render import notebook_to_html, publish_report
 
@@ -89,6 +90,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    progress: Callable[[str], None] = lambda msg: None) -> RunOutcome:
     """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring.
 
+    The data directory is read and validated once (:mod:`crm_experiments.io.cache`); bad
+    data raises :class:`~crm_experiments.errors.DataValidationError` before any notebook runs.
     The evaluation notebook runs first, then the params' ``extra_notebooks`` due at this
     horizon (CLV and churn, coupon uplift ...). Each gets the same three parameters and writes
     ``metrics.json``, ``tables/`` and ``models/`` into its own results folder; all of them go
@@ -115,11 +118,14 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         for i in range(0, len(flat), 90):
             client.log_batch(run_id, params=flat[i:i + 90])
         pages: dict[str, Path] = {}
-        for nb in [Path(notebook), *extras]:
-            progress(f"{label} executing {nb.name}")
-            results = work / "results" if nb == Path(notebook) else work / "results" / nb.stem
-            pages[nb.stem] = _execute(client, run_id, nb, work, params_path, horizon_days,
-                                      results)
+        progress(f"{label} reading and validating {params.data.path}")
+        with shop_cache(params):  # staged and validated once for all the notebooks
+            for nb in [Path(notebook), *extras]:
+                progress(f"{label} executing {nb.name}")
+                results = (work / "results" if nb == Path(notebook)
+                           else work / "results" / nb.stem)
+                pages[nb.stem] = _execute(client, run_id, nb, work, params_path, horizon_days,
+                                          results)
 
         results = work / "results"
         summary = json.loads((results / "summary.json").read_text(encoding="utf-8"))

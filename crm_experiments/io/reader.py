@@ -115,6 +115,8 @@ class ShopData:
     data_dir: Path
     timezone: str
     warnings: list[Finding] = field(default_factory=list)
+    #: The run cache the tables were attached from (:mod:`crm_experiments.io.cache`), if any.
+    cache: Path | None = None
 
     def has(self, name: str) -> bool:
         return name in self.tables
@@ -205,8 +207,9 @@ class ReadFailure(Exception):
 
 
 def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
-                file_label: str | None = None) -> StagedTable:
-    """Scan ``path`` once and materialise it as a typed temporary table (see module doc)."""
+                file_label: str | None = None, temp: bool = True) -> StagedTable:
+    """Scan ``path`` once and materialise it as a typed table (see module doc): temporary, or
+    with ``temp=False`` stored in the connection's database (a DuckDB file: the run cache)."""
     if getattr(con, "name", None) != "duckdb":
         raise CrmError(f"reading data files needs the DuckDB engine, not {con.name!r}")
     schema = TABLES[name]
@@ -260,7 +263,8 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
     else:
         row_expr, from_ = "file_row_number + 1", src
     sql_name = f"crm_{name}_{next(_counter)}"
-    sql = (f"CREATE TEMP TABLE {_ident(sql_name)} AS SELECT CAST({row_expr} AS BIGINT) AS "
+    kind = "TEMP TABLE" if temp else "TABLE"
+    sql = (f"CREATE {kind} {_ident(sql_name)} AS SELECT CAST({row_expr} AS BIGINT) AS "
            f"{_ident(ROW)}, {', '.join(select + helpers)} FROM {from_}")
     try:
         con.raw_sql(sql)
@@ -337,7 +341,7 @@ def find_table_files(data_dir: Path, fmt: str = "auto") -> tuple[dict[str, Path]
 
 
 def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: str,
-                    params: CampaignParams | None = None
+                    params: CampaignParams | None = None, temp: bool = True
                     ) -> tuple[dict[str, StagedTable], list[Finding]]:
     """Stage every contract table found in ``data_dir``; findings say what could not be read."""
     data_dir = Path(data_dir)
@@ -354,7 +358,7 @@ def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: st
                 message="the file is empty (not even a header line)"))
             continue
         try:
-            staged[name] = stage_table(con, name, path, timezone=timezone)
+            staged[name] = stage_table(con, name, path, timezone=timezone, temp=temp)
         except ReadFailure as exc:
             findings.append(Finding(file=path.name, rule="unreadable_file",
                                     message=f"DuckDB cannot read this file: {exc}"))
@@ -377,14 +381,24 @@ def load_shop(data_dir: str | Path, *, timezone: str | None = None,
     :class:`~crm_experiments.errors.DataValidationError` listing every error finding (files
     that cannot be read or a missing orders table always; rule violations when ``validate``);
     warnings are kept in :attr:`ShopData.warnings`.
+
+    Inside a run of :mod:`crm_experiments.runner` (no ``con`` given, DuckDB engine) the
+    directory staged and validated once by the runner is reused: see
+    :mod:`crm_experiments.io.cache`.
     """
+    from crm_experiments.io.cache import open_shop_cache
     from crm_experiments.io.validate import validate_tables  # validate imports this module
 
     tz = resolve_timezone(timezone, params)
+    is_spark = params is not None and params.data.engine == "spark"
+    if con is None and not is_spark:
+        cached = open_shop_cache(data_dir, tz, params.data.format if params else "auto")
+        if cached is not None:
+            return cached
     if con is None:
         con = (engine.connect(engine=params.data.engine, spark_master=params.data.spark_master,
                               spark_conf=params.data.spark_conf)
-               if params is not None and params.data.engine == "spark" else engine.connect())
+               if is_spark else engine.connect())
     if getattr(con, "name", None) == "pyspark":
         return _load_shop_spark(con, data_dir, timezone=tz, params=params, validate=validate)
     staged, findings = stage_directory(con, data_dir, timezone=tz, params=params)

@@ -5,10 +5,12 @@ import json
 import re
 import shutil
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 from crm_experiments.cli import main
+from crm_experiments.errors import DataValidationError
 from crm_experiments.runner import EvaluationFailed, run_evaluation
 from tests.conftest import write_params
 
@@ -83,3 +85,20 @@ def test_cli_run_reports_errors_without_traceback(tmp_path, capsys, tracking):
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "unknown_key" in err and "Traceback" not in err
     assert _runs(tracking) == []  # invalid params never start a run
+
+
+def test_bad_data_fails_the_run_before_any_notebook(small_shop, tracking, tmp_path):
+    bad = tmp_path / "bad_data"
+    shutil.copytree(small_shop.parent / "data", bad)
+    orders = pd.read_parquet(bad / "orders.parquet")
+    orders.loc[2, "amount"] = -20.0
+    orders.to_parquet(bad / "orders.parquet")
+    params_file = write_params(tmp_path / "bad.yaml", bad, campaign_id="bad_campaign")
+    reports = tmp_path / "reports"
+    steps: list[str] = []
+    with pytest.raises(DataValidationError, match=r"orders.parquet, column 'amount', row 3"):
+        run_evaluation(params_file, 7, reports_root=reports, progress=steps.append)
+    assert not any("executing" in s for s in steps)  # validated once, before the notebooks
+    assert not (reports / "bad_campaign").exists()
+    (run,) = _runs(tracking)
+    assert run.info.status == "FAILED" and "row 3" in run.data.tags["error"]

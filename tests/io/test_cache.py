@@ -1,0 +1,71 @@
+"""The run cache: staged and validated once, reused by load_shop while the run lasts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from crm_experiments.errors import DataValidationError
+from crm_experiments.io.cache import SHOP_CACHE_ENV, shop_cache
+from crm_experiments.io.reader import load_shop
+from crm_experiments.params import load_params
+
+
+def _summary(shop) -> pd.Series:
+    o = shop["orders"]
+    return o.aggregate(n=o.count(), customers=o.customer_id.nunique(), amount=o.amount.sum(),
+                       first=o.created_at.min(), last=o.created_at.max()).to_pandas().iloc[0]
+
+
+def test_notebooks_of_a_run_reuse_the_cache_with_the_same_tables(small_shop):
+    params = load_params(small_shop)
+    direct = load_shop(params.data.path, params=params)
+    assert direct.cache is None
+    with shop_cache(params) as folder:
+        assert os.environ[SHOP_CACHE_ENV] == str(folder)
+        cached = load_shop(params.data.path, params=params)
+        assert cached.cache == folder
+        assert set(cached.tables) == set(direct.tables)
+        for name, table in direct.tables.items():
+            assert cached[name].schema() == table.schema(), name
+            assert int(cached[name].count().to_pandas()) == int(table.count().to_pandas())
+        pd.testing.assert_series_equal(_summary(cached), _summary(direct))
+        # a kernel is a child process: it inherits the variable and attaches the same file
+        code = ("from crm_experiments.io.reader import load_shop\n"
+                "from crm_experiments.params import load_params\n"
+                f"p = load_params({str(small_shop)!r})\n"
+                "print(load_shop(p.data.path, params=p).cache)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        assert out == str(folder)
+    assert SHOP_CACHE_ENV not in os.environ and not folder.exists()
+
+
+def test_a_data_file_changed_during_the_run_is_read_again(small_shop, tmp_path):
+    params = load_params(small_shop)
+    with shop_cache(params):
+        path = params.data.path / "orders.parquet"
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        try:
+            assert load_shop(params.data.path, params=params).cache is None
+        finally:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_bad_data_fails_before_any_notebook_and_leaves_nothing(small_shop, tmp_path):
+    params = load_params(small_shop)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    orders = pd.read_parquet(params.data.path / "orders.parquet")
+    orders.loc[2, "amount"] = -20.0
+    orders.to_parquet(bad / "orders.parquet")
+    bad_params = params.model_copy(update={"data": params.data.model_copy(update={"path": bad})})
+    with (pytest.raises(DataValidationError, match=r"orders.parquet, column 'amount', row 3"),
+          shop_cache(bad_params)):
+        pass
+    assert SHOP_CACHE_ENV not in os.environ
