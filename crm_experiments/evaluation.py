@@ -163,10 +163,12 @@ class Evaluation:
 
 
 # --- building the per-customer table ---------------------------------------------------------
-def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int) -> pd.DataFrame:
+def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int, *,
+                       states_at_start: ir.Table | None = None) -> pd.DataFrame:
     """One row per assigned customer: arm, window outcomes, costs, pre-period covariates,
-    lifecycle state at the sale start and tier. Computed in the engine; only this per-customer
-    table (one row per assigned customer) comes back to pandas."""
+    lifecycle state at the sale start (``states_at_start`` if already computed) and tier.
+    Computed in the engine; only this per-customer table (one row per assigned customer)
+    comes back to pandas."""
     if not shop.has("assignments"):
         raise CrmError(f"{shop.data_dir}: no assignments table; the holdout comparison needs "
                        "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
@@ -192,7 +194,8 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
         t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
     t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
     t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
-    states = lc.lifecycle_states(orders, params.sale_start, params.lifecycle_period_months)
+    states = states_at_start if states_at_start is not None else lc.lifecycle_states(
+        orders, params.sale_start, params.lifecycle_period_months)
     t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
         t, "lifecycle_state")
     if shop.has("customers") and "tier" in shop["customers"].columns:
@@ -365,8 +368,13 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
             f"{shop.data_dir}: orders end at {data_end}, but the {horizon_days}-day evaluation "
             f"window runs to {(end - pd.Timedelta(days=1)).date()}; evaluate after that date")
     notes = [str(w) for w in shop.warnings]
+    # lifecycle states at the sale start and the window end, computed once in the engine and
+    # reused by the customer table, the lifecycle shares, the migrations and reactivation
+    period = params.lifecycle_period_months
+    states = {"before": lc.lifecycle_states(orders, start, period).cache(),
+              "after": lc.lifecycle_states(orders, end, period).cache()}
 
-    customers = campaign_customers(shop, params, horizon_days)
+    customers = campaign_customers(shop, params, horizon_days, states_at_start=states["before"])
     if customers.empty:
         raise CrmError(f"{shop.data_dir}: no customer is assigned to campaign "
                        f"'{params.campaign_id}' in the assignments table")
@@ -396,11 +404,11 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         "weeks_before": (start - (end - start), start),
         "last_year": (start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)),
     })
-    lifecycle = lifecycle_by_arm(orders, customers, params, end)
-    migration = {arm: lc.migration_matrix(_orders_of(orders, customers, arm), params.sale_start,
-                                          end, params.lifecycle_period_months)
-                 for arm in params.arm_names}
     arms = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
+    lifecycle = lifecycle_by_arm(orders, customers, params, end, states=states)
+    migration = {arm: lc.migration_from_states(states["before"], states["after"],
+                                               arms.filter(arms.group == arm))
+                 for arm in params.arm_names}
     pre_start = start - pd.Timedelta(days=params.pre_period_days)
     sat = pd.concat([
         satisfaction(shop.tables, pre_start, start, alpha=params.alpha, groups=arms)
@@ -417,7 +425,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         reactivation = reactivation_rates(
             orders, shop["contacts"], start, params.sale_end, window=(start, end),
             period_months=params.lifecycle_period_months, assignments=shop["assignments"],
-            holdout_arm=params.control_arm, campaign_id=params.campaign_id, alpha=params.alpha)
+            holdout_arm=params.control_arm, campaign_id=params.campaign_id, alpha=params.alpha,
+            states=states["before"])
     else:
         reactivation = pd.DataFrame()
         notes.append("No contacts table: wake-up and reactivation rates need it.")
@@ -533,20 +542,20 @@ def retention_curve(orders: ir.Table, customers: pd.DataFrame, params: CampaignP
     return pd.DataFrame(rows, columns=["arm", "day", "buyers", "returned", "share"])
 
 
-def _orders_of(orders: ir.Table, customers: pd.DataFrame, arm: str) -> ir.Table:
-    ids = ibis.memtable(customers.loc[customers["arm"] == arm, ["customer_id"]])
-    return orders.semi_join(ids, "customer_id")
-
-
 def lifecycle_by_arm(orders: ir.Table, customers: pd.DataFrame, params: CampaignParams,
-                     after: pd.Timestamp) -> pd.DataFrame:
+                     after: pd.Timestamp, *, states: dict[str, ir.Table] | None = None
+                     ) -> pd.DataFrame:
     """Share of each arm's customers in each lifecycle state at the sale start and at the end
-    of the evaluation window (rows: arm x moment; columns: states)."""
+    of the evaluation window (rows: arm x moment; columns: states). ``states``: the
+    :func:`~crm_experiments.metrics.lifecycle.lifecycle_states` tables of both moments
+    (keys ``before``, ``after``) if already computed."""
     rows = []
+    ids = ibis.memtable(customers[["customer_id", "arm"]])
     for moment, when in (("before", params.sale_start), ("after", after)):
-        states = lc.lifecycle_states(orders, when, params.lifecycle_period_months)
-        ids = ibis.memtable(customers[["customer_id", "arm"]])
-        j = ids.left_join(states, "customer_id")
+        s = (states or {}).get(moment)
+        if s is None:
+            s = lc.lifecycle_states(orders, when, params.lifecycle_period_months)
+        j = ids.left_join(s, "customer_id")
         j = j.mutate(state=j.state.fill_null(lc.NO_STATE))
         counts = j.group_by(["arm", "state"]).aggregate(n=j.count()).to_pandas()
         wide = counts.pivot_table(index="arm", columns="state", values="n", fill_value=0)

@@ -105,8 +105,18 @@ def migration_matrix(orders: ir.Table, before: TimeLike, after: TimeLike,
                      period_months: int = 3) -> pd.DataFrame:
     """Customers by (state at ``before``, state at ``after``); rows ``no_purchase_yet`` hold
     customers acquired between the two dates. Returns a wide count table (rows = before)."""
-    s0 = lifecycle_states(orders, before, period_months).select("customer_id", before_state="state")
-    s1 = lifecycle_states(orders, after, period_months).select("customer_id", after_state="state")
+    return migration_from_states(lifecycle_states(orders, before, period_months),
+                                 lifecycle_states(orders, after, period_months))
+
+
+def migration_from_states(before: ir.Table, after: ir.Table,
+                          customers: ir.Table | None = None) -> pd.DataFrame:
+    """:func:`migration_matrix` from two :func:`lifecycle_states` tables (e.g. computed once
+    and reused), optionally restricted to the ``customer_id`` values of ``customers``."""
+    s0 = before.select("customer_id", before_state="state")
+    s1 = after.select("customer_id", after_state="state")
+    if customers is not None:
+        s1 = s1.semi_join(customers.select("customer_id"), "customer_id")
     j = s1.left_join(s0, "customer_id")
     j = j.mutate(before_state=j.before_state.fill_null(NO_STATE))
     long = j.group_by(["before_state", "after_state"]).aggregate(customers=j.count()).to_pandas()

@@ -57,14 +57,16 @@ def reactivation_rates(orders: ir.Table, contacts: ir.Table, sale_start: TimeLik
                        holdout_arm: str = "control", campaign_id: str | None = None,
                        channels: tuple[str, ...] | None = None,
                        contacted_from: TimeLike | None = None,
-                       alpha: float = 0.05) -> pd.DataFrame:
+                       alpha: float = 0.05, states: ir.Table | None = None) -> pd.DataFrame:
     """One row per (group, state): ``rate`` name, ``customers``, ``bought``, ``rate``,
     ``ci_low``, ``ci_high``, ``holdout_contacted``. ``group`` is ``contacted`` and, when
     ``assignments`` has the ``holdout_arm``, ``holdout``. States are taken at ``sale_start``;
     purchases and contacts are counted in ``window``, by default ``[sale_start, sale_end)``
-    (pass e.g. ``(sale_start, sale_end + 30 days)`` to include the month after)."""
+    (pass e.g. ``(sale_start, sale_end + 30 days)`` to include the month after). ``states``:
+    :func:`lifecycle_states` at ``sale_start`` if already computed."""
     start, end = window if window is not None else (sale_start, sale_end)
-    states = lifecycle_states(orders, sale_start, period_months)
+    if states is None:
+        states = lifecycle_states(orders, sale_start, period_months)
     states = states.filter(states.state.isin(list(RATES))).select("customer_id", "state")
     p = purchases(orders)
     bought = p.filter(in_window(p.created_at, start, end)).select("customer_id").distinct()

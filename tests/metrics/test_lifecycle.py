@@ -60,3 +60,17 @@ def test_pandas_reimplementation_agrees(orders):
             expected[cid] = "lost"
     got = lc.lifecycle_states(orders, AS_OF, 3).to_pandas()
     assert dict(zip(got.customer_id, got.state, strict=True)) == expected
+
+
+def test_migration_of_a_subset_from_shared_states_equals_migration_of_its_orders(orders):
+    import ibis
+
+    subset = ["A", "C", "E", "F", "J"]
+    s0 = lc.lifecycle_states(orders, "2025-08-01", 3).cache()
+    s1 = lc.lifecycle_states(orders, AS_OF, 3).cache()
+    ids = ibis.memtable(pd.DataFrame({"customer_id": subset, "group": "x"}))
+    own = orders.filter(orders.customer_id.isin(subset))
+    pd.testing.assert_frame_equal(lc.migration_from_states(s0, s1, ids),
+                                  lc.migration_matrix(own, "2025-08-01", AS_OF, 3))
+    pd.testing.assert_frame_equal(lc.migration_from_states(s0, s1),
+                                  lc.migration_matrix(orders, "2025-08-01", AS_OF, 3))
