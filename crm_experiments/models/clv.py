@@ -9,11 +9,19 @@ not profit; multiply by the gross margin for a profit view.
 history up to the end of the evaluation window (sale end + horizon), every assigned customer's
 12-month CLV from then on is predicted (0 for an assigned customer who has never bought), and
 each treatment arm's mean is compared with the holdout control's, with a bootstrap interval over
-customers (seeded); ``change`` compares the per-customer change from the pre-sale CLV (a
+customers (seeded; Welch's t interval on large campaigns, see :func:`incremental_mean`);
+``change`` compares the per-customer change from the pre-sale CLV (a
 difference in differences that removes chance imbalance between the arms). The same comparison
 at the sale start (the pre-sale state, from models fitted on the calibration period) should be
 near 0 by randomisation; the in-window revenue effect is shown next to it: a campaign that only
 pulled purchases forward has a short-term effect but no lasting CLV effect.
+
+Large shops (decided in :func:`campaign_clv`, listed in ``CampaignCLV.method_notes``, shown in
+the notebook and written as ``tables/clv_method_notes.csv``): the purchase and spend models are
+fitted on a seeded random sample of customers (100,000 by default) and predict for every
+customer; the churn scorers are compared on a seeded random sample of customers; the intervals
+are Welch's. The reasons are in :mod:`crm_experiments.models.btyd`,
+:mod:`crm_experiments.models.churn` and :func:`incremental_mean`.
 
 Caveat: BTYD models read any extra purchase as a sign of a more active customer, so purchases
 pulled forward into the window raise the predicted CLV too; comparing the arms' realised
@@ -29,9 +37,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from crm_experiments.errors import CrmError
-from crm_experiments.models.btyd import ModelWarning, PurchaseModel
+from crm_experiments.models.btyd import (
+    MAX_FIT_CUSTOMERS,
+    FitSampleWarning,
+    ModelWarning,
+    PurchaseModel,
+    one_blas_thread,
+    unique_patterns,
+)
 from crm_experiments.models.features import (
     data_end,
     repeat_purchases_by_day,
@@ -53,17 +69,22 @@ def customer_clv(purchase_model: PurchaseModel, spend_model: GammaGammaModel,
     monthly = (1 + annual_discount_rate) ** (1 / 12) - 1
     spend = spend_model.expected_spend(features)
     out = pd.DataFrame(index=features.index)
-    out["p_alive"] = purchase_model.p_alive(features)
+    # purchase predictions depend on (frequency, recency, T) only: compute them once per
+    # distinct history (about half as many as customers on a large shop) and expand
+    patterns, inverse = unique_patterns(features)
+    out["p_alive"] = purchase_model.p_alive(patterns)[inverse]
     out["expected_spend"] = spend
     horizon = max(months)
-    cum_prev = np.zeros(len(features))
+    cums = purchase_model.expected_purchases_at(
+        [m * MONTH_DAYS / k for m in range(1, horizon + 1)], patterns)
+    cum_prev = np.zeros(len(patterns))
     value = np.zeros(len(features))
     for m in range(1, horizon + 1):
-        cum = purchase_model.expected_purchases(m * MONTH_DAYS / k, features)
-        value = value + (cum - cum_prev) * spend / (1 + monthly) ** m
+        cum = cums[:, m - 1]
+        value = value + (cum - cum_prev)[inverse] * spend / (1 + monthly) ** m
         cum_prev = cum
         if m in months:
-            out[f"expected_purchases_{m}m"] = cum
+            out[f"expected_purchases_{m}m"] = cum[inverse]
             out[f"clv_{m}m"] = value
     return out
 
@@ -78,36 +99,79 @@ def clv_by(clv: pd.DataFrame, groups: pd.Series, name: str, months=(3, 6, 12)) -
     return df.groupby(name, observed=True).agg(**agg).reset_index()
 
 
+#: Above this many resampled values (``n_boot`` x customers), :func:`incremental_mean` uses
+#: Welch's interval instead of the bootstrap (method="auto").
+MAX_BOOT_DRAWS = 50_000_000
+
+
 def incremental_mean(values: pd.Series, arms: pd.Series, control: str, *, seed: int,
-                     n_boot: int = 1000, alpha: float = 0.05) -> pd.DataFrame:
-    """Per treatment arm: mean difference vs ``control`` with a percentile bootstrap interval
-    (customers resampled within each arm) and the two-sided bootstrap p-value."""
-    rng = np.random.default_rng(seed)
-    v = pd.DataFrame({"v": values.astype(float), "arm": arms.astype(str)})
-    if control not in set(v["arm"]):
+                     n_boot: int = 1000, alpha: float = 0.05,
+                     method: str = "auto") -> pd.DataFrame:
+    """Per treatment arm: mean difference vs ``control`` with a two-sided ``1 - alpha`` interval
+    and p-value.
+
+    ``method="bootstrap"``: percentile bootstrap (customers resampled within each arm,
+    ``n_boot`` resamples, seeded), p-value from the bootstrap distribution.
+    ``method="welch"``: Welch's unequal-variance t interval and test
+    (:func:`scipy.stats.ttest_ind`). ``method="auto"`` (default) bootstraps unless that means
+    more than :data:`MAX_BOOT_DRAWS` resampled values (``n_boot`` x customers; about 50,000
+    customers at 1,000 resamples), and uses Welch's interval above. Both are large-sample
+    intervals for a difference of means with the same first-order accuracy (two-sided coverage
+    error O(1/n)); at these sizes the bootstrap distribution of the difference is normal to
+    within its own Monte Carlo error, so the bootstrap would only add noise and minutes. A
+    simulation test checks that both cover the true difference 95% of the time on skewed,
+    zero-inflated values like CLV. The ``method`` column says which was used.
+    """
+    if method not in ("auto", "bootstrap", "welch"):
+        raise CrmError(f"unknown interval method {method!r}; use auto, bootstrap or welch")
+    if isinstance(values, pd.Series) and isinstance(arms, pd.Series) and \
+            not values.index.equals(arms.index):
+        arms = arms.reindex(values.index)
+    x = np.asarray(values, dtype="float64")
+    cat = pd.Series(arms)
+    if not isinstance(cat.dtype, pd.CategoricalDtype):
+        cat = cat.astype(str).astype("category")
+    codes = cat.cat.codes.to_numpy()
+    names = [str(n) for n in cat.cat.categories]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    groups = {name: x[order[bounds[i]:bounds[i + 1]]] for i, name in enumerate(names)
+              if bounds[i + 1] > bounds[i]}
+    if control not in groups:
         raise CrmError(f"no customer in the control arm {control!r}")
-
-    def boot_means(x: np.ndarray) -> np.ndarray:
-        out = np.empty(n_boot)
-        chunk = max(1, 2_000_000 // max(len(x), 1))
-        for s in range(0, n_boot, chunk):
-            e = min(n_boot, s + chunk)
-            out[s:e] = x[rng.integers(0, len(x), size=(e - s, len(x)))].mean(axis=1)
-        return out
-
-    c = v.loc[v["arm"] == control, "v"].to_numpy()
-    bc = boot_means(c)
+    if method == "auto":
+        method = "bootstrap" if n_boot * len(x) <= MAX_BOOT_DRAWS else "welch"
+    c = groups.pop(control)
     rows = []
-    for arm in sorted(set(v["arm"]) - {control}):
-        t = v.loc[v["arm"] == arm, "v"].to_numpy()
-        diff = boot_means(t) - bc
+    if method == "bootstrap":
+        rng = np.random.default_rng(seed)
+
+        def boot_means(x: np.ndarray) -> np.ndarray:
+            out = np.empty(n_boot)
+            chunk = max(1, 2_000_000 // max(len(x), 1))
+            for s in range(0, n_boot, chunk):
+                e = min(n_boot, s + chunk)
+                out[s:e] = x[rng.integers(0, len(x), size=(e - s, len(x)))].mean(axis=1)
+            return out
+
+        bc = boot_means(c)
+    for arm, t in groups.items():
         est = float(t.mean() - c.mean())
-        p = float(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())))
+        if method == "bootstrap":
+            diff = boot_means(t) - bc
+            lo = float(np.quantile(diff, alpha / 2))
+            hi = float(np.quantile(diff, 1 - alpha / 2))
+            p = float(min(1.0, 2 * min((diff <= 0).mean(), (diff >= 0).mean())))
+            label = f"bootstrap over customers ({n_boot} resamples)"
+        else:
+            res = stats.ttest_ind(t, c, equal_var=False)
+            ci = res.confidence_interval(1 - alpha)
+            lo, hi, p = float(ci.low), float(ci.high), float(res.pvalue)
+            label = "Welch t interval (large arms: the bootstrap's normal limit)"
         rows.append({"arm": arm, "n_arm": len(t), "n_control": len(c),
                      "mean_arm": float(t.mean()), "mean_control": float(c.mean()),
-                     "estimate": est, "ci_low": float(np.quantile(diff, alpha / 2)),
-                     "ci_high": float(np.quantile(diff, 1 - alpha / 2)), "p_value": p,
-                     "method": f"bootstrap over customers ({n_boot} resamples)"})
+                     "estimate": est, "ci_low": lo, "ci_high": hi, "p_value": p,
+                     "method": label})
     return pd.DataFrame(rows)
 
 
@@ -131,6 +195,7 @@ class CampaignCLV:
     churn: object | None                    # ChurnComparison
     months: tuple[int, ...] = (3, 6, 12)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    method_notes: tuple[str, ...] = field(default_factory=tuple)  # samples / intervals applied
 
     def headline(self) -> list[str]:
         lines = []
@@ -169,6 +234,8 @@ class CampaignCLV:
                 out[f"clv.incremental_12m.{r.when}.{r.arm}.{col}"] = getattr(r, col)
         for r in self.by_arm.itertuples():
             out[f"clv.mean_12m.{r.arm}"] = r.clv_12m_mean
+        out["clv.fit.customers"] = self.purchase_model.n_customers_
+        out["clv.fit.sample_customers"] = self.purchase_model.n_fit_customers_
         if self.churn is not None:
             out.update(self.churn.metrics())
         return {k: float(v) for k, v in out.items()
@@ -183,6 +250,8 @@ class CampaignCLV:
                "clv_by_arm": self.by_arm}
         for name, t in self.by_segment.items():
             out[f"clv_by_{name}"] = t
+        if self.method_notes:
+            out["clv_method_notes"] = pd.DataFrame({"note": list(self.method_notes)})
         if self.churn is not None:
             out["churn_scores"] = self.churn.scores
             out["churn_reliability"] = self.churn.reliability
@@ -213,64 +282,142 @@ class CampaignCLV:
         return out
 
 
+def _clv_of(customers: pd.Index, purchase_model, spend_model, features: pd.DataFrame,
+            months, annual_discount_rate) -> pd.DataFrame:
+    """:func:`customer_clv` of ``customers`` (in their order), 0 for those without a row in
+    ``features`` (no purchase yet; their number is in ``attrs["no_history"]``)."""
+    pos = features.index.get_indexer(customers)
+    have = pos >= 0
+    clv = customer_clv(purchase_model, spend_model, features.iloc[pos[have]], months=months,
+                       annual_discount_rate=annual_discount_rate)
+    values = np.zeros((len(customers), clv.shape[1]))
+    values[have] = clv.to_numpy()
+    out = pd.DataFrame(values, index=customers, columns=clv.columns)
+    out.attrs["no_history"] = int((~have).sum())
+    return out
+
+
+def _fit_note(what: str, models) -> str | None:
+    """One sentence on the sample the models of ``what`` were fitted on (None: everyone)."""
+    sampled = [m for m in models if m.n_fit_customers_ < m.n_customers_]
+    if not sampled:
+        return None
+    labels = ", ".join(m.label for m in sampled)
+    sizes = sorted({(m.n_fit_customers_, m.n_customers_) for m in sampled})
+    of = "; ".join(f"{n:,} of {total:,}" for n, total in sizes)
+    return f"{what}: {labels} fitted on a seeded random sample of customers ({of})"
+
+
 def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
                  churn_days: int = 30, annual_discount_rate: float = 0.10,
-                 n_boot: int = 1000) -> CampaignCLV:
-    """Fit, validate and apply the CLV models to a campaign (see the module docstring)."""
+                 n_boot: int = 1000, max_fit_customers: int | None = MAX_FIT_CUSTOMERS,
+                 max_churn_customers: int | None = MAX_FIT_CUSTOMERS) -> CampaignCLV:
+    """Fit, validate and apply the CLV models to a campaign (see the module docstring).
+
+    Large shops: the models are fitted on a seeded random sample of ``max_fit_customers``
+    customers (``params.seed``) and predict for everyone; the churn scorers are compared on a
+    sample of ``max_churn_customers`` (the same 100,000 by default); the incremental-CLV
+    intervals are Welch's instead of the bootstrap above ~50,000 assigned customers
+    (:func:`incremental_mean`). ``method_notes`` says what was applied. ``None`` turns a cap
+    off.
+    """
+    with one_blas_thread():
+        return _campaign_clv(shop, params, horizon_days, unit=unit, churn_days=churn_days,
+                             annual_discount_rate=annual_discount_rate, n_boot=n_boot,
+                             max_fit_customers=max_fit_customers,
+                             max_churn_customers=max_churn_customers)
+
+
+def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_discount_rate,
+                  n_boot, max_fit_customers, max_churn_customers) -> CampaignCLV:
     from crm_experiments.evaluation import campaign_customers
     from crm_experiments.models.churn import compare_churn_scorers
     from crm_experiments.models.validation import fit_purchase_models, validate_models
 
     orders = shop["orders"]
+    seed = int(params.seed)
     cal_end = params.sale_start
     obs_end = params.window_end(horizon_days)
     end = data_end(orders)
     notes: list[str] = []
+    method: list[str] = []
     if obs_end > end:
         notes.append(f"the data end on {(end - pd.Timedelta(days=1)).date()}, before the window "
                      f"end {obs_end.date()}: the holdout is shorter")
         obs_end = end
     months = (3, 6, 12)
+    fit_args = {"max_customers": max_fit_customers, "seed": seed}
+
+    def record(caught) -> None:
+        notes.extend(str(w.message) for w in caught if not issubclass(w.category,
+                                                                       FitSampleWarning))
+
     # 1. validation: calibration = before the sale, holdout = sale + horizon
     feats_cal = rfm_features(orders, cal_end, obs_end, unit=unit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModelWarning)
-        models = fit_purchase_models(feats_cal)
-    notes += [str(w.message) for w in caught]
+        models = fit_purchase_models(feats_cal, **fit_args)
+        gg_cal = GammaGammaModel().fit(feats_cal, **fit_args)
+    record(caught)
     first = int(feats_cal["first_purchase_day"].min())
     actual = repeat_purchases_by_day(
         orders, pd.Timestamp("1970-01-01") + pd.Timedelta(days=first), obs_end, cal_end)
     validation = validate_models(models, feats_cal, actual_by_day=actual)
     best = validation.best
-    gg_cal = GammaGammaModel().fit(feats_cal)
-    # 2. refit the chosen model on everything up to the window end
-    feats_post = rfm_features(orders, obs_end, unit=unit)
-    pm = type(models[best])().fit(feats_post)
-    gg = GammaGammaModel().fit(feats_post)
-    clv_post = customer_clv(pm, gg, feats_post, months=months,
-                            annual_discount_rate=annual_discount_rate)
-    clv_pre = customer_clv(models[best], gg_cal, feats_cal, months=months,
-                           annual_discount_rate=annual_discount_rate)
-    # 3. assigned customers: arm, segments; no history = CLV 0
+    # 2. assigned customers: arm, segments; the pre-sale CLV from the calibration models
     cust = campaign_customers(shop, params, horizon_days).set_index("customer_id")
+    keep = ["arm", "revenue", *[c for c in dict.fromkeys([*params.segments, "tier"])
+                                 if c in cust.columns and c not in ("arm", "revenue")]]
+    cust = cust[keep]  # only what is used below
     cust.index = cust.index.astype(str)
-    post = clv_post.reindex(cust.index)
-    n_none = int(post["clv_12m"].isna().sum())
+    for col in keep:
+        if col != "revenue":
+            cust[col] = cust[col].astype("category")  # grouped several times below
+    pre = _clv_of(cust.index, models[best], gg_cal, feats_cal, months,
+                  annual_discount_rate)[["clv_12m"]]
+    del feats_cal
+    # 3. refit the chosen model on everything up to the window end
+    feats_post = rfm_features(orders, obs_end, unit=unit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelWarning)
+        pm = type(models[best])().fit(feats_post, **fit_args)
+        gg = GammaGammaModel().fit(feats_post, **fit_args)
+    record(caught)
+    post = _clv_of(cust.index, pm, gg, feats_post, months, annual_discount_rate)
+    # churn below: the customers with a purchase before its cutoff (<= obs_end)
+    cutoff = min(obs_end, end - pd.Timedelta(days=churn_days))
+    cutoff_day = (cutoff.normalize() - pd.Timestamp("1970-01-01")).days
+    churn_population = feats_post.index[feats_post["first_purchase_day"].to_numpy() < cutoff_day]
+    del feats_post
+    for what, ms in (("Calibration (before the sale)", [*models.values(), gg_cal]),
+                     (f"Up to the window end ({obs_end.date()})", [pm, gg])):
+        note = _fit_note(what, ms)
+        if note:
+            method.append(note + f", seed {seed}; parameters describe the population, CLV is "
+                          "predicted for every customer from his own history and the "
+                          "log-likelihoods are over all customers.")
+    # 4. incremental CLV: no history = CLV 0
+    n_none = int(post.attrs["no_history"])
     if n_none:
         notes.append(f"{n_none:,} assigned customers had no purchase by {obs_end.date()}; "
                      "their CLV is counted as 0 (the models describe customers after a first "
                      "purchase)")
-    post = post.fillna({c: 0.0 for c in post.columns})
-    pre = clv_pre.reindex(cust.index).fillna(0.0)
     inc = []
     change = pd.DataFrame({"clv_12m": post["clv_12m"] - pre["clv_12m"]})
     for when, frame in (("after_window", post), ("pre_sale", pre), ("change", change)):
         t = incremental_mean(frame["clv_12m"], cust["arm"], params.control_arm,
-                             seed=params.seed, n_boot=n_boot)
+                             seed=seed, n_boot=n_boot)
         t.insert(0, "when", when)
         inc.append(t)
+    del pre, change
     window = incremental_mean(cust["revenue"], cust["arm"], params.control_arm,
-                              seed=params.seed, n_boot=n_boot)
+                              seed=seed, n_boot=n_boot)
+    methods = set(pd.concat(inc)["method"]) | set(window["method"])
+    if any(m.startswith("Welch") for m in methods):
+        method.append(f"Intervals of the incremental CLV and in-window revenue: Welch's t "
+                      f"interval, not the bootstrap (the arms have {len(cust):,} customers; at "
+                      "that size the bootstrap over customers gives the same normal interval up "
+                      "to its Monte Carlo noise, at a thousand times the cost).")
     by_arm = clv_by(post, cust["arm"], "arm", months)
     by_segment = {}
     for seg in params.segments:
@@ -278,18 +425,24 @@ def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
             by_segment[seg] = clv_by(post, cust[seg], seg, months)
     if "tier" in cust and "tier" not in by_segment:
         by_segment["tier"] = clv_by(post, cust["tier"], "tier", months)
-    # 4. churn: the latest cutoff whose N-day follow-up is in the data, at most the window end
+    del post, cust
+    # 5. churn: the latest cutoff whose N-day follow-up is in the data, at most the window end
     churn = None
-    cutoff = min(obs_end, end - pd.Timedelta(days=churn_days))
     try:
         churn = compare_churn_scorers(
-            orders, cutoff, churn_days, unit=unit, seed=params.seed,
-            interactions=shop["interactions"] if shop.has("interactions") else None)
+            orders, cutoff, churn_days, unit=unit, seed=seed,
+            interactions=shop["interactions"] if shop.has("interactions") else None,
+            max_customers=max_churn_customers, population=churn_population)
     except CrmError as exc:
         notes.append(f"churn comparison skipped: {exc}")
+    if churn is not None and churn.sampled:
+        method.append(f"Churn scorers compared on a seeded random sample of "
+                      f"{int(churn.scores['n'].iloc[0]):,} of the {churn.population:,} customers "
+                      f"with a purchase before {churn.cutoff.date()} (seed {seed}).")
     return CampaignCLV(
         campaign_id=params.campaign_id, currency=params.costs.currency,
         horizon_days=horizon_days, calibration_end=cal_end, observation_end=obs_end, unit=unit,
         validation=validation, purchase_model=pm, spend_model=gg,
         incremental=pd.concat(inc, ignore_index=True), window_effect=window, by_arm=by_arm,
-        by_segment=by_segment, churn=churn, months=months, notes=tuple(notes))
+        by_segment=by_segment, churn=churn, months=months, notes=tuple(notes),
+        method_notes=tuple(method))

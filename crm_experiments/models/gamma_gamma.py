@@ -8,6 +8,14 @@ towards the population mean ``p * gamma / (q - 1)`` (``gamma`` is lifetimes' ``v
 
 The model assumes spend is independent of purchase frequency; a warning says when the data
 disagree (|correlation| > 0.3). ``q <= 1`` means an infinite population mean: an error.
+
+On large data the parameters are estimated on a seeded random sample of ``max_customers`` of
+the repeat customers (default :data:`~crm_experiments.models.btyd.MAX_FIT_CUSTOMERS`), as for
+the purchase models (see :mod:`crm_experiments.models.btyd`): p, q and gamma describe the
+population's spend distribution, which a simple random sample estimates consistently; a
+:class:`~crm_experiments.models.btyd.FitSampleWarning` says so. ``log_likelihood_``, the
+correlation check and ``n_customers_`` are over all repeat customers; ``n_fit_customers_`` is
+the sample.
 """
 
 from __future__ import annotations
@@ -21,7 +29,15 @@ import pandas as pd
 from scipy.special import gammaln
 
 from crm_experiments.errors import CrmError
-from crm_experiments.models.btyd import ConvergenceError, ModelWarning, _arr
+from crm_experiments.models.btyd import (
+    MAX_FIT_CUSTOMERS,
+    ConvergenceError,
+    FitSampleWarning,
+    ModelWarning,
+    _arr,
+    fit_sample,
+    one_blas_thread,
+)
 
 
 class GammaGammaModel:
@@ -42,8 +58,10 @@ class GammaGammaModel:
         dropped = int(((x > 0) & ~keep).sum())
         return x[keep], m[keep], dropped
 
-    def fit(self, features: pd.DataFrame) -> GammaGammaModel:
-        """Fit on the customers of ``features`` with a repeat purchase; returns self."""
+    def fit(self, features: pd.DataFrame, *, max_customers: int | None = MAX_FIT_CUSTOMERS,
+            seed: int = 0) -> GammaGammaModel:
+        """Fit on the customers of ``features`` with a repeat purchase (a random sample of
+        ``max_customers`` of them when there are more, drawn with ``seed``); returns self."""
         x, m, dropped = self._repeaters(features)
         if len(x) < 10:
             raise CrmError(f"only {len(x)} customers with a repeat purchase of positive value: "
@@ -60,13 +78,16 @@ class GammaGammaModel:
         from lifetimes import GammaGammaFitter
         from lifetimes.utils import ConvergenceError as LtConvergence
         f = GammaGammaFitter(penalizer_coef=self.penalizer_coef)
+        pick = fit_sample(len(x), max_customers, seed)
+        fx, fm = (x, m) if pick is None else (x[pick], m[pick])
         # Scale money so the optimiser starts near the solution (lifetimes starts at 0.1 for
         # every parameter): v is a money scale, p and q are scale free.
-        scale = float(np.median(m))
+        scale = float(np.median(fm))
         try:
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+                    one_blas_thread():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                f.fit(x, m / scale)
+                f.fit(fx, fm / scale)
         except LtConvergence as exc:
             raise ConvergenceError("Gamma-Gamma did not converge; a small penalizer_coef "
                                    "(0.001) usually helps but shrinks the estimates") from exc
@@ -74,6 +95,11 @@ class GammaGammaModel:
                         "v": float(f.params_["v"]) * scale}
         self._lt = None
         self.n_customers_ = int(len(x))
+        self.n_fit_customers_ = int(len(fx))
+        if pick is not None:
+            warnings.warn(f"Gamma-Gamma: parameters estimated on a random sample of {len(fx):,} "
+                          f"of the {len(x):,} repeat customers (seed {seed})", FitSampleWarning,
+                          stacklevel=2)
         self.log_likelihood_ = float(self._loglik(x, m).sum())
         if not np.isfinite(self.log_likelihood_):
             raise ConvergenceError(f"Gamma-Gamma fit gave a non-finite likelihood ({self.params_})")
@@ -120,6 +146,7 @@ class GammaGammaModel:
     def to_dict(self) -> dict:
         return {"kind": self.kind, "params": dict(self.params_),
                 "log_likelihood": self.log_likelihood_, "n_customers": self.n_customers_,
+                "n_fit_customers": getattr(self, "n_fit_customers_", self.n_customers_),
                 "penalizer_coef": self.penalizer_coef}
 
     @classmethod
@@ -128,6 +155,7 @@ class GammaGammaModel:
         m.params_ = {k: float(spec["params"][k]) for k in cls.param_names}
         m.log_likelihood_ = float(spec.get("log_likelihood", np.nan))
         m.n_customers_ = int(spec.get("n_customers", 0))
+        m.n_fit_customers_ = int(spec.get("n_fit_customers", m.n_customers_))
         m.aic_ = 6 - 2 * m.log_likelihood_
         return m
 

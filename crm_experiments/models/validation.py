@@ -8,6 +8,11 @@ Fit on the calibration period, predict each customer's repeat purchases in the h
   check; the customer-weighted mean absolute error over these groups picks the model);
 * over time: cumulative repeat purchases of the calibration cohort per period against the
   model's expectation (the tracking plot), and the calibration frequency histogram.
+
+On large data the models are fitted on one seeded random sample of customers (the same sample
+for every model; see :mod:`crm_experiments.models.btyd`), and validated on **all** customers:
+the holdout predictions, the log-likelihood and the AIC are over everyone, so the comparison is
+on the same data for every model. ``n_fit_customers`` in the summary is the sample size.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ import pandas as pd
 
 from crm_experiments.errors import CrmError
 from crm_experiments.models.btyd import (
+    MAX_FIT_CUSTOMERS,
     PURCHASE_MODELS,
     ConvergenceError,
     ModelWarning,
     PurchaseModel,
+    unique_patterns,
 )
 from crm_experiments.models.features import unit_days
 
@@ -36,13 +43,16 @@ def frequency_bucket(x: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series(np.where(x >= 7, "7+", np.minimum(x, 7).astype(int).astype(str)))
 
 
-def fit_purchase_models(features: pd.DataFrame, kinds=("bg_nbd", "mbg_nbd", "pareto_nbd"),
+def fit_purchase_models(features: pd.DataFrame, kinds=("bg_nbd", "mbg_nbd", "pareto_nbd"), *,
+                        max_customers: int | None = MAX_FIT_CUSTOMERS, seed: int = 0,
                         **kwargs) -> dict[str, PurchaseModel]:
-    """Fit each model kind; one that fails is reported with a warning and left out."""
+    """Fit each model kind (on the same random sample of ``max_customers`` customers when there
+    are more); one that fails is reported with a warning and left out."""
     out: dict[str, PurchaseModel] = {}
     for kind in kinds:
         try:
-            out[kind] = PURCHASE_MODELS[kind](**kwargs).fit(features)
+            out[kind] = PURCHASE_MODELS[kind](**kwargs).fit(
+                features, max_customers=max_customers, seed=seed)
         except ConvergenceError as exc:
             warnings.warn(f"{kind} left out: {exc}", ModelWarning, stacklevel=2)
     if not out:
@@ -76,20 +86,29 @@ def validate_models(models: dict[str, PurchaseModel], features: pd.DataFrame, *,
     k = unit_days(unit)
     duration = float(features["duration_holdout"].iloc[0])
     actual = features["frequency_holdout"].to_numpy(dtype=float)
-    bucket = frequency_bucket(features["frequency"]).to_numpy()
+    # bucket number 0..7 (7 = "7+") of each customer; sums per bucket by bincount
+    bucket = np.minimum(features["frequency"].to_numpy(), len(BUCKETS) - 1).astype("int64")
+    counts = np.bincount(bucket, minlength=len(BUCKETS))
+    present = counts > 0
+    actual_mean = np.bincount(bucket, weights=actual, minlength=len(BUCKETS))[present] / \
+        counts[present]
+    patterns, inverse = unique_patterns(features)  # predict once per distinct history
     rows, by_freq = [], []
     for kind, m in models.items():
-        pred = m.expected_purchases(duration, features)
-        g = pd.DataFrame({"bucket": bucket, "actual": actual, "predicted": pred}).groupby(
-            "bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
-                          predicted=("predicted", "mean")).reindex(BUCKETS).dropna()
-        g["model"] = kind
-        by_freq.append(g.reset_index())
+        pred = m.expected_purchases(duration, patterns)[inverse]
+        g = pd.DataFrame({
+            "bucket": np.array(BUCKETS)[present], "customers": counts[present],
+            "actual": actual_mean,
+            "predicted": np.bincount(bucket, weights=pred, minlength=len(BUCKETS))[present]
+            / counts[present],
+            "model": kind})
+        by_freq.append(g)
         mae = float(np.average((g["predicted"] - g["actual"]).abs(), weights=g["customers"]))
         rows.append({"model": kind, "label": m.label, **{f"param_{p}": v for p, v in
                                                           m.params_.items()},
                      "log_likelihood": m.log_likelihood_, "aic": m.aic_,
                      "n_customers": m.n_customers_,
+                     "n_fit_customers": getattr(m, "n_fit_customers_", m.n_customers_),
                      "holdout_predicted": float(pred.sum()), "holdout_actual": float(actual.sum()),
                      "holdout_error_pct": float(100 * (pred.sum() - actual.sum())
                                                 / max(actual.sum(), 1e-9)),
@@ -104,8 +123,7 @@ def validate_models(models: dict[str, PurchaseModel], features: pd.DataFrame, *,
     reason += (f"); in total it predicts {best_row['holdout_predicted']:,.0f} repeat purchases "
                f"against {best_row['holdout_actual']:,.0f} actual "
                f"({best_row['holdout_error_pct']:+.1f}%).")
-    hist = pd.Series(bucket).value_counts().reindex(BUCKETS, fill_value=0)
-    histogram = pd.DataFrame({"bucket": BUCKETS, "customers": hist.to_numpy()})
+    histogram = pd.DataFrame({"bucket": BUCKETS, "customers": counts})
     tracking = (_tracking(models, features, actual_by_day, k) if actual_by_day is not None
                 else pd.DataFrame())
     return HoldoutValidation(summary=summary, by_frequency=pd.concat(by_freq, ignore_index=True),
