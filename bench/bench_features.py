@@ -13,16 +13,22 @@ The order log is the first N orders (file order) of a generated shop's ``orders.
   (filter + transfer) is *not* counted in lifetimes' time, which favours lifetimes.
 
 The results are asserted identical (same customers; frequency equal; recency, T and
-monetary_value within 1e-9 relative). Times are medians of ``--repeats`` runs (lifetimes:
-``--lifetimes-repeats`` runs, fewer because it is slow). Peak RSS is ``ru_maxrss`` of this
-process (both methods run in it). Usage: ``python bench/bench_features.py [--sizes 1000000,
-10000000] [--repeats 3] [--lifetimes-repeats 1] [--data-dir DIR]``; unknown arguments are
+monetary_value within 1e-9 relative). The two methods run alternately in this process (engine,
+lifetimes, engine, ...: ``--repeats`` engine runs, the first ``--lifetimes-repeats`` of them
+each followed by a lifetimes run) so that a change of machine load hits both; times are
+medians. The 1-minute load average (``os.getloadavg``) is printed before and after each size
+and the process CPU time (user + system, all threads) of each engine run beside its wall time:
+on a loaded machine (the load average above the core count) wall times are inflated and the
+CPU times are the steadier comparison. Peak RSS is ``ru_maxrss`` of this process (both
+methods run in it). Usage: ``python bench/bench_features.py [--sizes 1000000,10000000]
+[--repeats 3] [--lifetimes-repeats 1] [--data-dir DIR] [--threads N]``; unknown arguments are
 ignored (``python -m bench`` passes the same ``BENCH_ARGS`` to every script).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -49,13 +55,22 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - started)
-    return out, times
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads), seconds."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def timed(fn):
+    """(result, wall seconds, CPU seconds) of one call."""
+    started, cpu = time.perf_counter(), cpu_seconds()
+    out = fn()
+    return out, time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     con = engine.connect(threads=args.threads)
     orders = load_shop(data_dir, params=params, con=con, validate=False)["orders"]
     total = int(orders.count().to_pandas())
+    threads = con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
     print(f"order log: {data_dir / 'orders.parquet'} ({total:,} orders)")
+    print(f"machine: {os.cpu_count()} cores; DuckDB threads {threads}; engine and lifetimes "
+          "run alternately; times are medians")
     print(f"{'orders':>12}{'purchases':>12}{'customers':>11}{'engine s':>10}"
           f"{'lifetimes s':>13}{'ratio':>8}  identical")
     for n in [int(s) for s in args.sizes.split(",")]:
@@ -88,15 +106,25 @@ def main(argv: list[str] | None = None) -> int:
             n = total
         t = con.create_table(f"bench_orders_{n}", orders.limit(n), temp=True)
         cal_end = data_end(t)
-        ours, ours_t = timed(lambda t=t, c=cal_end: rfm_features(t, c), args.repeats)
         p = t.filter(is_purchase(t)).select("customer_id", "created_at", value=net_revenue(t))
         tx = p.to_pandas()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theirs, theirs_t = timed(lambda tx=tx, c=cal_end: summary_data_from_transaction_data(
-                tx, "customer_id", "created_at", monetary_value_col="value",
-                observation_period_end=c - pd.Timedelta(days=1), freq="D"),
-                args.lifetimes_repeats)
+        load_before = load_average()
+        ours_t, ours_cpu, theirs_t = [], [], []
+        ours = theirs = None
+        for r in range(max(args.repeats, args.lifetimes_repeats)):
+            if r < args.repeats:
+                ours, wall, cpu = timed(lambda t=t, c=cal_end: rfm_features(t, c))
+                ours_t.append(wall)
+                ours_cpu.append(cpu)
+            if r < args.lifetimes_repeats:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    theirs, wall, _cpu = timed(
+                        lambda tx=tx, c=cal_end: summary_data_from_transaction_data(
+                            tx, "customer_id", "created_at", monetary_value_col="value",
+                            observation_period_end=c - pd.Timedelta(days=1), freq="D"))
+                theirs_t.append(wall)
+        load_after = load_average()
         theirs = theirs.sort_index()
         theirs.index = theirs.index.astype(str)
         assert list(ours.index) == list(theirs.index), "different customers"
@@ -107,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
                                        err_msg=col)
         a, b = statistics.median(ours_t), statistics.median(theirs_t)
         print(f"{n:>12,}{len(tx):>12,}{len(ours):>11,}{a:>10.2f}{b:>13.2f}{b / a:>7.1f}x  yes")
-        print(f"{'':>12}  engine runs: {', '.join(f'{x:.2f}' for x in ours_t)} s; "
+        print(f"{'':>12}  engine runs: {', '.join(f'{x:.2f}' for x in ours_t)} s "
+              f"(CPU {', '.join(f'{x:.2f}' for x in ours_cpu)} s); "
               f"lifetimes runs: {', '.join(f'{x:.2f}' for x in theirs_t)} s")
+        print(f"{'':>12}  load average (1, 5, 15 min): {load_before} before, {load_after} after")
         del tx, theirs, ours
         con.drop_table(f"bench_orders_{n}", force=True)
     print(f"\npeak RSS: {peak_rss_mib():,.0f} MiB (this process: DuckDB, the pandas purchases "
