@@ -18,6 +18,12 @@ reported is the same normalisation of the uplift curve (scikit-uplift's ``uplift
 0 is no better than random, 1 is the perfect ranking; with noisy outcomes good models score
 small positive values.
 
+Intervals are percentile bootstrap intervals, customers resampled with replacement within the
+treated and within the control group. A resample is computed as the original customers
+counted as often as they were drawn: the score and the perfect ranking are sorted once, the
+resamples' counts are cumulated in that order (many resamples per array operation, in chunks
+of bounded memory), which gives exactly the figures of sorting each resample anew.
+
 >>> y = np.array([1, 0, 1, 0, 0, 1, 0, 0.0]); t = np.array([1, 1, 1, 1, 0, 0, 0, 0])
 >>> round(qini_coefficient(y, np.array([.9, .1, .8, .2, .5, .5, .5, .5]), t), 3)
 0.789
@@ -31,18 +37,53 @@ import numpy as np
 import pandas as pd
 
 
+def _ranking(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``order`` (customers by descending score) and ``ends``: the position in that order of
+    the last customer of each group of equal scores (the curves' points)."""
+    order = np.argsort(score, kind="mergesort")[::-1]
+    s = score[order]
+    ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]
+    return order, ends
+
+
+def _cumulative(ends: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray | None = None):
+    """Cumulative counts and sums at ``ends``, for customers already in ranking order.
+
+    ``w`` (optional, shape ``(B, n)``): how often each customer counts, one row per
+    bootstrap resample; the results then have shape ``(B, len(ends))``. A resample drawn
+    with replacement is exactly the original customers counted with such multiplicities,
+    and its curve points are the same tie groups (a group nobody was drawn from repeats the
+    previous point, which adds no area), so nothing needs re-sorting."""
+    yt, yc = y * t, y * (1 - t)
+    if w is None:
+        n_all = (ends + 1).astype(float)
+        n_t = np.cumsum(t)[ends]
+        return n_all, n_t, n_all - n_t, np.cumsum(yt)[ends], np.cumsum(yc)[ends]
+    # two running sums per pass: real and imaginary parts of a complex cumulative sum are
+    # added independently, exactly as two float cumulative sums (half the passes)
+    counts = np.cumsum(w * (1 + 1j * t), axis=1)    # customers, treated customers
+    sums = np.cumsum(w * (yt + 1j * yc), axis=1)      # treated outcome, control outcome
+    if ends.size < y.size:  # ties: keep the last customer of each tie group
+        counts, sums = counts[:, ends], sums[:, ends]
+    n_all, n_t = counts.real, counts.imag
+    return n_all, n_t, n_all - n_t, sums.real, sums.imag
+
+
+def _qini_values(n_all, n_t, n_c, y_t, y_c) -> np.ndarray:
+    ratio = np.divide(n_t, n_c, out=np.zeros_like(n_t), where=n_c != 0)
+    return y_t - y_c * ratio
+
+
+def _uplift_values(n_all, n_t, n_c, y_t, y_c) -> np.ndarray:
+    mean_t = np.divide(y_t, n_t, out=np.zeros_like(y_t), where=n_t != 0)
+    mean_c = np.divide(y_c, n_c, out=np.zeros_like(y_c), where=n_c != 0)
+    return (mean_t - mean_c) * n_all
+
+
 def _sorted_cumulative(y: np.ndarray, score: np.ndarray, t: np.ndarray):
     """Cumulative counts and sums at each distinct score threshold, highest score first."""
-    order = np.argsort(score, kind="mergesort")[::-1]
-    y, t, score = y[order], t[order], score[order]
-    distinct = np.where(np.diff(score))[0]
-    at = np.r_[distinct, score.size - 1]
-    n_t = np.cumsum(t)[at].astype(float)
-    n_all = (at + 1).astype(float)
-    n_c = n_all - n_t
-    y_t = np.cumsum(y * t)[at]
-    y_c = np.cumsum(y * (1 - t))[at]
-    return n_all, n_t, n_c, y_t, y_c
+    order, ends = _ranking(score)
+    return _cumulative(ends, y[order], t[order])
 
 
 def _start_at_zero(x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,39 +95,93 @@ def _start_at_zero(x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def qini_curve(y, score, treatment) -> tuple[np.ndarray, np.ndarray]:
     """``(number targeted, Q(k))`` at each distinct score, starting at ``(0, 0)``."""
     y, score, t = (np.asarray(a, dtype=float) for a in (y, score, treatment))
-    n_all, n_t, n_c, y_t, y_c = _sorted_cumulative(y, score, t)
-    ratio = np.divide(n_t, n_c, out=np.zeros_like(n_t), where=n_c != 0)
-    return _start_at_zero(n_all, y_t - y_c * ratio)
+    cum = _sorted_cumulative(y, score, t)
+    return _start_at_zero(cum[0], _qini_values(*cum))
 
 
 def uplift_curve(y, score, treatment) -> tuple[np.ndarray, np.ndarray]:
     """``(number targeted, U(k))`` at each distinct score, starting at ``(0, 0)``."""
     y, score, t = (np.asarray(a, dtype=float) for a in (y, score, treatment))
-    n_all, n_t, n_c, y_t, y_c = _sorted_cumulative(y, score, t)
-    mean_t = np.divide(y_t, n_t, out=np.zeros_like(y_t), where=n_t != 0)
-    mean_c = np.divide(y_c, n_c, out=np.zeros_like(y_c), where=n_c != 0)
-    return _start_at_zero(n_all, (mean_t - mean_c) * n_all)
+    cum = _sorted_cumulative(y, score, t)
+    return _start_at_zero(cum[0], _uplift_values(*cum))
 
 
-def _normalised_area(curve, y, score, t) -> float:
-    x, v = curve(y, score, t)
-    xp, vp = curve(y, y * t - y * (1 - t), t)
-    base = np.trapezoid([0.0, vp[-1]], [0.0, xp[-1]])
-    perfect = np.trapezoid(vp, xp) - base
-    actual = np.trapezoid(v, x) - base
-    return float(actual / perfect) if perfect != 0 else float("nan")
+def _area(dx: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Trapezoid area under the points ``(x, v)`` (``dx``: steps of ``x``) along the last
+    axis, from ``(0, 0)`` (a repeated ``(0, 0)`` adds nothing, as ``_start_at_zero`` would
+    leave it out)."""
+    return (np.einsum("...i,...i->...", dx, v)
+            + np.einsum("...i,...i->...", dx[..., 1:], v[..., :-1])) / 2
+
+
+def _areas(model_cum, perfect_cum) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised Qini and uplift-curve areas (see the module docstring) from the model's
+    and the perfect ranking's cumulative sums (1-d, or ``(B, points)`` for resamples)."""
+    dx = np.diff(model_cum[0], axis=-1, prepend=0.0)
+    dxp = np.diff(perfect_cum[0], axis=-1, prepend=0.0)
+    out = []
+    for values in (_qini_values, _uplift_values):
+        vp = values(*perfect_cum)
+        base = perfect_cum[0][..., -1] * vp[..., -1] / 2
+        perfect = _area(dxp, vp) - base
+        actual = _area(dx, values(*model_cum)) - base
+        out.append(np.divide(actual, perfect, out=np.full_like(actual, np.nan),
+                             where=perfect != 0))
+    return out[0], out[1]
+
+
+def _perfect_score(y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The perfect model's ranking: treated by descending, controls by ascending outcome."""
+    return y * t - y * (1 - t)
+
+
+def _normalised(y, score, t) -> tuple[float, float]:
+    """``(Qini coefficient, AUUC)`` of ``score``."""
+    order, ends = _ranking(score)
+    p_order, p_ends = _ranking(_perfect_score(y, t))
+    q, a = _areas(_cumulative(ends, y[order], t[order]),
+                  _cumulative(p_ends, y[p_order], t[p_order]))
+    return float(q), float(a)
 
 
 def qini_coefficient(y, score, treatment) -> float:
     """Qini area normalised by the perfect model (scikit-uplift ``qini_auc_score``)."""
     y, score, t = (np.asarray(a, dtype=float) for a in (y, score, treatment))
-    return _normalised_area(qini_curve, y, score, t)
+    return _normalised(y, score, t)[0]
 
 
 def auuc(y, score, treatment) -> float:
     """Uplift-curve area normalised by the perfect model (scikit-uplift ``uplift_auc_score``)."""
     y, score, t = (np.asarray(a, dtype=float) for a in (y, score, treatment))
-    return _normalised_area(uplift_curve, y, score, t)
+    return _normalised(y, score, t)[1]
+
+
+def _bootstrap_areas(y, order, ends, p_order, p_ends, t, n_boot: int, rng,
+                     chunk_cells: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """Qini coefficient and AUUC of ``n_boot`` stratified bootstrap resamples (treated and
+    control customers each drawn with replacement, their group sizes kept).
+
+    Each resample is the vector of how often each customer was drawn (a multinomial count,
+    drawn as in ``rng.choice``), applied to the rankings sorted once; resamples are processed
+    ``chunk_cells // n`` at a time to bound memory."""
+    n = y.size
+    ys, ts = y[order], t[order]
+    groups = [np.flatnonzero(ts == 1), np.flatnonzero(ts == 0)]
+    position = np.empty(n, dtype=np.intp)
+    position[order] = np.arange(n)
+    to_perfect = position[p_order]  # model-order position of each customer in perfect order
+    yp, tp = ys[to_perfect], ts[to_perfect]
+    q, a = np.empty(n_boot), np.empty(n_boot)
+    step = max(1, min(n_boot, chunk_cells // max(n, 1)))
+    for start in range(0, n_boot, step):
+        size = min(step, n_boot - start)
+        w = np.empty((size, n))
+        for b in range(size):
+            drawn = np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])
+            w[b] = np.bincount(drawn, minlength=n)
+        q[start:start + size], a[start:start + size] = _areas(
+            _cumulative(ends, ys, ts, w), _cumulative(p_ends, yp, tp, np.take(w, to_perfect, 1)))
+    return q, a
 
 
 @dataclass(frozen=True)
@@ -112,18 +207,17 @@ def ranking_score(y, score, treatment, *, arm: str = "treatment", n_boot: int = 
     """Qini coefficient and AUUC of ``score`` with bootstrap intervals (``treatment`` 0/1)."""
     y, score, t = (np.asarray(a, dtype=float) for a in (y, score, treatment))
     rng = np.random.default_rng(seed)
-    treated, control = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
-    q = np.empty(n_boot)
-    a = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = np.r_[rng.choice(treated, treated.size), rng.choice(control, control.size)]
-        q[b] = qini_coefficient(y[idx], score[idx], t[idx])
-        a[b] = auuc(y[idx], score[idx], t[idx])
+    order, ends = _ranking(score)
+    p_order, p_ends = _ranking(_perfect_score(y, t))
+    qini, area = _areas(_cumulative(ends, y[order], t[order]),
+                        _cumulative(p_ends, y[p_order], t[p_order]))
+    q, a = _bootstrap_areas(y, order, ends, p_order, p_ends, t, n_boot, rng)
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    n_treated = int(np.sum(t == 1))
     return RankingScore(
-        arm=arm, n_treated=int(treated.size), n_control=int(control.size),
-        qini=qini_coefficient(y, score, t), qini_low=float(np.nanpercentile(q, lo)),
-        qini_high=float(np.nanpercentile(q, hi)), auuc=auuc(y, score, t),
+        arm=arm, n_treated=n_treated, n_control=int(t.size - n_treated),
+        qini=float(qini), qini_low=float(np.nanpercentile(q, lo)),
+        qini_high=float(np.nanpercentile(q, hi)), auuc=float(area),
         auuc_low=float(np.nanpercentile(a, lo)), auuc_high=float(np.nanpercentile(a, hi)),
         n_boot=n_boot, alpha=alpha)
 

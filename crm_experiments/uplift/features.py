@@ -50,7 +50,8 @@ def _as_number(s: pd.Series) -> pd.Series | None:
     present = s.dropna()
     if present.empty:
         return None
-    converted = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    distinct = pd.Series(present.unique())  # each distinct text checked once
+    converted = pd.to_numeric(distinct.astype(str).str.strip(), errors="coerce")
     if converted.notna().all():
         return pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype("float64")
     return None
@@ -120,12 +121,14 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
                 out[:, j] = values.to_numpy(dtype="float64", na_value=np.nan)
             else:
                 cats = self.categories_[c]
-                index = {v: i for i, v in enumerate(cats)}
-                other = float(len(cats))
-                text = s.astype("string")
-                codes = text.map(lambda v, index=index, other=other:
-                                 np.nan if pd.isna(v) else index.get(v, other))
-                out[:, j] = codes.to_numpy(dtype="float64", na_value=np.nan)
+                # map each distinct value once; a value not kept in fit is "other"
+                values, distinct = pd.factorize(s.astype("string"))
+                lookup = pd.Index(cats, dtype=object).get_indexer(
+                    np.asarray(distinct, dtype=object)).astype("float64")
+                lookup[lookup < 0] = len(cats)
+                present = values >= 0                 # factorize codes a missing value -1
+                out[:, j] = np.nan
+                out[present, j] = lookup[values[present]]
         return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:

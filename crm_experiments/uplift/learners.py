@@ -20,11 +20,13 @@ learned state in attributes ending in ``_``):
     ``(n, 1 + len(arms_))``: estimated mean outcome under the control and each treatment
     (used by doubly robust policy evaluation).
 
-Nuisance models are **cross-fitted**: the training rows are split into ``n_folds`` folds; a
-row's own outcome never enters the outcome model that builds its pseudo-outcome, and new rows
-get the average of the fold models. Propensities are the arms' shares in the training data
-(the data come from a randomised experiment; for observational data the learners would need
-a propensity model, which this module does not fit).
+For the X- and DR-learners the nuisance (outcome) models are **cross-fitted**: the training
+rows are split into ``n_folds`` folds; a row's own outcome never enters the outcome model that
+builds its pseudo-outcome, and new rows get the average of the fold models. The T-learner uses
+no out-of-fold prediction, so it fits one outcome model per arm on all its training rows
+(fold models would only triple the cost of every prediction). Propensities are the arms'
+shares in the training data (the data come from a randomised experiment; for observational
+data the learners would need a propensity model, which this module does not fit).
 
 * :class:`TLearner`: one outcome model per arm; effect = difference of predictions.
 * :class:`XLearner` (Kuenzel et al. 2019): imputed effects ``y - mu_0(x)`` on the treated and
@@ -38,6 +40,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.model_selection import StratifiedKFold
@@ -151,11 +154,14 @@ class _MetaLearner(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return X, y, t
 
+    def _arm_codes(self, t: np.ndarray) -> np.ndarray:
+        """Position of each row's arm in ``all_arms_`` (control 0)."""
+        return pd.Index(self.all_arms_.astype(str)).get_indexer(t)
+
     def _cross_fit_outcomes(self, X, y, t) -> np.ndarray:
         """Out-of-fold ``mu_a(x)`` for every training row and arm (control first); keeps
         the fold models in ``outcome_models_`` for new rows."""
-        index = {a: i for i, a in enumerate(self.all_arms_)}
-        codes = np.array([index[v] for v in t])
+        codes = self._arm_codes(t)
         folds = StratifiedKFold(n_splits=self.n_folds, shuffle=True,
                                 random_state=self.random_state)
         oof = np.zeros((len(y), len(self.all_arms_)))
@@ -185,20 +191,33 @@ class _MetaLearner(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         raise NotImplementedError
 
+    def predict_both(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``(predict(X), predict_outcomes(X))``."""
+        return self.predict(X), self.predict_outcomes(X)
+
 
 class TLearner(_MetaLearner):
-    """Effect = ``mu_a(x) - mu_0(x)`` from separate (cross-fitted, fold-averaged) outcome
-    models per arm."""
+    """Effect = ``mu_a(x) - mu_0(x)`` from one outcome model per arm, each fitted on all the
+    arm's training rows (``n_folds`` is not used: see the module docstring)."""
 
     @_limited_threads
     def fit(self, X, y, treatment) -> TLearner:
         X, y, t = self._prepare(X, y, treatment)
-        self._cross_fit_outcomes(X, y, t)
+        codes = self._arm_codes(t)
+        models = []
+        for k in range(len(self.all_arms_)):
+            rows = np.flatnonzero(codes == k)
+            models.append(self._model("outcome", rows.size).fit(X[rows], y[rows]))
+        self.outcome_models_ = [models]
         return self
 
     def predict(self, X) -> np.ndarray:
+        return self.predict_both(X)[0]
+
+    def predict_both(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Effects and outcomes from one pass of the outcome models."""
         mu = self.predict_outcomes(X)
-        return mu[:, 1:] - mu[:, [0]]
+        return mu[:, 1:] - mu[:, [0]], mu
 
 
 class XLearner(_MetaLearner):

@@ -4,7 +4,13 @@ Steps (all on a randomised experiment, one row per customer):
 
 1. per-arm money on **all** customers (:func:`~crm_experiments.uplift.policy.arm_money`);
 2. a stratified (by arm) random split: the learner is trained on ``1 - test_size`` of the
-   customers, with cross-fitted nuisance models inside;
+   customers. To bound the time on a large shop, the learner can be trained on a seeded random
+   sample (stratified by arm) of at most ``max_train`` of those customers and evaluated on a
+   seeded sample of at most ``max_test`` held-out customers (both unlimited by default);
+   customers left out of the samples are not used by steps 2-3, and ``n_train`` / ``n_test``
+   report the sizes used. On the 863,000-customer bench shop a 200,000-customer training
+   sample instead of all 431,000 lowered the correlation of the estimated with the true
+   effects from 0.67 / 0.55 to 0.61 / 0.46 while saving about a second: cap generously;
 3. on the held-out customers only: Qini / uplift curves, Qini coefficient and AUUC with
    bootstrap intervals, uplift by decile (per arm vs control), and the value of the learned
    policy vs "everyone gets arm X" and "no one" (IPW and doubly robust);
@@ -104,7 +110,9 @@ class UpliftModel:
 
 @dataclass(frozen=True)
 class UpliftResult:
-    """Everything measured by :func:`analyse_uplift`."""
+    """Everything measured by :func:`analyse_uplift`. ``n_train_split`` / ``n_test_split``:
+    the sizes of the training and held-out parts of the split, of which ``n_train`` /
+    ``n_test`` customers were used (fewer when capped)."""
 
     outcome: str
     control: str
@@ -122,10 +130,14 @@ class UpliftResult:
     test_effects: pd.DataFrame
     best_single_arm: str
     recommended_policy: str = "learned policy"
+    n_customers: int = 0
+    n_train_split: int = 0
+    n_test_split: int = 0
 
     def metrics(self) -> dict[str, float]:
         """Flat ``uplift.* -> number`` (finite values only)."""
-        out: dict[str, float] = {"uplift.n_train": self.n_train, "uplift.n_test": self.n_test,
+        out: dict[str, float] = {"uplift.n_customers": self.n_customers,
+                                 "uplift.n_train": self.n_train, "uplift.n_test": self.n_test,
                                  "uplift.targeting_recommended":
                                      float(self.recommended_policy == "learned policy")}
         for r in self.arm_money.to_dict("records"):
@@ -152,7 +164,8 @@ class UpliftResult:
     def to_dict(self) -> dict:
         """JSON-able summary (the CLI's ``--json``)."""
         return {"outcome": self.outcome, "control": self.control, "arms": list(self.arms),
-                "learner": self.learner, "n_train": self.n_train, "n_test": self.n_test,
+                "learner": self.learner, "n_customers": self.n_customers,
+                "n_train": self.n_train, "n_test": self.n_test,
                 "best_single_arm": self.best_single_arm,
                 "recommended_policy": self.recommended_policy,
                 "arm_effects": self.arm_money.to_dict("records"),
@@ -192,8 +205,8 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
                    orders: str | None = None, cost_columns: Sequence[str] = (),
                    covariates: Mapping[str, str] | None = None, test_size: float = 0.3,
                    seed: int = 0, learner: str = "t", max_iter: int = 60, n_folds: int = 3,
-                   n_boot: int = 200, alpha: float = 0.05,
-                   source: str = "table") -> UpliftResult:
+                   n_boot: int = 200, alpha: float = 0.05, max_train: int | None = None,
+                   max_test: int | None = None, source: str = "table") -> UpliftResult:
     """Per-arm money, uplift model, held-out ranking and policy value (module docstring).
 
     ``outcome``: the money outcome per customer (e.g. net profit); ``cost_per_treated``:
@@ -202,38 +215,46 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
     _check(df, arm, control, outcome, features, source)
     if not 0 < test_size < 1:
         raise UpliftInputError(f"test size {test_size}: must be between 0 and 1")
+    for name, cap in (("max_train", max_train), ("max_test", max_test)):
+        if cap is not None and cap < 100:
+            raise UpliftInputError(f"{name} {cap}: must be at least 100 customers (or None)")
     control = str(control)
     cost = {str(k): float(v) for k, v in (cost_per_treated or {}).items()}
     labels = df[arm].astype(str)
-    unknown = sorted(set(cost) - set(labels))
+    unknown = sorted(set(cost) - set(labels.unique()))
     if unknown:
         raise UpliftInputError(f"{source}: cost given for arm(s) {', '.join(unknown)}, which "
                                f"column '{arm}' does not hold")
     money = arm_money(df, arm=arm, control=control, profit=outcome, orders=orders,
                       cost_columns=cost_columns, cost_per_treated=cost, covariates=covariates,
                       alpha=alpha, source=source)
+    strata = pd.Series(pd.Categorical(labels).codes, index=df.index)
     try:
+        # arms as integer codes in sorted order: the same split as the labels, much faster
         train_idx, test_idx = train_test_split(df.index, test_size=test_size,
-                                               random_state=seed, stratify=labels)
+                                               random_state=seed, stratify=strata)
     except ValueError as exc:
         raise UpliftInputError(f"{source}: cannot split {len(df)} rows into training and "
                                f"held-out customers by arm ({exc})") from exc
-    train, test = df.loc[train_idx], df.loc[test_idx]
-    encoder = FeatureEncoder(list(features), source=source).fit(train)
+    n_train_split, n_test_split = len(train_idx), len(test_idx)
+    train_idx = _capped(train_idx, max_train, strata, seed)
+    test_idx = _capped(test_idx, max_test, strata, seed)
+    features = list(features)
+    train = df.loc[train_idx, features]
+    encoder = FeatureEncoder(features, source=source).fit(train)
     est = make_learner(learner, control=control, max_iter=max_iter, n_folds=n_folds,
                        categorical_mask=encoder.categorical_mask_, random_state=seed)
     try:
-        est.fit(encoder.transform(train), train[outcome].astype(float),
+        est.fit(encoder.transform(train), df.loc[train_idx, outcome].astype(float),
                 labels.loc[train_idx])
     except CrmError as exc:
         raise UpliftInputError(f"{source}: {exc}") from exc
+    del train
     model = UpliftModel(encoder, est, control, cost, outcome)
     arms = model.arms
 
-    Xt = encoder.transform(test)
-    tau = est.predict(Xt)
-    mu = est.predict_outcomes(Xt)
-    y = test[outcome].to_numpy(dtype=float)
+    tau, mu = est.predict_both(encoder.transform(df.loc[test_idx, features]))
+    y = df.loc[test_idx, outcome].to_numpy(dtype=float)
     t = labels.loc[test_idx].to_numpy()
     ranking, curves, deciles = [], [], []
     for j, a in enumerate(arms):
@@ -270,4 +291,14 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
         ranking=pd.DataFrame(ranking), curves=pd.concat(curves, ignore_index=True),
         deciles=pd.concat(deciles, ignore_index=True), policy_values=values, model=model,
         test_index=test_idx, test_effects=effects, best_single_arm=best_single,
-        recommended_policy=recommended)
+        recommended_policy=recommended, n_customers=len(df), n_train_split=n_train_split,
+        n_test_split=n_test_split)
+
+
+def _capped(index: pd.Index, cap: int | None, strata: pd.Series, seed: int) -> pd.Index:
+    """``index``, or a seeded random sample of ``cap`` of its rows stratified by arm."""
+    if cap is None or len(index) <= cap:
+        return index
+    kept, _ = train_test_split(index, train_size=cap, random_state=seed,
+                               stratify=strata.loc[index].to_numpy())
+    return kept

@@ -40,10 +40,12 @@ def arm_money(df: pd.DataFrame, *, arm: str, control: str, profit: str,
     The arm's cost is the sum of ``cost_columns`` over the arm plus ``cost_per_treated`` x
     customers; ROI = incremental profit / cost.
     """
-    cost_per_treated = dict(cost_per_treated or {})
-    work = df.copy()
+    cost_per_treated = {str(k): float(v) for k, v in (cost_per_treated or {}).items()}
+    used = [arm, profit, *([orders] if orders else []), *cost_columns,
+            *(c for c in (covariates or {}).values() if c in df.columns)]
+    work = df[list(dict.fromkeys(used))].copy()  # only the columns used, not the whole table
     labels = work[arm].astype(str)
-    per = labels.map(lambda a: float(cost_per_treated.get(a, 0.0)))
+    per = labels.map(cost_per_treated).astype("float64").fillna(0.0)
     work["_profit"] = pd.to_numeric(work[profit], errors="coerce") - per
     metrics = ["_profit"] + ([orders] if orders else [])
     covs = {}

@@ -10,6 +10,7 @@ import pytest
 from crm_experiments.uplift import (
     FeatureEncoder,
     FeatureError,
+    UpliftInputError,
     analyse_uplift,
     make_learner,
     policy_values,
@@ -132,3 +133,85 @@ def test_without_heterogeneity_everyone_gets_the_best_single_arm():
         assert (pred["recommended_arm"] == "b").all()
         capped = r.model.predict(df, max_treated=0.5)
         assert (capped["recommended_arm"] == "b").mean() == pytest.approx(0.5, abs=0.01)
+
+
+def _reference_areas(y, score, t):
+    """Qini coefficient and AUUC straight from the definitions (sort, cumulate at each distinct
+    score, trapezoids, normalise by the perfect ranking), for one sample."""
+    def curves(s):
+        order = np.argsort(-s, kind="mergesort")
+        ys, ts, ss = y[order], t[order], s[order]
+        last = np.r_[ss[1:] != ss[:-1], True]
+        n = np.arange(1, len(s) + 1.0)[last]
+        nt = np.cumsum(ts)[last]
+        nc = n - nt
+        yt, yc = np.cumsum(ys * ts)[last], np.cumsum(ys * (1 - ts))[last]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(nc > 0, yt - yc * nt / nc, yt)
+            u = (np.where(nt > 0, yt / nt, 0) - np.where(nc > 0, yc / nc, 0)) * n
+        return np.r_[0, n], np.r_[0, q], np.r_[0, u]
+
+    x, q, u = curves(score)
+    xp, qp, up = curves(y * t - y * (1 - t))
+    out = []
+    for v, vp in ((q, qp), (u, up)):
+        base = xp[-1] * vp[-1] / 2
+        out.append((np.trapezoid(v, x) - base) / (np.trapezoid(vp, xp) - base))
+    return out
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_by_counts_equals_resampling_and_resorting(ties):
+    """A resample is the customers counted as often as drawn: its Qini coefficient and AUUC,
+    computed on the rankings sorted once, equal those of the resample sorted anew."""
+    from crm_experiments.uplift import evaluation as ev
+
+    rng = np.random.default_rng(7)
+    n = 1500
+    t = (rng.random(n) < 0.6).astype(float)
+    y = np.where(rng.random(n) < 0.3, rng.gamma(2, 50, n), 0.0) - 0.5 * t
+    s = rng.normal(size=n) + 0.01 * y * t
+    if ties:
+        s = np.round(s, 1)
+    assert np.allclose([qini_coefficient(y, s, t), auuc(y, s, t)], _reference_areas(y, s, t))
+    order, ends = ev._ranking(s)
+    p_order, p_ends = ev._ranking(ev._perfect_score(y, t))
+    draws = [np.r_[rng.choice(np.flatnonzero(t == 1), int(t.sum())),
+                   rng.choice(np.flatnonzero(t == 0), int(n - t.sum()))] for _ in range(5)]
+    w = np.stack([np.bincount(d, minlength=n) for d in draws]).astype(float)
+    q, a = ev._areas(ev._cumulative(ends, y[order], t[order], w[:, order]),
+                     ev._cumulative(p_ends, y[p_order], t[p_order], w[:, p_order]))
+    expected = np.array([_reference_areas(y[d], s[d], t[d]) for d in draws])
+    assert np.allclose(q, expected[:, 0], rtol=1e-9)
+    assert np.allclose(a, expected[:, 1], rtol=1e-9)
+    r = ev.ranking_score(y, s, t, n_boot=200, seed=1)
+    assert r.qini_low < r.qini < r.qini_high and r.auuc_low < r.auuc < r.auuc_high
+    # chunks of resamples: the same draws in any chunk size
+    q1, a1 = ev._bootstrap_areas(y, order, ends, p_order, p_ends, t, 30,
+                                 np.random.default_rng(2), chunk_cells=n * 7)
+    q2, a2 = ev._bootstrap_areas(y, order, ends, p_order, p_ends, t, 30,
+                                 np.random.default_rng(2))
+    assert np.allclose(q1, q2) and np.allclose(a1, a2)
+
+
+def test_analyse_uplift_caps_training_and_evaluation_samples():
+    df = synthetic(6000, seed=8)
+    r = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
+                       features=["segment", "spend"], n_boot=20, seed=2, test_size=0.5,
+                       max_train=1000, max_test=1500)
+    assert (r.n_train, r.n_test, r.n_customers) == (1000, 1500, 6000)
+    assert (r.n_train_split, r.n_test_split) == (3000, 3000)
+    from crm_experiments.uplift.present import samples_html
+    assert "1,000 of the 3,000 training" in samples_html(r)
+    assert r.metrics()["uplift.n_train"] == 1000 and len(r.test_effects) == 1500
+    shares = df.loc[r.test_index, "arm"].value_counts(normalize=True)
+    overall = df["arm"].value_counts(normalize=True)
+    assert (shares - overall).abs().max() < 0.01   # stratified by arm
+    assert r.ranking[["n_treated", "n_control"]].sum(axis=1).max() <= 1500
+    full = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
+                          features=["segment", "spend"], n_boot=20, seed=2, test_size=0.5)
+    assert (full.n_train, full.n_test) == (3000, 3000)
+    assert "all 3,000 training" in samples_html(full)
+    with pytest.raises(UpliftInputError, match="max_test"):
+        analyse_uplift(df, arm="arm", control="ctl", outcome="profit", features=["spend"],
+                       max_test=10)
