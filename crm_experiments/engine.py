@@ -23,11 +23,9 @@ ENGINES = ("duckdb", "spark")
 
 
 def connect(memory_limit: str | None = None, threads: int | None = None, *,
-            engine: str = "duckdb", database: str | os.PathLike | None = None,
-            spark_master: str | None = None,
+            engine: str = "duckdb", spark_master: str | None = None,
             spark_conf: dict[str, str] | None = None) -> ibis.BaseBackend:
-    """An Ibis connection: a fresh in-memory DuckDB database (or the DuckDB file ``database``),
-    or a Spark session.
+    """An Ibis connection: a fresh in-memory DuckDB database, or a Spark session.
 
     DuckDB: ``memory_limit`` is a DuckDB size such as ``"8GB"`` (DuckDB spills to disk beyond
     it); ``threads`` caps the worker threads (default: all cores). The session time zone is UTC
@@ -50,7 +48,7 @@ def connect(memory_limit: str | None = None, threads: int | None = None, *,
         config["threads"] = int(threads)
     # Row order of a scan must be the file's order: validation reports row numbers.
     config["preserve_insertion_order"] = True
-    con = ibis.duckdb.connect(str(database) if database is not None else ":memory:", **config)
+    con = ibis.duckdb.connect(**config)
     # No progress bars in command output. Inside a Jupyter kernel DuckDB refuses to touch the
     # setting without ipywidgets (and shows no bar there anyway), so a refusal is fine.
     with contextlib.suppress(Exception):

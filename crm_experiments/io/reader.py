@@ -207,9 +207,8 @@ class ReadFailure(Exception):
 
 
 def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
-                file_label: str | None = None, temp: bool = True) -> StagedTable:
-    """Scan ``path`` once and materialise it as a typed table (see module doc): temporary, or
-    with ``temp=False`` stored in the connection's database (a DuckDB file: the run cache)."""
+                file_label: str | None = None) -> StagedTable:
+    """Scan ``path`` once and materialise it as a typed temporary table (see module doc)."""
     if getattr(con, "name", None) != "duckdb":
         raise CrmError(f"reading data files needs the DuckDB engine, not {con.name!r}")
     schema = TABLES[name]
@@ -263,8 +262,7 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
     else:
         row_expr, from_ = "file_row_number + 1", src
     sql_name = f"crm_{name}_{next(_counter)}"
-    kind = "TEMP TABLE" if temp else "TABLE"
-    sql = (f"CREATE {kind} {_ident(sql_name)} AS SELECT CAST({row_expr} AS BIGINT) AS "
+    sql = (f"CREATE TEMP TABLE {_ident(sql_name)} AS SELECT CAST({row_expr} AS BIGINT) AS "
            f"{_ident(ROW)}, {', '.join(select + helpers)} FROM {from_}")
     try:
         con.raw_sql(sql)
@@ -341,7 +339,7 @@ def find_table_files(data_dir: Path, fmt: str = "auto") -> tuple[dict[str, Path]
 
 
 def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: str,
-                    params: CampaignParams | None = None, temp: bool = True
+                    params: CampaignParams | None = None
                     ) -> tuple[dict[str, StagedTable], list[Finding]]:
     """Stage every contract table found in ``data_dir``; findings say what could not be read."""
     data_dir = Path(data_dir)
@@ -358,7 +356,7 @@ def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: st
                 message="the file is empty (not even a header line)"))
             continue
         try:
-            staged[name] = stage_table(con, name, path, timezone=timezone, temp=temp)
+            staged[name] = stage_table(con, name, path, timezone=timezone)
         except ReadFailure as exc:
             findings.append(Finding(file=path.name, rule="unreadable_file",
                                     message=f"DuckDB cannot read this file: {exc}"))
