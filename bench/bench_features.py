@@ -25,8 +25,8 @@ system, all threads) of each engine run beside its wall time: on a loaded machin
 average above the core count) wall times are inflated and the CPU times are the steadier
 comparison. Peak RSS is ``ru_maxrss`` of each process. DuckDB runs with
 :func:`crm_experiments.engine.default_threads` threads unless ``--threads`` says otherwise.
-Usage: ``python bench/bench_features.py [--sizes 1000000,10000000] [--repeats 3]
-[--lifetimes-repeats 1] [--data-dir DIR] [--threads N]``; unknown arguments are ignored
+Usage: ``python bench/bench_features.py [--sizes 1000000,10000000] [--repeats 5]
+[--lifetimes-repeats 3] [--data-dir DIR] [--threads N]``; unknown arguments are ignored
 (``python -m bench`` passes the same ``BENCH_ARGS`` to every script).
 """
 
@@ -105,8 +105,8 @@ def _lifetimes_run(last_day: pd.Timestamp) -> tuple[pd.DataFrame, float, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000000,10000000")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--lifetimes-repeats", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--lifetimes-repeats", type=int, default=3)
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--purchase-rate-scale", type=float, default=BENCH_PURCHASE_RATE_SCALE)
     ap.add_argument("--data-dir", default=None)

@@ -147,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"orders: {log} ({n_orders:,} orders, {args.copies} copies of {data_dir.name}, "
           f"{size / 2**30:.2f} GiB of Parquet"
           + (f", written in {built:.0f} s" if built is not None else ", reused") + ")")
-    print(f"DuckDB memory_limit {args.memory_limit}, threads "
-          f"{args.threads or os.cpu_count()}, spill directory {spill}")
+    threads = con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+    print(f"DuckDB memory_limit {args.memory_limit}, threads {threads} on {os.cpu_count()} "
+          f"cores, spill directory {spill}")
     print(f"\n{'step':<30}{'seconds':>9}")
     for name, s in timings.items():
         print(f"{name:<30}{s:>9.1f}" if isinstance(s, float) else f"{name:<30} {s}")
