@@ -30,7 +30,21 @@ def machine() -> str:
                    if x.startswith("MemTotal")) / 2**20
     except (OSError, StopIteration):
         mem = float("nan")
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}"
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python "
+            f"{platform.python_version()} ({versions()})")
+
+
+def versions() -> str:
+    """Versions of the libraries whose speed the benchmarks measure."""
+    from importlib import metadata
+
+    found = []
+    for name in ("duckdb", "ibis-framework", "pandas", "lifetimes", "statsmodels"):
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} missing")
+    return ", ".join(found)
 
 
 def main(argv: list[str]) -> int:

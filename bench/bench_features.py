@@ -17,13 +17,12 @@ monetary_value within 1e-9 relative). The two methods run alternately (engine, l
 engine, ...: ``--repeats`` engine runs, the first ``--lifetimes-repeats`` of them each followed
 by a lifetimes run) so that a change of machine load hits both; times are medians. Each method
 keeps its own process: the engine runs in this one, lifetimes in a worker process that reads
-the purchases once (from a temporary Parquet file) and keeps them. In one shared process each
-lifetimes run frees some 5 GB that the next engine run has to fault in again (about 1 s more
-CPU per engine run, measured). The 1-minute load average
-(``os.getloadavg``) is printed before and after each size and the process CPU time (user +
-system, all threads) of each engine run beside its wall time: on a loaded machine (the load
-average above the core count) wall times are inflated and the CPU times are the steadier
-comparison. Peak RSS is ``ru_maxrss`` of each process. DuckDB runs with
+the purchases once (from a temporary Parquet file) and keeps them, so that neither method's
+memory churn (lifetimes frees some 5 GB after each run) lands on the other's page faults.
+The 1-minute load average (``os.getloadavg``) is printed before and after each size and the
+process CPU time (user + system, all threads) of each engine run beside its wall time: on a
+loaded machine (the load average above the core count) wall times are inflated and the CPU
+times are the steadier comparison. Peak RSS is ``ru_maxrss`` of each process. DuckDB runs with
 :func:`crm_experiments.engine.default_threads` threads unless ``--threads`` says otherwise.
 Usage: ``python bench/bench_features.py [--sizes 1000000,10000000] [--repeats 5]
 [--lifetimes-repeats 3] [--data-dir DIR] [--threads N]``; unknown arguments are ignored
