@@ -168,6 +168,22 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
 
 
+def _kernel_manager_class():
+    """Papermill's kernel manager, with CurveZMQ encryption of the kernel's sockets wherever
+    pyzmq and the kernelspec support it (``transport_encryption="auto"``); elsewhere the
+    plain local TCP of jupyter_client's default (and ipykernel's warning about it)."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        @default("transport_encryption")
+        def _encrypt_when_supported(self) -> str:
+            return "auto" if zmq.has("curve") else "disabled"
+
+    return EncryptedKernelManager
+
+
 def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
              horizon_days: int, results: Path) -> Path:
     """Run one notebook with Papermill; log the executed copy; raise EvaluationFailed."""
@@ -181,6 +197,7 @@ def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
             parameters={"params_path": str(params_path), "horizon": int(horizon_days),
                         "results_dir": str(results)},
             kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
+            kernel_manager_class=_kernel_manager_class(),
         )
     except pm.PapermillExecutionError as exc:
         raise EvaluationFailed(

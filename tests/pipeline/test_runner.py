@@ -21,11 +21,13 @@ def _runs(uri):
     return client.search_runs([e.experiment_id for e in exps])
 
 
-def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path):
+def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path, capfd):
     reports = tmp_path / "reports"
     params_file = write_params(tmp_path / "with_clv.yaml", small_shop.parent / "data",
                                extra_notebooks={"clv_churn": [7]})
     outcome = run_evaluation(params_file, 7, reports_root=reports)
+    if __import__("zmq").has("curve"):  # the kernels' sockets were encrypted (CurveZMQ)
+        assert "without encryption" not in capfd.readouterr().err
     report = reports / "demo_d11" / "7d" / "report.html"
     assert outcome.report_path == report and report.exists()
     html = report.read_text(encoding="utf-8")
@@ -102,3 +104,13 @@ def test_bad_data_fails_the_run_before_any_notebook(small_shop, tracking, tmp_pa
     assert not (reports / "bad_campaign").exists()
     (run,) = _runs(tracking)
     assert run.info.status == "FAILED" and "row 3" in run.data.tags["error"]
+
+
+def test_kernels_get_encrypted_sockets_where_supported():
+    import zmq
+
+    from crm_experiments.runner import _kernel_manager_class
+
+    manager = _kernel_manager_class()()
+    assert manager.transport_encryption == ("auto" if zmq.has("curve") else "disabled")
+
