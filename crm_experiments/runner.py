@@ -176,6 +176,9 @@ def _kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
+    if not AsyncKernelManager.class_traits().get("transport_encryption"):
+        return AsyncKernelManager  # jupyter_client before manager-provisioned encryption
+
     class EncryptedKernelManager(AsyncKernelManager):
         @default("transport_encryption")
         def _encrypt_when_supported(self) -> str:
