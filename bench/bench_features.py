@@ -19,11 +19,19 @@ by a lifetimes run) so that a change of machine load hits both; times are median
 keeps its own process: the engine runs in this one, lifetimes in a worker process that reads
 the purchases once (from a temporary Parquet file) and keeps them, so that neither method's
 memory churn (lifetimes frees some 5 GB after each run) lands on the other's page faults.
+A **lower bound** is timed beside them: one hash aggregation of the same purchases per
+customer (``one_pass_floor``: purchase count, first and last day, summed value, as Arrow,
+unsorted). It is not the features (it cannot tell purchase days apart, which takes the second
+aggregation per customer and day) but every exact engine query must at least group all
+purchases by customer once, so lifetimes' time over it bounds the ratio any such query can
+reach on this machine. It runs right after each engine run (so it finds DuckDB's memory
+warm, which favours it).
 The 1-minute load average (``os.getloadavg``) is printed before and after each size and the
 process CPU time (user + system, all threads) of each engine run beside its wall time: on a
 loaded machine (the load average above the core count) wall times are inflated and the CPU
-times are the steadier comparison. Peak RSS is ``ru_maxrss`` of each process. DuckDB runs with
-:func:`crm_experiments.engine.default_threads` threads unless ``--threads`` says otherwise.
+times are the steadier comparison. Peak RSS is each process's own high-water mark
+(:func:`peak_rss_mib`). DuckDB runs with :func:`crm_experiments.engine.default_threads`
+threads unless ``--threads`` says otherwise.
 Usage: ``python bench/bench_features.py [--sizes 1000000,10000000] [--repeats 5]
 [--lifetimes-repeats 3] [--data-dir DIR] [--threads N]``; unknown arguments are ignored
 (``python -m bench`` passes the same ``BENCH_ARGS`` to every script).
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -53,12 +62,19 @@ from bench.bench_metrics import ensure_shop  # noqa: E402
 from crm_experiments import engine  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
-from crm_experiments.metrics.orders import is_purchase, net_revenue  # noqa: E402
+from crm_experiments.metrics.orders import is_purchase, net_revenue, ts  # noqa: E402
 from crm_experiments.models.features import data_end, rfm_features  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402
 
 
 def peak_rss_mib() -> float:
+    """Peak resident memory of this process, MiB: ``VmHWM`` of /proc/self/status where there is
+    one (``ru_maxrss`` survives ``execve`` on Linux, so a spawned worker would report its
+    parent's peak when that is larger), else ``ru_maxrss``."""
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines()
+                    if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -78,6 +94,15 @@ def timed(fn):
     started, cpu = time.perf_counter(), cpu_seconds()
     out = fn()
     return out, time.perf_counter() - started, cpu_seconds() - cpu
+
+
+def one_pass_floor(orders, calibration_end):
+    """One aggregation of the purchases before ``calibration_end`` per customer (count, first
+    and last date, summed net revenue): the lower bound described in the module docstring."""
+    p = orders.filter(is_purchase(orders) & (orders.created_at < ts(calibration_end)))
+    p = p.select("customer_id", date=p.created_at.date(), value=net_revenue(p))
+    return p.group_by("customer_id").aggregate(
+        purchases=p.count(), first=p.date.min(), last=p.date.max(), total=p.value.sum())
 
 
 _PURCHASES: pd.DataFrame | None = None
@@ -144,13 +169,16 @@ def main(argv: list[str] | None = None) -> int:
             del tx
             worker.submit(int, 0).result()  # the worker has read the purchases
             load_before = load_average()
-            ours_t, ours_cpu, theirs_t = [], [], []
+            ours_t, ours_cpu, theirs_t, floor_t = [], [], [], []
             ours = theirs = None
             for r in range(max(args.repeats, args.lifetimes_repeats)):
                 if r < args.repeats:
                     ours, wall, cpu = timed(lambda t=t, c=cal_end: rfm_features(t, c))
                     ours_t.append(wall)
                     ours_cpu.append(cpu)
+                    floor, wall, _cpu = timed(
+                        lambda t=t, c=cal_end: one_pass_floor(t, c).to_pyarrow())
+                    floor_t.append(wall)
                 if r < args.lifetimes_repeats:
                     theirs, wall, rss = worker.submit(
                         _lifetimes_run, cal_end - pd.Timedelta(days=1)).result()
@@ -170,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':>12}  engine runs: {', '.join(f'{x:.2f}' for x in ours_t)} s "
               f"(CPU {', '.join(f'{x:.2f}' for x in ours_cpu)} s); "
               f"lifetimes runs: {', '.join(f'{x:.2f}' for x in theirs_t)} s")
+        f = statistics.median(floor_t)
+        print(f"{'':>12}  lower bound, one aggregation per customer ({floor.num_rows:,} rows): "
+              f"{', '.join(f'{x:.2f}' for x in floor_t)} s, median {f:.2f} s: lifetimes / "
+              f"lower bound {b / f:.1f}x")
         print(f"{'':>12}  load average (1, 5, 15 min): {load_before} before, {load_after} after")
-        del theirs, ours
+        del theirs, ours, floor
         con.drop_table(f"bench_orders_{n}", force=True)
     print(f"\npeak RSS: engine process {peak_rss_mib():,.0f} MiB (DuckDB; the purchases frame "
           f"it hands over is freed before the runs), lifetimes worker {worker_rss:,.0f} MiB")
