@@ -3,6 +3,9 @@
 Each ``bench/bench_*.py`` is run as its own process (so peak memory is per benchmark) with
 the arguments in ``BENCH_ARGS`` (environment, e.g. ``BENCH_ARGS="--customers 100000"`` for a
 quick pass). Usage: ``python -m bench [NAME ...]``.
+
+``RESULTS.md`` is rewritten from :data:`MARKER` down; what stands above that line (the
+verdicts and notes written by hand) is kept.
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: The line in RESULTS.md below which ``make bench`` writes; the text above it is kept.
+MARKER = "<!-- make bench writes below this line; the text above it is kept -->"
+
+
+def kept_preface(results: Path) -> str:
+    """The hand-written part of ``results`` (up to and including :data:`MARKER`), or a title."""
+    text = results.read_text(encoding="utf-8") if results.exists() else ""
+    if MARKER in text:
+        return text.split(MARKER, 1)[0] + MARKER + "\n\n"
+    return f"# Benchmark results\n\n{MARKER}\n\n"
 
 
 def machine() -> str:
@@ -52,7 +65,7 @@ def main(argv: list[str]) -> int:
     if argv:
         scripts = [s for s in scripts if any(a in s.stem for a in argv)]
     extra = shlex.split(os.environ.get("BENCH_ARGS", ""))
-    sections = [f"# Benchmark results\n\nDate: {dt.date.today()}  \nMachine: {machine()}\n"]
+    sections = [f"## Output of `make bench`\n\nDate: {dt.date.today()}  \nMachine: {machine()}\n"]
     failed = 0
     for script in scripts:
         print(f"== {script.name}", flush=True)
@@ -65,7 +78,8 @@ def main(argv: list[str]) -> int:
         status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
         sections.append(f"## {script.stem}\n\n{status}, {seconds:.0f} s wall in all\n\n"
                         f"```\n{proc.stdout.strip()}\n```\n")
-    (HERE / "RESULTS.md").write_text("\n".join(sections), encoding="utf-8")
+    results = HERE / "RESULTS.md"
+    results.write_text(kept_preface(results) + "\n".join(sections), encoding="utf-8")
     print(f"wrote {HERE / 'RESULTS.md'}")
     return 1 if failed else 0
 
