@@ -30,7 +30,7 @@ The 1-minute load average (``os.getloadavg``) is printed before and after each s
 process CPU time (user + system, all threads) of each engine run beside its wall time: on a
 loaded machine (the load average above the core count) wall times are inflated and the CPU
 times are the steadier comparison. Peak RSS is each process's own high-water mark
-(:func:`peak_rss_mib`). DuckDB runs with :func:`crm_experiments.engine.default_threads`
+(``bench_metrics.peak_rss_mib``). DuckDB runs with :func:`crm_experiments.engine.default_threads`
 threads unless ``--threads`` says otherwise.
 Usage: ``python bench/bench_features.py [--sizes 1000000,10000000] [--repeats 5]
 [--lifetimes-repeats 3] [--data-dir DIR] [--threads N]``; unknown arguments are ignored
@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import contextlib
 import multiprocessing
 import os
 import resource
@@ -58,24 +57,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_metrics import ensure_shop  # noqa: E402
+from bench.bench_metrics import ensure_shop, peak_rss_mib  # noqa: E402
 from crm_experiments import engine  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.metrics.orders import is_purchase, net_revenue, ts  # noqa: E402
 from crm_experiments.models.features import data_end, rfm_features  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process, MiB: ``VmHWM`` of /proc/self/status where there is
-    one (``ru_maxrss`` survives ``execve`` on Linux, so a spawned worker would report its
-    parent's peak when that is larger), else ``ru_maxrss``."""
-    with contextlib.suppress(OSError, StopIteration, ValueError):
-        line = next(x for x in Path("/proc/self/status").read_text().splitlines()
-                    if x.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_seconds() -> float:
@@ -198,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':>12}  engine runs: {', '.join(f'{x:.2f}' for x in ours_t)} s "
               f"(CPU {', '.join(f'{x:.2f}' for x in ours_cpu)} s); "
               f"lifetimes runs: {', '.join(f'{x:.2f}' for x in theirs_t)} s")
-        f = statistics.median(floor_t)
+        lower = statistics.median(floor_t)
         print(f"{'':>12}  lower bound, one aggregation per customer ({floor.num_rows:,} rows): "
-              f"{', '.join(f'{x:.2f}' for x in floor_t)} s, median {f:.2f} s: lifetimes / "
-              f"lower bound {b / f:.1f}x")
+              f"{', '.join(f'{x:.2f}' for x in floor_t)} s, median {lower:.2f} s: lifetimes / "
+              f"lower bound {b / lower:.1f}x")
         print(f"{'':>12}  load average (1, 5, 15 min): {load_before} before, {load_after} after")
         del theirs, ours, floor
         con.drop_table(f"bench_orders_{n}", force=True)

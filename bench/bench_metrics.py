@@ -13,7 +13,8 @@ RFM segment counts; tier counts and tier migration; sale KPIs of the sale vs the
 weeks; satisfaction before vs after; cohorts (sale vs ordinary weeks, 30/60/90 days);
 wake-up / reactivation with the holdout.
 
-Peak memory is ``ru_maxrss`` of this process (DuckDB runs in-process, so it is included).
+Peak memory is this process's high-water mark (:func:`peak_rss_mib`; DuckDB runs in-process,
+so it is included).
 Usage: ``python bench/bench_metrics.py [--customers N] [--purchase-rate-scale X]
 [--data-dir DIR] [--threads K]``. Unknown arguments are ignored (``python -m bench`` passes the
 same ``BENCH_ARGS`` to every script).
@@ -22,6 +23,7 @@ same ``BENCH_ARGS`` to every script).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -50,6 +52,13 @@ from crm_experiments.params import load_params  # noqa: E402
 
 
 def peak_rss_mib() -> float:
+    """Peak resident memory of this process, MiB: ``VmHWM`` of /proc/self/status where there is
+    one (``ru_maxrss`` survives ``fork`` and ``execve`` on Linux, so a spawned worker would
+    report its parent's resident memory when that is larger), else ``ru_maxrss``."""
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines()
+                    if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
