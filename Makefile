@@ -23,6 +23,7 @@ demo: install
 
 test: install browser
 	$(BIN)/ruff check crm_experiments tests bench examples
+	$(BIN)/lint-imports
 	$(PY) -m pytest -q
 
 # Headless Chromium for the browser test, from the machine's package manager where we may

@@ -7,7 +7,7 @@ is reused. Calibration ends at the sale start (weeks). Reported: seconds to read
 to compute the features, to fit BG/NBD and Gamma-Gamma (on a random sample of
 ``MAX_FIT_CUSTOMERS`` customers above that many, as the notebook does; ``--full-fit`` fits on
 everyone), and the fitted parameters. ``--campaign`` also times the whole CLV/churn analysis of
-the notebook (:func:`crm_experiments.models.clv.campaign_clv`, horizon 30 days) with its peak
+the notebook (:func:`crm_experiments.analyses.clv.campaign_clv`, horizon 30 days) with its peak
 RSS above the loaded shop.
 Unknown arguments are ignored (``python -m bench`` passes the same ones to every script).
 Usage: ``python bench/bench_clv.py [--customers N] [--data-dir DIR] [--threads K]
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crm_experiments import engine  # noqa: E402
+from crm_experiments.io import engine  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.models.btyd import (  # noqa: E402
     MAX_FIT_CUSTOMERS,
@@ -61,7 +61,7 @@ def _campaign(shop, params, timings: dict[str, float]) -> tuple[float, float]:
     sampled every 50 ms."""
     import psutil
 
-    from crm_experiments.models.clv import campaign_clv
+    from crm_experiments.analyses.clv import campaign_clv
 
     proc = psutil.Process()
     before = proc.memory_info().rss

@@ -1,6 +1,6 @@
 """The full one-month evaluation of a large generated shop: wall time and peak memory.
 
-Runs :func:`crm_experiments.runner.run_evaluation` (the evaluation notebook, then the demo
+Runs :func:`crm_experiments.pipeline.runner.run_evaluation` (the evaluation notebook, then the demo
 params' extra notebooks due at 30 days: CLV/churn and coupon uplift; reports; MLflow) with
 ``params/demo.yaml`` pointed at a generated shop (default ``data/bench/shop_1000000_x3.9``:
 1M customers, about 10M orders; generated if missing), horizon ``--horizon`` days, MLflow on a
@@ -42,7 +42,7 @@ from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E4
 
 CHILD = """
 import sys, time
-from crm_experiments.runner import run_evaluation
+from crm_experiments.pipeline.runner import run_evaluation
 t0 = time.perf_counter()
 def progress(msg):
     print(f"{time.perf_counter() - t0:8.1f} s  {msg}", flush=True)

@@ -30,7 +30,7 @@ The 1-minute load average (``os.getloadavg``) is printed before and after each s
 process CPU time (user + system, all threads) of each engine run beside its wall time: on a
 loaded machine (the load average above the core count) wall times are inflated and the CPU
 times are the steadier comparison. Peak RSS is each process's own high-water mark
-(``bench_metrics.peak_rss_mib``). DuckDB runs with :func:`crm_experiments.engine.default_threads`
+(``bench_metrics.peak_rss_mib``). DuckDB runs with :func:`crm_experiments.io.engine.default_threads`
 threads unless ``--threads`` says otherwise.
 Usage: ``python bench/bench_features.py [--sizes 1000000,10000000] [--repeats 5]
 [--lifetimes-repeats 3] [--data-dir DIR] [--threads N]``; unknown arguments are ignored
@@ -58,8 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_metrics import ensure_shop, peak_rss_mib  # noqa: E402
-from crm_experiments import engine  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
+from crm_experiments.io import engine  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.metrics.orders import is_purchase, net_revenue, ts  # noqa: E402
 from crm_experiments.models.features import data_end, rfm_features  # noqa: E402

@@ -36,8 +36,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crm_experiments import engine  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
+from crm_experiments.io import engine  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.metrics import (  # noqa: E402
     cohorts,

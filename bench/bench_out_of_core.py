@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_metrics import ensure_shop  # noqa: E402
-from crm_experiments import engine  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
+from crm_experiments.io import engine  # noqa: E402
 from crm_experiments.io.schema import TABLES  # noqa: E402
 from crm_experiments.metrics import cohorts, kpis, lifecycle, rfm, stickiness  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_experiments.runner import run_evaluation
+from crm_experiments.pipeline.runner import run_evaluation
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "browser"

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from crm_experiments.demo.generator import generate_shop
 from crm_experiments.params import load_params
-from crm_experiments.schedule import due, run_due
+from crm_experiments.pipeline.schedule import due, run_due
 from tests.conftest import write_params
 
 SALES = {  # campaign: (sale start, sale end)

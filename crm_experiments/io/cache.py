@@ -27,12 +27,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crm_experiments import engine
 from crm_experiments.errors import DataValidationError, Finding
+from crm_experiments.io import engine
 from crm_experiments.io.schema import TABLES
 
 if TYPE_CHECKING:
-    from crm_experiments.io.reader import ShopData
+    from crm_experiments.io.staging import ShopData
     from crm_experiments.params import CampaignParams
 
 #: Environment variable naming the cache folder of the current run (inherited by the kernels).
@@ -44,7 +44,7 @@ _FORMAT_VERSION = 1
 
 def source_fingerprint(data_dir: Path, fmt: str) -> dict[str, list[int]]:
     """``{file name: [size in bytes, mtime in ns]}`` of the data files ``load_shop`` reads."""
-    from crm_experiments.io.reader import find_table_files
+    from crm_experiments.io.staging import find_table_files
 
     files, _ = find_table_files(Path(data_dir), fmt)
     return {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in files.values()}
@@ -62,7 +62,7 @@ def build_shop_cache(params: CampaignParams, cache_dir: str | Path) -> Path:
     Raises :class:`~crm_experiments.errors.DataValidationError` like ``load_shop`` (nothing
     usable is left in ``cache_dir`` then). DuckDB engine only.
     """
-    from crm_experiments.io.reader import resolve_timezone, stage_directory
+    from crm_experiments.io.staging import resolve_timezone, stage_directory
     from crm_experiments.io.validate import validate_tables
 
     cache_dir = Path(cache_dir)
@@ -103,7 +103,7 @@ def build_shop_cache(params: CampaignParams, cache_dir: str | Path) -> Path:
 def open_shop_cache(data_dir: str | Path, timezone: str, fmt: str) -> ShopData | None:
     """The cached shop of the current run if :data:`SHOP_CACHE_ENV` is set and its manifest
     matches (see the module docstring), else ``None``."""
-    from crm_experiments.io.reader import ShopData
+    from crm_experiments.io.staging import ShopData
 
     folder = os.environ.get(SHOP_CACHE_ENV)
     if not folder:

@@ -45,20 +45,20 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from crm_experiments import engine
 from crm_experiments.errors import Finding
-from crm_experiments.io.reader import (
-    BAD,
-    ROW,
-    StagedTable,
-    resolve_timezone,
-    stage_directory,
-)
+from crm_experiments.io import engine
 from crm_experiments.io.schema import (
     INTERACTION_KINDS,
     REVIEW_POLARITIES,
     SURVEY_SCALES,
     TABLES,
+)
+from crm_experiments.io.staging import (
+    BAD,
+    ROW,
+    StagedTable,
+    resolve_timezone,
+    stage_directory,
 )
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def validate_data_dir(data_dir: str | Path, *, params: CampaignParams | None = N
 def validate_tables(staged: dict[str, StagedTable], *, params: CampaignParams | None = None,
                     timezone: str = "Asia/Shanghai",
                     now: dt.datetime | None = None) -> list[Finding]:
-    """Findings for tables staged by :func:`crm_experiments.io.reader.stage_directory`.
+    """Findings for tables staged by :func:`crm_experiments.io.staging.stage_directory`.
 
     ``now`` (naive, shop-local) is the limit of the future-date rule; default: the current time
     in ``timezone``.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from crm_experiments.errors import CrmError
-from crm_experiments.runner import REPORT_TYPE, mlflow_client
+from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
 
 TABLES = ("effects", "economics", "segment_effects", "design", "heterogeneity")
 

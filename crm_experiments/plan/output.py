@@ -222,7 +222,7 @@ def publish(plan: Plan, raw: dict, params_path: Path, out_dir: Path, *,
             force: bool = False) -> tuple[Path, Path, str]:
     """Write params (atomically) and the summary; log both to MLflow. Returns (params path,
     summary path, MLflow run id)."""
-    from crm_experiments.runner import mlflow_client
+    from crm_experiments.tracking.client import mlflow_client
 
     if params_path.exists() and not force:
         raise PlanError(f"{params_path} exists; pass --force to replace it")

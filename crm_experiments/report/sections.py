@@ -1,4 +1,4 @@
-"""HTML fragments of the evaluation report, built from an :class:`~crm_experiments.evaluation.Evaluation`.
+"""HTML fragments of the evaluation report, built from an :class:`~crm_experiments.analyses.campaign.Evaluation`.
 
 This layer formats only: every number comes from the evaluation. All text from data or params
 (campaign names, arm labels, segment values) is HTML-escaped.

@@ -208,7 +208,7 @@ def test_payment_reminders_recover_unpaid_orders(tmp_path, params):
     assert (orders.paid_at - orders.created_at).max() < pd.Timedelta(hours=24)
 
     # the metric: reminded unpaid orders recover more often than unreminded ones
-    from crm_experiments import engine
+    from crm_experiments.io import engine
     from crm_experiments.io.reader import load_shop
     from crm_experiments.metrics.reminders import reminder_recovery
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crm_experiments import engine
+from crm_experiments.io import engine
 
 
 @pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 3), (3, 3), (8, 8), (None, 1)])

@@ -12,8 +12,8 @@ import ibis
 import pandas as pd
 import pytest
 
-from crm_experiments import engine
 from crm_experiments.errors import CrmError, DataValidationError
+from crm_experiments.io import engine
 from crm_experiments.io.reader import load_shop
 from crm_experiments.metrics import kpis, lifecycle, stickiness
 from crm_experiments.metrics.orders import is_purchase, net_revenue, ts

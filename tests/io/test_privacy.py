@@ -16,7 +16,7 @@ from crm_experiments.cli import main
 from crm_experiments.demo.generator import generate_shop
 from crm_experiments.io.exports.pseudonymise import KEY_ENV, Pseudonymiser
 from crm_experiments.params import load_params
-from crm_experiments.runner import run_evaluation
+from crm_experiments.pipeline.runner import run_evaluation
 from tests.conftest import write_params
 from tests.io.export_fakes import Scanner, scan_tree, shopify_export, taobao_export
 

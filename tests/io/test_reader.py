@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crm_experiments import cli, engine
+from crm_experiments import cli
 from crm_experiments.errors import CrmError
+from crm_experiments.io import engine
 from crm_experiments.io.reader import ShopData, load_shop
 
 ORDERS = """order_id,customer_id,created_at,paid_at,amount,discount,refund_amount,province

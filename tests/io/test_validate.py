@@ -226,8 +226,8 @@ def test_errors_stop_load_shop_and_warnings_are_kept(tmp_path):
 
 
 def test_future_rule_uses_now_in_the_shop_timezone(tmp_path):
-    from crm_experiments import engine
-    from crm_experiments.io.reader import stage_directory
+    from crm_experiments.io import engine
+    from crm_experiments.io.staging import stage_directory
     from crm_experiments.io.validate import validate_tables
 
     shop = write(tmp_path / "s", {"orders.csv": ORDERS})

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_experiments import engine
+from crm_experiments.io import engine
 from crm_experiments.metrics.orders import exact_sum
 
 

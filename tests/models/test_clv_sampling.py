@@ -221,7 +221,7 @@ def test_churn_comparison_on_a_sample(small_shop):
 def test_campaign_clv_on_samples(small_shop):
     """The whole campaign analysis with caps below the shop's size: every shortcut is applied,
     reported, and the results stay usable."""
-    from crm_experiments.models.clv import campaign_clv
+    from crm_experiments.analyses.clv import campaign_clv
 
     params = load_params(small_shop)
     shop = load_shop(params.data.path, params=params, validate=False)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from crm_experiments.evaluation import OUTCOMES, evaluate
+from crm_experiments.analyses.campaign import OUTCOMES, evaluate
 from crm_experiments.params import load_params
 
 

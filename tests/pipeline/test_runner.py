@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from crm_experiments.cli import main
 from crm_experiments.errors import DataValidationError
-from crm_experiments.runner import EvaluationFailed, run_evaluation
+from crm_experiments.pipeline.runner import EvaluationFailed, run_evaluation
 from tests.conftest import write_params
 
 
@@ -109,7 +109,7 @@ def test_bad_data_fails_the_run_before_any_notebook(small_shop, tracking, tmp_pa
 def test_kernels_get_encrypted_sockets_where_supported():
     import zmq
 
-    from crm_experiments.runner import _kernel_manager_class
+    from crm_experiments.pipeline.runner import _kernel_manager_class
 
     manager = _kernel_manager_class()()
     assert manager.transport_encryption == ("auto" if zmq.has("curve") else "disabled")

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from mlflow.tracking import MlflowClient
 
-from crm_experiments.runner import run_evaluation
+from crm_experiments.pipeline.runner import run_evaluation
 
 
 def _free_port() -> int:

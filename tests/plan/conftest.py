@@ -1,6 +1,6 @@
 """Three small demo campaigns with different true effects, evaluated into one isolated MLflow
 store: the latest through the real ``run_evaluation`` (notebook, report, MLflow run), the other
-two through :func:`crm_experiments.evaluation.evaluate` logged with the same tags, params and
+two through :func:`crm_experiments.analyses.campaign.evaluate` logged with the same tags, params and
 ``results/`` artifact layout (a full notebook run per campaign would take ~30 s each)."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from crm_experiments.analyses.campaign import evaluate
 from crm_experiments.demo.generator import generate_shop
-from crm_experiments.evaluation import evaluate
 from crm_experiments.params import load_params
-from crm_experiments.runner import REPORT_TYPE, mlflow_client, run_evaluation
+from crm_experiments.pipeline.runner import run_evaluation
+from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
 from tests.conftest import write_params
 
 HORIZON = 7

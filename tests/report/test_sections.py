@@ -2,7 +2,7 @@
 
 import pytest
 
-from crm_experiments.evaluation import evaluate
+from crm_experiments.analyses.campaign import evaluate
 from crm_experiments.params import load_params
 from crm_experiments.report import render, sections
 from crm_experiments.report.i18n import TEXT, tr
@@ -33,7 +33,7 @@ def test_every_label_has_both_languages():
 def test_srm_failure_shows_banner_and_withholds_verdict(evaluation):
     from dataclasses import replace
 
-    from crm_experiments.evaluation import decide
+    from crm_experiments.analyses.campaign import decide
     from crm_experiments.stats.srm import check_sample_ratio
 
     srm = check_sample_ratio({"control": 100, "coupon_100_10": 400, "coupon_200_30": 400},

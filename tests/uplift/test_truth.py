@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crm_experiments.analyses.uplift import customer_table
 from crm_experiments.io.reader import load_shop
 from crm_experiments.params import load_params
 from crm_experiments.uplift import analyse_uplift, recommend
-from crm_experiments.uplift.present import customer_table
 
 HORIZON = 30
 

@@ -201,7 +201,7 @@ def test_analyse_uplift_caps_training_and_evaluation_samples():
                        max_train=1000, max_test=1500)
     assert (r.n_train, r.n_test, r.n_customers) == (1000, 1500, 6000)
     assert (r.n_train_split, r.n_test_split) == (3000, 3000)
-    from crm_experiments.uplift.present import samples_html
+    from crm_experiments.analyses.uplift import samples_html
     assert "1,000 of the 3,000 training" in samples_html(r)
     assert r.metrics()["uplift.n_train"] == 1000 and len(r.test_effects) == 1500
     shares = df.loc[r.test_index, "arm"].value_counts(normalize=True)

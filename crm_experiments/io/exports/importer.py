@@ -39,7 +39,7 @@ from crm_experiments.io.exports import shopify, taobao
 from crm_experiments.io.exports._orders import ORDER_COLUMNS, MappedFile
 from crm_experiments.io.exports._parse import FileRefused, Problems, read_export
 from crm_experiments.io.exports.pseudonymise import KeySource, Pseudonymiser, load_key
-from crm_experiments.io.reader import resolve_timezone
+from crm_experiments.io.staging import resolve_timezone
 
 FORMATS = {"taobao": taobao, "shopify": shopify}
 WRITTEN = ("orders", "customers")

@@ -16,8 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_experiments.evaluation import COVARIATES, campaign_customers, per_segment_effects
+from crm_experiments.analyses.campaign import per_segment_effects
 from crm_experiments.io.reader import ShopData
+from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
 from crm_experiments.params import CampaignParams
 from crm_experiments.uplift.model import UpliftModel, UpliftResult
 

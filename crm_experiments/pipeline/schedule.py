@@ -23,6 +23,8 @@ from pathlib import Path
 
 from crm_experiments.errors import CrmError, ParamsError
 from crm_experiments.params import CampaignParams, load_params
+from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
+from crm_experiments.tracking.ledger import finished_keys, mark_interrupted
 
 CAMPAIGNS_DIR = Path("params") / "campaigns"
 
@@ -78,24 +80,10 @@ def evaluations(campaigns: list[tuple[Path, CampaignParams]]) -> list[Evaluation
     return sorted(out, key=lambda e: (e.due_date, e.campaign_id, e.horizon_days))
 
 
-def finished_keys(client, experiment_ids: list[str], report_type: str) -> set[tuple[str, int]]:
-    """(campaign_id, horizon) pairs with a FINISHED run."""
-    if not experiment_ids:
-        return set()
-    runs = client.search_runs(
-        experiment_ids,
-        filter_string=f"tags.report_type = '{report_type}' and attributes.status = 'FINISHED'",
-        max_results=50_000)
-    return {(r.data.tags.get("campaign_id"), int(r.data.tags.get("horizon_days", -1)))
-            for r in runs}
-
-
 def due(today: dt.date, campaigns_dir: str | Path = CAMPAIGNS_DIR
         ) -> tuple[list[Evaluation], list[str]]:
     """Evaluations whose date has come (``due_date <= today``) and that have no FINISHED run
     yet, oldest first; plus the errors of invalid campaign files."""
-    from crm_experiments.runner import REPORT_TYPE, mlflow_client
-
     campaigns, errors = load_campaigns(campaigns_dir)
     client, exp_id = mlflow_client()
     done = finished_keys(client, [exp_id], REPORT_TYPE)
@@ -125,25 +113,12 @@ def evaluation_lock(lock_dir: Path, key: str) -> Iterator[bool]:
         os.close(fd)
 
 
-def _mark_interrupted(client, exp_id: str, ev: Evaluation, report_type: str) -> int:
-    """Runs of ``ev`` still RUNNING while we hold its lock were left by a killed process."""
-    runs = client.search_runs(
-        [exp_id],
-        filter_string=(f"tags.report_type = '{report_type}' and attributes.status = 'RUNNING' "
-                       f"and tags.campaign_id = '{ev.campaign_id}' "
-                       f"and tags.horizon_days = '{ev.horizon_days}'"))
-    for r in runs:
-        client.set_tag(r.info.run_id, "error", "interrupted: its process ended before finishing")
-        client.set_terminated(r.info.run_id, "FAILED")
-    return len(runs)
-
-
 def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
             reports_root: str | Path = "reports",
             say: Callable[[str], None] = lambda m: None) -> tuple[list[Outcome], list[str]]:
     """Run every due evaluation once (see the module docstring); never raises for one
     campaign's failure: each failure is an Outcome and its MLflow run is marked FAILED."""
-    from crm_experiments.runner import REPORT_TYPE, mlflow_client, run_evaluation
+    from crm_experiments.pipeline.runner import run_evaluation
 
     pending, errors = due(today, campaigns_dir)
     client, exp_id = mlflow_client()
@@ -159,7 +134,7 @@ def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
                                                                   REPORT_TYPE):
                 outcomes.append(Outcome(ev, "skipped_done"))  # finished while we waited
                 continue
-            stale = _mark_interrupted(client, exp_id, ev, REPORT_TYPE)
+            stale = mark_interrupted(client, exp_id, ev.campaign_id, ev.horizon_days, REPORT_TYPE)
             if stale:
                 say(f"{ev.key}: marked {stale} interrupted run(s) FAILED")
             say(f"{ev.key}: due {ev.due_date}, evaluating")

@@ -8,10 +8,7 @@ no report behind; an earlier report of the same campaign and horizon stays untou
 
 from __future__ import annotations
 
-import fcntl
 import json
-import logging
-import os
 import shutil
 import tempfile
 import time
@@ -23,11 +20,16 @@ from crm_experiments.errors import CrmError
 from crm_experiments.io.cache import shop_cache
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
 from crm_experiments.report.render import notebook_to_html, publish_report
+from crm_experiments.tracking.client import (
+    REPORT_TYPE,
+    mlflow_client,
+    public_uri,
+    run_url,
+    tracking_uri,
+)
+from crm_experiments.tracking.runs import fail_run, register_models
 
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
-EXPERIMENT_NAME = os.environ.get("CRM_EXP_MLFLOW_EXPERIMENT", "crm-experiments")
-REPORT_TYPE = "campaign_evaluation"
-LOCAL_UI = "http://127.0.0.1:5000"
 
 
 class EvaluationFailed(CrmError):
@@ -42,46 +44,6 @@ class RunOutcome:
     report_path: Path
     seconds: float
     summary: dict
-
-
-def tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db``."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-
-
-def mlflow_client():
-    """An MLflow client on :func:`tracking_uri` and the id of our experiment (created if
-    missing; with a local sqlite store its artifacts go to ./mlartifacts)."""
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    for name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    # Two processes creating a fresh sqlite store at once race in its schema migration:
-    # serialise store creation (and our experiment's) with a lock file beside the database.
-    lock = None
-    if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):])
-        db.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        client = MlflowClient(tracking_uri=uri)
-        exp = client.get_experiment_by_name(EXPERIMENT_NAME)
-        if exp is None:
-            location = None
-            if uri.startswith("sqlite:"):
-                location = (Path.cwd() / "mlartifacts").as_uri()
-            exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
-        else:
-            exp_id = exp.experiment_id
-    finally:
-        if lock is not None:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            os.close(lock)
-    return client, exp_id
 
 
 def run_evaluation(params_path: str | Path, horizon_days: int, *,
@@ -137,7 +99,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         for i in range(0, len(batch), 900):
             client.log_batch(run_id, metrics=batch[i:i + 900])
         client.log_artifacts(run_id, str(results), "results")
-        _register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
+        register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 
         progress(f"{label} rendering report")
         main_stem = Path(notebook).stem
@@ -147,7 +109,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                                        title=f"{params.display_name} · {horizon_days}d")
                       for stem, executed in pages.items()}
         summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
-                        "mlflow_tracking_uri": _public_uri(tracking_uri()),
+                        "mlflow_tracking_uri": public_uri(tracking_uri()),
                         "mlflow_run_url": run_url(exp_id, run_id),
                         "pages": sorted(links.values())})
         staged = work / "report"
@@ -159,7 +121,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                                 summary)
         client.set_terminated(run_id, "FINISHED")
     except BaseException as exc:
-        _fail(client, run_id, exc)
+        fail_run(client, run_id, exc)
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -212,48 +174,7 @@ def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
     return executed
 
 
-def run_url(experiment_id: str, run_id: str) -> str:
-    """Where a person opens the run: the tracking server's UI, or for a local store the UI
-    that ``make ui`` serves on http://127.0.0.1:5000."""
-    uri = _public_uri(tracking_uri())
-    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
-
-
-def _register_models(client, run_id: str, results: Path, campaign_id: str, horizon_days: int,
-                     progress: Callable[[str], None]) -> None:
-    """Every MLflow model a notebook saved under ``results/<notebook>/models/<name>`` becomes a
-    new version of the registered model ``<notebook>.<name>``, tagged with the campaign."""
-    import mlflow
-
-    for mlmodel in sorted(results.glob("*/models/*/MLmodel")):
-        model_dir = mlmodel.parent
-        name = f"{model_dir.parent.parent.name}.{model_dir.name}"
-        rel = model_dir.relative_to(results).as_posix()
-        version = mlflow.register_model(f"runs:/{run_id}/results/{rel}", name,
-                                        tags={"campaign_id": campaign_id,
-                                              "horizon_days": str(horizon_days)})
-        progress(f"registered model {name} version {version.version}")
-
-
-def _fail(client, run_id: str, exc: BaseException) -> None:
-    """Mark the run FAILED with the error; never hide the original exception."""
-    try:
-        client.set_tag(run_id, "error", f"{type(exc).__name__}: {exc}"[:4000])
-        client.set_terminated(run_id, "FAILED")
-    except Exception:  # noqa: BLE001 - the original error matters more
-        logging.getLogger(__name__).exception("could not mark MLflow run %s FAILED", run_id)
-
-
 def _flat_params(params: CampaignParams, params_path: Path) -> dict[str, str]:
     flat = params.flat()
     flat["params_file"] = params_path.name
     return flat
-
-
-def _public_uri(uri: str) -> str:
-    """The tracking URI without credentials (user:password@)."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return uri

@@ -40,7 +40,8 @@ def ensure_demo_data(params, n_customers: int, regenerate: bool = False,
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.params import load_params
-    from crm_experiments.runner import run_evaluation, tracking_uri
+    from crm_experiments.pipeline.runner import run_evaluation
+    from crm_experiments.tracking.client import tracking_uri
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

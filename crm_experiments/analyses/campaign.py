@@ -1,13 +1,8 @@
 """Evaluate one campaign at one horizon: the spine every report and MLflow run is built from.
 
-At horizon ``H`` the **evaluation window** runs from the sale start (00:00) to the sale end + ``H``
-days (exclusive). Each customer assigned to the campaign gets, over that window, the outcomes of
-:mod:`crm_experiments.metrics.orders` (``converted``, ``orders``, ``revenue``, ``gross_profit``),
-the campaign's costs (``message_cost`` = sum of contact costs; ``coupon_cost`` = face value of
-its coupons redeemed in purchases of the window) and ``net_profit = gross_profit -
-message_cost`` (coupon cost is already inside gross profit through the discount). Pre-period
-covariates (``pre_*``) are measured over ``pre_period_days`` before the assignment, so the
-treatment cannot have moved them; they reduce variance (CUPED / Lin regression adjustment).
+The per-customer table comes from :func:`crm_experiments.metrics.campaign.campaign_customers`
+(window outcomes, costs, pre-period covariates that reduce variance by CUPED / Lin adjustment);
+the money from :func:`crm_experiments.analyses.economics.economics`.
 
 :func:`evaluate` returns an :class:`Evaluation`: a value holding every table the notebook, the
 report and MLflow show. Nothing here renders or logs.
@@ -24,12 +19,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from crm_experiments.analyses.economics import economics
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
+from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
 from crm_experiments.metrics.cohorts import cohort_repurchase, default_comparison_window
 from crm_experiments.metrics.kpis import kpi_comparison
-from crm_experiments.metrics.orders import customer_window_outcomes, in_window, is_purchase
+from crm_experiments.metrics.orders import in_window, is_purchase
 from crm_experiments.metrics.reactivation import reactivation_rates
 from crm_experiments.metrics.satisfaction import satisfaction
 from crm_experiments.metrics.stickiness import stickiness
@@ -43,13 +40,6 @@ from crm_experiments.stats.srm import check_sample_ratio
 from crm_experiments.stats.table import ComparisonResult, compare_arms
 
 OUTCOMES = ("converted", "revenue", "gross_profit", "net_profit")
-COVARIATES = {
-    "converted": "pre_converted",
-    "orders": "pre_orders",
-    "revenue": "pre_revenue",
-    "gross_profit": "pre_gross_profit",
-    "net_profit": "pre_gross_profit",
-}
 
 
 @dataclass(frozen=True)
@@ -162,147 +152,7 @@ class Evaluation:
         return out
 
 
-# --- building the per-customer table ---------------------------------------------------------
-def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int, *,
-                       states_at_start: ir.Table | None = None) -> pd.DataFrame:
-    """One row per assigned customer: arm, window outcomes, costs, pre-period covariates,
-    lifecycle state at the sale start (``states_at_start`` if already computed) and tier.
-    Computed in the engine; only this per-customer table (one row per assigned customer)
-    comes back to pandas."""
-    if not shop.has("assignments"):
-        raise CrmError(f"{shop.data_dir}: no assignments table; the holdout comparison needs "
-                       "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
-    orders = shop["orders"]
-    a = shop["assignments"]
-    a = a.filter(a.campaign_id == params.campaign_id)
-    assigned_at = a.assigned_at.min().to_pandas() if "assigned_at" in a.columns else None
-    pre_end = pd.Timestamp(assigned_at) if assigned_at is not None and not pd.isna(assigned_at) \
-        else params.sale_start
-    pre_end = min(pre_end.normalize(), params.sale_start)
-    pre_start = pre_end - pd.Timedelta(days=params.pre_period_days)
-    margin = params.costs.gross_margin
-    start, end = params.sale_start, params.window_end(horizon_days)
-
-    base = a.select("customer_id", "arm")
-    post = customer_window_outcomes(orders, start, end, margin)
-    pre = customer_window_outcomes(orders, pre_start, pre_end, margin).select(
-        "customer_id", pre_orders="orders", pre_revenue="revenue",
-        pre_gross_profit="gross_profit")
-    t = base.left_join(post, "customer_id").select(base, *[post[c] for c in
-                                                          ("orders", "revenue", "gross_profit")])
-    t = t.left_join(pre, "customer_id").select(
-        t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
-    t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
-    t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
-    states = states_at_start if states_at_start is not None else lc.lifecycle_states(
-        orders, params.sale_start, params.lifecycle_period_months)
-    t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
-        t, "lifecycle_state")
-    if shop.has("customers") and "tier" in shop["customers"].columns:
-        c = shop["customers"].select("customer_id", "tier")
-        t = t.left_join(c, "customer_id").select(t, "tier")
-    df = t.to_pandas()
-    for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
-                "pre_gross_profit", "message_cost", "coupon_cost"):
-        df[col] = pd.to_numeric(df[col]).fillna(0.0).astype("float64")
-    df["converted"] = (df["orders"] > 0).astype("float64")
-    df["pre_converted"] = (df["pre_orders"] > 0).astype("float64")
-    df["net_profit"] = df["gross_profit"] - df["message_cost"]
-    df["lifecycle_state"] = df["lifecycle_state"].fillna(lc.NO_STATE).astype(str)
-    if "tier" in df:
-        df["tier"] = df["tier"].fillna("unknown").astype(str)
-    return df.sort_values("customer_id", kind="stable").reset_index(drop=True)
-
-
-def _message_costs(shop: ShopData, params: CampaignParams) -> ir.Table:
-    """Per customer: sum of the campaign's contact costs; a missing cost takes the channel's
-    price from params (``costs.message_cost``), else 0."""
-    if not shop.has("contacts"):
-        return ibis.memtable({"customer_id": pd.Series([], dtype="string"),
-                              "message_cost": pd.Series([], dtype="float64")})
-    c = shop["contacts"]
-    c = c.filter(c.campaign_id == params.campaign_id)
-    prices = params.costs.message_cost
-    price = ibis.cases(*[(c.channel == k, v) for k, v in prices.items()], else_=0.0) \
-        if prices else ibis.literal(0.0)
-    cost = c.cost.fill_null(price) if "cost" in c.columns else price
-    return c.group_by("customer_id").aggregate(message_cost=cost.cast("float64").sum())
-
-
-def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> ir.Table:
-    """Per customer: face value of the campaign's coupons redeemed in purchases of the window."""
-    o = shop["orders"]
-    p = o.filter(is_purchase(o) & in_window(o.created_at, start, end))
-    if shop.has("coupons"):
-        cp = shop["coupons"]
-        if "campaign_id" in cp.columns:
-            cp = cp.filter(cp.campaign_id == params.campaign_id)
-        j = cp.join(p.select(redeemed_order_id="order_id"), "redeemed_order_id")
-        return j.group_by("customer_id").aggregate(coupon_cost=j.face_value.cast("float64").sum())
-    p = p.filter(p.coupon_id.notnull())
-    return p.group_by("customer_id").aggregate(coupon_cost=p.discount.fill_null(0).sum())
-
-
-# --- economics and verdict ---------------------------------------------------------------------
-def economics(customers: pd.DataFrame, comparison: ComparisonResult,
-              params: CampaignParams) -> pd.DataFrame:
-    """Per treatment arm: costs, incremental revenue/orders/profit (totals over the arm) with
-    intervals, ROI with interval, cost per incremental order.
-
-    Incremental profit = (effect on net profit per customer) x customers in the arm - the arm's
-    share of fixed costs. ROI = incremental profit / (coupon cost + message cost + fixed share).
-    Costs are observed totals, treated as known; the interval comes from the effect's
-    (adjusted) interval, scaled by the arm size.
-    """
-    effects = {(e.arm, e.metric): e for e in comparison.effects}
-    treated_n = customers[customers["arm"] != params.control_arm].groupby("arm").size()
-    rows = {}
-    for arm in params.treatment_arms:
-        g = customers[customers["arm"] == arm]
-        n = len(g)
-        fixed = params.costs.fixed_cost * (n / treated_n.sum() if treated_n.sum() else 0.0)
-        coupon_cost, message_cost = g["coupon_cost"].sum(), g["message_cost"].sum()
-        total_cost = coupon_cost + message_cost + fixed
-        profit = effects.get((arm, "net_profit"))
-        revenue = effects.get((arm, "revenue"))
-        orders = effects.get((arm, "orders"))
-        inc = _scaled(profit, n, -fixed)
-        inc_orders = orders.estimate * n if orders is not None else float("nan")
-        rows[arm] = {
-            "label": params.arm(arm).label or arm,
-            "customers": n,
-            "coupon_cost": coupon_cost,
-            "message_cost": message_cost,
-            "fixed_cost": fixed,
-            "total_cost": total_cost,
-            "incremental_revenue": _scaled(revenue, n)[0],
-            "incremental_revenue_low": _scaled(revenue, n)[1],
-            "incremental_revenue_high": _scaled(revenue, n)[2],
-            "incremental_orders": inc_orders,
-            "incremental_profit": inc[0],
-            "incremental_profit_low": inc[1],
-            "incremental_profit_high": inc[2],
-            "roi": inc[0] / total_cost if total_cost else float("nan"),
-            "roi_low": inc[1] / total_cost if total_cost else float("nan"),
-            "roi_high": inc[2] / total_cost if total_cost else float("nan"),
-            "cost_per_incremental_order": (total_cost / inc_orders
-                                           if inc_orders and inc_orders > 0 else float("nan")),
-        }
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "arm"
-    return frame
-
-
-def _scaled(effect, n: int, shift: float = 0.0) -> tuple[float, float, float]:
-    if effect is None:
-        return (float("nan"),) * 3
-    lo = getattr(effect, "ci_low_adjusted", None)
-    hi = getattr(effect, "ci_high_adjusted", None)
-    lo = effect.ci_low if lo is None or pd.isna(lo) else lo
-    hi = effect.ci_high if hi is None or pd.isna(hi) else hi
-    return effect.estimate * n + shift, lo * n + shift, hi * n + shift
-
-
+# --- verdict ---
 def decide(economics: pd.DataFrame, comparison: ComparisonResult) -> Verdict:
     """Best arm by incremental profit; profitable if its interval lies above 0, loses money if
     below, else inconclusive; withheld when the sample-ratio check fails."""

@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crm_experiments.schedule import run_due
+    from crm_experiments.pipeline.schedule import run_due
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.params import load_params
-    from crm_experiments.runner import run_evaluation
+    from crm_experiments.pipeline.runner import run_evaluation
 
     horizons = args.horizon or list(load_params(args.params).horizons)
     for h in horizons:

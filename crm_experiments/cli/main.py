@@ -1,6 +1,6 @@
 """The ``crm-exp`` command line.
 
-Each subcommand lives in ``crm_experiments/commands/<name>.py`` with two functions,
+Each subcommand lives in ``crm_experiments/cli/<name>.py`` with two functions,
 ``configure(parser)`` and ``run(args) -> int``; this module only dispatches. Errors raised on
 purpose (:class:`~crm_experiments.errors.CrmError`) are printed without a traceback and exit 2.
 """
@@ -31,9 +31,9 @@ SUBCOMMANDS = {
 
 def _load(name: str):
     try:
-        return importlib.import_module(f"crm_experiments.commands.{name}")
+        return importlib.import_module(f"crm_experiments.cli.{name}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"crm_experiments.commands.{name}":
+        if exc.name == f"crm_experiments.cli.{name}":
             return None
         raise
 

@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crm_experiments.schedule import due
+    from crm_experiments.pipeline.schedule import due
 
     pending, errors = due(args.today, args.campaigns)
     for err in errors:

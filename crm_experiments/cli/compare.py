@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crm_experiments.commands._tables import read_customer_table
+from crm_experiments.cli._tables import read_customer_table
 from crm_experiments.stats.table import ComparisonResult, TableError, compare_arms
 
 

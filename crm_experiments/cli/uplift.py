@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crm_experiments.commands._tables import read_customer_table
-from crm_experiments.commands.compare import _plain
+from crm_experiments.cli._tables import read_customer_table
+from crm_experiments.cli.compare import _plain
 from crm_experiments.uplift.model import UpliftInputError, UpliftResult, analyse_uplift
 
 

@@ -1,0 +1,112 @@
+"""The per-customer campaign table: one row per assigned customer with the arm, the outcomes of
+the evaluation window, the campaign's costs, pre-period covariates, lifecycle state and tier.
+
+At horizon ``H`` the **evaluation window** runs from the sale start (00:00) to the sale end + ``H``
+days (exclusive). Outcomes are those of :mod:`crm_experiments.metrics.orders` (``converted``,
+``orders``, ``revenue``, ``gross_profit``); ``message_cost`` = sum of the campaign's contact
+costs; ``coupon_cost`` = face value of its coupons redeemed in purchases of the window;
+``net_profit = gross_profit - message_cost`` (coupon cost is already inside gross profit through
+the discount). Pre-period covariates (``pre_*``) are measured over ``pre_period_days`` before the
+assignment, so the treatment cannot have moved them.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from crm_experiments.errors import CrmError
+from crm_experiments.io.reader import ShopData
+from crm_experiments.metrics import lifecycle as lc
+from crm_experiments.metrics.orders import customer_window_outcomes, in_window, is_purchase
+from crm_experiments.params import CampaignParams
+
+#: The pre-period covariate of each outcome (CUPED / Lin regression adjustment).
+COVARIATES = {
+    "converted": "pre_converted",
+    "orders": "pre_orders",
+    "revenue": "pre_revenue",
+    "gross_profit": "pre_gross_profit",
+    "net_profit": "pre_gross_profit",
+}
+
+
+def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int, *,
+                       states_at_start: ir.Table | None = None) -> pd.DataFrame:
+    """One row per assigned customer: arm, window outcomes, costs, pre-period covariates,
+    lifecycle state at the sale start (``states_at_start`` if already computed) and tier.
+    Computed in the engine; only this per-customer table (one row per assigned customer)
+    comes back to pandas."""
+    if not shop.has("assignments"):
+        raise CrmError(f"{shop.data_dir}: no assignments table; the holdout comparison needs "
+                       "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
+    orders = shop["orders"]
+    a = shop["assignments"]
+    a = a.filter(a.campaign_id == params.campaign_id)
+    assigned_at = a.assigned_at.min().to_pandas() if "assigned_at" in a.columns else None
+    pre_end = pd.Timestamp(assigned_at) if assigned_at is not None and not pd.isna(assigned_at) \
+        else params.sale_start
+    pre_end = min(pre_end.normalize(), params.sale_start)
+    pre_start = pre_end - pd.Timedelta(days=params.pre_period_days)
+    margin = params.costs.gross_margin
+    start, end = params.sale_start, params.window_end(horizon_days)
+
+    base = a.select("customer_id", "arm")
+    post = customer_window_outcomes(orders, start, end, margin)
+    pre = customer_window_outcomes(orders, pre_start, pre_end, margin).select(
+        "customer_id", pre_orders="orders", pre_revenue="revenue",
+        pre_gross_profit="gross_profit")
+    t = base.left_join(post, "customer_id").select(base, *[post[c] for c in
+                                                          ("orders", "revenue", "gross_profit")])
+    t = t.left_join(pre, "customer_id").select(
+        t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
+    t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
+    t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
+    states = states_at_start if states_at_start is not None else lc.lifecycle_states(
+        orders, params.sale_start, params.lifecycle_period_months)
+    t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
+        t, "lifecycle_state")
+    if shop.has("customers") and "tier" in shop["customers"].columns:
+        c = shop["customers"].select("customer_id", "tier")
+        t = t.left_join(c, "customer_id").select(t, "tier")
+    df = t.to_pandas()
+    for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
+                "pre_gross_profit", "message_cost", "coupon_cost"):
+        df[col] = pd.to_numeric(df[col]).fillna(0.0).astype("float64")
+    df["converted"] = (df["orders"] > 0).astype("float64")
+    df["pre_converted"] = (df["pre_orders"] > 0).astype("float64")
+    df["net_profit"] = df["gross_profit"] - df["message_cost"]
+    df["lifecycle_state"] = df["lifecycle_state"].fillna(lc.NO_STATE).astype(str)
+    if "tier" in df:
+        df["tier"] = df["tier"].fillna("unknown").astype(str)
+    return df.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def _message_costs(shop: ShopData, params: CampaignParams) -> ir.Table:
+    """Per customer: sum of the campaign's contact costs; a missing cost takes the channel's
+    price from params (``costs.message_cost``), else 0."""
+    if not shop.has("contacts"):
+        return ibis.memtable({"customer_id": pd.Series([], dtype="string"),
+                              "message_cost": pd.Series([], dtype="float64")})
+    c = shop["contacts"]
+    c = c.filter(c.campaign_id == params.campaign_id)
+    prices = params.costs.message_cost
+    price = ibis.cases(*[(c.channel == k, v) for k, v in prices.items()], else_=0.0) \
+        if prices else ibis.literal(0.0)
+    cost = c.cost.fill_null(price) if "cost" in c.columns else price
+    return c.group_by("customer_id").aggregate(message_cost=cost.cast("float64").sum())
+
+
+def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> ir.Table:
+    """Per customer: face value of the campaign's coupons redeemed in purchases of the window."""
+    o = shop["orders"]
+    p = o.filter(is_purchase(o) & in_window(o.created_at, start, end))
+    if shop.has("coupons"):
+        cp = shop["coupons"]
+        if "campaign_id" in cp.columns:
+            cp = cp.filter(cp.campaign_id == params.campaign_id)
+        j = cp.join(p.select(redeemed_order_id="order_id"), "redeemed_order_id")
+        return j.group_by("customer_id").aggregate(coupon_cost=j.face_value.cast("float64").sum())
+    p = p.filter(p.coupon_id.notnull())
+    return p.group_by("customer_id").aggregate(coupon_cost=p.discount.fill_null(0).sum())

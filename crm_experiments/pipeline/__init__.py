@@ -1,0 +1,1 @@
+"""Pipeline: the runner (notebooks -> results -> report + tracking) and the schedule."""

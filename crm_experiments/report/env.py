@@ -1,0 +1,40 @@
+"""The one Jinja2 environment every page is rendered with: templates from
+``report/templates``, autoescaping on for every template (text from params or data is shown as
+text, never as markup), and filters that format by the page's language.
+
+>>> render_string("<p>{{ name }}</p>", name="<script>x</script>")
+'<p>&lt;script&gt;x&lt;/script&gt;</p>'
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+
+from crm_experiments.report import format as fmt
+from crm_experiments.report.i18n import tr
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("crm_experiments.report", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.globals.update(tr=tr)
+    env.filters.update(money=fmt.money, num=fmt.num, pct=fmt.pct, pvalue=fmt.pvalue,
+                       date=fmt.date)
+    return env
+
+
+def render(template: str, **context) -> str:
+    """Render ``templates/<template>`` with ``context`` (autoescaped)."""
+    return environment().get_template(template).render(**context)
+
+
+def render_string(source: str, **context) -> str:
+    """Render a template given as text, with the same environment (tests, small pieces)."""
+    return environment().from_string(source).render(**context)

@@ -1,0 +1,73 @@
+"""The MLflow client of every command: where runs are tracked, our experiment, links to runs.
+
+``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db`` (artifacts in
+``./mlartifacts``); the experiment is ``CRM_EXP_MLFLOW_EXPERIMENT`` or ``crm-experiments``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+EXPERIMENT_NAME = os.environ.get("CRM_EXP_MLFLOW_EXPERIMENT", "crm-experiments")
+#: Tag ``report_type`` of the runs of one campaign evaluation (the schedule's ledger).
+REPORT_TYPE = "campaign_evaluation"
+LOCAL_UI = "http://127.0.0.1:5000"
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def mlflow_client():
+    """An MLflow client on :func:`tracking_uri` and the id of our experiment (created if
+    missing; with a local sqlite store its artifacts go to ./mlartifacts)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    for name in ("alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    # Two processes creating a fresh sqlite store at once race in its schema migration:
+    # serialise store creation (and our experiment's) with a lock file beside the database.
+    lock = None
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(f"{db}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        exp = client.get_experiment_by_name(EXPERIMENT_NAME)
+        if exp is None:
+            location = None
+            if uri.startswith("sqlite:"):
+                location = (Path.cwd() / "mlartifacts").as_uri()
+            exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+        else:
+            exp_id = exp.experiment_id
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            os.close(lock)
+    return client, exp_id
+
+
+def run_url(experiment_id: str, run_id: str) -> str:
+    """Where a person opens the run: the tracking server's UI, or for a local store the UI
+    that ``make ui`` serves on http://127.0.0.1:5000."""
+    uri = public_uri(tracking_uri())
+    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def public_uri(uri: str) -> str:
+    """The tracking URI without credentials (user:password@)."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return uri
