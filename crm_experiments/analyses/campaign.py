@@ -232,17 +232,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     if unknown:
         raise CrmError(f"{shop.data_dir}: assignments use arms {unknown} that "
                        f"params do not declare ({list(params.arm_names)})")
-    planned = {a.name: a.planned_share for a in params.arms}
-    metrics = [*OUTCOMES, "orders"]
-    comparison = compare_arms(
-        customers, arm="arm", control=params.control_arm, metrics=metrics,
-        covariates={m: COVARIATES[m] for m in metrics}, alpha=params.alpha,
-        correction="holm", source=f"campaign {params.campaign_id}",
-    )
-    counts = customers["arm"].value_counts().to_dict()
-    srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
-                             alpha=params.srm_alpha)
-    comparison = replace(comparison, srm=srm)
+    comparison = compare_campaign(customers, params)
     econ = economics(customers, comparison, params)
     verdict = decide(econ, comparison)
     segs = segment_columns if segment_columns is not None else tuple(
@@ -293,6 +283,24 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=next_round_design(customers, comparison, params),
     )
+
+
+def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> ComparisonResult:
+    """Every treatment arm against the holdout on :data:`OUTCOMES` and orders: the one family
+    of effects of a campaign (Holm over arms x metrics), each metric adjusted for its
+    pre-period covariate, with the sample-ratio check against the planned shares. Every figure
+    derived from the campaign's effects (economics, verdict, pages, plan) starts here."""
+    planned = {a.name: a.planned_share for a in params.arms}
+    metrics = [*OUTCOMES, "orders"]
+    comparison = compare_arms(
+        customers, arm="arm", control=params.control_arm, metrics=metrics,
+        covariates={m: COVARIATES[m] for m in metrics}, alpha=params.alpha,
+        correction="holm", source=f"campaign {params.campaign_id}",
+    )
+    counts = customers["arm"].value_counts().to_dict()
+    srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
+                             alpha=params.srm_alpha)
+    return replace(comparison, srm=srm)
 
 
 def did_cross_check(customers: pd.DataFrame, params: CampaignParams,
