@@ -1,27 +1,54 @@
 # crm-experiments: `make demo` and `make test` work on a fresh machine with python3.
+#
+# What gets installed (each into .venv, once; a stamp file per set, named after the checksum of
+# pyproject.toml and constraints.txt, so a second run installs nothing):
+#   make demo   the package and its runtime dependencies only (no pytest, ruff, playwright,
+#               import-linter, pyspark, jupyterlab)
+#   make test   the same plus the `test` extra (test tools and the Spark engine)
+#   make lab    the same plus the `lab` extra (JupyterLab)
+# Every install is constrained by constraints.txt (-c): the exact versions the tests last passed
+# with, so a fresh machine gets those. `make constraints` rewrites it (see there).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+CONSTRAINTS ?= constraints.txt
+PIP_INSTALL := $(PY) -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+SUM := $(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.installed-run-$(SUM)
+TEST_STAMP := $(VENV)/.installed-test-$(SUM)
+LAB_STAMP := $(VENV)/.installed-lab-$(SUM)
 
-.PHONY: install demo test browser lint lab ui bench clean
+.PHONY: install install-test demo test browser lint lab ui bench constraints clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $@
+# $(1): stamp kind, $(2): what to install
+define install_set
+	$(PIP_INSTALL) -e '$(2)'
+	rm -f $(VENV)/.installed-$(1)-*
+	touch $(VENV)/.installed-$(1)-$(SUM)
+endef
 
-install: $(STAMP)
+$(RUN_STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(call install_set,run,.)
+
+$(TEST_STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(call install_set,test,.[test])
+
+$(LAB_STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
+	$(call install_set,lab,.[lab])
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
 
 demo: install
 	$(BIN)/crm-exp demo
 
-test: install browser
+test: install-test browser
 	$(BIN)/ruff check crm_experiments tests bench examples
 	$(BIN)/lint-imports
 	$(PY) -m pytest -q
@@ -35,10 +62,10 @@ browser:
 	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	    else echo "note: Chromium not installed; the browser test will be skipped"; fi; }
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check crm_experiments tests bench examples
 
-lab: install
+lab: $(LAB_STAMP)
 	$(PY) -m ipykernel install --sys-prefix --name crm-experiments --display-name "crm-experiments"
 	$(BIN)/jupyter lab notebooks
 
@@ -47,6 +74,18 @@ ui: install
 
 bench: install
 	$(PY) -m bench
+
+# Pin what passed: run the tests, then write the exact version of every package in .venv (test
+# and lab sets included) to constraints.txt, for the Python and platform named in its header.
+# After adding a dependency to pyproject.toml: `make constraints`. To move every package to the
+# newest versions pyproject.toml allows: `rm -rf .venv && make constraints CONSTRAINTS=`.
+constraints: test $(LAB_STAMP)
+	{ echo "# Exact versions of the environment in which \`make test\` last passed (written by"; \
+	  echo "# \`make constraints\`; used with -c by every install in the Makefile; ranges and their"; \
+	  echo "# reasons live in pyproject.toml). $$($(PY) -c 'import platform as p; print("Python", p.python_version(), "on", p.system(), p.machine())')."; \
+	  $(PY) -m pip list --format=freeze --exclude-editable --disable-pip-version-check | LC_ALL=C sort -f; \
+	} > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) data reports/*/ reports/index.html mlflow.db mlruns

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from crm_experiments.errors import ParamsError
 
 CAMPAIGN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+#: The notebooks that ``crm-exp run`` executes: package data of ``crm_experiments`` (in a
+#: checkout, the ``crm_experiments/notebooks`` symlink to the top-level ``notebooks/`` that
+#: ``make lab`` opens; in an installed wheel, real files), so any install finds them.
+NOTEBOOKS_DIR = Path(str(resources.files("crm_experiments") / "notebooks")).resolve()
 
 
 class _Strict(BaseModel):
