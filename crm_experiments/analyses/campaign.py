@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crm_experiments.analyses.economics import economics
+from crm_experiments.analyses.result import ResultMixin, _jsonable
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
@@ -40,6 +42,9 @@ from crm_experiments.stats.srm import check_sample_ratio
 from crm_experiments.stats.table import ComparisonResult, compare_arms
 
 OUTCOMES = ("converted", "revenue", "gross_profit", "net_profit")
+#: The multiple-comparison correction of the campaign's family of effects and of each segment
+#: column's family.
+CORRECTION = "holm"
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,38 @@ class Verdict:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """Everything measured for one (campaign, horizon)."""
+@dataclass(frozen=True, repr=False)
+class Evaluation(ResultMixin):
+    """Everything measured for one (campaign, horizon).
+
+    As a result (:class:`~crm_experiments.analyses.result.ResultMixin`): ``summary()`` holds
+    what a page needs besides the tables (labels, language, verdict, per-arm decisions, the
+    methods actually applied), ``tables()`` the aggregate tables of :attr:`SCHEMA`,
+    ``metrics()`` the flat MLflow figures; ``write(dir)`` / ``Evaluation.read(dir)`` store and
+    load them.
+    """
+
+    KIND: ClassVar[str] = "campaign_evaluation"
+    MAIN_TABLE: ClassVar[str] = "economics"
+    SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = {
+        "effects": ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate", "ci_low",
+                    "ci_high", "p_value", "rel_estimate", "rel_ci_low", "rel_ci_high", "method",
+                    "variance_reduction", "p_value_adjusted", "ci_low_adjusted",
+                    "ci_high_adjusted"),
+        "economics": ("arm", "label", "customers", "coupon_cost", "message_cost", "fixed_cost",
+                      "total_cost", "incremental_revenue", "incremental_orders",
+                      "incremental_profit", "incremental_profit_low", "incremental_profit_high",
+                      "roi", "roi_low", "roi_high", "cost_per_incremental_order"),
+        "kpis": ("kpi", "sale", "weeks_before", "last_year"),
+        "segment_effects": ("segment", "segment_value", "arm", "metric", "estimate"),
+        "stickiness": ("group", "period", "buyers", "repeat_purchase_rate", "arpu",
+                       "retention"),
+        "lifecycle": ("arm", "moment", *lc.STATES),
+        "design": tuple(Design.__dataclass_fields__),
+        "true_effects": ("arm", "metric", "true_effect"),
+        "retention_curve": ("arm", "day", "buyers", "returned", "share"),
+        "migration_*": (),
+    }
 
     params: CampaignParams
     horizon_days: int
@@ -82,6 +116,7 @@ class Evaluation:
     did: pd.DataFrame = field(default_factory=pd.DataFrame)
     heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
     design: Design | None = None
+    # data notes: the data checks' warnings, and keys of the report's translation table
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # --- flat views for tracking --------------------------------------------------------
@@ -103,53 +138,153 @@ class Evaluation:
                 if v is not None and not pd.isna(v) and np.isfinite(float(v))}
 
     def summary(self) -> dict:
-        """The headline as JSON-able dict (read by the report index)."""
-        v = self.verdict
-        return {
-            "campaign_id": self.params.campaign_id,
-            "display_name": self.params.display_name,
-            "language": self.params.language,
+        """Everything a page shows besides the tables, JSON-able (so the live summary and the
+        stored one are equal): identity and language, window, SRM check, verdict and per-arm
+        decisions, arm labels and planned shares, data notes, and the methods applied."""
+        p, v, srm = self.params, self.verdict, self.comparison.srm
+        labels = {a.name: a.label or a.name for a in p.arms}
+        return _jsonable({
+            "campaign_id": p.campaign_id,
+            "display_name": p.display_name,
+            "language": p.language,
+            "currency": p.costs.currency,
             "horizon_days": self.horizon_days,
             "window_start": str(self.window[0].date()),
             "window_end": str((self.window[1] - pd.Timedelta(days=1)).date()),
             "data_end": str(self.data_end),
             "n_assigned": self.n_assigned,
-            "currency": self.params.costs.currency,
-            "verdict": {k: (None if isinstance(x, float) and not np.isfinite(x) else x)
-                        for k, x in v.__dict__.items()},
-            "srm_passed": bool(self.comparison.srm.passed),
-        }
+            "alpha": p.alpha,
+            "srm": {"p_value": srm.p_value, "passed": bool(srm.passed), "alpha": p.srm_alpha},
+            "srm_passed": bool(srm.passed),
+            "verdict": dict(v.__dict__),
+            "best_arm_label": labels.get(v.best_arm, v.best_arm) if v.best_arm else None,
+            "decisions": arm_decisions(self.economics, bool(srm.passed)),
+            "control_arm": p.control_arm,
+            "arms": [{"name": a.name, "label": labels[a.name], "planned_share": a.planned_share,
+                      "control": a.name == p.control_arm} for a in p.arms],
+            "notes": list(self.notes),
+            "methods": methods_applied(self.comparison, self.segment_effects, self.did,
+                                       self.heterogeneity, self.design),
+        })
+
+    def _headline(self) -> dict:
+        v = self.verdict
+        return {"campaign": self.params.campaign_id, "horizon_days": self.horizon_days,
+                "verdict": v.status, "best_arm": v.best_arm,
+                "incremental_profit": round(float(v.incremental_profit), 2)}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Aggregate result tables (no customer-level rows: nothing personal)."""
+        design = (self.design.to_frame() if self.design is not None
+                  else pd.DataFrame(columns=list(Design.__dataclass_fields__)))
         out = {
             "effects": self.comparison.to_frame(),
             "economics": self.economics.reset_index(),
             "segment_effects": self.segment_effects,
             "kpis": self.kpis.reset_index(names="kpi"),
-            "stickiness": self.stickiness.reset_index(),
-            "lifecycle": self.lifecycle.reset_index(),
+            "stickiness": self.stickiness.reset_index().astype(
+                {"window_start": str, "window_end": str}),
+            "lifecycle": self.lifecycle.reset_index().rename_axis(columns=None),
             "satisfaction": self.satisfaction,
             "retention_curve": self.retention_curve,
             "cohorts": self.cohorts,
-            "reactivation": self.reactivation,
+            "reactivation": (self.reactivation.reset_index() if not self.reactivation.empty
+                             else self.reactivation),
             "did": self.did,
             "heterogeneity": self.heterogeneity,
-            "design": self.design.to_frame() if self.design is not None else pd.DataFrame(),
+            "design": design,
+            "true_effects": pd.DataFrame(
+                [(arm, metric, value) for (arm, metric), value in self.true_effects.items()],
+                columns=["arm", "metric", "true_effect"]),
         }
         for arm, m in self.migration.items():
-            out[f"migration_{arm}"] = m.reset_index()
-        return out
+            out[f"migration_{arm}"] = m.reset_index().rename_axis(columns=None)
+        return {name: _numbers_as_floats(frame) for name, frame in out.items()}
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write ``summary.json``, ``metrics.json`` and ``tables/*.csv`` into ``out_dir``."""
-        out = Path(out_dir)
-        (out / "tables").mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(json.dumps(self.summary(), indent=2), encoding="utf-8")
-        (out / "metrics.json").write_text(json.dumps(self.metrics(), indent=2), encoding="utf-8")
-        for name, frame in self.tables().items():
-            frame.to_csv(out / "tables" / f"{name}.csv", index=False)
+        """``result.json`` and ``tables/*.parquet`` (see
+        :meth:`~crm_experiments.analyses.result.ResultMixin.write`), and ``summary.json``
+        beside them for readers of the headline only."""
+        out = super().write(out_dir)
+        (out / "summary.json").write_text(
+            json.dumps(self.summary(), indent=2, ensure_ascii=False), encoding="utf-8")
         return out
+
+
+def _numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with object columns that hold only numbers and None as floats (None -> NaN),
+    so a stored copy reads back with the same values and types."""
+    out = None
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype != object:
+            continue
+        if all(v is None or (isinstance(v, int | float | np.number) and not isinstance(v, bool))
+               for v in values):
+            out = frame.copy() if out is None else out
+            out[col] = pd.to_numeric(values, errors="coerce").astype(float)
+    return frame if out is None else out
+
+
+def arm_decisions(economics: pd.DataFrame, srm_passed: bool = True) -> dict[str, str]:
+    """Per treatment arm: ``roll_out`` when its incremental profit interval lies above 0,
+    ``stop`` when below, else ``test_again``; ``withheld`` for every arm when the sample-ratio
+    check failed (the rule of :func:`decide`, arm by arm)."""
+    out = {}
+    for arm, row in economics.iterrows():
+        if not srm_passed:
+            out[arm] = "withheld"
+        elif row["incremental_profit_low"] > 0:
+            out[arm] = "roll_out"
+        elif row["incremental_profit_high"] < 0:
+            out[arm] = "stop"
+        else:
+            out[arm] = "test_again"
+    return out
+
+
+def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
+                    did: pd.DataFrame, heterogeneity: pd.DataFrame,
+                    design: Design | None) -> dict:
+    """What was actually applied, read from the effects themselves: per metric its test, the
+    covariate (when one adjusted it) and the variance reduction it achieved (range over arms);
+    the multiple-comparison correction and its family; the segment families; which
+    cross-checks ran. The report's Methods section is written from this."""
+    effects = comparison.effects
+    per_metric = []
+    for metric in dict.fromkeys(e.metric for e in effects):
+        es = [e for e in effects if e.metric == metric]
+        reductions = [float(e.variance_reduction) for e in es
+                      if e.variance_reduction is not None and np.isfinite(e.variance_reduction)]
+        adjusted = bool(reductions) or any(e.method in ("lin_ols_hc2", "cuped") for e in es)
+        per_metric.append({
+            "metric": metric,
+            "methods": list(dict.fromkeys(e.method for e in es)),
+            "covariate": COVARIATES.get(metric) if adjusted else None,
+            "variance_reduction_min": min(reductions) if reductions else None,
+            "variance_reduction_max": max(reductions) if reductions else None,
+        })
+    m = len(effects)
+    correction = CORRECTION if comparison.correction else None
+    level = 1 - comparison.alpha / m if correction and m else None  # Bonferroni intervals
+    segments = {}
+    if not segment_effects.empty:
+        segments = {str(k): int(n) for k, n in
+                    segment_effects.groupby("segment", sort=False).size().items()}
+    return {
+        "metrics": per_metric,
+        "correction": correction,
+        "family_size": m,
+        "family_arms": len(dict.fromkeys(e.arm for e in effects)),
+        "family_metrics": len(per_metric),
+        "interval_level": level,
+        "segment_correction": CORRECTION if segments else None,
+        "segment_families": segments,
+        "did": list(dict.fromkeys(did["method"])) if not did.empty else [],
+        "heterogeneity": (list(dict.fromkeys(heterogeneity["method"]))
+                          if not heterogeneity.empty else []),
+        "design": design.method if design is not None else None,
+    }
 
 
 # --- verdict ---
@@ -257,7 +392,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         .assign(period="after"),
     ], ignore_index=True)
     if not shop.has("reviews") and not shop.has("surveys"):
-        notes.append("No reviews or surveys table: satisfaction shows the refund rate only.")
+        notes.append("note_no_satisfaction")  # a key of the report's translation table
     comparison_window = default_comparison_window(start, params.sale_end)
     cohorts = cohort_repurchase(orders, (start, params.sale_end), comparison_window, as_of=end,
                                 alpha=params.alpha).to_frame()
@@ -269,7 +404,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
             states=states["before"])
     else:
         reactivation = pd.DataFrame()
-        notes.append("No contacts table: wake-up and reactivation rates need it.")
+        notes.append("note_no_contacts")
     return Evaluation(
         params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
         n_assigned=len(customers), comparison=comparison, economics=econ,
@@ -295,7 +430,7 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> Compari
     comparison = compare_arms(
         customers, arm="arm", control=params.control_arm, metrics=metrics,
         covariates={m: COVARIATES[m] for m in metrics}, alpha=params.alpha,
-        correction="holm", source=f"campaign {params.campaign_id}",
+        correction=CORRECTION, source=f"campaign {params.campaign_id}",
     )
     counts = customers["arm"].value_counts().to_dict()
     srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
@@ -323,7 +458,8 @@ def heterogeneity_tests(customers: pd.DataFrame, params: CampaignParams,
                         min_per_arm: int = 30) -> pd.DataFrame:
     """Does the effect on ``metric`` differ between the values of each segment column? Wald
     test of treatment x segment interactions (HC2), adjusted for the pre-period covariate;
-    values with fewer than ``min_per_arm`` customers in an arm are left out."""
+    values with fewer than ``min_per_arm`` customers in an arm are left out. ``differs``: the
+    test rejects at ``params.alpha``."""
     results = []
     for col in segment_columns:
         counts = customers.groupby([col, "arm"], observed=True).size().unstack(fill_value=0)
@@ -334,7 +470,10 @@ def heterogeneity_tests(customers: pd.DataFrame, params: CampaignParams,
             continue
         results += interaction_test(g, "arm", params.control_arm, metric, col,
                                     covariate=COVARIATES[metric], alpha=params.alpha)
-    return heterogeneity_frame(results) if results else pd.DataFrame()
+    if not results:
+        return pd.DataFrame()
+    frame = heterogeneity_frame(results)
+    return frame.assign(differs=frame["p_value"] < params.alpha)
 
 
 def next_round_design(customers: pd.DataFrame, comparison: ComparisonResult,
@@ -449,7 +588,7 @@ def per_segment_effects(customers: pd.DataFrame, params: CampaignParams,
             keys += [str(value)] * len(res.effects)
         if not effects:
             continue
-        f = effects_frame(adjust(effects, "holm", params.alpha))
+        f = effects_frame(adjust(effects, CORRECTION, params.alpha))
         f.insert(0, "segment", col)
         f.insert(1, "segment_value", keys)
         frames.append(f)

@@ -1,5 +1,6 @@
-"""Run one evaluation end to end: Papermill executes the notebook, nbconvert renders the report,
-MLflow records the run.
+"""Run one evaluation end to end: Papermill executes the notebooks, each writes its result
+into a results folder, the pages are rendered from those stored results
+(:mod:`crm_experiments.report.pages`), MLflow records the run.
 
 One MLflow run per (campaign, horizon), tagged ``campaign_id``, ``horizon_days`` and
 ``report_type``. A notebook that fails marks its run FAILED (with the error as a tag) and leaves
@@ -8,7 +9,6 @@ no report behind; an earlier report of the same campaign and horizon stays untou
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -16,10 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm_experiments.analyses.campaign import Evaluation
+from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import CrmError
 from crm_experiments.io.cache import shop_cache
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
-from crm_experiments.report.render import notebook_to_html, publish_report
+from crm_experiments.report.pages import evaluation_page, extra_page, page_nav
+from crm_experiments.report.render import publish_report
 from crm_experiments.tracking.client import (
     REPORT_TYPE,
     mlflow_client,
@@ -30,6 +33,14 @@ from crm_experiments.tracking.client import (
 from crm_experiments.tracking.runs import fail_run, register_models
 
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
+
+
+def _extra_results() -> dict[str, type[ResultMixin]]:
+    """The result class each extra notebook writes (read back with ``cls.read(dir)``)."""
+    from crm_experiments.analyses.clv import CampaignCLV
+    from crm_experiments.analyses.uplift import UpliftAnalysis
+
+    return {"clv_churn": CampaignCLV, "coupon_uplift": UpliftAnalysis}
 
 
 class EvaluationFailed(CrmError):
@@ -56,8 +67,9 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     data raises :class:`~crm_experiments.errors.DataValidationError` before any notebook runs.
     The evaluation notebook runs first, then the params' ``extra_notebooks`` due at this
     horizon (CLV and churn, coupon uplift ...). Each gets the same three parameters and writes
-    ``metrics.json``, ``tables/`` and ``models/`` into its own results folder; all of them go
-    into the one MLflow run, and each becomes a page beside ``report.html``.
+    its result (``result.json``, ``tables/``, and ``models/`` where it has models) into its own
+    results folder; all of them go into the one MLflow run (metrics from each ``result.json``),
+    and each becomes a page, rendered from the stored result, beside ``report.html``.
     """
     from mlflow.entities import Metric, Param
 
@@ -79,21 +91,21 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         flat = [Param(k, v[:6000]) for k, v in _flat_params(params, params_path).items()]
         for i in range(0, len(flat), 90):
             client.log_batch(run_id, params=flat[i:i + 90])
-        pages: dict[str, Path] = {}
+        folders: dict[str, Path] = {}
         progress(f"{label} reading and validating {params.data.path}")
         with shop_cache(params):  # staged and validated once for all the notebooks
             for nb in [Path(notebook), *extras]:
                 progress(f"{label} executing {nb.name}")
                 results = (work / "results" if nb == Path(notebook)
                            else work / "results" / nb.stem)
-                pages[nb.stem] = _execute(client, run_id, nb, work, params_path, horizon_days,
-                                          results)
+                _execute(client, run_id, nb, work, params_path, horizon_days, results)
+                folders[nb.stem] = results
 
         results = work / "results"
-        summary = json.loads((results / "summary.json").read_text(encoding="utf-8"))
-        metrics: dict[str, float] = {}
-        for metrics_file in sorted(results.glob("**/metrics.json")):
-            metrics.update(json.loads(metrics_file.read_text(encoding="utf-8")))
+        main_stem = Path(notebook).stem
+        evaluation = Evaluation.read(folders.pop(main_stem))
+        extra_results = _read_extras(folders)
+        metrics = _run_metrics([evaluation, *extra_results.values()])
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
         for i in range(0, len(batch), 900):
@@ -102,12 +114,12 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 
         progress(f"{label} rendering report")
-        main_stem = Path(notebook).stem
-        links = {stem: f"{stem}.html" for stem in pages if stem != main_stem}
-        html_pages = {("report" if stem == main_stem else stem):
-                      notebook_to_html(executed, links=links if stem == main_stem else None,
-                                       title=f"{params.display_name} · {horizon_days}d")
-                      for stem, executed in pages.items()}
+        nav = page_nav(extra_results, params.language)
+        html_pages = {"report": evaluation_page(evaluation, nav=nav)}
+        for stem, result in extra_results.items():
+            html_pages[stem] = extra_page(stem, result, evaluation=evaluation, nav=nav)
+        links = {stem: f"{stem}.html" for stem in extra_results}
+        summary = dict(evaluation.summary())
         summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
                         "mlflow_tracking_uri": public_uri(tracking_uri()),
                         "mlflow_run_url": run_url(exp_id, run_id),
@@ -128,6 +140,24 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     seconds = time.perf_counter() - started
     progress(f"{label} done in {seconds:.1f}s: {report}")
     return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
+
+
+def _read_extras(folders: dict[str, Path]) -> dict[str, StoredResult]:
+    """The stored result of each extra notebook, read with its class's declared schema."""
+    classes = _extra_results()
+    out = {}
+    for stem, folder in folders.items():
+        cls = classes.get(stem)
+        out[stem] = cls.read(folder) if cls is not None else StoredResult.load(folder)
+    return out
+
+
+def _run_metrics(results: list[StoredResult]) -> dict[str, float]:
+    """The MLflow metrics of the run: every stored result's ``metrics`` (its ``result.json``)."""
+    metrics: dict[str, float] = {}
+    for result in results:
+        metrics.update(result.metrics())
+    return metrics
 
 
 def _kernel_manager_class():

@@ -135,6 +135,191 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_label_loses_money": ("Loses money", "亏损"),
     "status_label_inconclusive": ("Inconclusive", "尚无定论"),
     "status_label_withheld": ("Withheld (sample ratio mismatch)", "暂缓（样本比例异常）"),
+    # --- evaluation page (pages.evaluation_page) ------------------------------------------
+    "page_clv_churn": ("CLV and churn", "客户价值与流失"),
+    "page_coupon_uplift": ("Coupon uplift and targeting", "优惠券增量与精准投放"),
+    "page_portal": ("All reports", "全部报告"),
+    "decisions": ("Decision per coupon arm", "各优惠券组的决定"),
+    "decision_roll_out": (
+        "{arm}: roll out. It made {profit} extra profit after coupon, message and fixed costs "
+        "({range}), an ROI of {roi}.",
+        "{arm}：推广。扣除优惠券、消息和固定成本后，增量利润为 {profit}（{range}），投资回报率 {roi}。"),
+    "decision_stop": (
+        "{arm}: stop. Its extra sales did not pay for its costs: profit {profit} ({range}), "
+        "an ROI of {roi}.",
+        "{arm}：停止。增量销售不足以覆盖成本：利润 {profit}（{range}），投资回报率 {roi}。"),
+    "decision_test_again": (
+        "{arm}: test again. It made {profit} extra profit, but the range ({range}) includes "
+        "zero; ROI {roi}.",
+        "{arm}：再测一轮。增量利润为 {profit}，但区间（{range}）包含零；投资回报率 {roi}。"),
+    "decision_withheld": (
+        "{arm}: no decision until the assignment is checked (sample ratio mismatch); profit "
+        "{profit} ({range}).",
+        "{arm}：在核查分组之前不做决定（样本比例异常）；利润 {profit}（{range}）。"),
+    "decision_label_roll_out": ("Roll out", "推广"),
+    "decision_label_stop": ("Stop", "停止"),
+    "decision_label_test_again": ("Test again", "再测一轮"),
+    "decision_label_withheld": ("Withheld", "暂缓"),
+    "n_arm_holdout": ("Customers (arm / holdout)", "客户数（实验组 / 对照组）"),
+    "all_assigned": ("All assigned customers", "全部实验客户"),
+    "retention_days": ("Retention after the sale ({h} days)", "活动后 {h} 天客户保持率"),
+    "rate": ("Rate (95% interval)", "比率（95% 区间）"),
+    "segment_lifecycle_state": ("Lifecycle state", "生命周期状态"),
+    "segment_tier": ("Member tier", "会员等级"),
+    "segment_province": ("Province", "省份"),
+    "segment_gender": ("Gender", "性别"),
+    "state_new_one": ("New, one purchase", "1次购买新客"),
+    "state_new_repeat": ("New, repeat", "重复购买新客"),
+    "state_old_one": ("Old, one purchase", "1次购买老客"),
+    "state_old_repeat": ("Old, repeat", "重复购买老客"),
+    "state_silent": ("Silent", "沉默"),
+    "state_sleeping": ("Sleeping", "睡眠"),
+    "state_lost": ("Lost", "流失"),
+    "state_no_purchase_yet": ("No purchase yet", "尚未购买"),
+    "tier_regular": ("Regular", "普通会员"),
+    "tier_senior": ("Senior", "高级会员"),
+    "tier_vip": ("VIP", "VIP会员"),
+    "tier_supreme_vip": ("Supreme VIP", "至尊VIP会员"),
+    "moment_before": ("Sale start", "活动开始"),
+    "moment_after": ("Window end", "窗口结束"),
+    "chart_profit": ("Incremental profit per arm", "各组增量利润"),
+    "chart_profit_x": ("Incremental profit ({currency}), 95% interval",
+                       "增量利润（{currency}），95% 区间"),
+    "chart_effects": ("Effect per arm and metric", "各组各指标的效果"),
+    "chart_effects_x": ("Effect against the holdout (%), 95% interval",
+                        "相对对照组的效果（%），95% 区间"),
+    "chart_lifecycle": ("Lifecycle states per arm", "各组的生命周期分布"),
+    "chart_lifecycle_x": ("Share of customers", "客户占比"),
+    "chart_retention_x": ("Days after the sale", "活动后天数"),
+    "chart_retention_y": ("Bought again (%)", "再次购买（%）"),
+    "chart_migration": ("Lifecycle migration: {arm}", "生命周期迁移：{arm}"),
+    "chart_migration_x": ("State at the window end", "窗口结束时的状态"),
+    "chart_migration_y": ("State at the sale start", "活动开始时的状态"),
+    "heterogeneity_note": (
+        "Wald test of arm × segment interactions (OLS with HC2 errors, adjusted for the "
+        "pre-period value).",
+        "实验组 × 分群交互项的 Wald 检验（OLS，HC2 稳健标准误，已按活动前数值调整）。"),
+    "methods_intro": (
+        "Each coupon arm is compared with the randomised holdout ({control}) over the "
+        "evaluation window, {start} to {end}; {n} customers were assigned.",
+        "每个优惠券组都与随机对照组（{control}）在评估窗口（{start} 至 {end}）内比较；共 {n} 位客户参与分组。"),
+    "methods_metrics": ("Test per metric:", "各指标的检验方法："),
+    "methods_metric": ("{metric}: {method}", "{metric}：{method}"),
+    "methods_covariate": ("covariate: {covariate}; variance reduced by {low} to {high}",
+                          "协变量：{covariate}；方差降低 {low} 至 {high}"),
+    "methods_covariate_one": ("covariate: {covariate}; variance reduced by {vr}",
+                              "协变量：{covariate}；方差降低 {vr}"),
+    "method_lin_ols_hc2": (
+        "regression adjustment for the customer's pre-period value (Lin's estimator, HC2 "
+        "robust errors)",
+        "按客户活动前的数值做回归调整（Lin 估计量，HC2 稳健标准误）"),
+    "method_cuped": ("CUPED adjustment for the customer's pre-period value",
+                     "按客户活动前的数值做 CUPED 调整"),
+    "method_welch_t": ("Welch's t interval for a difference in means", "均值差的 Welch t 区间"),
+    "method_two_proportion_z_unpooled": ("two-proportion Wald interval (unpooled variance)",
+                                         "两比例 Wald 区间（非合并方差）"),
+    "method_delta_ratio": ("ratio of sums, delta method", "总和之比，delta 方法"),
+    "covariate_pre_converted": ("bought in the pre-period", "活动前是否购买"),
+    "covariate_pre_orders": ("orders in the pre-period", "活动前订单数"),
+    "covariate_pre_revenue": ("revenue in the pre-period", "活动前收入"),
+    "covariate_pre_gross_profit": ("gross profit in the pre-period", "活动前毛利"),
+    "methods_relative": ("Relative effects use the delta method.", "相对效果使用 delta 方法。"),
+    "methods_correction_holm": (
+        "Intervals and p-values are corrected for multiple comparisons with Holm's method over "
+        "one family of {m} comparisons ({arms} arms × {metrics} metrics); intervals at the "
+        "Bonferroni level ({level}).",
+        "多重比较校正：在 {m} 个比较（{arms} 个组 × {metrics} 个指标）组成的一个族内用 Holm 方法校正 p 值，区间按 Bonferroni 水平（{level}）。"),
+    "methods_correction_none": ("No multiple-comparison correction was applied.",
+                                "未做多重比较校正。"),
+    "methods_segments": (
+        "Effects by segment: Holm's method within each segment column's own family ({families}).",
+        "分群效果：在每个分群字段各自的族内用 Holm 方法校正（{families}）。"),
+    "methods_family": ("{segment}: {m} comparisons", "{segment}：{m} 个比较"),
+    "methods_heterogeneity": (
+        "Whether an effect differs between segments: Wald test of arm × segment interactions "
+        "(OLS with HC2 errors, adjusted for the pre-period value).",
+        "效果在分群间是否不同：实验组 × 分群交互项的 Wald 检验（OLS，HC2 稳健标准误，已按活动前数值调整）。"),
+    "methods_did": (
+        "Cross-check: difference in differences of each customer's change from the pre-period "
+        "(OLS with HC2 errors), outside the corrected family.",
+        "交叉验证：每位客户相对活动前变化的双重差分（OLS，HC2 稳健标准误），不在校正的族内。"),
+    "methods_srm": (
+        "Sample ratio check: chi-square test of the arm sizes against the planned split "
+        "(alarm below p = {alpha}).",
+        "样本比例检验：各组人数相对计划比例的卡方检验（p < {alpha} 时报警）。"),
+    "methods_money": (
+        "Incremental profit = effect on net profit per customer × customers in the arm − the "
+        "arm's share of the fixed costs; ROI = incremental profit / campaign cost (coupons "
+        "redeemed + messages + fixed share). Their intervals scale the effect's corrected "
+        "interval.",
+        "增量利润 = 每客户净利润效果 × 组内客户数 − 该组分摊的固定成本；投资回报率 = 增量利润 / 活动成本（已核销优惠券 + 消息 + 固定成本分摊）。其区间由效果的校正后区间换算而来。"),
+    "methods_design": (
+        "Next round: power of a difference in means (normal approximation) with the variance "
+        "reduction this round achieved.",
+        "下一轮建议：均值差的检验力（正态近似），计入本轮实现的方差缩减。"),
+    "methods_descriptive": (
+        "KPIs, before/after figures, satisfaction, cohorts and reactivation rates are "
+        "descriptive, not causal.",
+        "核心指标、前后对比、满意度、客群复购和唤醒率均为描述性结果，并非因果效应。"),
+    "note_no_satisfaction": ("No reviews or surveys table: satisfaction shows the refund rate "
+                             "only.", "没有评价或问卷表：满意度仅显示退款率。"),
+    "note_no_contacts": ("No contacts table: wake-up and reactivation rates need it.",
+                         "没有触达表：唤醒率和激活率需要它。"),
+    "gloss_holdout": ("Holdout", "对照组"),
+    "gloss_holdout_text": (
+        "customers picked at random to get no coupon and no message; what they bought is what "
+        "everyone would have bought anyway.",
+        "随机选出、不发券也不发消息的客户；他们的购买代表没有活动时本来会发生的购买。"),
+    "gloss_incremental_profit": ("Incremental profit", "增量利润"),
+    "gloss_incremental_profit_text": (
+        "profit the campaign added: treated customers' net profit minus what the holdout says "
+        "they would have made, after coupon, message and fixed costs.",
+        "活动带来的额外利润：实验组客户的净利润减去对照组推算的原本利润，已扣除优惠券、消息和固定成本。"),
+    "gloss_roi": ("ROI", "投资回报率"),
+    "gloss_roi_text": (
+        "incremental profit divided by what the campaign cost; 100% means every yuan spent "
+        "came back twice.",
+        "增量利润除以活动成本；100% 表示每花一元带回两元。"),
+    "gloss_interval": ("95% interval", "95% 区间"),
+    "gloss_interval_text": (
+        "the range the true effect very likely lies in; when it includes zero, the data cannot "
+        "tell a gain from no effect.",
+        "真实效果大概率所在的范围；区间包含零时，数据无法区分收益与无效果。"),
+    "gloss_p_value": ("p-value", "p 值"),
+    "gloss_p_value_text": (
+        "how surprising the difference would be if the campaign did nothing; small (below "
+        "0.05) means unlikely to be chance.",
+        "若活动毫无作用，出现这么大差异的可能性；小于 0.05 表示不太可能是偶然。"),
+    "gloss_adjustment": ("Regression adjustment (CUPED)", "回归调整（CUPED）"),
+    "gloss_adjustment_text": (
+        "a correction that uses each customer's purchases before the campaign to make "
+        "intervals narrower without bias.",
+        "利用客户活动前的购买数据进行校正，在不引入偏差的情况下缩小区间。"),
+    "gloss_srm": ("Sample ratio check", "样本比例检验"),
+    "gloss_srm_text": (
+        "checks that the arms have the sizes planned; a mismatch means the assignment or the "
+        "export is broken.",
+        "检查各组人数是否符合计划比例；不符说明分组或数据导出有问题。"),
+    "gloss_lifecycle": ("Lifecycle states", "生命周期"),
+    "gloss_lifecycle_text": (
+        "active (new/old, one/repeat purchase), silent, sleeping, lost: by time since the last "
+        "purchase, in steps of the base period.",
+        "活跃（新/老客，一次/重复购买）、沉默、睡眠、流失：按距上次购买的时间，以基准周期为一档。"),
+    "gloss_dsr": ("DSR", "DSR"),
+    "gloss_dsr_text": (
+        "the marketplace's 1-5 seller ratings: item as described, service, logistics.",
+        "平台 1-5 分的店铺评分：描述相符、服务态度、物流服务。"),
+    # --- portal (pages.portal_page) -------------------------------------------------------
+    "portal_title": ("Campaign reports", "活动评估报告"),
+    "portal_campaign": ("Campaign", "活动"),
+    "portal_horizon": ("Horizon", "周期"),
+    "portal_horizon_days": ("{h} days", "{h} 天"),
+    "portal_best_arm": ("Best arm", "最佳组"),
+    "portal_headline": ("Incremental profit (95% interval); ROI",
+                        "增量利润（95% 区间）；投资回报率"),
+    "portal_pages": ("Pages", "页面"),
+    "portal_run": ("Run", "运行记录"),
+    "portal_empty": ("No reports yet", "暂无报告"),
 }
 
 

@@ -1,5 +1,5 @@
-"""End to end: Papermill runs the evaluation notebook, nbconvert renders the report, MLflow
-records the run; a failing notebook leaves a FAILED run and no report."""
+"""End to end: Papermill runs the evaluation notebook, the report is rendered from the result
+it stored, MLflow records the run; a failing notebook leaves a FAILED run and no report."""
 
 import json
 import re
@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.cli import main
 from crm_experiments.errors import DataValidationError
 from crm_experiments.pipeline.runner import EvaluationFailed, run_evaluation
+from crm_experiments.report.pages import evaluation_page, page_nav
 from tests.conftest import write_params
 
 
@@ -54,6 +56,12 @@ def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path, 
     assert {"notebook", "report", "results"} <= artifacts
     summary = json.loads((report.parent / "summary.json").read_text())
     assert summary["mlflow_run_id"] == run.info.run_id
+    # the page is the stored result's page: rendered again from the logged results, the same
+    stored = Evaluation.read(client.download_artifacts(run.info.run_id, "results",
+                                                       str(tmp_path / "logged")))
+    assert evaluation_page(stored, nav=page_nav(["clv_churn"], "en")) == html
+    assert run.data.metrics["economics.coupon_200_30.incremental_profit"] == pytest.approx(
+        stored.metrics()["economics.coupon_200_30.incremental_profit"])
 
     # the extra notebook: its own page, linked from the report, in the same MLflow run
     assert (report.parent / "clv_churn.html").exists()

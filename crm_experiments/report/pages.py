@@ -1,0 +1,279 @@
+"""HTML pages rendered from results: the evaluation report, the portal, and the pages of the
+extra notebooks (CLV/churn, coupon uplift).
+
+A page is rendered from a result's ``summary()`` and ``tables()`` only, so the live result
+and its stored copy (``Evaluation.read(dir)``) give the same page. This module picks and
+arranges rows for the templates (``templates/evaluation*.html.j2``, ``portal.html.j2``); the
+templates translate (:func:`~.i18n.tr`) and format (the environment's filters); every text
+from params or data is autoescaped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import pandas as pd
+
+from crm_experiments.report import charts, fonts
+from crm_experiments.report.env import render
+from crm_experiments.report.i18n import TEXT, tr
+
+#: The evaluation report's sections, in page order (``templates/evaluation_<name>.html.j2``).
+SECTIONS = ("header", "verdict", "money", "next_round", "effects", "did", "segments",
+            "heterogeneity", "kpis", "before_after", "retention", "satisfaction", "cohorts",
+            "reactivation", "lifecycle", "methods", "notes", "glossary")
+#: Unit of each sale KPI (how its cells are formatted); others are counts.
+KPI_UNITS = {"gmv": "money", "net_revenue": "money", "aov": "money", "refund_amount": "money",
+             "paid_rate": "rate", "refund_rate": "rate", "shipped_same_day_rate": "rate",
+             "not_shipped_rate": "rate", "returning_revenue_share": "rate"}
+KPI_COLUMNS = ("sale", "weeks_before", "last_year")
+#: Unit of each satisfaction metric; others are mean scores (two decimals).
+SATISFACTION_UNITS = {"refund_rate": "rate", "positive_rate": "rate", "negative_rate": "rate",
+                      "csat": "rate", "nps": "score1"}
+#: Prefix of the translation keys of a segment column's values.
+SEGMENT_VALUES = {"lifecycle_state": "state_", "tier": "tier_"}
+#: The metric of the segment table.
+SEGMENT_METRIC = "net_profit"
+GLOSSARY = ("holdout", "incremental_profit", "roi", "interval", "p_value", "adjustment", "srm",
+            "lifecycle", "dsr")
+#: The verdict's fields the portal shows.
+VERDICT_FIELDS = ("status", "best_arm", "incremental_profit", "incremental_profit_low",
+                  "incremental_profit_high", "roi", "roi_low", "roi_high")
+#: Titles (translation keys) of the pages beside ``report.html``, by notebook.
+PAGE_TITLES = {"report": "report_title", "clv_churn": "page_clv_churn",
+               "coupon_uplift": "page_coupon_uplift"}
+
+
+def translator(lang: str):
+    """``term(prefix, value)``: the translation of ``prefix + value`` in ``lang`` when the
+    table has that key, else ``value`` as is (e.g. a segment value the table does not know)."""
+    def term(prefix: str, value: object) -> str:
+        key = f"{prefix}{value}"
+        return tr(key, lang) if key in TEXT else str(value)
+    return term
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    return frame.to_dict("records")
+
+
+def _adjusted(row: dict) -> dict:
+    """``row`` with ``lo``, ``hi``, ``p``: the corrected interval and p-value where the
+    effect has them, else the plain ones."""
+    def pick(adjusted: str, plain: str):
+        value = row.get(adjusted)
+        return value if _finite(value) else row.get(plain)
+    return {**row, "lo": pick("ci_low_adjusted", "ci_low"),
+            "hi": pick("ci_high_adjusted", "ci_high"),
+            "p": pick("p_value_adjusted", "p_value")}
+
+
+# --- the evaluation page -----------------------------------------------------------------
+def evaluation_context(result) -> dict:
+    """What the evaluation templates read, from ``result.summary()`` and ``result.tables()``
+    (rows picked and arranged, charts drawn; nothing computed)."""
+    s, t = result.summary(), result.tables()
+    lang, cur = s["language"], s["currency"]
+    term = translator(lang)
+    labels = {a["name"]: a["label"] for a in s["arms"]}
+    control = s["control_arm"]
+    economics = t["economics"]
+    decisions = [{"arm": r["arm"], "label": labels.get(r["arm"], r["arm"]),
+                  "decision": s["decisions"][r["arm"]], "row": r}
+                 for r in _records(economics) if r["arm"] in s["decisions"]]
+    truth = {(r["arm"], r["metric"]): r["true_effect"] for r in _records(t.get("true_effects"))}
+    effects = [{**_adjusted(r), "true_effect": truth.get((r["arm"], r["metric"]), math.nan)}
+               for r in _records(t["effects"])]
+    segments = [_adjusted(r) for r in _records(t["segment_effects"])
+                if r.get("metric") == SEGMENT_METRIC]
+    design = _records(t.get("design"))
+    context = {
+        "s": s, "lang": lang, "cur": cur, "labels": labels, "term": term,
+        "terms": lambda prefix, values: ", ".join(term(prefix, v) for v in values),
+        "segment_value": lambda col, value: (term(SEGMENT_VALUES[col], value)
+                                             if col in SEGMENT_VALUES else str(value)),
+        "sections": SECTIONS,
+        "economics": _records(economics),
+        "decisions": decisions,
+        "design": design[0] if design else None,
+        "control_share": next((a["planned_share"] for a in s["arms"] if a["control"]),
+                              math.nan),
+        "effects": effects,
+        "has_truth": bool(truth),
+        "did": _records(t.get("did")),
+        "segments": segments,
+        "segment_metric": SEGMENT_METRIC,
+        "heterogeneity": _records(t.get("heterogeneity")),
+        "kpis": [{**r, "unit": KPI_UNITS.get(r["kpi"], "count")} for r in _records(t["kpis"])],
+        "kpi_columns": [c for c in KPI_COLUMNS if c in t["kpis"].columns],
+        "before_after": _before_after(t["stickiness"], [a["name"] for a in s["arms"]]),
+        "satisfaction": _satisfaction(t.get("satisfaction"), [a["name"] for a in s["arms"]]),
+        **_cohorts(t.get("cohorts")),
+        "reactivation": _records(t.get("reactivation")),
+        "segment_families": [tr("methods_family", lang, segment=term("segment_", k), m=n)
+                             for k, n in s["methods"]["segment_families"].items()],
+        "glossary": GLOSSARY,
+        "charts": _charts(s, t, labels, control, lang),
+    }
+    return context
+
+
+def _before_after(stickiness: pd.DataFrame, arms: Sequence[str]) -> list[dict]:
+    rows = {(r["group"], r["period"]): r for r in _records(stickiness)}
+    return [{"group": g, "after": rows[(g, "after")], "before": rows.get((g, "before"))}
+            for g in [*arms, "all"] if (g, "after") in rows]
+
+
+def _satisfaction(frame: pd.DataFrame | None, arms: Sequence[str]) -> list[dict]:
+    records = _records(frame)
+    if not records:
+        return []
+    cells = {(r["metric"], r["group"], r["period"]): r for r in records}
+    return [{"metric": metric, "unit": SATISFACTION_UNITS.get(metric, "score"),
+             "cells": [{"before": cells.get((metric, arm, "before")),
+                        "after": cells.get((metric, arm, "after"))} for arm in arms]}
+            for metric in dict.fromkeys(r["metric"] for r in records)]
+
+
+def _cohorts(frame: pd.DataFrame | None) -> dict:
+    records = _records(frame)
+    if not records:
+        return {"cohorts": [], "cohort_horizons": []}
+    horizons = list(dict.fromkeys(int(r["horizon_days"]) for r in records))
+    by = {(r["cohort"], int(r["horizon_days"])): r for r in records}
+    rows = [{"cohort": c, "cells": [by.get((c, h)) for h in horizons]}
+            for c in ("sale", "ordinary")]
+    diff = [next((r for (c, hh), r in by.items() if hh == h and c not in ("sale", "ordinary")),
+                 None) for h in horizons]
+    rows.append({"cohort": "diff", "cells": [r if r is not None and _finite(r["rate"]) else None
+                                             for r in diff]})
+    return {"cohorts": rows, "cohort_horizons": horizons}
+
+
+def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control: str,
+            lang: str) -> dict:
+    out: dict = {"migration": []}
+    if not t["economics"].empty:
+        out["profit"] = charts.profit_chart(t["economics"], currency=s["currency"], lang=lang)
+    if not t["effects"].empty:
+        out["effects"] = charts.effects_chart(t["effects"], labels=labels, lang=lang)
+    curve = t.get("retention_curve")
+    if curve is not None and not curve.empty:
+        out["retention"] = charts.retention_chart(curve, labels=labels, control=control,
+                                                  lang=lang)
+    if not t["lifecycle"].empty:
+        out["lifecycle"] = charts.lifecycle_chart(t["lifecycle"], labels=labels, lang=lang)
+    for arm in (a["name"] for a in s["arms"]):
+        matrix = t.get(f"migration_{arm}")
+        if matrix is not None and not matrix.empty:
+            title = tr("chart_migration", lang, arm=labels.get(arm, arm))
+            out["migration"].append((title, charts.migration_heatmap(matrix, title=title,
+                                                                     lang=lang)))
+    return out
+
+
+def _page(template: str, *, lang: str, title: str, nav: Iterable[tuple[str, str]] = (),
+          **context) -> str:
+    """A whole page: rendered once to learn its text, then with the ``@font-face`` of the
+    Chinese characters it holds (:func:`~.fonts.font_face_css`)."""
+    frame = {"lang": lang, "title": title, "nav": list(nav)}
+    page = render(template, font_css="", **frame, **context)
+    css = fonts.font_face_css(page)
+    return render(template, font_css=css, **frame, **context) if css else page
+
+
+def evaluation_page(result, *, nav: Iterable[tuple[str, str]] = ()) -> str:
+    """The evaluation report of ``result`` (an :class:`~crm_experiments.analyses.campaign.
+    Evaluation` or its stored copy) in the language of its summary."""
+    context = evaluation_context(result)
+    s = context["s"]
+    title = f"{s['display_name']} · {tr('horizon', s['language'], h=s['horizon_days'])}"
+    return _page("evaluation.html.j2", title=title, nav=nav, **context)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the evaluation report, displayed as HTML in a notebook."""
+
+    name: str
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def evaluation_sections(result) -> list[Section]:
+    """The report's sections (the page's body, one by one) for a notebook; the first one
+    carries the page's style sheet and fonts."""
+    context = evaluation_context(result)
+    def section(name: str, font_css: str = "", style: bool = False) -> Section:
+        return Section(name, render("evaluation_section.html.j2", name=name, style=style,
+                                    font_css=font_css, **context))
+    out = [section(name, style=i == 0) for i, name in enumerate(SECTIONS)]
+    css = fonts.font_face_css("".join(x.html for x in out))
+    if css:
+        out[0] = section(SECTIONS[0], font_css=css, style=True)
+    return out
+
+
+# --- navigation and the extra notebooks' pages ------------------------------------------
+def page_nav(stems: Iterable[str], lang: str) -> list[tuple[str, str]]:
+    """The navigation bar of a report's pages: the report, the pages of ``stems`` (extra
+    notebooks) and the portal, with translated titles and relative links."""
+    nav = [(tr("report_title", lang), "report.html")]
+    nav += [(tr(PAGE_TITLES.get(stem, stem), lang), f"{stem}.html") for stem in stems]
+    nav.append((tr("page_portal", lang), "../../index.html"))
+    return nav
+
+
+def extra_page(stem: str, result, *, evaluation, nav: Iterable[tuple[str, str]] = ()) -> str:
+    """The page of the extra notebook ``stem`` from its stored result, beside the campaign's
+    ``evaluation`` (for the figures it shares)."""
+    if stem == "clv_churn":
+        from crm_experiments.report.clv_page import clv_page
+
+        return clv_page(result, evaluation=evaluation, nav=nav)
+    if stem == "coupon_uplift":
+        from crm_experiments.report.uplift_page import uplift_page
+
+        return uplift_page(result, evaluation=evaluation, nav=nav)
+    raise ValueError(f"no page for the notebook '{stem}' (known: clv_churn, coupon_uplift)")
+
+
+# --- the portal ------------------------------------------------------------------------
+def portal_page(entries: Iterable[dict]) -> str:
+    """``reports/index.html``: one row per stored evaluation summary (as the runner publishes
+    it: the result's summary plus ``_href``, ``pages``, ``mlflow_run_url`` ...), bilingual."""
+    rows = []
+    for e in entries:
+        v = {k: (e.get("verdict") or {}).get(k) for k in VERDICT_FIELDS}
+        labels = {a.get("name"): a.get("label") for a in e.get("arms", [])}
+        best = v.get("best_arm")
+        base = PurePosixPath(e.get("_href", "report.html")).parent
+        rows.append({
+            "href": e.get("_href", ""),
+            "name": e.get("display_name") or e.get("campaign_id", ""),
+            "horizon": int(e.get("horizon_days") or 0),
+            "window_start": e.get("window_start"), "window_end": e.get("window_end"),
+            "data_end": e.get("data_end"),
+            "status": str(v.get("status")),
+            "best_arm": e.get("best_arm_label") or labels.get(best) or best,
+            "verdict": v, "currency": e.get("currency", "CNY"),
+            "lang": e.get("language", "en"),
+            "pages": [(PurePosixPath(p).stem, (base / p).as_posix()) for p in e.get("pages", [])],
+            "run_url": e.get("mlflow_run_url"), "run_id": e.get("mlflow_run_id"),
+        })
+    title = f"{tr('portal_title', 'en')} · {tr('portal_title', 'zh')}"
+    return _page("portal.html.j2", lang="en", title=title, rows=rows, page_titles=PAGE_TITLES)

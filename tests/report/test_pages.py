@@ -1,0 +1,195 @@
+"""The evaluation page and the portal: rendered from a result's summary and tables only (live
+and stored copies give the same page), in the campaign's language, verdict first, every text
+from params or data escaped."""
+
+import html as htmllib
+import re
+from dataclasses import replace
+
+import pytest
+
+from crm_experiments.analyses.campaign import Evaluation, decide, evaluate
+from crm_experiments.params import load_params
+from crm_experiments.report import pages, render
+from crm_experiments.report.i18n import TEXT, tr
+from crm_experiments.stats.srm import check_sample_ratio
+
+PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
+
+
+def _with(params, *, language="en", name=None, labels=None, currency=None):
+    arms = [a.model_copy(update={"label": labels[i]}) if labels else a
+            for i, a in enumerate(params.arms)]
+    update = {"language": language, "arms": arms}
+    if name is not None:
+        update["display_name"] = name
+    if currency is not None:
+        update["costs"] = params.costs.model_copy(update={"currency": currency})
+    return params.model_copy(update=update)
+
+
+@pytest.fixture(scope="module")
+def evaluation(small_shop):
+    """Chinese, with markup in the campaign's name (as the old section tests)."""
+    params = _with(load_params(small_shop), language="zh",
+                   name="<script>alert(1)</script> 双十一",
+                   labels=["对照组", "满100减10", "满200减30"])
+    return evaluate(params, 7)
+
+
+@pytest.fixture(scope="module")
+def hostile(small_shop):
+    """Markup in the name, every arm label and the currency."""
+    params = _with(load_params(small_shop), name=PAYLOADS[0] + " D11",
+                   labels=[PAYLOADS[1], PAYLOADS[0], "ok" + PAYLOADS[1]], currency=PAYLOADS[1])
+    return evaluate(params, 7)
+
+
+def _text(page: str) -> str:
+    """The visible text of a page (no tags, style or data URIs), unescaped."""
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _section(page: str, name: str) -> str:
+    return re.search(rf'<section class="crm-{name}">.*?</section>', page, re.S).group(0)
+
+
+def test_chinese_report_and_escaping(evaluation):
+    page = pages.evaluation_page(evaluation)
+    head = _section(page, "header") + _section(page, "summary")
+    assert "活动效果评估" in head and "结论" in head
+    assert "<script>" not in page and "&lt;script&gt;" in head
+    assert "投资回报率" in _section(page, "money")
+    assert "方法说明" in _section(page, "methods")
+    assert '<html lang="zh-CN">' in page
+
+
+def test_every_label_has_both_languages():
+    for key, (en, zh) in TEXT.items():
+        assert en and zh, key
+        assert tr(key, "en") == en and tr(key, "zh") == zh
+
+
+def test_srm_failure_shows_banner_and_withholds_verdict(evaluation):
+    srm = check_sample_ratio({"control": 100, "coupon_100_10": 400, "coupon_200_30": 400},
+                             {"control": 0.2, "coupon_100_10": 0.4, "coupon_200_30": 0.4})
+    # 100 of 900 against a planned 20%: p far below 0.001
+    assert not srm.passed
+    comparison = replace(evaluation.comparison, srm=srm)
+    broken = replace(evaluation, comparison=comparison,
+                     verdict=decide(evaluation.economics, comparison))
+    assert broken.verdict.status == "withheld"
+    page = pages.evaluation_page(broken)
+    assert "样本比例不匹配" in _section(page, "header")
+    assert "结论暂缓" in _section(page, "summary")
+    assert set(broken.summary()["decisions"].values()) == {"withheld"}
+
+
+def test_index_lists_reports_newest_first(tmp_path):
+    for cid, end in (("old_campaign", "2025-06-30"), ("new_campaign", "2025-12-11")):
+        render.publish_report(tmp_path, cid, 30, "<html>report</html>", {
+            "campaign_id": cid, "display_name": f"<b>{cid}</b>", "horizon_days": 30,
+            "window_end": end, "currency": "CNY",
+            "verdict": {"status": "profitable", "best_arm": "a", "incremental_profit": 10.0,
+                        "incremental_profit_low": 1.0, "incremental_profit_high": 20.0,
+                        "roi": 0.5}})
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert index.index("new_campaign") < index.index("old_campaign")
+    assert "<b>new_campaign</b>" not in index and "&lt;b&gt;new_campaign" in index
+    assert "CN¥10 (CN¥1 … CN¥20)" in index  # Babel's en_US writes CNY as CN¥
+    assert (tmp_path / "new_campaign" / "30d" / "report.html").stat().st_mode & 0o044
+
+
+def test_effects_table_formats_each_metric_in_its_unit(evaluation):
+    table = _section(pages.evaluation_page(evaluation), "effects")
+    rows = {re.sub("<[^>]+>", "|", r).split("|")[4]: r
+            for r in re.findall(r"<tr>.*?</tr>", table)[1:]}
+    assert "¥" not in rows["每客户订单数"]        # orders per customer: a count
+    assert "%" in rows["购买率"] and "¥" not in rows["购买率"]  # buyers: a share
+    assert "¥" in rows["每客户净利润"]             # money
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_from_live_and_stored_result_is_identical(small_shop, evaluation, tmp_path, lang):
+    ev = evaluation if lang == "zh" else evaluate(load_params(small_shop), 7)
+    nav = pages.page_nav(["clv_churn"], lang)
+    live = pages.evaluation_page(ev, nav=nav)
+    stored = Evaluation.read(ev.write(tmp_path / "results"))
+    assert stored.summary() == ev.summary()
+    assert pages.evaluation_page(stored, nav=nav) == live
+    assert len(re.findall(r'<img src="data:image/png;base64,', live)) >= 5
+    assert 'href="clv_churn.html"' in live
+
+
+def test_chinese_page_has_no_english_from_the_table(evaluation):
+    text = _text(pages.evaluation_page(evaluation))
+    left = []
+    for key, (en, zh) in TEXT.items():
+        if en == zh or key.startswith("portal_"):
+            continue
+        for fragment in re.split(r"\{[^}]*\}", en):
+            fragment = fragment.strip(" .,:;()")
+            if len(fragment) >= 4 and re.search(r"[A-Za-z]{3}", fragment) and fragment in text:
+                left.append((key, fragment))
+    assert left == []
+
+
+def test_markup_in_names_labels_and_currency_is_shown_as_text(hostile, tmp_path):
+    page = pages.evaluation_page(hostile)
+    assert "<script>" not in page and "<img src=x" not in page
+    assert 'onerror=alert(1)>' not in page
+    text = _text(page)
+    for payload in PAYLOADS:
+        assert payload in text  # shown, as text
+    # the portal, from the summary the runner publishes
+    summary = {**hostile.summary(), "pages": ["clv_churn.html"],
+               "mlflow_run_url": "http://mlflow.local/#/runs/1"}
+    render.publish_report(tmp_path, hostile.params.campaign_id, 7, page, summary)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "<script>" not in index and "<img src=x" not in index
+    assert PAYLOADS[0] + " D11" in _text(index)  # the campaign's name
+    assert hostile.summary()["best_arm_label"] in _text(index)  # the best arm, by its label
+
+
+def test_methods_say_what_was_applied(evaluation):
+    methods = evaluation.summary()["methods"]
+    assert methods["correction"] == "holm"
+    assert methods["family_size"] == len(evaluation.comparison.effects) == 10
+    by_metric = {m["metric"]: m for m in methods["metrics"]}
+    assert by_metric["revenue"]["covariate"] == "pre_revenue"
+    assert by_metric["revenue"]["methods"] == ["lin_ols_hc2"]
+    section = _section(pages.evaluation_page(evaluation), "methods")
+    assert "Holm" in section and "10 个比较" in section and "活动前收入" in section
+    assert "Welch" not in section  # no test that was not applied
+
+
+def test_notebook_sections_are_the_page_body(evaluation):
+    sections = pages.evaluation_sections(evaluation)
+    assert [s.name for s in sections] == list(pages.SECTIONS)
+    assert "<style>" in sections[0]._repr_html_()
+    page = pages.evaluation_page(evaluation)
+    for s in sections:
+        body = s.html.split("</style>")[-1]
+        body = body.replace('<div class="crm-report">', "", 1).rsplit("</div>", 1)[0].strip()
+        assert body in page, s.name
+
+
+def test_verdict_first_then_each_arm_in_words(evaluation):
+    page = pages.evaluation_page(evaluation)
+    text = _text(page)
+    assert text.index("结论") < text.index("各优惠券组的收益")  # verdict before the money table
+    items = re.findall(r'<li class="crm-(\w+)">(.*?)</li>', _section(page, "summary"), re.S)
+    decisions = evaluation.summary()["decisions"]
+    assert [d for d, _ in items] == list(decisions.values())
+    for (decision, item), arm in zip(items, decisions, strict=True):
+        row = evaluation.economics.loc[arm]
+        assert evaluation.params.arm(arm).label in item
+        assert tr("decision_label_" + decision, "zh") in item
+        assert pages_money(row["incremental_profit"]) in item
+
+
+def pages_money(value):
+    from crm_experiments.report.format import money
+
+    return money(value, "CNY", "zh")
