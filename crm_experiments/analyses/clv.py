@@ -6,18 +6,24 @@ horizon), every assigned customer's 12-month CLV from then on is predicted (0 fo
 customer who has never bought), and each treatment arm's mean is compared with the holdout
 control's (:func:`crm_experiments.models.clv.incremental_mean`); see
 :mod:`crm_experiments.models.clv` for the definitions and the large-shop sampling.
+
+:class:`CampaignCLV` is a result (:class:`~crm_experiments.analyses.result.ResultMixin`): its
+``summary()`` holds the page's facts as data (no English sentences), the page is
+:mod:`crm_experiments.report.clv_page`; ``write(dir)`` adds the MLflow pyfunc models.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import CrmError
 from crm_experiments.metrics.campaign import campaign_customers
 from crm_experiments.models.btyd import (
@@ -27,7 +33,7 @@ from crm_experiments.models.btyd import (
     PurchaseModel,
     one_blas_thread,
 )
-from crm_experiments.models.churn import compare_churn_scorers
+from crm_experiments.models.churn import SCORERS, compare_churn_scorers
 from crm_experiments.models.clv import clv_by, customer_clv, incremental_mean
 from crm_experiments.models.features import (
     data_end,
@@ -37,10 +43,58 @@ from crm_experiments.models.features import (
 from crm_experiments.models.gamma_gamma import GammaGammaModel
 from crm_experiments.models.validation import fit_purchase_models, validate_models
 
+#: Declared tables of a stored CLV/churn result (see :class:`ResultMixin`); the churn tables
+#: are there (empty) when the churn comparison was skipped.
+CLV_SCHEMA: dict[str, tuple[str, ...]] = {
+    "clv_models": ("model", "label", "log_likelihood", "aic", "n_customers", "n_fit_customers",
+                   "holdout_predicted", "holdout_actual", "holdout_error_pct",
+                   "by_frequency_mae"),
+    "clv_holdout_by_frequency": ("bucket", "customers", "actual", "predicted", "model"),
+    "clv_tracking": ("day", "actual", "date"),
+    "clv_frequency_histogram": ("bucket", "customers"),
+    "clv_incremental": ("when", "arm", "n_arm", "mean_arm", "mean_control", "estimate",
+                        "ci_low", "ci_high", "p_value", "method"),
+    "clv_window_effect": ("arm", "n_arm", "mean_arm", "mean_control", "estimate", "ci_low",
+                          "ci_high", "p_value"),
+    "clv_by_arm": ("arm", "customers", "clv_12m_mean", "clv_12m_total"),
+    "clv_by_*": ("customers",),
+    "churn_scores": ("scorer", "auc", "brier", "n", "population", "churn_rate"),
+    "churn_reliability": ("scorer", "bin", "mean_score", "observed", "customers"),
+}
 
-@dataclass(frozen=True)
-class CampaignCLV:
-    """Everything the CLV/churn notebook shows and writes."""
+
+def _finding(ci_low: float, ci_high: float) -> str:
+    """What an incremental-CLV interval says: above 0, below 0 or neither."""
+    if ci_low > 0:
+        return "lasting_value"
+    if ci_high < 0:
+        return "less_value"
+    return "no_clear_effect"
+
+
+def _plain(value):
+    """A JSON-able Python value (numbers as float/int, NaN as None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    x = float(value)
+    return x if np.isfinite(x) else None
+
+
+@dataclass(frozen=True, repr=False)
+class CampaignCLV(ResultMixin):
+    """The campaign's incremental CLV and churn risk at one horizon (:func:`campaign_clv`).
+
+    ``notes`` and ``method_notes`` are facts, not sentences: dicts with a ``key`` (a text of
+    the report's translation table) and the values it mentions.
+    """
+
+    KIND: ClassVar[str] = "clv_churn"
+    SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = CLV_SCHEMA
+    MAIN_TABLE: ClassVar[str] = "clv_incremental"
 
     campaign_id: str
     currency: str
@@ -57,29 +111,90 @@ class CampaignCLV:
     by_segment: dict[str, pd.DataFrame]
     churn: object | None                    # ChurnComparison
     months: tuple[int, ...] = (3, 6, 12)
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    method_notes: tuple[str, ...] = field(default_factory=tuple)  # samples / intervals applied
+    notes: tuple[dict, ...] = field(default_factory=tuple)
+    method_notes: tuple[dict, ...] = field(default_factory=tuple)  # samples / intervals applied
+    display_name: str = ""
+    language: str = "en"
+    control_arm: str = "control"
+    arm_labels: dict[str, str] = field(default_factory=dict)
+    annual_discount_rate: float = 0.10
 
-    def headline(self) -> list[str]:
-        lines = []
-        post = self.incremental[self.incremental["when"] == "after_window"]
-        for r in post.itertuples():
-            sig = "lasting value" if r.ci_low > 0 else (
-                "less future value" if r.ci_high < 0 else "no clear lasting effect")
-            lines.append(
-                f"{r.arm}: incremental 12-month CLV {r.estimate:+,.2f} {self.currency} per "
-                f"customer (95% interval {r.ci_low:+,.2f} to {r.ci_high:+,.2f}), "
-                f"{r.estimate * r.n_arm:+,.0f} {self.currency} over its {r.n_arm:,} customers: "
-                f"{sig}.")
-        chg = self.incremental[self.incremental["when"] == "change"].set_index("arm")
-        for arm in chg.index:
-            r = chg.loc[arm]
-            lines.append(
-                f"{arm}: change of the 12-month CLV from before the sale to after the window, "
-                f"treated minus control: {r.estimate:+,.2f} {self.currency} per customer "
-                f"({r.ci_low:+,.2f} to {r.ci_high:+,.2f}); this removes any chance imbalance "
-                "of the arms before the sale.")
-        return lines
+    # --- the protocol ----------------------------------------------------------------------
+    def summary(self) -> dict:
+        """Everything the CLV/churn page shows besides the tables, as plain data."""
+        inc = self.incremental
+        headline = [{"arm": str(r.arm), "estimate": _plain(r.estimate),
+                     "ci_low": _plain(r.ci_low), "ci_high": _plain(r.ci_high),
+                     "n_arm": int(r.n_arm), "total": _plain(r.estimate * r.n_arm),
+                     "finding": _finding(r.ci_low, r.ci_high)}
+                    for r in inc[inc["when"] == "after_window"].itertuples()]
+        change = [{"arm": str(r.arm), "estimate": _plain(r.estimate),
+                   "ci_low": _plain(r.ci_low), "ci_high": _plain(r.ci_high)}
+                  for r in inc[inc["when"] == "change"].itertuples()]
+        welch = inc["method"].astype(str).str.startswith("Welch").any()
+        v = self.validation
+        models = v.summary.sort_values(["by_frequency_mae", "aic"])
+        best = models[models["model"] == v.best].iloc[0]
+        return {
+            "campaign_id": self.campaign_id, "display_name": self.display_name,
+            "language": self.language, "currency": self.currency,
+            "horizon_days": int(self.horizon_days), "control_arm": self.control_arm,
+            "arm_labels": dict(self.arm_labels),
+            "calibration_end": str(self.calibration_end.date()),
+            "observation_end": str(self.observation_end.date()), "unit": self.unit,
+            "months": [int(m) for m in self.months],
+            "annual_discount_rate": float(self.annual_discount_rate),
+            "interval_method": "welch" if welch else "bootstrap",
+            "headline": headline, "change": change,
+            "model": {"chosen": str(v.best), "label": str(best["label"]),
+                      **{k: _plain(best[k]) for k in ("by_frequency_mae", "holdout_predicted",
+                                                      "holdout_actual", "holdout_error_pct")},
+                      "others": [{"model": str(r.model), "label": str(r.label),
+                                  "by_frequency_mae": _plain(r.by_frequency_mae)}
+                                 for r in models.itertuples() if r.model != v.best]},
+            "fitted": {"purchase": self._fitted(self.purchase_model),
+                       "spend": self._fitted(self.spend_model)},
+            "churn": self._churn_summary(),
+            "method_notes": [dict(n) for n in self.method_notes],
+            "notes": [dict(n) for n in self.notes],
+        }
+
+    @staticmethod
+    def _fitted(model) -> dict:
+        return {"kind": str(getattr(model, "kind", "gamma_gamma")), "label": str(model.label),
+                "params": {k: _plain(x) for k, x in model.params_.items()},
+                "log_likelihood": _plain(model.log_likelihood_),
+                "n_customers": int(model.n_customers_),
+                "n_fit_customers": int(getattr(model, "n_fit_customers_", model.n_customers_))}
+
+    def _churn_summary(self) -> dict | None:
+        c = self.churn
+        if c is None:
+            return None
+        scores = c.scores.set_index("scorer")
+        main = c.scores[c.scores["scorer"].isin(SCORERS)].sort_values("brier")
+        warnings = []
+        if c.one_timer_share is not None and "p_alive" in scores.index:
+            warnings.append({"key": "churn_warning_p_alive", "share": c.one_timer_share,
+                             "auc": _plain(scores.loc["p_alive", "auc"]),
+                             "days": int(c.churn_days)})
+        return {"best": c.best, "best_by_auc": c.best_by_auc,
+                "cutoff": str(pd.Timestamp(c.cutoff).date()), "days": int(c.churn_days),
+                "customers": int(scores["n"].iloc[0]), "population": int(c.population),
+                "sampled": bool(c.sampled), "churn_rate": _plain(scores["churn_rate"].iloc[0]),
+                "brier": {str(r.scorer): _plain(r.brier) for r in main.itertuples()},
+                "auc": {str(r.scorer): _plain(r.auc) for r in main.itertuples()},
+                "warnings": warnings}
+
+    def _headline(self) -> dict:
+        s = self.summary()
+        out = {"campaign_id": s["campaign_id"], "horizon_days": s["horizon_days"],
+               "model": s["model"]["label"]}
+        for h in s["headline"]:
+            out[f"clv_12m_incremental.{h['arm']}"] = round(h["estimate"] or float("nan"), 2)
+        if s["churn"]:
+            out["churn_scorer"] = s["churn"]["best"]
+        return out
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -101,8 +216,7 @@ class CampaignCLV:
         out["clv.fit.sample_customers"] = self.purchase_model.n_fit_customers_
         if self.churn is not None:
             out.update(self.churn.metrics())
-        return {k: float(v) for k, v in out.items()
-                if v is not None and np.isfinite(float(v))}
+        return finite_metrics(out)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Aggregates only (no customer-level rows)."""
@@ -113,35 +227,30 @@ class CampaignCLV:
                "clv_by_arm": self.by_arm}
         for name, t in self.by_segment.items():
             out[f"clv_by_{name}"] = t
-        if self.method_notes:
-            out["clv_method_notes"] = pd.DataFrame({"note": list(self.method_notes)})
         if self.churn is not None:
             out["churn_scores"] = self.churn.scores
             out["churn_reliability"] = self.churn.reliability
+        else:
+            for name in ("churn_scores", "churn_reliability"):
+                out[name] = pd.DataFrame(columns=list(CLV_SCHEMA[name]))
         return out
 
-    def write(self, results_dir: str | Path) -> Path:
-        """``metrics.json`` (merged with one already there), ``tables/*.csv`` and
-        ``models/<name>/`` (MLflow pyfunc) under ``results_dir``."""
+    def write(self, out_dir: str | Path) -> Path:
+        """The stored result (:meth:`ResultMixin.write`) and ``models/<name>/`` (MLflow pyfunc:
+        ``clv``, the chosen purchase model, ``churn_classifier``) under ``out_dir``."""
         from crm_experiments.models import persistence
 
-        out = Path(results_dir)
-        (out / "tables").mkdir(parents=True, exist_ok=True)
-        mpath = out / "metrics.json"
-        metrics = json.loads(mpath.read_text()) if mpath.exists() else {}
-        metrics.update(self.metrics())
-        mpath.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-        for name, frame in self.tables().items():
-            frame.to_csv(out / "tables" / f"{name}.csv", index=False)
-        models = out / "models"
-        persistence.save_model(persistence.clv_pyfunc(self.purchase_model, self.spend_model,
-                                                      months=self.months), models / "clv")
-        persistence.save_model(persistence.clv_pyfunc(self.purchase_model, months=self.months),
-                               models / self.purchase_model.kind)
+        out = super().write(out_dir)
+        models = {"clv": persistence.clv_pyfunc(self.purchase_model, self.spend_model,
+                                                months=self.months),
+                  self.purchase_model.kind: persistence.clv_pyfunc(self.purchase_model,
+                                                                   months=self.months)}
         if self.churn is not None:
-            persistence.save_model(persistence.ClassifierPyfunc(
-                self.churn.models["classifier"], self.churn.models["classifier_features"]),
-                models / "churn_classifier")
+            models["churn_classifier"] = persistence.ClassifierPyfunc(
+                self.churn.models["classifier"], self.churn.models["classifier_features"])
+        for name, model in models.items():
+            shutil.rmtree(out / "models" / name, ignore_errors=True)  # an earlier result's
+            persistence.save_model(model, out / "models" / name)
         return out
 
 
@@ -160,15 +269,15 @@ def _clv_of(customers: pd.Index, purchase_model, spend_model, features: pd.DataF
     return out
 
 
-def _fit_note(what: str, models) -> str | None:
-    """One sentence on the sample the models of ``what`` were fitted on (None: everyone)."""
+def _fit_note(stage: str, models, seed: int, date: pd.Timestamp) -> dict | None:
+    """The sample the models of ``stage`` (``calibration`` / ``window_end``) were fitted on,
+    as a method note (None: on every customer)."""
     sampled = [m for m in models if m.n_fit_customers_ < m.n_customers_]
     if not sampled:
         return None
-    labels = ", ".join(m.label for m in sampled)
-    sizes = sorted({(m.n_fit_customers_, m.n_customers_) for m in sampled})
-    of = "; ".join(f"{n:,} of {total:,}" for n, total in sizes)
-    return f"{what}: {labels} fitted on a seeded random sample of customers ({of})"
+    sizes = sorted({(int(m.n_fit_customers_), int(m.n_customers_)) for m in sampled})
+    return {"key": f"clv_method_fit_sample_{stage}", "models": [m.label for m in sampled],
+            "sizes": [list(x) for x in sizes], "seed": seed, "date": str(date.date())}
 
 
 def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
@@ -198,18 +307,19 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     cal_end = params.sale_start
     obs_end = params.window_end(horizon_days)
     end = data_end(orders)
-    notes: list[str] = []
-    method: list[str] = []
+    notes: list[dict] = []
+    method: list[dict] = []
     if obs_end > end:
-        notes.append(f"the data end on {(end - pd.Timedelta(days=1)).date()}, before the window "
-                     f"end {obs_end.date()}: the holdout is shorter")
+        notes.append({"key": "clv_note_data_short",
+                      "data_end": str((end - pd.Timedelta(days=1)).date()),
+                      "window_end": str(obs_end.date())})
         obs_end = end
     months = (3, 6, 12)
     fit_args = {"max_customers": max_fit_customers, "seed": seed}
 
     def record(caught) -> None:
-        notes.extend(str(w.message) for w in caught if not issubclass(w.category,
-                                                                       FitSampleWarning))
+        notes.extend({"key": "clv_note_model_warning", "text": str(w.message)}
+                     for w in caught if not issubclass(w.category, FitSampleWarning))
 
     # 1. validation: calibration = before the sale, holdout = sale + horizon
     feats_cal = rfm_features(orders, cal_end, obs_end, unit=unit)
@@ -248,19 +358,16 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     cutoff_day = (cutoff.normalize() - pd.Timestamp("1970-01-01")).days
     churn_population = feats_post.index[feats_post["first_purchase_day"].to_numpy() < cutoff_day]
     del feats_post
-    for what, ms in (("Calibration (before the sale)", [*models.values(), gg_cal]),
-                     (f"Up to the window end ({obs_end.date()})", [pm, gg])):
-        note = _fit_note(what, ms)
+    for stage, ms, date in (("calibration", [*models.values(), gg_cal], cal_end),
+                            ("window_end", [pm, gg], obs_end)):
+        note = _fit_note(stage, ms, seed, date)
         if note:
-            method.append(note + f", seed {seed}; parameters describe the population, CLV is "
-                          "predicted for every customer from his own history and the "
-                          "log-likelihoods are over all customers.")
+            method.append(note)
     # 4. incremental CLV: no history = CLV 0
     n_none = int(post.attrs["no_history"])
     if n_none:
-        notes.append(f"{n_none:,} assigned customers had no purchase by {obs_end.date()}; "
-                     "their CLV is counted as 0 (the models describe customers after a first "
-                     "purchase)")
+        notes.append({"key": "clv_note_no_history", "n": n_none,
+                      "date": str(obs_end.date())})
     inc = []
     change = pd.DataFrame({"clv_12m": post["clv_12m"] - pre["clv_12m"]})
     for when, frame in (("after_window", post), ("pre_sale", pre), ("change", change)):
@@ -273,10 +380,7 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
                               seed=seed, n_boot=n_boot)
     methods = set(pd.concat(inc)["method"]) | set(window["method"])
     if any(m.startswith("Welch") for m in methods):
-        method.append(f"Intervals of the incremental CLV and in-window revenue: Welch's t "
-                      f"interval, not the bootstrap (the arms have {len(cust):,} customers; at "
-                      "that size the bootstrap over customers gives the same normal interval up "
-                      "to its Monte Carlo noise, at a thousand times the cost).")
+        method.append({"key": "clv_method_welch", "n": len(cust)})
     by_arm = clv_by(post, cust["arm"], "arm", months)
     by_segment = {}
     for seg in params.segments:
@@ -293,15 +397,18 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
             interactions=shop["interactions"] if shop.has("interactions") else None,
             max_customers=max_churn_customers, population=churn_population)
     except CrmError as exc:
-        notes.append(f"churn comparison skipped: {exc}")
+        notes.append({"key": "clv_note_churn_skipped", "reason": str(exc)})
     if churn is not None and churn.sampled:
-        method.append(f"Churn scorers compared on a seeded random sample of "
-                      f"{int(churn.scores['n'].iloc[0]):,} of the {churn.population:,} customers "
-                      f"with a purchase before {churn.cutoff.date()} (seed {seed}).")
+        method.append({"key": "clv_method_churn_sample", "n": int(churn.scores["n"].iloc[0]),
+                       "population": int(churn.population), "date": str(churn.cutoff.date()),
+                       "seed": seed})
     return CampaignCLV(
         campaign_id=params.campaign_id, currency=params.costs.currency,
         horizon_days=horizon_days, calibration_end=cal_end, observation_end=obs_end, unit=unit,
         validation=validation, purchase_model=pm, spend_model=gg,
         incremental=pd.concat(inc, ignore_index=True), window_effect=window, by_arm=by_arm,
         by_segment=by_segment, churn=churn, months=months, notes=tuple(notes),
-        method_notes=tuple(method))
+        method_notes=tuple(method), display_name=params.display_name, language=params.language,
+        control_arm=params.control_arm,
+        arm_labels={a.name: a.label or a.name for a in params.arms},
+        annual_discount_rate=annual_discount_rate)

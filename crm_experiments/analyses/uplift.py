@@ -1,30 +1,48 @@
-"""What the coupon-uplift notebook shows and writes: the campaign's customer table with
-attributes, HTML tables, matplotlib figures, and the results directory (metrics, aggregate
-tables, next-round targets, the MLflow pyfunc model). No MLflow tracking here."""
+"""The coupon-uplift analysis of a campaign: :func:`analyse_campaign_uplift` ->
+:class:`UpliftAnalysis`.
+
+What it does: the campaign's customer table with attributes (:func:`customer_table`), the
+uplift model and its held-out evaluation (:func:`crm_experiments.uplift.analyse_uplift`),
+net-profit effects per segment, and the next round's target list (pseudonymous id,
+recommended arm, expected incremental profit).
+
+**The money is the evaluation's.** What each coupon earned (incremental profit with its
+interval, ROI, cost per incremental order) is
+:func:`crm_experiments.analyses.economics.economics` of the same customer table and the same
+family of effects (:func:`crm_experiments.analyses.campaign.compare_campaign`) as the
+evaluation, so the uplift page shows the report's figures; the best single coupon is the arm
+with the largest effect on net profit per customer in that family. The uplift layer's own
+per-arm money (:func:`crm_experiments.uplift.policy.arm_money`) serves only ``crm-exp uplift``.
+
+The result renders through :mod:`crm_experiments.report.uplift_page`; nothing here renders
+or logs.
+"""
 
 from __future__ import annotations
 
-import html
-import json
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-import matplotlib.pyplot as plt
 import mlflow.pyfunc
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_experiments.analyses.campaign import per_segment_effects
+from crm_experiments.analyses.campaign import compare_campaign, per_segment_effects
+from crm_experiments.analyses.economics import economics
+from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
 from crm_experiments.params import CampaignParams
-from crm_experiments.uplift.model import UpliftModel, UpliftResult
+from crm_experiments.uplift.model import UpliftModel, UpliftResult, analyse_uplift
 
 ATTRIBUTES = ("gender", "province")
 BASE_FEATURES = ("lifecycle_state", "tier", "pre_orders", "pre_revenue", "pre_gross_profit",
                  "pre_converted")
+#: Below this many customers the model is smaller and the bootstrap shorter.
+SMALL_SHOP = 20_000
 
 
 def customer_table(shop: ShopData, params: CampaignParams, horizon: int
@@ -57,18 +75,6 @@ def _ids(s: pd.Series) -> pa.Array:
     return pa.array(s.astype("string"), type=pa.large_string())
 
 
-def samples_html(result: UpliftResult) -> str:
-    """Which customers trained and which evaluated the model (samples when capped)."""
-    def part(used: int, split: int, what: str) -> str:
-        if used >= split:
-            return f"all {used:,} {what}"
-        return (f"{used:,} of the {split:,} {what} (a seeded random sample, stratified by "
-                "arm)")
-    return (f"<p>Model trained on {part(result.n_train, result.n_train_split, 'training')} "
-            f"customers and evaluated on "
-            f"{part(result.n_test, result.n_test_split, 'held-out')} customers.</p>")
-
-
 def segment_effects(customers: pd.DataFrame, params: CampaignParams,
                     columns: tuple[str, ...] = ("lifecycle_state", "tier", "gender",
                                                 "province")) -> pd.DataFrame:
@@ -86,123 +92,6 @@ def segment_effects(customers: pd.DataFrame, params: CampaignParams,
             else per_segment_effects(customers.iloc[:0], params, (), metrics=(metric,)))
 
 
-def segment_html(seg: pd.DataFrame) -> str:
-    """Segment effects table: estimate, Holm-adjusted interval and p-value."""
-    if seg.empty:
-        return "<p>No segment has enough customers per arm.</p>"
-    rows = "".join(
-        f"<tr><td>{html.escape(str(r['segment']))}</td>"
-        f"<td>{html.escape(str(r['segment_value']))}</td><td>{html.escape(str(r['arm']))}</td>"
-        f"<td>{r['n_arm']:,} / {r['n_control']:,}</td><td>{_fmt(r['estimate'], False)} "
-        f"<small>[{_fmt(r['ci_low_adjusted'], False)}, {_fmt(r['ci_high_adjusted'], False)}]"
-        f"</small></td><td>{r['p_value_adjusted']:.3f}</td></tr>"
-        for r in seg.to_dict("records"))
-    return ("<h3>Net profit effect per customer by segment</h3><table><tr><th>segment</th>"
-            "<th>value</th><th>arm</th><th>n arm / control</th><th>effect [Holm interval]</th>"
-            "<th>Holm p</th></tr>" + rows + "</table>")
-
-
-def _fmt(x, money=True) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "&ndash;"
-    return f"{x:,.0f}" if money and abs(x) >= 100 else f"{x:,.2f}"
-
-
-def _interval(row, key, money=True) -> str:
-    return (f"{_fmt(row[key], money)} <small>[{_fmt(row[key + '_low'], money)}, "
-            f"{_fmt(row[key + '_high'], money)}]</small>")
-
-
-def money_html(result: UpliftResult, currency: str = "") -> str:
-    """Per-arm money for the manager: incremental profit, ROI, cost per incremental order."""
-    rows = []
-    for r in result.arm_money.to_dict("records"):
-        cpo = (_interval(r, "cost_per_incremental_order") if "cost_per_incremental_order" in r
-               else "&ndash;")
-        rows.append(f"<tr><td>{html.escape(str(r['arm']))}</td><td>{r['customers']:,}</td>"
-                    f"<td>{_interval(r, 'incremental_profit')}</td>"
-                    f"<td>{_interval(r, 'profit_per_customer')}</td>"
-                    f"<td>{_fmt(r['cost'])}</td><td>{_interval(r, 'roi', False)}</td>"
-                    f"<td>{cpo}</td></tr>")
-    cur = f" ({html.escape(currency)})" if currency else ""
-    return ("<h3>What each coupon earned vs the holdout</h3><table><tr><th>arm</th>"
-            f"<th>customers</th><th>incremental profit{cur}</th><th>per customer</th>"
-            "<th>cost</th><th>ROI</th><th>cost per incremental order</th></tr>"
-            + "".join(rows) + "</table><p><small>Intervals: 95 %, Holm-adjusted over the arms "
-            "(Bonferroni-simultaneous). Profit is after coupon discounts and message costs.</small>"
-            "</p>")
-
-
-def policy_html(result: UpliftResult) -> str:
-    """Targeting gain: learned policy vs everyone-gets-one-arm vs no coupons (held-out)."""
-    rows = []
-    for r in result.policy_values.to_dict("records"):
-        share = "" if pd.isna(r["treated_share"]) else f"{r['treated_share']:.0%}"
-        rows.append(f"<tr><td>{html.escape(r['policy'])}</td><td>{share}</td>"
-                    f"<td>{_interval(r, 'value_dr', False)}</td>"
-                    f"<td>{_interval(r, 'value_ipw', False)}</td></tr>")
-    return ("<h3>Targeting the next round</h3><p>Incremental profit per customer vs sending "
-            f"no coupon, estimated on {result.n_test:,} held-out customers the model never "
-            f"saw. Best single coupon (highest profit per customer in the whole test): "
-            f"<b>{html.escape(result.best_single_arm)}</b>.</p><table><tr><th>policy</th>"
-            "<th>treated</th><th>doubly robust</th><th>inverse-propensity</th></tr>"
-            + "".join(rows) + "</table>" + _recommendation(result))
-
-
-def _recommendation(result: UpliftResult) -> str:
-    if result.recommended_policy == "learned policy":
-        return ("<p><b>Recommendation:</b> target the next round per customer (the learned "
-                "policy's gain over the best single coupon is above 0 with 95 % confidence)."
-                "</p>")
-    return (f"<p><b>Recommendation:</b> {html.escape(result.recommended_policy)}. Per-customer "
-            "targeting is not recommended: its gain over the best single coupon cannot be told "
-            "apart from 0 on the held-out customers, so the target list gives everyone the "
-            "same choice.</p>")
-
-
-def ranking_html(result: UpliftResult) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(r['arm'])}</td><td>{_interval(r, 'qini', False)}</td>"
-        f"<td>{_interval(r, 'auuc', False)}</td></tr>"
-        for r in result.ranking.to_dict("records"))
-    return ("<h3>Does the model rank customers by their response?</h3><table><tr><th>arm</th>"
-            "<th>Qini coefficient</th><th>AUUC</th></tr>" + rows + "</table><p><small>Held-out "
-            "customers; normalised by the perfect model as scikit-uplift's qini_auc_score / "
-            "uplift_auc_score (0 = random); 95 % bootstrap intervals.</small></p>")
-
-
-def qini_figure(result: UpliftResult):
-    arms = list(result.arms)
-    fig, axes = plt.subplots(1, len(arms), figsize=(5 * len(arms), 3.6), squeeze=False)
-    for ax, a in zip(axes[0], arms, strict=True):
-        c = result.curves[result.curves["arm"] == a]
-        ax.plot(c["share_targeted"], c["qini"], label="model")
-        ax.plot(c["share_targeted"], c["qini_random"], "--", label="random")
-        ax.set_title(f"Qini curve: {a}")
-        ax.set_xlabel("share of held-out customers targeted")
-        ax.set_ylabel(f"incremental {result.outcome}")
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def decile_figure(result: UpliftResult):
-    arms = list(result.arms)
-    fig, axes = plt.subplots(1, len(arms), figsize=(5 * len(arms), 3.6), squeeze=False)
-    for ax, a in zip(axes[0], arms, strict=True):
-        d = result.deciles[result.deciles["arm"] == a]
-        err = np.vstack([d["observed_uplift"] - d["ci_low"], d["ci_high"] - d["observed_uplift"]])
-        ax.bar(d["decile"], d["observed_uplift"], yerr=err, capsize=2, alpha=0.7,
-               label="observed")
-        ax.plot(d["decile"], d["predicted_uplift"], "o-", color="black", label="predicted")
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.set_title(f"Uplift by predicted decile: {a}")
-        ax.set_xlabel("decile (1 = highest predicted uplift)")
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 class UpliftPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow wrapper: ``predict(DataFrame of feature columns)`` -> effect per arm,
     recommended arm, expected incremental profit."""
@@ -214,26 +103,150 @@ class UpliftPyfunc(mlflow.pyfunc.PythonModel):
         return self.model.predict(model_input)
 
 
-def write_results(result: UpliftResult, customers: pd.DataFrame, results_dir: str | Path,
-                  id_column: str = "customer_id",
-                  extra_tables: dict[str, pd.DataFrame] | None = None) -> Path:
-    """``metrics.json``, ``tables/*.csv``, ``tables/next_round_targets.csv`` (id, arm,
-    expected incremental profit only) and ``models/uplift/`` (MLflow pyfunc)."""
-    out = Path(results_dir)
-    (out / "tables").mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(result.metrics(), indent=2), encoding="utf-8")
-    for name, frame in {**result.tables(), **(extra_tables or {})}.items():
-        frame.to_csv(out / "tables" / f"{name}.csv", index=False)
-    pred = result.model.predict(customers)
-    targets = pd.DataFrame({id_column: customers[id_column].to_numpy(),
-                            "recommended_arm": pred["recommended_arm"].to_numpy(),
-                            "expected_incremental_profit":
-                                pred["expected_incremental_profit"].round(4).to_numpy()})
-    targets.to_csv(out / "tables" / "next_round_targets.csv", index=False)
-    model_dir = out / "models" / "uplift"
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    mlflow.pyfunc.save_model(path=str(model_dir), python_model=UpliftPyfunc(result.model),
-                             pip_requirements=["scikit-learn", "pandas", "numpy"])
-    return out
+#: Declared tables of a stored uplift result (see :class:`ResultMixin`).
+UPLIFT_SCHEMA: dict[str, tuple[str, ...]] = {
+    "economics": ("arm", "label", "customers", "total_cost", "incremental_profit",
+                  "incremental_profit_low", "incremental_profit_high", "roi", "roi_low",
+                  "roi_high", "cost_per_incremental_order"),
+    "ranking": ("arm", "n_treated", "n_control", "qini", "qini_low", "qini_high", "auuc",
+                "auuc_low", "auuc_high"),
+    "policy_values": ("policy", "policy_kind", "policy_arm", "treated_share", "value_dr",
+                      "value_dr_low", "value_dr_high", "value_ipw", "value_ipw_low",
+                      "value_ipw_high"),
+    "deciles": ("arm", "decile", "predicted_uplift", "observed_uplift", "ci_low", "ci_high"),
+    "curves": ("arm", "share_targeted", "qini", "qini_random"),
+    "segment_effects": ("segment", "segment_value", "arm", "estimate"),
+    "next_round_targets": ("customer_id", "recommended_arm", "expected_incremental_profit"),
+}
+
+
+def _policy_kind(name: str) -> tuple[str, str | None]:
+    """``(kind, arm)`` of a policy name of :func:`~crm_experiments.uplift.policy_values`."""
+    for prefix, kind in (("gain over everyone: ", "gain_over_everyone"),
+                         ("everyone: ", "everyone")):
+        if name.startswith(prefix):
+            return kind, name.removeprefix(prefix)
+    return {"learned policy": ("learned", None), "no one": ("no_one", None),
+            "gain over no one": ("gain_over_no_one", None)}.get(name, (name, None))
+
+
+@dataclass(frozen=True, repr=False)
+class UpliftAnalysis(ResultMixin):
+    """The coupon-uplift analysis of one campaign at one horizon (module docstring).
+
+    ``next_round_targets`` is the one table with a row per customer: the pseudonymous id of
+    the data, the recommended arm and the expected incremental profit, nothing else.
+    """
+
+    KIND: ClassVar[str] = "coupon_uplift"
+    SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = UPLIFT_SCHEMA
+    MAIN_TABLE: ClassVar[str] = "policy_values"
+
+    campaign_id: str
+    display_name: str
+    language: str
+    currency: str
+    horizon_days: int
+    control_arm: str
+    uplift: UpliftResult
+    economics: pd.DataFrame             # analyses.economics.economics: index arm
+    segment_effects: pd.DataFrame
+    targets: pd.DataFrame               # customer_id, recommended_arm, expected gain
+    features: tuple[str, ...] = ()
+    arm_labels: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Everything the uplift page shows besides the tables, as plain data."""
+        u = self.uplift
+        if u.recommended_policy == "learned policy":
+            recommendation = {"kind": "learned", "arm": None}
+        elif u.recommended_policy == "no one":
+            recommendation = {"kind": "no_one", "arm": None}
+        else:
+            recommendation = {"kind": "everyone", "arm": u.recommended_policy.split(": ", 1)[1]}
+        return {
+            "campaign_id": self.campaign_id, "display_name": self.display_name,
+            "language": self.language, "currency": self.currency,
+            "horizon_days": int(self.horizon_days), "control_arm": self.control_arm,
+            "arm_labels": dict(self.arm_labels), "arms": [str(a) for a in u.arms],
+            "features": list(self.features), "outcome": u.outcome, "learner": u.learner,
+            "n_customers": int(u.n_customers), "n_train": int(u.n_train),
+            "n_train_split": int(u.n_train_split), "n_test": int(u.n_test),
+            "n_test_split": int(u.n_test_split), "best_single_arm": u.best_single_arm,
+            "recommendation": recommendation,
+        }
+
+    def _headline(self) -> dict:
+        u = self.uplift
+        out = {"campaign_id": self.campaign_id, "horizon_days": self.horizon_days,
+               "customers": u.n_customers, "best_single_arm": u.best_single_arm,
+               "recommended": u.recommended_policy}
+        for r in u.ranking.itertuples():
+            out[f"qini.{r.arm}"] = round(float(r.qini), 3)
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        u = self.uplift
+        kinds = [_policy_kind(str(p)) for p in u.policy_values["policy"]]
+        policy = u.policy_values.copy()
+        policy.insert(1, "policy_kind", [k for k, _ in kinds])
+        policy.insert(2, "policy_arm", [a for _, a in kinds])
+        return {"economics": self.economics.reset_index(), "ranking": u.ranking,
+                "policy_values": policy, "deciles": u.deciles, "curves": u.curves,
+                "segment_effects": self.segment_effects, "next_round_targets": self.targets}
+
+    def metrics(self) -> dict[str, float]:
+        """Ranking, policy values and sample sizes (``uplift.*``). No money: MLflow keeps the
+        campaign's money once, as the evaluation's ``economics.*``."""
+        return finite_metrics({k: v for k, v in self.uplift.metrics().items()
+                               if not k.startswith("uplift.arm.")})
+
+    def write(self, out_dir: str | Path) -> Path:
+        """The stored result (:meth:`ResultMixin.write`) and ``models/uplift/`` (MLflow
+        pyfunc scoring a customer table) under ``out_dir``."""
+        out = super().write(out_dir)
+        model_dir = out / "models" / "uplift"
+        shutil.rmtree(model_dir, ignore_errors=True)
+        model_dir.parent.mkdir(parents=True, exist_ok=True)
+        mlflow.pyfunc.save_model(path=str(model_dir), python_model=UpliftPyfunc(self.uplift.model),
+                                 pip_requirements=["scikit-learn", "pandas", "numpy"])
+        return out
+
+
+def next_round_targets(model: UpliftModel, customers: pd.DataFrame,
+                       id_column: str = "customer_id") -> pd.DataFrame:
+    """Per customer: id, recommended arm and expected incremental profit (rounded to 4
+    decimals), nothing else."""
+    pred = model.predict(customers)
+    return pd.DataFrame({id_column: customers[id_column].astype(str).to_numpy(),
+                         "recommended_arm": pred["recommended_arm"].astype(str).to_numpy(),
+                         "expected_incremental_profit":
+                             pred["expected_incremental_profit"].round(4).to_numpy()})
+
+
+def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days: int, *,
+                            max_train: int | None = 500_000,
+                            max_test: int | None = 200_000) -> UpliftAnalysis:
+    """The coupon-uplift analysis of ``params``' campaign ``horizon_days`` after the sale.
+
+    On a large shop the model trains on a seeded sample of at most ``max_train`` customers of
+    its half and is evaluated on a seeded sample of at most ``max_test`` held-out customers
+    (the summary gives the sizes); every customer still gets a next-round recommendation.
+    """
+    customers, features = customer_table(shop, params, horizon_days)
+    comparison = compare_campaign(customers, params)
+    money = economics(customers, comparison, params)
+    arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
+    small = len(customers) < SMALL_SHOP
+    result = analyse_uplift(
+        customers, arm="arm", control=params.control_arm, outcome="net_profit",
+        features=features, test_size=0.5, seed=params.seed, learner="t", max_iter=30,
+        n_boot=100 if small else 200, alpha=params.alpha, max_train=max_train,
+        max_test=max_test, source=str(params.data.path), arm_profit=arm_profit)
+    return UpliftAnalysis(
+        campaign_id=params.campaign_id, display_name=params.display_name,
+        language=params.language, currency=params.costs.currency, horizon_days=horizon_days,
+        control_arm=params.control_arm, uplift=result, economics=money,
+        segment_effects=segment_effects(customers, params),
+        targets=next_round_targets(result.model, customers), features=tuple(features),
+        arm_labels={a.name: a.label or a.name for a in params.arms})

@@ -6,7 +6,10 @@ per-customer table (CSV or Parquet) from a randomised test.
         --cost-per-treated coupon_a=0.2 --test-size 0.3 --seed 1 --json
 
 Text and categorical feature columns are encoded automatically. See
-:func:`crm_experiments.uplift.model.analyse_uplift` for the methods.
+:func:`crm_experiments.uplift.model.analyse_uplift` for the methods. The per-arm money printed
+here is :func:`crm_experiments.uplift.policy.arm_money` of the given table (Holm over its arms,
+no fixed costs): for a table without an evaluation. A campaign's money is its evaluation's
+(``crm-exp run``: the report and the coupon-uplift page).
 """
 
 from __future__ import annotations

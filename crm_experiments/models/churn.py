@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
@@ -76,6 +75,10 @@ class ChurnComparison:
     models: dict = field(default_factory=dict)  # fitted objects: purchase model, classifier...
     population: int = 0         # customers with a purchase before the cutoff
     sampled: bool = False       # compared on a random sample of them (scores["n"])
+    best_by_auc: str = ""       # the scorer with the highest AUC
+    #: share of the scored customers without a repeat purchase, when ``p_alive`` came from a
+    #: BG/NBD model (which gives them P(alive) = 1: the first warning); else None
+    one_timer_share: float | None = None
 
     def metrics(self) -> dict[str, float]:
         out = {}
@@ -239,7 +242,9 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
                  "before the cutoff)." if sampled else "."))
     notes = []
     one_timers = feats["frequency"].to_numpy() == 0
+    one_timer_share = None
     if model_kind == "bg_nbd" and one_timers.any():
+        one_timer_share = float(one_timers.mean())
         pa_auc = table.loc[table["scorer"] == "p_alive", "auc"].iloc[0]
         notes.append(
             f"P(alive) is a poor churn score here: BG/NBD sets it to 1 for the "
@@ -251,18 +256,6 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
                            reason=reason, warnings=tuple(notes),
                            models={"purchase_model": pm, "classifier": clf,
                                    "classifier_features": cols},
-                           population=int(n_population), sampled=bool(sampled))
+                           population=int(n_population), sampled=bool(sampled),
+                           best_by_auc=str(by_auc.scorer), one_timer_share=one_timer_share)
 
-
-def reliability_chart(c: ChurnComparison):
-    fig, ax = plt.subplots(figsize=(5, 4.4))
-    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls=":")
-    for name, g in c.reliability.groupby("scorer", sort=False):
-        ax.plot(g["mean_score"], g["observed"], marker="o", label=name,
-                ls="--" if name == "p_alive" else "-")
-    ax.set_xlabel("predicted churn probability (bin mean)")
-    ax.set_ylabel("observed churn share")
-    ax.set_title(f"Reliability: no purchase in {c.churn_days} days")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig

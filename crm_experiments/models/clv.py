@@ -17,8 +17,8 @@ at the sale start (the pre-sale state, from models fitted on the calibration per
 near 0 by randomisation; the in-window revenue effect is shown next to it: a campaign that only
 pulled purchases forward has a short-term effect but no lasting CLV effect.
 
-Large shops (decided in ``campaign_clv``, listed in ``CampaignCLV.method_notes``, shown in
-the notebook and written as ``tables/clv_method_notes.csv``): the purchase and spend models are
+Large shops (decided in ``campaign_clv``, listed in ``CampaignCLV.method_notes``, shown on
+the CLV page and stored in its ``result.json``): the purchase and spend models are
 fitted on a seeded random sample of customers (100,000 by default) and predict for every
 customer; the churn scorers are compared on a seeded random sample of customers; the intervals
 are Welch's. The reasons are in :mod:`crm_experiments.models.btyd`,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -152,47 +151,3 @@ def _tracking(models, features, actual_by_day: pd.Series, k: float) -> pd.DataFr
     out["date"] = pd.Timestamp("1970-01-01") + pd.to_timedelta(out["day"], unit="D")
     return out
 
-
-# --- charts -----------------------------------------------------------------------------
-def conditional_chart(v: HoldoutValidation):
-    """Holdout purchases per customer by calibration frequency: actual vs models."""
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    bf = v.by_frequency
-    first = bf[bf["model"] == v.best]
-    ax.plot(first["bucket"], first["actual"], "k-o", label="actual", lw=2)
-    for kind, g in bf.groupby("model", sort=False):
-        ax.plot(g["bucket"], g["predicted"], "--", marker=".", label=kind)
-    ax.set_xlabel("repeat purchases in the calibration period")
-    ax.set_ylabel("holdout purchases per customer")
-    ax.set_title("Holdout check: predicted vs actual, by calibration frequency")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def tracking_chart(v: HoldoutValidation, calibration_end: pd.Timestamp | None = None):
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    t = v.tracking
-    ax.plot(t["date"], t["actual"], "k-", lw=2, label="actual")
-    for col in t.columns:
-        if col not in ("day", "actual", "date"):
-            ax.plot(t["date"], t[col], "--", label=col)
-    if calibration_end is not None:
-        ax.axvline(calibration_end, color="grey", lw=1)
-        ax.text(calibration_end, ax.get_ylim()[1] * 0.95, " holdout ->", color="grey",
-                fontsize=8)
-    ax.set_ylabel("cumulative repeat purchases")
-    ax.set_title("Tracking: the calibration cohort's repeat purchases")
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def histogram_chart(v: HoldoutValidation):
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.bar(v.histogram["bucket"], v.histogram["customers"], color="#4C72B0")
-    ax.set_xlabel("repeat purchases in the calibration period")
-    ax.set_ylabel("customers")
-    ax.set_title("Calibration frequency histogram")
-    fig.tight_layout()
-    return fig

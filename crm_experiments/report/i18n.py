@@ -320,6 +320,280 @@ TEXT: dict[str, tuple[str, str]] = {
     "portal_pages": ("Pages", "页面"),
     "portal_run": ("Run", "运行记录"),
     "portal_empty": ("No reports yet", "暂无报告"),
+    # --- CLV/churn and coupon-uplift pages (report.clv_page, report.uplift_page) ----------
+    "pages_list_sep": (", ", "、"),
+    "clv_observation": ("CLV predicted from {date}", "CLV 自 {date} 起预测"),
+    "clv_verdict_title": ("Verdict: the campaign's incremental 12-month CLV",
+                          "结论：活动带来的 12 个月增量客户价值（CLV）"),
+    "clv_verdict_intro": (
+        "Net revenue per customer expected over the 12 months after {date} (sale end + {h} "
+        "days), treated arm minus holdout control, discounted at {rate} a year; 95% {interval}.",
+        "{date}（活动结束后 {h} 天）之后 12 个月内每位客户的预期净收入，实验组减对照组，按每年 {rate} "
+        "折现；95% {interval}。"),
+    "clv_interval_bootstrap": ("bootstrap interval over customers", "按客户自助法（bootstrap）区间"),
+    "clv_interval_welch": ("Welch t interval", "Welch t 区间"),
+    "clv_headline": (
+        "{arm}: incremental 12-month CLV {estimate} per customer (95% interval {low} to {high}), "
+        "{total} over its {n} customers: {finding}.",
+        "{arm}：每位客户 12 个月增量 CLV 为 {estimate}（95% 区间 {low} 至 {high}），全组 {n} 位客户合计 "
+        "{total}：{finding}。"),
+    "clv_finding_lasting_value": ("lasting value", "带来持久价值"),
+    "clv_finding_less_value": ("less future value", "未来价值降低"),
+    "clv_finding_no_clear_effect": ("no clear lasting effect", "没有明确的持久效果"),
+    "clv_headline_change": (
+        "{arm}: change of the 12-month CLV from before the sale to after the window, treated "
+        "minus control: {estimate} per customer ({low} to {high}); this removes any chance "
+        "imbalance of the arms before the sale.",
+        "{arm}：12 个月 CLV 从活动前到窗口结束后的变化，实验组减对照组：每位客户 {estimate}（{low} 至 "
+        "{high}）；这消除了各组活动前的偶然差异。"),
+    "clv_method_notes": ("Method note (large shop):", "方法说明（大店铺）："),
+    "clv_of_n": ("{n} of {total}", "{total} 位中的 {n} 位"),
+    "clv_method_fit_sample_calibration": (
+        "Calibration (before the sale): {models} fitted on a seeded random sample of customers "
+        "({sizes}), seed {seed}; parameters describe the population, CLV is predicted for every "
+        "customer from his own history and the log-likelihoods are over all customers.",
+        "校准期（活动前）：{models} 在固定种子的客户随机样本上拟合（{sizes}），种子 {seed}；参数描述的是总体，"
+        "每位客户的 CLV 都按其自身历史预测，对数似然覆盖全部客户。"),
+    "clv_method_fit_sample_window_end": (
+        "Up to the window end ({date}): {models} fitted on a seeded random sample of customers "
+        "({sizes}), seed {seed}; parameters describe the population, CLV is predicted for every "
+        "customer from his own history and the log-likelihoods are over all customers.",
+        "截至窗口结束（{date}）：{models} 在固定种子的客户随机样本上拟合（{sizes}），种子 {seed}；参数描述的是"
+        "总体，每位客户的 CLV 都按其自身历史预测，对数似然覆盖全部客户。"),
+    "clv_method_welch": (
+        "Intervals of the incremental CLV and in-window revenue: Welch's t interval, not the "
+        "bootstrap (the arms have {n} customers; at that size the bootstrap over customers gives "
+        "the same normal interval up to its Monte Carlo noise, at a thousand times the cost).",
+        "增量 CLV 和窗口内收入的区间：使用 Welch t 区间而非自助法（各组共 {n} 位客户；在这个规模下，按客户的"
+        "自助法只会给出相同的正态区间加上蒙特卡洛噪声，计算量却是一千倍）。"),
+    "clv_method_churn_sample": (
+        "Churn scorers compared on a seeded random sample of {n} of the {population} customers "
+        "with a purchase before {date} (seed {seed}).",
+        "流失评分方法在 {date} 前有购买的 {population} 位客户中按固定种子随机抽取的 {n} 位上比较（种子 {seed}）。"),
+    "clv_note_data_short": (
+        "The data end on {data_end}, before the window end {window_end}: the holdout is shorter.",
+        "数据截至 {data_end}，早于窗口结束日 {window_end}：验证期因此更短。"),
+    "clv_note_no_history": (
+        "{n} assigned customers had no purchase by {date}; their CLV is counted as 0 (the models "
+        "describe customers after a first purchase).",
+        "{n} 位参与实验的客户截至 {date} 尚无购买，其 CLV 记为 0（模型描述的是首次购买之后的客户）。"),
+    "clv_note_model_warning": ("Model warning: {text}", "模型提示：{text}"),
+    "clv_note_churn_skipped": ("Churn comparison skipped: {reason}", "未做流失比较：{reason}"),
+    "clv_lasting_title": ("Lasting value vs pulled-forward purchases", "持久价值与提前的购买"),
+    "clv_lasting_text": (
+        "After the window: predicted 12-month CLV after the window; before the sale: the same "
+        "prediction at the sale start (should be about 0: arms were randomised). The in-window "
+        "revenue effect below is the short-term effect; a campaign that only pulls purchases "
+        "forward shows it without a lasting CLV effect.",
+        "窗口结束后：窗口结束后预测的 12 个月 CLV；活动前：活动开始时的同一预测（应接近 0：各组是随机分配的）。"
+        "下方的窗口内收入效果是短期效果；只把购买提前的活动会有短期效果而没有持久的 CLV 效果。"),
+    "clv_when": ("Predicted at", "预测时点"),
+    "clv_when_after_window": ("After the window", "窗口结束后"),
+    "clv_when_pre_sale": ("Before the sale", "活动前"),
+    "clv_when_change": ("Change", "变化"),
+    "clv_arm_mean": ("Arm mean", "实验组均值"),
+    "clv_window_title": ("In-window net revenue per customer ({currency})",
+                         "窗口内每位客户的净收入（{currency}）"),
+    "clv_model_title": ("Which CLV model, and how well it predicts", "选用哪个 CLV 模型，预测效果如何"),
+    "clv_model_reason": (
+        "{model} predicts the holdout purchases best: per customer, grouped by calibration "
+        "frequency, it is off by {mae} purchases on average ({others}); in total it predicts "
+        "{predicted} repeat purchases against {actual} actual ({error}%).",
+        "{model} 对验证期购买的预测最好：按校准期购买频次分组，每位客户平均偏差 {mae} 次购买（{others}）；"
+        "总计预测 {predicted} 次重复购买，实际 {actual} 次（{error}%）。"),
+    "clv_calibration_text": (
+        "Calibration: purchases before {calibration_end}; holdout: to {observation_end} "
+        "(includes the sale, so a model fitted on ordinary weeks under-predicts it). "
+        "Log-likelihood summed over customers, time in {unit}.",
+        "校准期：{calibration_end} 之前的购买；验证期：至 {observation_end}（包含活动期，因此用平常周拟合的"
+        "模型会低估它）。对数似然为全部客户之和，时间单位为{unit}。"),
+    "clv_unit_week": ("weeks", "周"),
+    "clv_unit_day": ("days", "天"),
+    "clv_model": ("Model", "模型"),
+    "clv_parameters": ("Parameters", "参数"),
+    "clv_log_likelihood": ("Log-likelihood", "对数似然"),
+    "clv_fit_customers": ("Fitted on", "拟合客户数"),
+    "clv_holdout_predicted": ("Holdout predicted", "验证期预测"),
+    "clv_holdout_actual": ("Holdout actual", "验证期实际"),
+    "clv_holdout_error": ("Error", "误差"),
+    "clv_by_frequency_mae": ("Mean error by frequency", "按频次的平均误差"),
+    "clv_by_title": ("CLV by arm and segment ({currency}, net revenue)",
+                     "按实验组和分群的 CLV（{currency}，净收入）"),
+    "clv_mean_months": ("{m}-month CLV (mean)", "{m} 个月 CLV（均值）"),
+    "clv_total_months": ("{m}-month CLV (total)", "{m} 个月 CLV（合计）"),
+    "clv_by_segment": ("By {segment}", "按{segment}"),
+    "clv_fitted_title": ("Fitted models (used for the CLV above, data up to the window end)",
+                         "拟合的模型（用于上方 CLV，数据截至窗口结束）"),
+    "clv_fitted_model": ("{model}: {params}; log-likelihood {ll} over {n} customers",
+                         "{model}：{params}；{n} 位客户的对数似然 {ll}"),
+    "clv_notes": ("Notes", "备注"),
+    "churn_title": ("Which churn scorer is best", "哪种流失评分方法最好"),
+    "churn_heading": ("Churn", "流失"),
+    "churn_not_compared": ("Churn scorers not compared (see the notes below).",
+                           "未比较流失评分方法（见下方备注）。"),
+    "churn_reason": (
+        "{scorer} has the lowest Brier score ({brier}; {others}) and {auc}; churn = no purchase "
+        "in {days} days after {cutoff}, {n} customers, {rate} churned{sample}.",
+        "{scorer} 的 Brier 分数最低（{brier}；{others}），{auc}；流失 = {cutoff} 之后 {days} 天内没有购买，"
+        "共 {n} 位客户，{rate} 流失{sample}。"),
+    "churn_reason_auc_best": ("also the highest AUC ({auc})", "AUC 也最高（{auc}）"),
+    "churn_reason_auc_other": ("an AUC of {auc} ({other} ranks best, {other_auc})",
+                               "AUC 为 {auc}（{other} 排序最好，{other_auc}）"),
+    "churn_reason_sample": (" (a seeded random sample of the {population} customers with a "
+                            "purchase before the cutoff)",
+                            "（截止日前有购买的 {population} 位客户中的固定种子随机样本）"),
+    "churn_warning": ("Warning: {text}", "警告：{text}"),
+    "churn_warning_p_alive": (
+        "P(alive) is a poor churn score here: BG/NBD sets it to 1 for the {share} of customers "
+        "without a repeat purchase, however long ago they bought (AUC of 1 - P(alive): {auc}). "
+        "Use P(no purchase in {days} days) or the modified BG/NBD instead.",
+        "P(alive) 在这里不适合作为流失评分：BG/NBD 对没有重复购买的 {share} 客户一律给出 1，无论其上次购买"
+        "有多久（1 - P(alive) 的 AUC：{auc}）。请改用“{days} 天内不购买的概率”或修正的 BG/NBD。"),
+    "churn_scorer": ("Scorer", "评分方法"),
+    "churn_scorer_model": ("Purchase model: P(no purchase)", "购买模型：不购买的概率"),
+    "churn_scorer_hiatus": ("Days since the last purchase", "距上次购买天数"),
+    "churn_scorer_classifier": ("Classifier (logistic regression)", "分类器（逻辑回归）"),
+    "churn_scorer_p_alive": ("1 - P(alive)", "1 - P(alive)"),
+    "churn_population": ("Population", "总体"),
+    "churn_rate": ("Churned", "流失率"),
+    "churn_chart_title": ("Reliability: no purchase in {days} days", "校准曲线：{days} 天内不购买"),
+    "churn_chart_x": ("Predicted churn probability (bin mean)", "预测流失概率（分箱均值）"),
+    "churn_chart_y": ("Observed churn share", "实际流失占比"),
+    "clv_chart_effect_title": ("Campaign effect on future value (95% interval)",
+                               "活动对未来价值的影响（95% 区间）"),
+    "clv_chart_effect_x": ("Incremental 12-month CLV per customer ({currency})",
+                           "每位客户 12 个月增量 CLV（{currency}）"),
+    "clv_chart_actual": ("Actual", "实际"),
+    "clv_chart_calibration_frequency": ("Repeat purchases in the calibration period",
+                                        "校准期内的重复购买次数"),
+    "clv_chart_holdout_per_customer": ("Holdout purchases per customer", "每位客户验证期购买次数"),
+    "clv_chart_conditional_title": ("Holdout check: predicted vs actual, by calibration frequency",
+                                    "验证期检验：按校准期频次的预测与实际"),
+    "clv_chart_holdout_arrow": ("holdout →", "验证期 →"),
+    "clv_chart_cumulative": ("Cumulative repeat purchases", "累计重复购买次数"),
+    "clv_chart_tracking_title": ("Tracking: the calibration cohort's repeat purchases",
+                                 "跟踪：校准期客群的重复购买"),
+    "clv_chart_histogram_title": ("Calibration frequency histogram", "校准期购买频次分布"),
+    "uplift_outcome_net_profit": ("net profit", "净利润"),
+    "uplift_intro": (
+        "{name}: {n} customers, {h} days after the sale; outcome: {outcome} per customer. "
+        "Features: {features}.",
+        "{name}：{n} 位客户，活动结束后 {h} 天；结果指标：每位客户的{outcome}。特征：{features}。"),
+    "uplift_samples": ("Model trained on {train} customers and evaluated on {test} customers.",
+                       "模型使用{train}客户训练，在{test}客户上评估。"),
+    "uplift_part_all": ("all {n} {what}", "全部 {n} 位{what}"),
+    "uplift_part_sample": ("{n} of the {total} {what} (a seeded random sample, stratified by arm)",
+                           "{total} 位{what}中的 {n} 位（按组分层、固定种子的随机样本）"),
+    "uplift_training": ("training", "训练集"),
+    "uplift_held_out": ("held-out", "留出"),
+    "uplift_money_heading": ("The money", "收益"),
+    "uplift_money_title": ("What each coupon earned vs the holdout", "每种优惠券相对对照组的收益"),
+    "uplift_money_note": (
+        "The evaluation report's figures: 95% intervals, Holm-adjusted over the campaign's "
+        "family of effects; profit after coupon discounts, message costs and the arm's share of "
+        "the fixed costs.",
+        "与评估报告相同的数字：95% 区间，在活动的效果族内经 Holm 校正；利润已扣除优惠券折扣、消息成本和该组分摊的固定成本。"),
+    "uplift_policy_title": ("Targeting the next round", "下一轮的精准投放"),
+    "uplift_policy_intro": (
+        "Incremental profit per customer vs sending no coupon, estimated on {n} held-out "
+        "customers the model never saw. Best single coupon (the largest effect on net profit per "
+        "customer in the whole test): {arm}.",
+        "相对不发券的每位客户增量利润，在模型从未见过的 {n} 位留出客户上估计。最佳单一优惠券（整个实验中每位客户"
+        "净利润效果最大）：{arm}。"),
+    "uplift_policy": ("Policy", "投放策略"),
+    "uplift_treated": ("Treated", "发券比例"),
+    "uplift_value_dr": ("Doubly robust", "双重稳健估计"),
+    "uplift_value_ipw": ("Inverse-propensity", "逆倾向加权估计"),
+    "uplift_policy_learned": ("Learned policy (per customer)", "模型策略（逐客户）"),
+    "uplift_policy_no_one": ("No one", "不发券"),
+    "uplift_policy_everyone": ("Everyone: {arm}", "全部发：{arm}"),
+    "uplift_policy_gain_over_everyone": ("Gain over everyone: {arm}", "相对全部发 {arm} 的增益"),
+    "uplift_policy_gain_over_no_one": ("Gain over no one", "相对不发券的增益"),
+    "uplift_recommendation": ("Recommendation:", "建议："),
+    "uplift_recommend_learned": (
+        "target the next round per customer (the learned policy's gain over the best single "
+        "coupon is above 0 with 95% confidence).",
+        "下一轮按客户精准投放（模型策略相对最佳单一优惠券的增益在 95% 置信度下大于 0）。"),
+    "uplift_recommend_everyone": (
+        "everyone gets {arm}. Per-customer targeting is not recommended: its gain over the best "
+        "single coupon cannot be told apart from 0 on the held-out customers, so the target list "
+        "gives everyone the same choice.",
+        "全部客户发 {arm}。不建议逐客户精准投放：在留出客户上，其相对最佳单一优惠券的增益与 0 无法区分，"
+        "因此目标名单给所有人同样的选择。"),
+    "uplift_recommend_no_one": (
+        "send no coupon. Per-customer targeting is not recommended: its gain over the best "
+        "single coupon cannot be told apart from 0 on the held-out customers, and no single "
+        "coupon earned more than the holdout.",
+        "不发券。不建议逐客户精准投放：在留出客户上，其相对最佳单一优惠券的增益与 0 无法区分，且没有任何单一"
+        "优惠券的收益高于对照组。"),
+    "uplift_who_heading": ("Who responded", "谁有响应"),
+    "uplift_segments_title": ("Net profit effect per customer by segment", "各分群每位客户的净利润效果"),
+    "uplift_segment_value": ("Value", "取值"),
+    "uplift_effect_holm": ("Effect [Holm interval]", "效果 [Holm 区间]"),
+    "uplift_holm_p": ("Holm p", "Holm p 值"),
+    "uplift_no_segments": ("No segment has enough customers per arm.", "没有分群在每组都有足够的客户。"),
+    "uplift_ranking_title": ("Does the model rank customers by their response?",
+                             "模型能否按响应对客户排序？"),
+    "uplift_qini": ("Qini coefficient", "Qini 系数"),
+    "uplift_ranking_note": (
+        "Held-out customers; normalised by the perfect model as scikit-uplift's qini_auc_score / "
+        "uplift_auc_score (0 = random); 95% bootstrap intervals.",
+        "留出客户；与 scikit-uplift 的 qini_auc_score / uplift_auc_score 一样按完美模型归一化（0 = 随机）；"
+        "95% 自助法区间。"),
+    "uplift_chart_qini": ("Qini curves", "Qini 曲线"),
+    "uplift_chart_deciles": ("Uplift by predicted decile", "按预测十分位的增量"),
+    "uplift_chart_model": ("Model", "模型"),
+    "uplift_chart_random": ("Random", "随机"),
+    "uplift_chart_qini_title": ("Qini curve: {arm}", "Qini 曲线：{arm}"),
+    "uplift_chart_share_targeted": ("Share of held-out customers targeted", "投放的留出客户占比"),
+    "uplift_chart_incremental": ("Incremental {outcome}", "增量{outcome}"),
+    "uplift_chart_observed": ("Observed", "实际"),
+    "uplift_chart_predicted": ("Predicted", "预测"),
+    "uplift_chart_decile_title": ("Uplift by predicted decile: {arm}", "按预测十分位的增量：{arm}"),
+    "uplift_chart_decile_x": ("Decile (1 = highest predicted uplift)", "十分位（1 = 预测增量最高）"),
+    "feature_lifecycle_state": ("lifecycle state", "生命周期状态"),
+    "feature_tier": ("member tier", "会员等级"),
+    "feature_pre_orders": ("orders in the pre-period", "活动前订单数"),
+    "feature_pre_revenue": ("revenue in the pre-period", "活动前收入"),
+    "feature_pre_gross_profit": ("gross profit in the pre-period", "活动前毛利"),
+    "feature_pre_converted": ("bought in the pre-period", "活动前是否购买"),
+    "feature_gender": ("gender", "性别"),
+    "feature_province": ("province", "省份"),
+    "feature_tenure_days": ("days since the first order", "首单至今天数"),
+    "gender_F": ("Female", "女"),
+    "gender_M": ("Male", "男"),
+    "gender_unknown": ("Unknown", "未知"),
+    "province_Guangdong": ("Guangdong", "广东"),
+    "province_Zhejiang": ("Zhejiang", "浙江"),
+    "province_Jiangsu": ("Jiangsu", "江苏"),
+    "province_Shandong": ("Shandong", "山东"),
+    "province_Shanghai": ("Shanghai", "上海"),
+    "province_Beijing": ("Beijing", "北京"),
+    "province_Sichuan": ("Sichuan", "四川"),
+    "province_Henan": ("Henan", "河南"),
+    "province_Fujian": ("Fujian", "福建"),
+    "province_Hubei": ("Hubei", "湖北"),
+    "province_Hebei": ("Hebei", "河北"),
+    "province_Hunan": ("Hunan", "湖南"),
+    "province_Anhui": ("Anhui", "安徽"),
+    "province_Liaoning": ("Liaoning", "辽宁"),
+    "province_Shaanxi": ("Shaanxi", "陕西"),
+    "province_Chongqing": ("Chongqing", "重庆"),
+    "province_Jiangxi": ("Jiangxi", "江西"),
+    "province_Guangxi": ("Guangxi", "广西"),
+    "province_Yunnan": ("Yunnan", "云南"),
+    "province_Tianjin": ("Tianjin", "天津"),
+    "province_Shanxi": ("Shanxi", "山西"),
+    "province_Heilongjiang": ("Heilongjiang", "黑龙江"),
+    "province_Guizhou": ("Guizhou", "贵州"),
+    "province_Jilin": ("Jilin", "吉林"),
+    "province_Inner Mongolia": ("Inner Mongolia", "内蒙古"),
+    "province_Xinjiang": ("Xinjiang", "新疆"),
+    "province_Gansu": ("Gansu", "甘肃"),
+    "province_Hainan": ("Hainan", "海南"),
+    "province_Ningxia": ("Ningxia", "宁夏"),
+    "province_Qinghai": ("Qinghai", "青海"),
+    "province_Tibet": ("Tibet", "西藏"),
 }
 
 

@@ -2,7 +2,11 @@
 
 Steps (all on a randomised experiment, one row per customer):
 
-1. per-arm money on **all** customers (:func:`~crm_experiments.uplift.policy.arm_money`);
+1. per-arm money on **all** customers (:func:`~crm_experiments.uplift.policy.arm_money`), for
+   a table that comes without its own comparison (``crm-exp uplift``). A campaign passes its
+   own effects instead (``arm_profit``: the evaluation's effect on net profit per customer, see
+   :mod:`crm_experiments.analyses.uplift`); no money is computed here then and
+   ``UpliftResult.arm_money`` is empty;
 2. a stratified (by arm) random split: the learner is trained on ``1 - test_size`` of the
    customers. To bound the time on a large shop, the learner can be trained on a seeded random
    sample (stratified by arm) of at most ``max_train`` of those customers and evaluated on a
@@ -18,11 +22,11 @@ Steps (all on a randomised experiment, one row per customer):
 
 **Which policy is recommended.** Per-customer targeting is used for the next round only when
 it demonstrably pays: when the lower end of the doubly robust interval of its gain over the
-best single arm (the arm with the highest estimated profit per customer in step 1) is
-above 0. Otherwise the recommendation falls back to "everyone gets the best single arm"
-(``UpliftModel.fallback_arm``; "no one" when even that arm earned less than the control),
-because a targeting gain that cannot be told apart from noise is as likely to lose money as
-to earn it. The held-out figures of both policies are always reported.
+best single arm (the arm with the highest estimated profit per customer in step 1, or in
+``arm_profit``) is above 0. Otherwise the recommendation falls back to "everyone gets the best
+single arm" (``UpliftModel.fallback_arm``; "no one" when even that arm earned less than the
+control), because a targeting gain that cannot be told apart from noise is as likely to lose
+money as to earn it. The held-out figures of both policies are always reported.
 
 :class:`UpliftResult` holds it all as values (``metrics()``, ``tables()``); nothing is
 rendered or logged here.
@@ -206,11 +210,15 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
                    covariates: Mapping[str, str] | None = None, test_size: float = 0.3,
                    seed: int = 0, learner: str = "t", max_iter: int = 60, n_folds: int = 3,
                    n_boot: int = 200, alpha: float = 0.05, max_train: int | None = None,
-                   max_test: int | None = None, source: str = "table") -> UpliftResult:
+                   max_test: int | None = None, source: str = "table",
+                   arm_profit: Mapping[str, float] | None = None) -> UpliftResult:
     """Per-arm money, uplift model, held-out ranking and policy value (module docstring).
 
     ``outcome``: the money outcome per customer (e.g. net profit); ``cost_per_treated``:
     cost per customer of each arm not yet inside the outcome (subtracted everywhere).
+    ``arm_profit``: every treatment arm's effect on profit per customer from the caller's own
+    comparison of the arms; when given it picks the best single arm and :func:`arm_money` is
+    not run (``arm_money`` is empty).
     """
     _check(df, arm, control, outcome, features, source)
     if not 0 < test_size < 1:
@@ -225,9 +233,18 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
     if unknown:
         raise UpliftInputError(f"{source}: cost given for arm(s) {', '.join(unknown)}, which "
                                f"column '{arm}' does not hold")
-    money = arm_money(df, arm=arm, control=control, profit=outcome, orders=orders,
-                      cost_columns=cost_columns, cost_per_treated=cost, covariates=covariates,
-                      alpha=alpha, source=source)
+    if arm_profit is None:
+        money = arm_money(df, arm=arm, control=control, profit=outcome, orders=orders,
+                          cost_columns=cost_columns, cost_per_treated=cost,
+                          covariates=covariates, alpha=alpha, source=source)
+        per_arm = money.set_index("arm")["profit_per_customer"]
+    else:
+        money = pd.DataFrame()
+        per_arm = pd.Series({str(k): float(v) for k, v in arm_profit.items()}, dtype=float)
+        missing = sorted(set(labels.unique()) - {control} - set(per_arm.index))
+        if missing:
+            raise UpliftInputError(f"{source}: no profit per customer given for arm(s) "
+                                   f"{', '.join(missing)}")
     strata = pd.Series(pd.Categorical(labels).codes, index=df.index)
     try:
         # arms as integer codes in sorted order: the same split as the labels, much faster
@@ -267,7 +284,7 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
     policy, _ = recommend(tau, arms, control, cost_per_treated=cost)
     # the best single arm is the one the whole experiment (all customers, covariate-adjusted
     # where a covariate is given) says earns most: what a manager would pick without a model
-    per_arm = money.set_index("arm")["profit_per_customer"]
+    per_arm = per_arm.reindex(arms)
     best_single = str(per_arm.idxmax())
     propensity = {a: float(np.mean(t == a)) for a in [control, *arms]}
     values = policy_values(y, t, mu, policy, arms=arms, control=control,

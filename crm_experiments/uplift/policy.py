@@ -2,7 +2,8 @@
 
 * :func:`arm_money`: each arm vs the control from the randomised data (the statistics layer's
   :func:`~crm_experiments.stats.table.compare_arms`, Holm over the family): incremental profit
-  per customer and in total, ROI and cost per incremental order, all with intervals.
+  per customer and in total, ROI and cost per incremental order, all with intervals (for a
+  generic table, ``crm-exp uplift``; not a campaign's money, see :func:`arm_money`).
 * :func:`recommend`: for each customer the arm (the control, i.e. no coupon, included) with the
   highest estimated incremental profit ``effect - cost``; optionally under a budget (total
   cost) or a cap on the number of customers treated, filled greedily by gain per cost.
@@ -34,6 +35,10 @@ def arm_money(df: pd.DataFrame, *, arm: str, control: str, profit: str,
               source: str = "table") -> pd.DataFrame:
     """One row per treatment arm: incremental profit per customer and in total, ROI and cost
     per incremental order, with Holm-adjusted (Bonferroni-simultaneous) intervals.
+
+    For a per-customer table that comes without a comparison of its own (``crm-exp uplift``).
+    A campaign's money is computed once, by :func:`crm_experiments.analyses.economics.economics`
+    (its family of effects, fixed costs included); its pages never show these figures.
 
     ``profit`` is the outcome in money; ``cost_per_treated[arm]`` is subtracted from it for
     every customer of the arm (use it when the outcome does not include the campaign's costs).

@@ -10,6 +10,7 @@ import mlflow.pyfunc
 import pandas as pd
 import pytest
 
+from crm_experiments.analyses.clv import CampaignCLV
 from crm_experiments.cli import main
 from crm_experiments.params import load_params
 
@@ -25,17 +26,17 @@ def test_notebook_runs_and_writes_results(small_shop, tmp_path):
                         parameters={"params_path": str(small_shop), "horizon": 30,
                                     "results_dir": str(results)},
                         cwd=str(REPO / "notebooks"), progress_bar=False)
-    metrics = json.loads((results / "metrics.json").read_text())
+    stored = CampaignCLV.read(results)  # checks the declared tables and columns
+    metrics = stored.metrics()
     assert all(k.startswith(("clv.", "churn.")) for k in metrics)
     assert all(isinstance(v, float) for v in metrics.values())
     assert "churn.model.auc" in metrics and "clv.bg_nbd.log_likelihood" in metrics
     params = load_params(small_shop)
     n_assigned = len(pd.read_parquet(params.data.path / "assignments.parquet"))
-    for f in (results / "tables").glob("*.csv"):
-        t = pd.read_csv(f)
-        assert "customer_id" not in t.columns, f.name
-        assert len(t) < n_assigned / 10, f.name  # aggregates, not customer rows
-    inc = pd.read_csv(results / "tables" / "clv_incremental.csv")
+    for name, t in stored.tables().items():
+        assert "customer_id" not in t.columns, name
+        assert len(t) < n_assigned / 10, name  # aggregates, not customer rows
+    inc = stored.tables()["clv_incremental"]
     assert set(inc["arm"]) == set(params.treatment_arms)
     assert (inc["ci_low"] <= inc["estimate"]).all() and (inc["estimate"] <= inc["ci_high"]).all()
     model = mlflow.pyfunc.load_model(str(results / "models" / "clv"))

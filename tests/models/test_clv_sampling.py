@@ -232,11 +232,13 @@ def test_campaign_clv_on_samples(small_shop):
     assert res.spend_model.n_fit_customers_ <= 1500
     assert all(r == 1500 for r in res.validation.summary["n_fit_customers"])
     assert res.churn.sampled and (res.churn.scores["n"] == 1500).all()
-    notes = " ".join(res.method_notes)
+    from crm_experiments.report.clv_page import note_text
+
+    notes = " ".join(note_text(n, "en") for n in res.method_notes)
     assert "random sample of customers (1,500 of" in notes and "Churn scorers" in notes
-    assert not any("parameters estimated on a random sample" in n for n in res.notes)
-    t = res.tables()
-    assert list(t["clv_method_notes"]["note"]) == list(res.method_notes)
+    assert not any("parameters estimated on a random sample" in note_text(n, "en")
+                   for n in res.notes)
+    assert res.summary()["method_notes"] == [dict(n) for n in res.method_notes]
     m = res.metrics()
     assert m["clv.fit.sample_customers"] == 1500 and m["churn.customers_scored"] == 1500
     inc = res.incremental

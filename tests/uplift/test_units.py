@@ -194,6 +194,15 @@ def test_bootstrap_by_counts_equals_resampling_and_resorting(ties):
     assert np.allclose(q1, q2) and np.allclose(a1, a2)
 
 
+def _samples(r) -> str:
+    """The uplift page's sentence on the training and evaluation samples of ``r``."""
+    from crm_experiments.report.uplift_page import samples_text
+
+    return samples_text({"language": "en", "n_train": r.n_train,
+                         "n_train_split": r.n_train_split, "n_test": r.n_test,
+                         "n_test_split": r.n_test_split})
+
+
 def test_analyse_uplift_caps_training_and_evaluation_samples():
     df = synthetic(6000, seed=8)
     r = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
@@ -201,8 +210,7 @@ def test_analyse_uplift_caps_training_and_evaluation_samples():
                        max_train=1000, max_test=1500)
     assert (r.n_train, r.n_test, r.n_customers) == (1000, 1500, 6000)
     assert (r.n_train_split, r.n_test_split) == (3000, 3000)
-    from crm_experiments.analyses.uplift import samples_html
-    assert "1,000 of the 3,000 training" in samples_html(r)
+    assert "1,000 of the 3,000 training" in _samples(r)
     assert r.metrics()["uplift.n_train"] == 1000 and len(r.test_effects) == 1500
     shares = df.loc[r.test_index, "arm"].value_counts(normalize=True)
     overall = df["arm"].value_counts(normalize=True)
@@ -211,7 +219,7 @@ def test_analyse_uplift_caps_training_and_evaluation_samples():
     full = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
                           features=["segment", "spend"], n_boot=20, seed=2, test_size=0.5)
     assert (full.n_train, full.n_test) == (3000, 3000)
-    assert "all 3,000 training" in samples_html(full)
+    assert "all 3,000 training" in _samples(full)
     with pytest.raises(UpliftInputError, match="max_test"):
         analyse_uplift(df, arm="arm", control="ctl", outcome="profit", features=["spend"],
                        max_test=10)
