@@ -11,7 +11,8 @@ declared licence is not the font's.
   sans-serif fonts, with DejaVu Sans (shipped with matplotlib) as per-glyph fallback.
 - Pages: :func:`font_face_css` embeds a subset holding just the CJK characters a page uses as a
   WOFF data URI under the family ``'CRM CJK'`` (first CJK family of the base template), so a
-  page shows its Chinese offline, on any machine, for ~45 KB per page of the report's size.
+  page shows its Chinese offline, on any machine, for ~200 bytes per distinct character (the
+  30-day demo: 14 KB on the portal, 46-71 KB on the report, CLV, uplift and plan pages).
 
 >>> str(font_face_css("ROI only"))
 ''
@@ -97,6 +98,8 @@ def _subset_woff(chars: frozenset[str]) -> bytes:
     options.hinting = False
     options.layout_features = []  # horizontal Chinese needs no OpenType features
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6]  # copyright, names, version
+    options.desubroutinize = True  # compresses better: ~5% smaller on a report page
+    options.drop_tables += ["vhea", "vmtx", "VORG", "BASE"]  # pages set Chinese horizontally
     with TTFont(font_path(), lazy=True) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=sorted(map(ord, chars)))
