@@ -79,13 +79,14 @@ class Evaluation(ResultMixin):
         "effects": ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate", "ci_low",
                     "ci_high", "p_value", "rel_estimate", "rel_ci_low", "rel_ci_high", "method",
                     "variance_reduction", "p_value_adjusted", "ci_low_adjusted",
-                    "ci_high_adjusted"),
+                    "ci_high_adjusted", "se"),
         "economics": ("arm", "label", "customers", "coupon_cost", "message_cost", "fixed_cost",
                       "total_cost", "incremental_revenue", "incremental_orders",
                       "incremental_profit", "incremental_profit_low", "incremental_profit_high",
                       "roi", "roi_low", "roi_high", "cost_per_incremental_order"),
         "kpis": ("kpi", "sale", "weeks_before", "last_year"),
-        "segment_effects": ("segment", "segment_value", "arm", "metric", "estimate"),
+        "segment_effects": ("segment", "segment_value", "arm", "metric", "estimate", "se",
+                            "n_arm", "n_control"),
         "stickiness": ("group", "period", "buyers", "repeat_purchase_rate", "arpu",
                        "retention"),
         "lifecycle": ("arm", "moment", *lc.STATES),
@@ -200,15 +201,6 @@ class Evaluation(ResultMixin):
         for arm, m in self.migration.items():
             out[f"migration_{arm}"] = m.reset_index().rename_axis(columns=None)
         return {name: _numbers_as_floats(frame) for name, frame in out.items()}
-
-    def write(self, out_dir: str | Path) -> Path:
-        """``result.json`` and ``tables/*.parquet`` (see
-        :meth:`~crm_experiments.analyses.result.ResultMixin.write`), and ``summary.json``
-        beside them for readers of the headline only."""
-        out = super().write(out_dir)
-        (out / "summary.json").write_text(
-            json.dumps(self.summary(), indent=2, ensure_ascii=False), encoding="utf-8")
-        return out
 
 
 def _numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
@@ -593,5 +585,6 @@ def per_segment_effects(customers: pd.DataFrame, params: CampaignParams,
         f.insert(1, "segment_value", keys)
         frames.append(f)
     if not frames:
-        return pd.DataFrame(columns=["segment", "segment_value", "arm", "metric", "estimate"])
+        return pd.DataFrame(columns=["segment", "segment_value", "arm", "metric", "estimate",
+                                     "se", "n_arm", "n_control"])
     return pd.concat(frames, ignore_index=True)
