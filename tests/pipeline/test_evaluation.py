@@ -50,3 +50,27 @@ def test_cuped_narrows_money_intervals(medium_evaluations):
     for e in evaluations[30].comparison.effects:
         if e.metric in ("revenue", "gross_profit"):
             assert e.variance_reduction is not None and e.variance_reduction > 0.0
+
+
+def test_evaluation_is_a_stored_result(medium_evaluations, tmp_path):
+    """Short repr for notebooks; write/read through the declared schema; the same summary,
+    metrics and tables back from disk."""
+    import pandas as pd
+
+    from crm_experiments.analyses.campaign import Evaluation
+    from crm_experiments.analyses.result import ResultSchemaError
+
+    _, evaluations = medium_evaluations
+    ev = evaluations[30]
+    assert len(repr(ev)) < 600 and "verdict=" in repr(ev) and "campaign_evaluation" not in repr(ev)
+    assert len(ev._repr_html_()) < 20_000
+    assert list(ev.to_frame()["arm"]) == list(ev.economics.index)
+    stored = Evaluation.read(ev.write(tmp_path / "results"))
+    assert stored.summary() == ev.summary() and stored.metrics() == ev.metrics()
+    assert set(stored.tables()) == set(ev.tables())
+    for name, frame in ev.tables().items():
+        pd.testing.assert_frame_equal(stored.table(name), frame.reset_index(drop=True),
+                                      check_dtype=False, obj=name)
+    (tmp_path / "results" / "tables" / "economics.parquet").unlink()
+    with pytest.raises(ResultSchemaError, match="economics"):
+        Evaluation.read(tmp_path / "results")
