@@ -4,8 +4,9 @@
         --sale-end 2026-11-11] [--budget 50000] [--campaigns-dir params/campaigns]
         [--out-dir reports/d11_2026/plan]
 
-Writes ``<campaigns-dir>/<next-id>.yaml`` and a bilingual manager summary; logs both to MLflow
-(run tagged ``report_type=next_round_plan``). See :mod:`crm_experiments.plan`.
+Writes ``<campaigns-dir>/<next-id>.yaml`` and the plan page (``summary.html`` in the params'
+language, ``summary.<other>.html``); logs both to MLflow (run tagged
+``report_type=next_round_plan``). See :mod:`crm_experiments.plan`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.plan.run import make_plan
+    from crm_experiments.report.plan_page import reason_text
 
     campaigns = [c.strip() for c in args.campaigns.split(",") if c.strip()] \
         if args.campaigns else None
@@ -54,6 +56,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{s.state}: {s.action}" + (f" with {arm}" if arm else ""))
     if p.design is not None:
         print(p.design.message)
+        s = p.summary()
+        evaluation = s["evaluation_design"]
+        if evaluation is not None and not s["holdout_same"]:
+            print(f"evaluation of {p.latest} recommends (for a round like its own): "
+                  f"{evaluation['message']}")
+            for note in s["holdout_notes"]:
+                print("  because:", reason_text(note, "en", o.params["costs"]["currency"],
+                                                p.labels))
     e = p.expected_profit
     print(f"expected incremental profit {e['estimate']:,.0f} [{e['low']:,.0f}, {e['high']:,.0f}]")
     print(f"params {o.params_path}; summary {o.summary_path}; MLflow run {o.run_id}")

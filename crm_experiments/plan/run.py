@@ -1,4 +1,6 @@
-"""``make_plan``: gather, decide, write and log in one call (what ``crm-exp plan`` runs)."""
+"""``make_plan``: gather, decide, write and log in one call (what ``crm-exp plan`` runs);
+``draft_plan``: the same without MLflow and without touching the params folder (what the
+``next_round_plan`` notebook runs)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ from pathlib import Path
 from crm_experiments.params import CAMPAIGN_ID_PATTERN
 from crm_experiments.plan.decide import Plan, build_plan
 from crm_experiments.plan.gather import PlanError, gather_evaluations
-from crm_experiments.plan.output import base_params, next_params, publish
+from crm_experiments.plan.output import (
+    base_params,
+    next_params,
+    params_yaml,
+    publish,
+    write_atomic,
+    write_outputs,
+)
 
 
 @dataclass(frozen=True)
@@ -17,15 +26,13 @@ class PlanOutcome:
     plan: Plan
     params_path: Path
     summary_path: Path
-    run_id: str
+    run_id: str | None
     params: dict
 
 
-def make_plan(next_id: str, *, campaigns: list[str] | None = None,
-              sale_start: dt.date | None = None, sale_end: dt.date | None = None,
-              budget: float | None = None, campaigns_dir: str | Path = "params/campaigns",
-              out_dir: str | Path | None = None, data_path: str | None = None,
-              force: bool = False) -> PlanOutcome:
+def _prepare(next_id: str, campaigns: list[str] | None, sale_start: dt.date | None,
+             sale_end: dt.date | None, budget: float | None, campaigns_dir: Path,
+             data_path: str | None) -> tuple[Plan, dict]:
     if not CAMPAIGN_ID_PATTERN.match(next_id):
         raise PlanError(f"--next-id {next_id!r}: use 1-64 characters of a-z, 0-9, '_' or '-'")
     if sale_start and sale_end and sale_end < sale_start:
@@ -35,13 +42,56 @@ def make_plan(next_id: str, *, campaigns: list[str] | None = None,
     past = gather_evaluations(campaigns or None)
     if next_id in {p.campaign_id for p in past}:
         raise PlanError(f"--next-id {next_id!r} is already an evaluated campaign")
-    campaigns_dir = Path(campaigns_dir)
     base = base_params(past[-1], campaigns_dir)
     plan = build_plan(past, next_id, budget=budget,
                       fixed_cost=float(base.get("costs", {}).get("fixed_cost", 0.0)),
-                      alpha=float(base.get("alpha", 0.05)))
+                      alpha=float(base.get("alpha", 0.05)),
+                      currency=str(base.get("costs", {}).get("currency", "CNY")))
     raw = next_params(plan, base, sale_start=sale_start, sale_end=sale_end, data_path=data_path)
+    return plan, raw
+
+
+def make_plan(next_id: str, *, campaigns: list[str] | None = None,
+              sale_start: dt.date | None = None, sale_end: dt.date | None = None,
+              budget: float | None = None, campaigns_dir: str | Path = "params/campaigns",
+              out_dir: str | Path | None = None, data_path: str | None = None,
+              force: bool = False) -> PlanOutcome:
+    """Plan the next round; write ``<campaigns_dir>/<next_id>.yaml`` and the plan page into
+    ``out_dir`` (``reports/<next_id>/plan``) and log both to MLflow."""
+    campaigns_dir = Path(campaigns_dir)
+    plan, raw = _prepare(next_id, campaigns, sale_start, sale_end, budget, campaigns_dir,
+                         data_path)
     out = Path(out_dir) if out_dir else Path("reports") / next_id / "plan"
     params_path, summary, run_id = publish(plan, raw, campaigns_dir / f"{next_id}.yaml", out,
                                            force=force)
     return PlanOutcome(plan, params_path, summary, run_id, raw)
+
+
+def _date(value: dt.date | str | None) -> dt.date | None:
+    if not value:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PlanError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def draft_plan(next_id: str, *, out_dir: str | Path, campaigns: list[str] | str | None = None,
+               sale_start: dt.date | str | None = None, sale_end: dt.date | str | None = None,
+               budget: float | None = None, campaigns_dir: str | Path = "params/campaigns",
+               data_path: str | None = None) -> PlanOutcome:
+    """Plan the next round into ``out_dir`` only (``<next_id>.yaml``, the plan page,
+    ``plan.json``, the stored plan): nothing logged, the params folder left alone.
+    ``campaigns`` may be comma-separated text and the dates ISO text ("" = default), as a
+    notebook's parameters are."""
+    if isinstance(campaigns, str):
+        campaigns = [c.strip() for c in campaigns.split(",") if c.strip()]
+    out = Path(out_dir)
+    plan, raw = _prepare(next_id, campaigns or None, _date(sale_start), _date(sale_end), budget,
+                         Path(campaigns_dir), data_path)
+    params_path = out / f"{next_id}.yaml"
+    write_atomic(params_path, params_yaml(plan, raw))
+    summary = write_outputs(plan, raw, out, params_path.name)
+    return PlanOutcome(plan, params_path, summary, None, raw)

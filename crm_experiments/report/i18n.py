@@ -320,8 +320,193 @@ TEXT: dict[str, tuple[str, str]] = {
     "portal_pages": ("Pages", "页面"),
     "portal_run": ("Run", "运行记录"),
     "portal_empty": ("No reports yet", "暂无报告"),
+    # --- next-round plan (report.plan_page; reasons written by plan.decide) ---------------
+    "plan_title": ("Next round: what to do and why", "下一轮计划：做什么、为什么"),
+    "plan_display_name": ("{next_id}: next round planned from {campaigns}",
+                          "{next_id}：依据 {campaigns} 规划的下一轮"),
+    "plan_learned_from": ("Learned from: {sources}", "依据的评估：{sources}"),
+    "plan_source": ("{campaign} ({h} days after the sale)", "{campaign}（活动结束后 {h} 天）"),
+    "plan_params_file": ("Draft params of the next round: {path}", "下一轮参数草稿：{path}"),
+    "plan_range": ("{value} ({low} … {high})", "{value}（{low} … {high}）"),
+    "plan_evaluation_decision": ("Evaluation's decision", "评估的决定"),
+    "plan_offers": ("Offers", "优惠方案"),
+    "plan_offer": ("Offer", "方案"),
+    "plan_decision": ("Decision", "决定"),
+    "plan_decision_keep": ("Keep", "保留"),
+    "plan_decision_drop": ("Drop", "停用"),
+    "plan_decision_test": ("Test again", "再测一轮"),
+    "plan_pooled_effect": ("Pooled net profit per customer", "合并后的每客户净利润"),
+    "plan_pooled_interval": ("Pooled 95% interval", "合并后的 95% 区间"),
+    "plan_k": ("Campaigns", "活动数"),
+    "plan_why": ("Why", "原因"),
+    "plan_offers_note": (
+        "Figures of this plan: each offer's effect on net profit per customer (after coupon "
+        "and message costs) pooled over the campaigns that tried it. {method} The interval is "
+        "a plain 95% interval of the pooled effect, not adjusted over the offers.",
+        "以下为本计划自己的数字：各方案在试过它的活动中对每客户净利润（扣除优惠券和消息成本后）的合并效果。"
+        "{method}区间为合并效果的 95% 区间，未对多个方案做校正。"),
+    "plan_method_pm": (
+        "Random-effects meta-analysis (Paule-Mandel estimate of the between-campaign "
+        "variance τ²).",
+        "采用随机效应元分析（活动间方差 τ² 的 Paule-Mandel 估计）。"),
+    "plan_method_single": (
+        "With one campaign there is nothing to pool: the pooled effect is that campaign's "
+        "estimate.",
+        "只有一次活动时无需合并：合并效果即该活动的估计值。"),
+    "plan_measured": ("What each evaluation measured", "各次评估的结果"),
+    "plan_campaign": ("Campaign", "活动"),
+    "plan_effect_family": ("Net profit per customer, 95% interval",
+                           "每客户净利润，95% 区间"),
+    "plan_profit_interval": ("Incremental profit, 95% interval", "增量利润，95% 区间"),
+    "plan_roi_interval": ("ROI, 95% interval", "投资回报率，95% 区间"),
+    "plan_measured_note": (
+        "{campaign}: as its evaluation reported them. Profit, ROI and cost per incremental "
+        "order include coupon, message and fixed costs; intervals are 95%, {correction} over "
+        "the evaluation's {m} effects ({arms} arms × {metrics} metrics).",
+        "{campaign}：与该次评估报告一致。增量利润、投资回报率和每增量订单成本均已扣除优惠券、消息和固定成本；"
+        "区间为 95%（{correction}，针对该评估的 {m} 个效果：{arms} 个组 × {metrics} 个指标）。"),
+    "plan_correction_holm": ("Holm-adjusted", "Holm 校正"),
+    "plan_correction_bonferroni": ("Bonferroni-adjusted", "Bonferroni 校正"),
+    "plan_correction_none": ("not adjusted", "未校正"),
+    "plan_states": ("Customers by lifecycle state", "按生命周期状态的客户"),
+    "plan_state": ("Lifecycle state", "生命周期状态"),
+    "plan_action": ("Action", "动作"),
+    "plan_action_target": ("Contact", "触达"),
+    "plan_action_suppress": ("Do not contact", "不触达"),
+    "plan_states_note": (
+        "Contacted states are randomised across the arms below; the offer column is what to "
+        "roll out to that state once the test is settled.",
+        "被触达的状态在下列各组间随机分配；“方案”一列是测试有结论后对该状态推广的方案。"),
+    "plan_holdout": ("Arms and holdout of the next round", "下一轮的分组与对照组"),
+    "plan_share": ("Planned share", "计划比例"),
+    "plan_customers": ("Customers (planned)", "计划客户数"),
+    "plan_holdout_text": (
+        "Hold out {share} ({n} of {total} customers): power {power} to detect {effect} net "
+        "profit per customer (target {target}); smallest detectable effect {mde}.",
+        "保留 {share} 的对照组（{total} 位客户中的 {n} 位）：以 {power} 的检验力发现每客户 {effect} "
+        "的净利润效果（目标 {target}）；最小可检测效果为 {mde}。"),
+    "plan_holdout_unreachable": (
+        "Even a holdout of {share} ({n} of {total} customers) gives only {power} power for "
+        "{effect} net profit per customer (target {target}); smallest detectable effect {mde}.",
+        "即使保留 {share} 的对照组（{total} 位客户中的 {n} 位），发现每客户 {effect} 净利润效果的检验力也只有 "
+        "{power}（目标 {target}）；最小可检测效果为 {mde}。"),
+    "plan_holdout_same": (
+        "The same as the evaluation of {campaign} recommends: this round has the same "
+        "customers, and the holdout is sized by the same computation with the same inputs.",
+        "与 {campaign} 评估的建议相同：本轮客户相同，对照组由同一计算、同样的输入确定。"),
+    "plan_holdout_differs": (
+        "The evaluation of {campaign} recommends a holdout for a round like its own; this "
+        "plan's round differs, so both are shown:",
+        "{campaign} 的评估针对与其相同的一轮给出对照组建议；本计划的一轮有所不同，因此两者并列如下："),
+    "plan_holdout_no_evaluation": (
+        "The evaluation of {campaign} holds no holdout recommendation to compare with.",
+        "{campaign} 的评估没有可供比较的对照组建议。"),
+    "plan_design_evaluation": ("Evaluation of {campaign}", "{campaign} 的评估"),
+    "plan_design_plan": ("This plan", "本计划"),
+    "plan_design_n_total": ("Customers in the round", "本轮客户数"),
+    "plan_design_share": ("Holdout share", "对照组比例"),
+    "plan_design_n_holdout": ("Held-out customers", "对照组客户数"),
+    "plan_design_effect": ("Effect to detect (net profit per customer)",
+                           "需检测的效果（每客户净利润）"),
+    "plan_design_sd": ("Standard deviation of net profit per customer (holdout)",
+                       "每客户净利润的标准差（对照组）"),
+    "plan_design_vr": ("Variance reduction by the pre-period covariate",
+                       "活动前协变量带来的方差缩减"),
+    "plan_design_power": ("Power", "检验力"),
+    "plan_design_mde": ("Smallest detectable effect", "最小可检测效果"),
+    "plan_holdout_why_audience": (
+        "The plan contacts {plan_n} customers instead of {evaluation_n}: it leaves out "
+        "{states_keys}.",
+        "本计划触达 {plan_n} 位客户，而非 {evaluation_n} 位：不触达{states_keys}。"),
+    "plan_holdout_why_budget": (
+        "The budget cuts the round from {evaluation_n} to {plan_n} customers.",
+        "预算将本轮客户从 {evaluation_n} 位削减到 {plan_n} 位。"),
+    "plan_holdout_why_pooled": (
+        "The effect, the holdout's spread and the variance reduction are pooled over {k_n} "
+        "campaigns instead of taken from the latest one.",
+        "效果、对照组的离散程度和方差缩减取自 {k_n} 次活动的合并结果，而非仅最近一次。"),
+    "plan_holdout_why_effect": (
+        "The plan sizes the holdout for its primary offer's effect ({effect}); the evaluation "
+        "for its best arm's ({evaluation_effect}).",
+        "本计划按主推方案的效果（{effect}）确定对照组；该评估按其最佳组的效果（{evaluation_effect}）。"),
+    "plan_holdout_why_inputs": (
+        "The plan's inputs to the holdout computation differ from the evaluation's.",
+        "本计划用于计算对照组的输入与该评估不同。"),
+    "plan_holdout_why_level": (
+        "The plan tests at alpha {alpha_pct} for {power_pct} power.",
+        "本计划的显著性水平为 {alpha_pct}，目标检验力为 {power_pct}。"),
+    "plan_primary_power": (
+        "{primary} goes to {share} of the round, the other offers being tested again on the "
+        "rest: {primary} alone against the holdout has power {power} for the same effect.",
+        "{primary} 分配给本轮 {share} 的客户，其余客户用于再测其他方案：仅 {primary} 与对照组相比，"
+        "对同一效果的检验力为 {power}。"),
+    "plan_expected_profit": ("Expected extra profit of the plan", "计划的预期增量利润"),
+    "plan_expected_profit_note": (
+        "A figure of this plan: customers × share × pooled effect per contacted lifecycle "
+        "state, minus the fixed cost ({fixed}); the interval is a 95% prediction interval for "
+        "a new campaign (pooled variance plus the between-campaign variance τ²).",
+        "本计划自己的数字：各被触达生命周期状态的客户数 × 分配比例 × 合并效果，减去固定成本（{fixed}）；"
+        "区间为新一次活动的 95% 预测区间（合并方差加活动间方差 τ²）。"),
+    "plan_notes": ("Notes", "说明"),
+    "plan_arm_control": ("Holdout (no coupon, no message)", "对照组（无优惠券、无消息）"),
+    "plan_arm_message_only": ("Message only", "仅发消息"),
+    "plan_policy_active": ("active: keep contact frequency, little discounting",
+                           "活跃客户：保持触达频率，少打折"),
+    "plan_policy_silent": ("silent: keep contact, light incentives", "沉默客户：保持触达，轻度激励"),
+    "plan_policy_sleeping": ("sleeping: limited contact, win back with big discounts",
+                             "睡眠客户：有限触达，用大额优惠唤回"),
+    "plan_policy_lost": ("lost: suppress contact, use only around big sales",
+                         "流失客户：停止触达，仅在大促时使用"),
+    "plan_reason_no_estimate": ("no usable estimate of {kind}", "{kind} 没有可用的估计"),
+    "plan_reason_keep": (
+        "pooled effect {estimate} per customer over {k_n} campaign(s), interval {low} … "
+        "{high} above 0: it pays after coupon and message costs",
+        "合并 {k_n} 次活动后每客户效果为 {estimate}，区间 {low} … {high} 高于 0：扣除优惠券和消息成本后仍有收益"),
+    "plan_reason_drop": (
+        "pooled effect {estimate} per customer over {k_n} campaign(s), interval {low} … "
+        "{high} below 0: it loses money",
+        "合并 {k_n} 次活动后每客户效果为 {estimate}，区间 {low} … {high} 低于 0：亏损"),
+    "plan_reason_test": (
+        "inconclusive: pooled effect {estimate} per customer over {k_n} campaign(s), interval "
+        "{low} … {high} contains 0",
+        "尚无定论：合并 {k_n} 次活动后每客户效果为 {estimate}，区间 {low} … {high} 包含 0"),
+    "plan_reason_policy": ("policy ({policy_key})", "按触达策略（{policy_key}）"),
+    "plan_reason_override_suppress": (
+        "evidence overrides the policy ({policy_key}): {primary} loses {estimate} per customer "
+        "here, corrected interval {low} … {high} below 0",
+        "证据推翻了触达策略（{policy_key}）：{primary} 在此每客户效果为 {estimate}，校正区间 {low} … {high} 低于 0"),
+    "plan_reason_override_target": (
+        "evidence overrides the policy ({policy_key}): {primary} earns {estimate} per customer "
+        "here, corrected interval {low} … {high} above 0",
+        "证据推翻了触达策略（{policy_key}）：{primary} 在此每客户效果为 {estimate}，校正区间 {low} … {high} 高于 0"),
+    "plan_reason_use_primary": (
+        "policy ({policy_key}), but evidence says {primary} pays here ({estimate} per customer, "
+        "corrected interval {low} … {high}) while {arm} is not shown to: use {primary}",
+        "按触达策略（{policy_key}），但证据表明 {primary} 在此有收益（每客户 {estimate}，校正区间 "
+        "{low} … {high}），而 {arm} 未被证明有收益：改用 {primary}"),
+    "plan_note_no_proven": (
+        "No offer is proven profitable yet: the best inconclusive one, {primary}, leads the "
+        "next round so that it can be settled.",
+        "尚无方案被证明盈利：表现最好但尚无定论的 {primary} 在下一轮主推，以便得出结论。"),
+    "plan_note_all_lose": (
+        "Every offer tried loses money: no coupon arm is planned; only a message-only arm is "
+        "kept against the holdout.",
+        "所有试过的方案都亏损：下一轮不安排优惠券组，只保留一个仅发消息的组与对照组比较。"),
+    "plan_note_not_positive": (
+        "The pooled effect of {primary} ({estimate}) is not positive; the holdout is sized to "
+        "detect {effect} per customer.",
+        "{primary} 的合并效果（{estimate}）不为正；对照组按每客户 {effect} 的效果确定。"),
+    "plan_note_budget": (
+        "Budget {budget_n} {currency}: the round is cut to {scale_pct} of its customers "
+        "(expected cost {spend_n} {currency} at full size).",
+        "预算 {budget_n} {currency}：本轮缩减为 {scale_pct} 的客户（全量时预计成本 {spend_n} {currency}）。"),
+    "plan_note_secondaries_cut": (
+        "Too many offers to test again beside the holdout: {dropped_kinds} wait for a later "
+        "round.",
+        "与对照组并列再测的方案过多：{dropped_kinds} 留待以后的轮次。"),
     # --- CLV/churn and coupon-uplift pages (report.clv_page, report.uplift_page) ----------
     "pages_list_sep": (", ", "、"),
+    "pages_heading": ("{page}: {name}", "{page}：{name}"),
     "clv_observation": ("CLV predicted from {date}", "CLV 自 {date} 起预测"),
     "clv_verdict_title": ("Verdict: the campaign's incremental 12-month CLV",
                           "结论：活动带来的 12 个月增量客户价值（CLV）"),
@@ -431,10 +616,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "churn_heading": ("Churn", "流失"),
     "churn_not_compared": ("Churn scorers not compared (see the notes below).",
                            "未比较流失评分方法（见下方备注）。"),
+    "churn_best": ("Best: {scorer}.", "最佳：{scorer}。"),
     "churn_reason": (
-        "{scorer} has the lowest Brier score ({brier}; {others}) and {auc}; churn = no purchase "
-        "in {days} days after {cutoff}, {n} customers, {rate} churned{sample}.",
-        "{scorer} 的 Brier 分数最低（{brier}；{others}），{auc}；流失 = {cutoff} 之后 {days} 天内没有购买，"
+        "It has the lowest Brier score ({brier}; {others}) and {auc}; churn = no purchase in "
+        "{days} days after {cutoff}, {n} customers, {rate} churned{sample}.",
+        "它的 Brier 分数最低（{brier}；{others}），{auc}；流失 = {cutoff} 之后 {days} 天内没有购买，"
         "共 {n} 位客户，{rate} 流失{sample}。"),
     "churn_reason_auc_best": ("also the highest AUC ({auc})", "AUC 也最高（{auc}）"),
     "churn_reason_auc_other": ("an AUC of {auc} ({other} ranks best, {other_auc})",

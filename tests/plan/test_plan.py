@@ -79,19 +79,22 @@ def test_params_are_valid_runnable_and_logged(past, planned, tmp_path, monkeypat
     assert params.data.path == latest.data.path          # the latest campaign's data
     assert str(params.sale.start) == "2026-11-01" and str(params.sale.end) == "2026-11-11"
     shares = {a.name: a.planned_share for a in params.arms}
-    assert shares["control"] == pytest.approx(planned.plan.design.holdout_share
-                                              * (1 - 0.1 * (len(shares) - 2)), abs=1e-3)
-    # summary: both languages, escaped
+    # the control arm's share is the design's holdout share of the round (it was the share of
+    # the primary arm's comparison before, 5.8% vs 6.4% on the demo)
+    assert shares["control"] == pytest.approx(planned.plan.design.holdout_share, abs=1e-9)
+    # summary: the params' language, and the other language beside it; escaped
     html = planned.summary_path.read_text(encoding="utf-8")
-    assert 'lang="en"' in html and 'lang="zh"' in html and "下一轮计划" in html
-    assert "<script" not in html
+    zh = (planned.summary_path.parent / "summary.zh.html").read_text(encoding="utf-8")
+    assert 'lang="en"' in html and 'lang="zh-CN"' in zh and "下一轮计划" in zh
+    assert "<script" not in html and "<script" not in zh
     # MLflow: a FINISHED run tagged next_round_plan holding params and summary
     client = MlflowClient()
     run = client.get_run(planned.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["report_type"] == "next_round_plan"
     logged = {f.path for f in client.list_artifacts(planned.run_id, "plan")}
-    assert {"plan/camp_next.yaml", "plan/summary.html", "plan/plan.json"} <= logged
+    assert {"plan/camp_next.yaml", "plan/summary.html", "plan/plan.json",
+            "plan/result.json"} <= logged
 
     # runnable as is: generate the next round's data for exactly these params, evaluate
     out = make_plan("camp_next2", campaigns_dir=past["campaigns_dir"],
