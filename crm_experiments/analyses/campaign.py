@@ -272,6 +272,8 @@ def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
         "interval_level": level,
         "segment_correction": CORRECTION if segments else None,
         "segment_families": segments,
+        "segment_methods": (list(dict.fromkeys(segment_effects["method"]))
+                            if segments else []),
         "did": list(dict.fromkeys(did["method"])) if not did.empty else [],
         "heterogeneity": (list(dict.fromkeys(heterogeneity["method"]))
                           if not heterogeneity.empty else []),

@@ -107,8 +107,8 @@ def _churn_reason(c: dict, lang: str) -> str:
                  other_auc=fmt.num(c["auc"][c["best_by_auc"]], lang, 3))
     sample = (tr("churn_reason_sample", lang, population=fmt.num(c["population"], lang, 0))
               if c["sampled"] else "")
-    return tr("churn_reason", lang, scorer=tr(f"churn_scorer_{best}", lang),
-              brier=fmt.num(c["brier"][best], lang, 3), others=others, auc=auc,
+    return tr("churn_reason", lang, brier=fmt.num(c["brier"][best], lang, 3), others=others,
+              auc=auc,
               days=c["days"], cutoff=fmt.date(c["cutoff"], lang),
               n=fmt.num(c["customers"], lang, 0), rate=fmt.pct(c["churn_rate"], lang, 0),
               sample=sample)
