@@ -72,8 +72,9 @@ def fresh_venv(tmp_path_factory, wheel) -> Path:
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path("
                            "'purelib'))"], check=True, capture_output=True,
                           text=True).stdout.strip()
+    deps = dict.fromkeys(sysconfig.get_path(k) for k in ("purelib", "platlib"))
     (Path(site) / "crm_test_dependencies.pth").write_text(
-        sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+        "".join(f"{d}\n" for d in deps), encoding="utf-8")
     # --ignore-installed: pip sees this checkout's editable install through the .pth line and
     # must neither skip the wheel as "already satisfied" nor touch that install
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
