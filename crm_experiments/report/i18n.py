@@ -507,7 +507,6 @@ TEXT: dict[str, tuple[str, str]] = {
     # --- CLV/churn and coupon-uplift pages (report.clv_page, report.uplift_page) ----------
     "pages_list_sep": (", ", "、"),
     "pages_heading": ("{page}: {name}", "{page}：{name}"),
-    "pages_heading": ("{page}: {name}", "{page}：{name}"),
     "clv_observation": ("CLV predicted from {date}", "CLV 自 {date} 起预测"),
     "clv_verdict_title": ("Verdict: the campaign's incremental 12-month CLV",
                           "结论：活动带来的 12 个月增量客户价值（CLV）"),
@@ -617,7 +616,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "churn_heading": ("Churn", "流失"),
     "churn_not_compared": ("Churn scorers not compared (see the notes below).",
                            "未比较流失评分方法（见下方备注）。"),
-    "churn_best": ("Best: {scorer}.", "最佳：{scorer}。"),
     "churn_best": ("Best: {scorer}.", "最佳：{scorer}。"),
     "churn_reason": (
         "It has the lowest Brier score ({brier}; {others}) and {auc}; churn = no purchase in "
