@@ -235,6 +235,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Effects by segment: Holm's method within each segment column's own family ({families}).",
         "分群效果：在每个分群字段各自的族内用 Holm 方法校正（{families}）。"),
     "methods_family": ("{segment}: {m} comparisons", "{segment}：{m} 个比较"),
+    "methods_segment_tests": ("Tests within a segment: {methods}.", "分群内的检验：{methods}。"),
+    "list_separator": (", ", "、"),
     "methods_heterogeneity": (
         "Whether an effect differs between segments: Wald test of arm × segment interactions "
         "(OLS with HC2 errors, adjusted for the pre-period value).",

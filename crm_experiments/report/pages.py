@@ -101,7 +101,8 @@ def evaluation_context(result) -> dict:
     design = _records(t.get("design"))
     context = {
         "s": s, "lang": lang, "cur": cur, "labels": labels, "term": term,
-        "terms": lambda prefix, values: ", ".join(term(prefix, v) for v in values),
+        "terms": lambda prefix, values: tr("list_separator", lang).join(
+            term(prefix, v) for v in values),
         "segment_value": lambda col, value: (term(SEGMENT_VALUES[col], value)
                                              if col in SEGMENT_VALUES else str(value)),
         "sections": SECTIONS,
