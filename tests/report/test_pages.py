@@ -194,3 +194,25 @@ def pages_money(value):
     from crm_experiments.report.format import money
 
     return money(value, "CNY", "zh")
+
+
+def test_shop_without_contacts_reviews_or_surveys(small_shop, tmp_path):
+    """Sections without their data are left out, the data notes say why (translated), and the
+    stored copy of a result with empty tables gives the same page."""
+    import shutil
+
+    from tests.conftest import write_params
+
+    data = tmp_path / "data"
+    shutil.copytree(small_shop.parent / "data", data)
+    for table in ("contacts", "reviews", "surveys"):
+        (data / f"{table}.parquet").unlink(missing_ok=True)
+    params = _with(load_params(write_params(tmp_path / "p.yaml", data)), language="zh",
+                   labels=["对照组", "满100减10", "满200减30"])
+    ev = evaluate(params, 7)
+    assert {"note_no_satisfaction", "note_no_contacts"} <= set(ev.notes)
+    page = pages.evaluation_page(ev)
+    assert 'class="crm-reactivation"' not in page
+    notes = _text(_section(page, "notes"))
+    assert tr("note_no_contacts", "zh") in notes and "note_no_contacts" not in notes
+    assert pages.evaluation_page(Evaluation.read(ev.write(tmp_path / "results"))) == page
