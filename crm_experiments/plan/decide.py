@@ -366,6 +366,7 @@ def build_plan(past: list[PastCampaign], next_id: str, *, budget: float | None =
         reasons.append(reason("plan_note_all_lose"))
     candidates = [k for k in kinds["kind"] if k in set(keep["kind"]) | set(test["kind"])]
     latest = past[-1]
+    reasons += _decisions_that_differ(arms, kinds, latest.campaign_id)
     sizes = _state_sizes(latest)
     state_kind = pool_states(past, alpha)
     states = decide_states(state_kind, kinds, primary, candidates, alpha, sizes)
@@ -407,6 +408,26 @@ def build_plan(past: list[PastCampaign], next_id: str, *, budget: float | None =
                 holdout_notes=notes, primary_power=primary_power, labels=labels,
                 sources=_sources(past))
     return _with_english_reasons(plan, currency)
+
+
+#: The evaluation's per-arm decision that says what each decision of the plan says.
+SAME_DECISION = {"roll_out": "keep", "stop": "drop", "test_again": "test"}
+
+
+def _decisions_that_differ(arms: pd.DataFrame, kinds: pd.DataFrame,
+                           campaign_id: str) -> list[dict]:
+    """A note for each arm of the latest campaign whose evaluation decided otherwise than the
+    plan decides for its kind (they answer different questions; the note says which)."""
+    decision = kinds.set_index("kind")["decision"]
+    out = []
+    for r in arms[arms["campaign_id"] == campaign_id].itertuples():
+        theirs = r.evaluation_decision
+        if theirs in SAME_DECISION and SAME_DECISION[theirs] != decision[r.kind]:
+            out.append(reason("plan_note_decision_differs", kind=r.kind,
+                              plan_key=f"plan_decision_{decision[r.kind]}",
+                              evaluation_key=f"decision_label_{theirs}",
+                              campaign_text=campaign_id))
+    return out
 
 
 def _with_english_reasons(plan: Plan, currency: str) -> Plan:

@@ -502,6 +502,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "Budget {budget_n} {currency}: the round is cut to {scale_pct} of its customers "
         "(expected cost {spend_n} {currency} at full size).",
         "预算 {budget_n} {currency}：本轮缩减为 {scale_pct} 的客户（全量时预计成本 {spend_n} {currency}）。"),
+    "plan_note_decision_differs": (
+        "{kind}: this plan says “{plan_key}” where the evaluation of {campaign_text} says "
+        "“{evaluation_key}”. They answer different questions: the plan, whether the offer pays "
+        "per customer after coupon and message costs, pooled over the campaigns, with a 95% "
+        "interval not adjusted over the offers; the evaluation, whether this campaign's arm "
+        "paid in total after its share of the fixed cost too, with intervals adjusted over all "
+        "its effects.",
+        "{kind}：本计划的决定是“{plan_key}”，而 {campaign_text} 的评估是“{evaluation_key}”。两者回答的问题不同："
+        "本计划看该方案在扣除优惠券和消息成本后对每位客户是否有收益（多次活动合并，95% 区间未对多个方案校正）；"
+        "评估看本次活动中该组在再扣除分摊的固定成本后总体是否有收益（区间对该评估的全部效果做了校正）。"),
     "plan_note_secondaries_cut": (
         "Too many offers to test again beside the holdout: {dropped_kinds} wait for a later "
         "round.",

@@ -7,8 +7,8 @@ formats what the plan holds.
 Reasons are stored by the plan as ``{"key": TEXT key, "args": {...}}``; :func:`reason_text`
 writes one in a language. Arguments are read by their names: ``arm`` / ``kind`` / ``primary``
 are arm ids shown by their labels, ``*_kinds`` lists of them; ``*_key`` a TEXT key, ``*_keys``
-a list of them; ``*_pct`` a share, ``*_n`` a count or plain amount; anything else an amount of
-money (per customer, two decimals).
+a list of them; ``*_text`` text shown as it is (an id); ``*_pct`` a share, ``*_n`` a count or
+plain amount; anything else an amount of money (per customer, two decimals).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def _arg(name: str, value, lang: str, currency: str, labels: dict[str, str]) -> 
         return _join([tr(v, lang) for v in value], lang)
     if name.endswith("_key"):
         return tr(value, lang)
+    if name.endswith("_text"):
+        return str(value)
     if name.endswith("_pct"):
         return pct(value, lang, 0)
     if name.endswith("_n"):

@@ -147,3 +147,22 @@ def test_result_missing_a_declared_table_is_refused(past, tmp_path, monkeypatch)
     client.set_terminated(run.info.run_id, "FINISHED")
     with pytest.raises(PlanError, match=f"run {run.info.run_id} \\({REAL}\\).*economics"):
         gather_evaluations([REAL])
+
+
+def test_a_decision_unlike_the_evaluations_is_explained(drafted):
+    from crm_experiments.plan.decide import SAME_DECISION, _decisions_that_differ
+
+    plan = drafted.plan
+    latest = plan.arm_table[plan.arm_table["campaign_id"] == plan.latest]
+    decision = plan.kinds.set_index("kind")["decision"]
+    differing = {r.kind for r in latest.itertuples()
+                 if SAME_DECISION[r.evaluation_decision] != decision[r.kind]}
+    noted = {r["args"]["kind"] for r in plan.reasons if r["key"] == "plan_note_decision_differs"}
+    assert noted == differing
+    # e.g. an arm the evaluation would test again (fixed cost, Holm family) that the plan keeps
+    arms = pd.DataFrame({"campaign_id": ["c", "c"], "kind": ["k1", "k2"],
+                         "evaluation_decision": ["test_again", "roll_out"]})
+    kinds = pd.DataFrame({"kind": ["k1", "k2"], "decision": ["keep", "keep"]})
+    notes = _decisions_that_differ(arms, kinds, "c")
+    assert [(n["args"]["kind"], n["args"]["plan_key"], n["args"]["evaluation_key"])
+            for n in notes] == [("k1", "plan_decision_keep", "decision_label_test_again")]
