@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from crm_experiments.report import fonts, model_charts
 from crm_experiments.report import format as fmt
-from crm_experiments.report.env import render
+from crm_experiments.report import model_charts
+from crm_experiments.report.env import render, render_framed
 from crm_experiments.report.i18n import TEXT, tr
 
 #: Segment columns whose values have labels in the translation table (key prefix).
@@ -195,7 +195,4 @@ def clv_page(result, *, evaluation=None, nav: Sequence[tuple[str, str]] = ()) ->
     """The whole page (``base.html.j2`` frame with ``nav`` links and the font of its Chinese)."""
     ctx = clv_context(result)
     title = clv_title(ctx["s"])
-    body = render("clv_body.html.j2", **ctx, standalone=False)
-    css = fonts.font_face_css(" ".join([title, body, *(label for label, _ in nav)]))
-    return render("clv.html.j2", **ctx, standalone=False, title=title, nav=list(nav),
-                  font_css=css)
+    return render_framed("clv.html.j2", **ctx, standalone=False, title=title, nav=nav)

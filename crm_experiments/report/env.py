@@ -12,6 +12,7 @@ from functools import cache
 
 import jinja2
 
+from crm_experiments.report import fonts
 from crm_experiments.report import format as fmt
 from crm_experiments.report.i18n import tr
 
@@ -38,3 +39,13 @@ def render(template: str, **context) -> str:
 def render_string(source: str, **context) -> str:
     """Render a template given as text, with the same environment (tests, small pieces)."""
     return environment().from_string(source).render(**context)
+
+
+def render_framed(template: str, *, title: str, nav=(), **context) -> str:
+    """A whole page (a template extending ``base.html.j2``): rendered once to learn its text,
+    then again with the ``@font-face`` of the Chinese characters it holds
+    (:func:`~crm_experiments.report.fonts.font_face_css`); ``nav``: (label, href) pairs."""
+    frame = {"title": title, "nav": list(nav)}
+    page = render(template, font_css="", **frame, **context)
+    css = fonts.font_face_css(page)
+    return render(template, font_css=css, **frame, **context) if css else page

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 import pandas as pd
 
 from crm_experiments.report import charts, fonts
-from crm_experiments.report.env import render
+from crm_experiments.report.env import render, render_framed
 from crm_experiments.report.i18n import TEXT, tr
 
 #: The evaluation report's sections, in page order (``templates/evaluation_<name>.html.j2``).
@@ -185,23 +185,13 @@ def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control
     return out
 
 
-def _page(template: str, *, lang: str, title: str, nav: Iterable[tuple[str, str]] = (),
-          **context) -> str:
-    """A whole page: rendered once to learn its text, then with the ``@font-face`` of the
-    Chinese characters it holds (:func:`~.fonts.font_face_css`)."""
-    frame = {"lang": lang, "title": title, "nav": list(nav)}
-    page = render(template, font_css="", **frame, **context)
-    css = fonts.font_face_css(page)
-    return render(template, font_css=css, **frame, **context) if css else page
-
-
 def evaluation_page(result, *, nav: Iterable[tuple[str, str]] = ()) -> str:
     """The evaluation report of ``result`` (an :class:`~crm_experiments.analyses.campaign.
     Evaluation` or its stored copy) in the language of its summary."""
     context = evaluation_context(result)
     s = context["s"]
     title = f"{s['display_name']} · {tr('horizon', s['language'], h=s['horizon_days'])}"
-    return _page("evaluation.html.j2", title=title, nav=nav, **context)
+    return render_framed("evaluation.html.j2", title=title, nav=nav, **context)
 
 
 @dataclass(frozen=True)
@@ -277,4 +267,5 @@ def portal_page(entries: Iterable[dict]) -> str:
             "run_url": e.get("mlflow_run_url"), "run_id": e.get("mlflow_run_id"),
         })
     title = f"{tr('portal_title', 'en')} · {tr('portal_title', 'zh')}"
-    return _page("portal.html.j2", lang="en", title=title, rows=rows, page_titles=PAGE_TITLES)
+    return render_framed("portal.html.j2", lang="en", title=title, rows=rows,
+                         page_titles=PAGE_TITLES)

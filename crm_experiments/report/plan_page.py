@@ -18,9 +18,9 @@ import math
 
 import pandas as pd
 
+from crm_experiments.report.env import render_framed
 from crm_experiments.report.format import money, num, pct
 from crm_experiments.report.i18n import TEXT, tr
-from crm_experiments.report.pages import _page
 
 ARM_ARGS = ("arm", "kind", "primary")
 
@@ -156,4 +156,4 @@ def plan_page(plan, *, lang: str, currency: str, display_name: str,
                             fixed=money(e.get("fixed_cost"), currency, lang, 0)),
         "reasons": [why(r) for r in s.get("reasons") or []],
     }
-    return _page("plan.html.j2", lang=lang, title=display_name, **context)
+    return render_framed("plan.html.j2", lang=lang, title=display_name, **context)

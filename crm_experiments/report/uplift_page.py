@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crm_experiments.report import fonts, model_charts
 from crm_experiments.report import format as fmt
+from crm_experiments.report import model_charts
 from crm_experiments.report.clv_page import segment_label, value_label
-from crm_experiments.report.env import render
+from crm_experiments.report.env import render, render_framed
 from crm_experiments.report.i18n import TEXT, tr
 
 
@@ -110,7 +110,4 @@ def uplift_page(result, *, evaluation, nav: Sequence[tuple[str, str]] = ()) -> s
     the money from ``evaluation`` (an Evaluation or its stored copy)."""
     ctx = uplift_context(result, evaluation)
     title = uplift_title(ctx["s"])
-    body = render("uplift_body.html.j2", **ctx, standalone=False)
-    css = fonts.font_face_css(" ".join([title, body, *(label for label, _ in nav)]))
-    return render("uplift.html.j2", **ctx, standalone=False, title=title, nav=list(nav),
-                  font_css=css)
+    return render_framed("uplift.html.j2", **ctx, standalone=False, title=title, nav=nav)
