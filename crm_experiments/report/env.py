@@ -11,10 +11,22 @@ from __future__ import annotations
 from functools import cache
 
 import jinja2
+from markupsafe import Markup, escape
 
 from crm_experiments.report import fonts
 from crm_experiments.report import format as fmt
 from crm_experiments.report.i18n import tr
+
+
+def tr_markup(key: str, lang: str = "en", **fmt: object) -> Markup:
+    """:func:`~crm_experiments.report.i18n.tr` for a sentence that holds markup made by a
+    template (a macro's output, e.g. a figure's ``<span data-figure>``): the sentence and
+    every plain argument are escaped, markup arguments are kept.
+
+    >>> str(tr_markup("likely_between", "en", lo=Markup("<b>1</b>"), hi="<2>"))
+    'likely between <b>1</b> and &lt;2&gt;'
+    """
+    return escape(tr(key, lang)).format(**fmt)
 
 
 @cache
@@ -25,7 +37,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    env.globals.update(tr=tr)
+    env.globals.update(tr=tr, trm=tr_markup)
     env.filters.update(money=fmt.money, num=fmt.num, pct=fmt.pct, pvalue=fmt.pvalue,
                        date=fmt.date)
     return env

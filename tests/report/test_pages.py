@@ -97,7 +97,9 @@ def test_index_lists_reports_newest_first(tmp_path):
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert index.index("new_campaign") < index.index("old_campaign")
     assert "<b>new_campaign</b>" not in index and "&lt;b&gt;new_campaign" in index
-    assert "CN¥10 (CN¥1 … CN¥20)" in index  # Babel's en_US writes CNY as CN¥
+    text = re.sub(r"<span[^>]*>|</span>", "", index)  # figures are marked data-figure spans
+    assert "CN¥10 (CN¥1 … CN¥20)" in text  # Babel's en_US writes CNY as CN¥
+    assert '<span data-figure="a.incremental_profit">CN¥10</span>' in index
     assert (tmp_path / "new_campaign" / "30d" / "report.html").stat().st_mode & 0o044
 
 
