@@ -73,12 +73,14 @@ def _stored_reason(row: dict) -> dict:
     return {"key": row["reason_key"], "args": json.loads(row["reason_args"] or "{}")}
 
 
-def _design_text(d: dict, lang: str, currency: str) -> str:
+def _design_text(d: dict, lang: str, currency: str) -> dict:
+    """The holdout sentence's key and its formatted arguments but the share, which the
+    template formats (it is a shared figure when it equals the evaluation's)."""
     key = "plan_holdout_text" if d.get("reachable", True) else "plan_holdout_unreachable"
-    return tr(key, lang, share=pct(d["holdout_share"], lang, 1),
-              n=num(d["n_holdout"], lang, 0), total=num(d["n_total"], lang, 0),
-              power=pct(d["power"], lang, 1), effect=money(d["effect"], currency, lang, 2),
-              target=pct(d["target_power"], lang, 0), mde=money(d["mde"], currency, lang, 2))
+    return {"key": key, "share": d["holdout_share"], "args": {
+        "n": num(d["n_holdout"], lang, 0), "total": num(d["n_total"], lang, 0),
+        "power": pct(d["power"], lang, 1), "effect": money(d["effect"], currency, lang, 2),
+        "target": pct(d["target_power"], lang, 0), "mde": money(d["mde"], currency, lang, 2)}}
 
 
 def _method_key(k) -> str:
@@ -128,7 +130,7 @@ def plan_page(plan, *, lang: str, currency: str, display_name: str,
                                  ("plan_design_vr", "variance_reduction", "pct"),
                                  ("plan_design_power", "power", "pct"),
                                  ("plan_design_mde", "mde", "money")):
-            rows.append({"name": tr(key, lang), "kind": kind,
+            rows.append({"name": tr(key, lang), "kind": kind, "field": field,
                          "evaluation": evaluation.get(field), "plan": design.get(field)})
     primary_power = s.get("primary_power")
     primary_power_text = None
