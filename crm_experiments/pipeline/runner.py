@@ -30,7 +30,7 @@ from crm_experiments.tracking.client import (
     run_url,
     tracking_uri,
 )
-from crm_experiments.tracking.runs import fail_run, register_models
+from crm_experiments.tracking.runs import fail_run, log_metrics, log_params, register_models
 
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
 
@@ -71,7 +71,6 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     results folder; all of them go into the one MLflow run (metrics from each ``result.json``),
     and each becomes a page, rendered from the stored result, beside ``report.html``.
     """
-    from mlflow.entities import Metric, Param
 
     params_path = Path(params_path).resolve()
     params = load_params(params_path)
@@ -88,9 +87,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     work = Path(tempfile.mkdtemp(prefix="crm-exp-run-"))
     label = f"[{params.campaign_id} {horizon_days}d]"
     try:
-        flat = [Param(k, v[:6000]) for k, v in _flat_params(params, params_path).items()]
-        for i in range(0, len(flat), 90):
-            client.log_batch(run_id, params=flat[i:i + 90])
+        log_params(client, run_id, _flat_params(params, params_path))
         folders: dict[str, Path] = {}
         progress(f"{label} reading and validating {params.data.path}")
         with shop_cache(params):  # staged and validated once for all the notebooks
@@ -106,10 +103,7 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         evaluation = Evaluation.read(folders.pop(main_stem))
         extra_results = _read_extras(folders)
         metrics = _run_metrics([evaluation, *extra_results.values()])
-        now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
-        for i in range(0, len(batch), 900):
-            client.log_batch(run_id, metrics=batch[i:i + 900])
+        log_metrics(client, run_id, metrics)
         client.log_artifacts(run_id, str(results), "results")
         register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 

@@ -3,9 +3,16 @@ the FAILED state with its error."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+#: What MLflow accepts in a param or metric name (mlflow.utils.validation): word characters,
+#: dashes, periods, spaces, colons and slashes.
+_UNSAFE = re.compile(r"[^\w\-. :/]")
 
 
 def register_models(client, run_id: str, results: Path, campaign_id: str, horizon_days: int,
@@ -31,3 +38,38 @@ def fail_run(client, run_id: str, exc: BaseException) -> None:
         client.set_terminated(run_id, "FAILED")
     except Exception:  # noqa: BLE001 - the original error matters more
         logging.getLogger(__name__).exception("could not mark MLflow run %s FAILED", run_id)
+
+
+def mlflow_name(key: str) -> str:
+    """``key`` as MLflow accepts it: each character MLflow refuses (e.g. from a channel name
+    in the params or a segment value in the data) becomes ``_``, and a short hash of the
+    original keeps different keys apart.
+
+    >>> mlflow_name("costs.message_cost.sms")
+    'costs.message_cost.sms'
+    >>> mlflow_name('costs.message_cost."><b>')
+    'costs.message_cost.___b__0e1fd9'
+    """
+    if not _UNSAFE.search(key):
+        return key
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
+    return f"{_UNSAFE.sub('_', key)}_{digest}"
+
+
+def log_params(client, run_id: str, params: dict[str, str]) -> None:
+    """Log ``params`` (values cut to MLflow's 6,000 characters) in batches of 90."""
+    from mlflow.entities import Param
+
+    flat = [Param(mlflow_name(k), str(v)[:6000]) for k, v in params.items()]
+    for i in range(0, len(flat), 90):
+        client.log_batch(run_id, params=flat[i:i + 90])
+
+
+def log_metrics(client, run_id: str, metrics: dict[str, float]) -> None:
+    """Log ``metrics`` at one timestamp in batches of 900."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    batch = [Metric(mlflow_name(k), float(v), now, 0) for k, v in metrics.items()]
+    for i in range(0, len(batch), 900):
+        client.log_batch(run_id, metrics=batch[i:i + 900])

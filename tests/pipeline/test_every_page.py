@@ -1,0 +1,249 @@
+"""Every page of a campaign, end to end: the demo shop run at 7 and 30 days with its CLV and
+uplift notebooks, the portal and the next-round plan.
+
+* One figure, one computation: each arm's economics and the next round's holdout share, where
+  a page shows them (marked ``data-figure``), read the same on every page and equal the stored
+  evaluation's values formatted once; MLflow holds the same numbers.
+* Hostile text: markup in every params text field and in the data's text fields is shown as
+  text on every page, never run.
+"""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from markupsafe import escape
+
+from crm_experiments.analyses.campaign import Evaluation
+from crm_experiments.cli import main
+from crm_experiments.pipeline.runner import run_evaluation
+from crm_experiments.report import format as fmt
+from crm_experiments.tracking.client import mlflow_client
+
+pytestmark = pytest.mark.slow
+
+HORIZONS = (7, 30)
+ECONOMICS = ("incremental_profit", "incremental_profit_low", "incremental_profit_high", "roi",
+             "roi_low", "roi_high", "cost_per_incremental_order", "incremental_revenue")
+PAYLOADS = ("<script>alert('x')</script>", '"><img src=x onerror=alert(1)>')
+
+
+class Page(HTMLParser):
+    """What a test needs of a page: its tags and attributes, its text, and its figures
+    (``data-figure`` spans, scoped by the ``data-report`` of the row they stand in)."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.figures: dict[tuple[str, str], set[str]] = {}
+        self._figure: list[str] | None = None
+        self._scope = ""
+        self._style = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        self._style = tag == "style"
+        if tag == "tr" and "data-report" in attrs:
+            self._scope = attrs["data-report"]
+        if "data-figure" in attrs:
+            self._figure = [attrs["data-figure"], ""]
+
+    def handle_endtag(self, tag):
+        self._style = False
+        if tag == "span" and self._figure is not None:
+            key, value = self._figure
+            self.figures.setdefault((self._scope, key), set()).add(value)
+            self._figure = None
+
+    def handle_data(self, data):
+        if not self._style:
+            self.text.append(data)
+        if self._figure is not None:
+            self._figure[1] += data
+
+    def figure(self, key: str, scope: str = "") -> str | None:
+        values = self.figures.get((scope, key))
+        if values is None:
+            return None
+        assert len(values) == 1, f"{key} shows {values} on one page"
+        return next(iter(values))
+
+
+def _run_campaign(params_file: Path, root: Path) -> dict:
+    """Run the campaign at both horizons and plan the next round; every page and the stored
+    results and MLflow metrics of each horizon."""
+    reports = root / "reports"
+    out = {"pages": {}, "results": {}, "metrics": {}}
+    for h in HORIZONS:
+        outcome = run_evaluation(params_file, h, reports_root=reports)
+        folder = outcome.report_path.parent
+        out["pages"][h] = {p.stem: p.read_text(encoding="utf-8") for p in folder.glob("*.html")}
+        client, _ = mlflow_client()
+        local = Path(client.download_artifacts(outcome.run_id, "results", str(root / f"r{h}")))
+        out["results"][h] = Evaluation.read(local)
+        out["metrics"][h] = client.get_run(outcome.run_id).data.metrics
+        out["summary"] = outcome.summary
+    out["portal"] = (reports / "index.html").read_text(encoding="utf-8")
+    cid = out["results"][30].summary()["campaign_id"]
+    assert main(["plan", "--next-id", "next_round", "--campaigns", cid, "--campaigns-dir",
+                 str(root / "campaigns"), "--out-dir", str(root / "plan")]) == 0
+    out["plan"] = {p.name: p.read_text(encoding="utf-8") for p in (root / "plan").glob("*.html")}
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(small_shop, tmp_path_factory):
+    root = tmp_path_factory.mktemp("every_page")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        mp.chdir(root)
+        yield _run_campaign(small_shop, root)
+
+
+def _expected(result, arm: str, field: str) -> str:
+    s = result.summary()
+    row = result.table("economics").set_index("arm").loc[arm]
+    if field.startswith("roi"):
+        return fmt.pct(row[field], s["language"], 0)
+    digits = 2 if field == "cost_per_incremental_order" else 0
+    return fmt.money(row[field], s["currency"], s["language"], digits)
+
+
+@pytest.mark.parametrize("horizon", HORIZONS)
+def test_economics_read_the_same_on_every_page_and_in_mlflow(demo, horizon):
+    result = demo["results"][horizon]
+    arms = list(result.table("economics")["arm"])
+    pages = {name: Page(text) for name, text in demo["pages"][horizon].items()}
+    showing = {"report"} | ({"coupon_uplift"} if horizon == 30 else set())
+    assert showing <= set(pages)
+    checked = 0
+    for arm in arms:
+        for field in ECONOMICS:
+            want = _expected(result, arm, field)
+            for name, page in pages.items():
+                shown = page.figure(f"{arm}.{field}")
+                if name in showing and field != "incremental_revenue" or name == "report":
+                    assert shown is not None, f"{name} does not show {arm}.{field}"
+                if shown is not None:
+                    assert shown == want, (name, arm, field, shown, want)
+                    checked += 1
+            row = result.table("economics").set_index("arm").loc[arm]
+            if f"economics.{arm}.{field}" in demo["metrics"][horizon]:
+                assert demo["metrics"][horizon][f"economics.{arm}.{field}"] == row[field]
+    assert checked >= len(arms) * (len(ECONOMICS) + (6 if horizon == 30 else 0))
+    # the portal's row of this report: the best arm's profit and ROI with intervals
+    portal = Page(demo["portal"])
+    best = result.summary()["verdict"]["best_arm"]
+    scope = f"{result.summary()['campaign_id']}/{horizon}d/report.html"
+    for field in ECONOMICS[:6]:
+        assert portal.figure(f"{best}.{field}", scope) == _expected(result, best, field)
+
+
+def test_plan_shows_the_evaluations_figures(demo):
+    result = demo["results"][30]  # the plan learns from the longest horizon
+    lang = result.summary()["language"]
+    page = Page(demo["plan"]["summary.html" if lang == "en" else "summary.zh.html"])
+    for arm in result.table("economics")["arm"]:
+        for field in ECONOMICS:
+            assert page.figure(f"{arm}.{field}") == _expected(result, arm, field)
+    report = Page(demo["pages"][30]["report"])
+    share = report.figure("holdout_share")
+    assert share is not None and page.figure("holdout_share") == share
+
+
+def test_one_family_of_effects(demo):
+    """The effects the pages and MLflow show are the evaluation's one Holm family."""
+    for h in HORIZONS:
+        effects = demo["results"][h].table("effects")
+        s = demo["results"][h].summary()
+        family = len(effects)
+        assert family == (len(s["arms"]) - 1) * 5  # treatment arms x 5 metrics
+        for e in effects.itertuples():
+            key = f"effect.{e.arm}.{e.metric}.estimate"
+            assert demo["metrics"][h][key] == e.estimate
+
+
+# --- hostile text ---------------------------------------------------------------------------
+def _hostile_shop(small_shop: Path, root: Path) -> Path:
+    """The small demo shop with markup in the params' text fields and in the customers'
+    tier, province and gender values and the contacts' channel."""
+    raw = yaml.safe_load(small_shop.read_text(encoding="utf-8"))
+    data = root / "data"
+    data.mkdir()
+    source = Path(raw["data"]["path"])
+    for f in source.iterdir():
+        if f.is_file():
+            (data / f.name).write_bytes(f.read_bytes())
+    customers = pd.read_parquet(data / "customers.parquet")
+    for col in ("tier", "province", "gender"):
+        if col in customers:
+            first = customers[col].dropna().iloc[0]
+            customers.loc[customers[col] == first, col] = PAYLOADS[0]
+    customers.to_parquet(data / "customers.parquet", index=False)
+    contacts = pd.read_parquet(data / "contacts.parquet")
+    contacts["channel"] = contacts["channel"].replace({contacts["channel"].iloc[0]: PAYLOADS[1]})
+    contacts.to_parquet(data / "contacts.parquet", index=False)
+    raw["data"]["path"] = str(data)
+    raw["display_name"] = f"Double 11 {PAYLOADS[0]} {PAYLOADS[1]}"
+    for i, arm in enumerate(raw["arms"]):
+        arm["label"] = f"{arm.get('label', arm['name'])} {PAYLOADS[i % 2]}"
+    raw["costs"]["currency"] = PAYLOADS[0]
+    raw["costs"]["message_cost"] = {**raw["costs"]["message_cost"], PAYLOADS[1]: 0.01}
+    params = root / "hostile.yaml"
+    params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return params
+
+
+@pytest.fixture(scope="module")
+def hostile(small_shop, tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        mp.chdir(root)
+        params = _hostile_shop(small_shop, root)
+        yield _run_campaign(params, root)
+
+
+def _all_pages(run: dict) -> dict[str, str]:
+    pages = {f"{h}d/{name}": text for h, ps in run["pages"].items() for name, text in ps.items()}
+    pages["portal"] = run["portal"]
+    pages.update({f"plan/{name}": text for name, text in run["plan"].items()})
+    return pages
+
+
+def test_markup_in_params_and_data_is_text_on_every_page(hostile):
+    pages = _all_pages(hostile)
+    assert {"7d/report", "30d/report", "30d/clv_churn", "30d/coupon_uplift", "portal",
+            "plan/summary.html"} <= set(pages)
+    for name, text in pages.items():
+        page = Page(text)
+        tags = {tag for tag, _ in page.tags}
+        assert "script" not in tags, f"{name} runs a script"
+        for tag, attrs in page.tags:
+            assert not any(a.startswith("on") for a in attrs), f"{name}: <{tag} {attrs}>"
+            if tag == "img":
+                assert attrs["src"].startswith("data:image/"), f"{name}: <img {attrs}>"
+        shown = "".join(page.text)
+        assert PAYLOADS[0] in shown, f"{name} does not show the display name as text"
+        assert str(escape(PAYLOADS[0])) in text  # escaped by the templates, not stripped
+    report = "".join(Page(pages["30d/report"]).text)
+    assert report.count(PAYLOADS[1]) >= 2  # an arm label and the display name
+    uplift = "".join(Page(pages["30d/coupon_uplift"]).text)
+    assert PAYLOADS[0] in uplift
+
+
+def test_hostile_run_logged_its_figures(hostile):
+    """Markup in text fields changes no number: the run finished and logged its economics."""
+    econ = hostile["results"][30].table("economics")
+    for row in econ.itertuples():
+        assert hostile["metrics"][30][f"economics.{row.arm}.incremental_profit"] == \
+            row.incremental_profit
+    json.dumps(hostile["summary"])  # the published summary is plain data
