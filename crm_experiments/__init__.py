@@ -14,7 +14,8 @@ so ``import crm_experiments`` stays fast):
 ``lifecycle_states(o, d)``    each customer's lifecycle state at a date
 ``rfm(orders, as_of)``        RFM scores per customer
 ``campaign_clv(shop, p, h)``  incremental CLV and churn scorers of a campaign -> ``CampaignCLV``
-``analyse_uplift(df, ...)``   uplift models, Qini/AUUC and next-round targeting
+``analyse_campaign_uplift``   a campaign's coupon uplift and targeting -> ``UpliftAnalysis``
+``analyse_uplift(df, ...)``   uplift models, Qini/AUUC and targeting on any table
 ``render_page(result)``       the HTML page of a result, as the report shows it
 ``run_evaluation(path, h)``   notebooks -> results -> report pages -> MLflow, as ``crm-exp run``
 ============================  ===============================================================
@@ -52,6 +53,8 @@ _EXPORTS = {
     "rfm": "crm_experiments.metrics.rfm",
     "campaign_clv": "crm_experiments.analyses.clv",
     "CampaignCLV": "crm_experiments.analyses.clv",
+    "analyse_campaign_uplift": "crm_experiments.analyses.uplift",
+    "UpliftAnalysis": "crm_experiments.analyses.uplift",
     "analyse_uplift": "crm_experiments.uplift",
     "render_page": "crm_experiments.report.pages",
     "run_evaluation": "crm_experiments.pipeline.runner",

@@ -243,6 +243,20 @@ def extra_page(stem: str, result, *, evaluation, nav: Iterable[tuple[str, str]] 
     raise ValueError(f"no page for the notebook '{stem}' (known: clv_churn, coupon_uplift)")
 
 
+def render_page(result, *, evaluation=None, nav: Iterable[tuple[str, str]] = ()) -> str:
+    """The page of any analysis result (live or stored), as the report shows it: the
+    evaluation report, the CLV/churn page or the coupon-uplift page (its money from
+    ``evaluation`` when given, else the analysis' own copy of the same economics)."""
+    kind = getattr(result, "kind", None) or result.KIND
+    if kind == "campaign_evaluation":
+        return evaluation_page(result, nav=nav)
+    stems = {"clv_churn": "clv_churn", "coupon_uplift": "coupon_uplift"}
+    if kind not in stems:
+        raise ValueError(f"no page for a '{kind}' result (known: campaign_evaluation, "
+                         f"{', '.join(stems)})")
+    return extra_page(stems[kind], result, evaluation=evaluation, nav=nav)
+
+
 # --- the portal ------------------------------------------------------------------------
 def portal_page(entries: Iterable[dict]) -> str:
     """``reports/index.html``: one row per stored evaluation summary (as the runner publishes
