@@ -10,6 +10,7 @@ uplift notebooks, the portal and the next-round plan.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -99,12 +100,19 @@ def _run_campaign(params_file: Path, root: Path) -> dict:
     return out
 
 
-@pytest.fixture(scope="module")
-def demo(small_shop, tmp_path_factory):
-    root = tmp_path_factory.mktemp("every_page")
+@contextlib.contextmanager
+def _working_in(root: Path):
+    """``root`` as the working directory, with its own MLflow store."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
         mp.chdir(root)
+        yield
+
+
+@pytest.fixture(scope="module")
+def demo(small_shop, tmp_path_factory):
+    root = tmp_path_factory.mktemp("every_page")
+    with _working_in(root):
         yield _run_campaign(small_shop, root)
 
 
@@ -205,11 +213,8 @@ def _hostile_shop(small_shop: Path, root: Path) -> Path:
 @pytest.fixture(scope="module")
 def hostile(small_shop, tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-        mp.chdir(root)
-        params = _hostile_shop(small_shop, root)
-        yield _run_campaign(params, root)
+    with _working_in(root):
+        yield _run_campaign(_hostile_shop(small_shop, root), root)
 
 
 def _all_pages(run: dict) -> dict[str, str]:
