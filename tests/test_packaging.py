@@ -110,11 +110,8 @@ def test_fresh_venv_runs_the_demo_from_outside_the_checkout(fresh_venv, tmp_path
     (decoy / "kernels" / "python3" / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "decoy", "language": "python"}), encoding="utf-8")
-    # nbconvert's templates are data files of its install prefix (share/jupyter); a full install
-    # puts them in the venv, this one finds them where the dependencies live.
-    share = Path(sysconfig.get_path("data")) / "share" / "jupyter"
     env = _env(PATH=f"{fresh_venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-               JUPYTER_PATH=f"{decoy}{os.pathsep}{share}")
+               JUPYTER_PATH=str(decoy))
     work = tmp_path / "elsewhere"
     (work / "params").mkdir(parents=True)
     shutil.copy2(REPO / "params" / "demo.yaml", work / "params" / "demo.yaml")
