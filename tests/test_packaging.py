@@ -47,6 +47,8 @@ def sources(tmp_path_factory) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
     shutil.copytree(PACKAGE, src / "crm_experiments", symlinks=True, ignore=skip)
     shutil.copytree(REPO / "notebooks", src / "notebooks", ignore=skip)
+    (src / "params").mkdir()
+    shutil.copy2(REPO / "params" / "demo.yaml", src / "params" / "demo.yaml")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     return src
@@ -145,3 +147,17 @@ def test_fresh_venv_runs_the_demo_from_outside_the_checkout(fresh_venv, tmp_path
     assert "demo_d11 7d:" in done.stdout
     assert (work / "reports" / "demo_d11" / "7d" / "report.html").stat().st_size > 0
     assert (work / "mlflow.db").exists()
+
+    # `crm-exp demo` of an installed package: the demo params are copied into the working
+    # directory and the data generated there, not into the installation
+    demo_dir = tmp_path / "demo_here"
+    demo_dir.mkdir()
+    done = subprocess.run([str(crm_exp), "demo", "--customers", "2000"], cwd=demo_dir, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (demo_dir / "params" / "demo.yaml").is_file()
+    assert (demo_dir / "data" / "demo" / "orders.parquet").is_file()
+    for page in ("7d/report.html", "30d/report.html", "30d/clv_churn.html",
+                 "30d/coupon_uplift.html"):
+        assert (demo_dir / "reports" / "demo_d11" / page).stat().st_size > 0
+    assert not list(fresh_venv.rglob("data/demo"))

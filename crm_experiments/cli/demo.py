@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
-DEMO_PARAMS = Path(__file__).resolve().parents[2] / "params" / "demo.yaml"
+#: The demo campaign's params, shipped with the package (in a checkout, a symlink to
+#: ``params/demo.yaml``); its data path ``../data/demo`` is relative to the YAML file.
+PACKAGED_PARAMS = Path(str(resources.files("crm_experiments") / "demo" / "demo.yaml"))
+
+
+def default_params() -> Path:
+    """The demo params to use: the checkout's ``params/demo.yaml`` when the package runs from
+    a checkout; for an installed package, ``./params/demo.yaml`` in the working directory,
+    copied there from the package the first time (so the demo data go to ``./data/demo``,
+    not into the installation)."""
+    packaged = PACKAGED_PARAMS.resolve()
+    if packaged.parent.name == "params":  # the symlink of a checkout
+        return packaged
+    local = Path("params") / "demo.yaml"
+    if not local.exists():
+        local.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(packaged, local)
+    return local
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", default=str(DEMO_PARAMS), help="demo campaign parameters")
+    parser.add_argument("--params", default=None,
+                        help="demo campaign parameters (default: the checkout's params/demo.yaml,"
+                             " or ./params/demo.yaml copied from the installed package)")
     parser.add_argument("--customers", type=int, default=50_000, help="customers to generate")
     parser.add_argument("--regenerate", action="store_true", help="ignore the cached demo data")
     parser.add_argument("--reports-dir", default="reports")
@@ -46,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    args.params = args.params or str(default_params())
     params = load_params(args.params)
     ensure_demo_data(params, args.customers, args.regenerate, say)
     started = time.perf_counter()
