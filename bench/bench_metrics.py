@@ -36,18 +36,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crm_experiments.analyses import descriptive  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io import engine  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
-from crm_experiments.metrics import (  # noqa: E402
-    cohorts,
-    kpis,
-    lifecycle,
-    reactivation,
-    rfm,
-    satisfaction,
-    stickiness,
-)
+from crm_experiments.metrics import cohorts, kpis, lifecycle, rfm, stickiness  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402
 
 
@@ -154,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         o, {"baseline": base, "sale": (sale_start, sale_end)}))
     sat_tables = {n: shop[n] for n in ("orders", "reviews", "surveys") if shop.has(n)}
     timed("satisfaction (before, after)", lambda: [
-        satisfaction.satisfaction(sat_tables, s, e) for s, e in (base, (sale_start, after))])
-    timed("cohorts 30/60/90", lambda: cohorts.cohort_repurchase(
+        descriptive.satisfaction(sat_tables, s, e) for s, e in (base, (sale_start, after))])
+    timed("cohorts 30/60/90", lambda: descriptive.cohort_repurchase(
         o, (sale_start, sale_end), cohorts.default_comparison_window(sale_start, sale_end),
         as_of=o.created_at.max().to_pandas()))
-    timed("wake-up / reactivation", lambda: reactivation.reactivation_rates(
+    timed("wake-up / reactivation", lambda: descriptive.reactivation_rates(
         o, shop["contacts"], sale_start, sale_end, assignments=shop["assignments"],
         holdout_arm=params.control_arm, campaign_id=cid))
     metrics_total = time.perf_counter() - started_all

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_metrics import ensure_shop  # noqa: E402
+from crm_experiments.analyses import descriptive  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io import engine  # noqa: E402
 from crm_experiments.io.schema import TABLES  # noqa: E402
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                           .to_pandas())(rfm.tiers(o, after)),
         "sale KPIs (sale, baseline)": lambda: kpis.kpi_comparison(
             o, {"baseline": base, "sale": (sale_start, sale_end)}),
-        "cohorts 30/60/90": lambda: cohorts.cohort_repurchase(
+        "cohorts 30/60/90": lambda: descriptive.cohort_repurchase(
             o, (sale_start, sale_end), cohorts.default_comparison_window(sale_start, sale_end),
             as_of=o.created_at.max().to_pandas()),
     }

@@ -20,17 +20,20 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from crm_experiments.analyses.descriptive import (
+    cohort_repurchase,
+    reactivation_rates,
+    satisfaction,
+)
 from crm_experiments.analyses.economics import economics
 from crm_experiments.analyses.result import ResultMixin, _jsonable
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
 from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
-from crm_experiments.metrics.cohorts import cohort_repurchase, default_comparison_window
+from crm_experiments.metrics.cohorts import default_comparison_window
 from crm_experiments.metrics.kpis import kpi_comparison
 from crm_experiments.metrics.orders import in_window, is_purchase
-from crm_experiments.metrics.reactivation import reactivation_rates
-from crm_experiments.metrics.satisfaction import satisfaction
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.before_after import did_by_arm
@@ -389,7 +392,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         notes.append("note_no_satisfaction")  # a key of the report's translation table
     comparison_window = default_comparison_window(start, params.sale_end)
     cohorts = cohort_repurchase(orders, (start, params.sale_end), comparison_window, as_of=end,
-                                alpha=params.alpha).to_frame()
+                                alpha=params.alpha)
     if shop.has("contacts"):
         reactivation = reactivation_rates(
             orders, shop["contacts"], start, params.sale_end, window=(start, end),

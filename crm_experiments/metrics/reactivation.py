@@ -18,10 +18,11 @@ holdout rows      the same two rates for the holdout arm's sleeping / lost custo
 ``channels`` when given) sent in ``[contacted_from, end)``; ``contacted_from`` defaults to no
 lower bound. Customers of the holdout arm are never counted as contacted, even if a contact
 row exists for them: the ``holdout_contacted`` column counts those rows' customers so that a
-leak is visible. Rates are shares with Wilson intervals (statsmodels). The contacted rows and
-the holdout rows are different populations (contacted treated customers vs all holdout
-customers of the state); only with a randomised holdout and contacts sent to every treated
-customer is their difference a causal effect.
+leak is visible. The rates and their intervals are inference
+(:func:`crm_experiments.stats.rates.wilson_interval` of ``bought`` out of ``customers``). The
+contacted rows and the holdout rows are different populations (contacted treated customers vs
+all holdout customers of the state); only with a randomised holdout and contacts sent to every
+treated customer is their difference a causal effect.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from crm_experiments.metrics.cohorts import wilson_share
 from crm_experiments.metrics.lifecycle import lifecycle_states
 from crm_experiments.metrics.orders import TimeLike, in_window, purchases, ts
 
@@ -51,18 +51,18 @@ def contacted_customers(contacts: ir.Table, end: TimeLike, *, campaign_id: str |
     return c.select("customer_id").distinct()
 
 
-def reactivation_rates(orders: ir.Table, contacts: ir.Table, sale_start: TimeLike,
-                       sale_end: TimeLike, *, window: tuple[TimeLike, TimeLike] | None = None,
-                       period_months: int = 3, assignments: ir.Table | None = None,
-                       holdout_arm: str = "control", campaign_id: str | None = None,
-                       channels: tuple[str, ...] | None = None,
-                       contacted_from: TimeLike | None = None,
-                       alpha: float = 0.05, states: ir.Table | None = None) -> pd.DataFrame:
-    """One row per (group, state): ``rate`` name, ``customers``, ``bought``, ``rate``,
-    ``ci_low``, ``ci_high``, ``holdout_contacted``. ``group`` is ``contacted`` and, when
-    ``assignments`` has the ``holdout_arm``, ``holdout``. States are taken at ``sale_start``;
-    purchases and contacts are counted in ``window``, by default ``[sale_start, sale_end)``
-    (pass e.g. ``(sale_start, sale_end + 30 days)`` to include the month after). ``states``:
+def reactivation_counts(orders: ir.Table, contacts: ir.Table, sale_start: TimeLike,
+                        sale_end: TimeLike, *, window: tuple[TimeLike, TimeLike] | None = None,
+                        period_months: int = 3, assignments: ir.Table | None = None,
+                        holdout_arm: str = "control", campaign_id: str | None = None,
+                        channels: tuple[str, ...] | None = None,
+                        contacted_from: TimeLike | None = None,
+                        states: ir.Table | None = None) -> pd.DataFrame:
+    """One row per (group, state): ``rate_name``, ``customers``, ``bought``,
+    ``holdout_contacted``. ``group`` is ``contacted`` and, when ``assignments`` has the
+    ``holdout_arm``, ``holdout``. States are taken at ``sale_start``; purchases and contacts
+    are counted in ``window``, by default ``[sale_start, sale_end)`` (pass e.g.
+    ``(sale_start, sale_end + 30 days)`` to include the month after). ``states``:
     :func:`lifecycle_states` at ``sale_start`` if already computed."""
     start, end = window if window is not None else (sale_start, sale_end)
     if states is None:
@@ -102,11 +102,9 @@ def reactivation_rates(orders: ir.Table, contacts: ir.Table, sale_start: TimeLik
     rows = []
     for g in ("contacted", "holdout") if has_holdout else ("contacted",):
         for state, name in RATES.items():
-            n = int(got["customers"].get((g, state), 0))
-            k = int(got["bought"].get((g, state), 0))
-            rate, lo, hi = wilson_share(k, n, alpha)
-            rows.append({"group": g, "state": state, "rate_name": name, "customers": n,
-                         "bought": k, "rate": rate, "ci_low": lo, "ci_high": hi,
+            rows.append({"group": g, "state": state, "rate_name": name,
+                         "customers": int(got["customers"].get((g, state), 0)),
+                         "bought": int(got["bought"].get((g, state), 0)),
                          "holdout_contacted": int(got["contacted"].get((g, state), 0))
                          if g == "holdout" else 0})
     return pd.DataFrame(rows).set_index(["group", "state"])

@@ -3,7 +3,8 @@
 Modules: :mod:`.aggr` (per-arm sufficient statistics, Ibis aggregation), :mod:`.effects`
 (estimators), :mod:`.result` (the Effect value), :mod:`.srm`, :mod:`.multiple`,
 :mod:`.table` (``compare_arms`` for any per-customer table), :mod:`.simulate` (error-rate
-simulations).
+simulations), :mod:`.rates` and :mod:`.means` (shares, NPS and means with their intervals from
+the counts and sums of :mod:`crm_experiments.metrics`).
 """
 
 from crm_experiments.stats.aggr import MomentStats, moments_from_ibis

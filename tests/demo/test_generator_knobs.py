@@ -208,9 +208,9 @@ def test_payment_reminders_recover_unpaid_orders(tmp_path, params):
     assert (orders.paid_at - orders.created_at).max() < pd.Timedelta(hours=24)
 
     # the metric: reminded unpaid orders recover more often than unreminded ones
+    from crm_experiments.analyses.descriptive import reminder_recovery
     from crm_experiments.io import engine
     from crm_experiments.io.reader import load_shop
-    from crm_experiments.metrics.reminders import reminder_recovery
 
     shop = load_shop(path, params=params, con=engine.connect())
     rec = reminder_recovery(shop["orders"], shop["contacts"], params.sale_start,

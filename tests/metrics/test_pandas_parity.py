@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_experiments.metrics.cohorts import cohort_repurchase
+from crm_experiments.metrics.cohorts import repurchase_counts
 from crm_experiments.metrics.kpis import sale_kpis
-from crm_experiments.metrics.reactivation import reactivation_rates
-from crm_experiments.metrics.satisfaction import satisfaction
+from crm_experiments.metrics.reactivation import reactivation_counts
+from crm_experiments.metrics.satisfaction import satisfaction_sums
 from crm_experiments.metrics.stickiness import stickiness
 
 SALE = (pd.Timestamp("2025-11-01"), pd.Timestamp("2025-11-12"))
@@ -178,8 +178,9 @@ def test_stickiness_parity(shop, engine, n_days):
 def test_satisfaction_parity(shop, engine):
     o, rv = shop[0], shop[1]
     start, end = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-01")
-    got = satisfaction({"orders": engine[0], "reviews": engine[1]}, start, end)
+    got = satisfaction_sums({"orders": engine[0], "reviews": engine[1]}, start, end)
     got = got.set_index("metric")
+    got["value"] = got.k.fillna(got["sum"]) / got.n  # k / n of a share, sum / n of a mean
     w = rv[(rv.created_at >= start) & (rv.created_at < end)]
     paid = o[o.paid_at.notna() & (o.created_at >= start) & (o.created_at < end)]
     want = {"refund_rate": ((paid.refund_amount > 0).mean(), len(paid)),
@@ -195,7 +196,8 @@ def test_satisfaction_parity(shop, engine):
 
 def test_cohorts_parity(shop, engine):
     o = shop[0]
-    got = cohort_repurchase(engine[0], SALE, COMPARISON, as_of=AS_OF).rates
+    got = repurchase_counts(engine[0], SALE, COMPARISON, as_of=AS_OF).set_index(
+        ["cohort", "horizon_days"])
     p = _purchases(o).sort_values(["customer_id", "created_at"])
     first = p.groupby("customer_id").created_at.min()
     for name, (s, e) in {"sale": SALE, "ordinary": COMPARISON}.items():
@@ -215,8 +217,8 @@ def test_cohorts_parity(shop, engine):
 
 def test_reactivation_parity(shop, engine):
     o, _, assignments, contacts = shop
-    got = reactivation_rates(engine[0], engine[3], *SALE, assignments=engine[2],
-                             campaign_id="c1")
+    got = reactivation_counts(engine[0], engine[3], *SALE, assignments=engine[2],
+                              campaign_id="c1")
     states = pd_lifecycle(o, SALE[0])
     p = _purchases(o)
     bought = set(p[(p.created_at >= SALE[0]) & (p.created_at < SALE[1])].customer_id)
