@@ -26,6 +26,8 @@ from crm_experiments.analyses.descriptive import (
     satisfaction,
 )
 from crm_experiments.analyses.economics import economics
+from crm_experiments.analyses.interactions import COLUMNS as INTERACTION_COLUMNS
+from crm_experiments.analyses.interactions import activity_comparisons, interaction_methods
 from crm_experiments.analyses.result import ResultMixin, _jsonable
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
@@ -96,6 +98,7 @@ class Evaluation(ResultMixin):
         "design": tuple(Design.__dataclass_fields__),
         "true_effects": ("arm", "metric", "true_effect"),
         "retention_curve": ("arm", "day", "buyers", "returned", "share"),
+        "interactions": INTERACTION_COLUMNS,
         "migration_*": (),
     }
 
@@ -120,6 +123,9 @@ class Evaluation(ResultMixin):
     did: pd.DataFrame = field(default_factory=pd.DataFrame)
     heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
     design: Design | None = None
+    # participants vs non-participants of interactive activities (observational)
+    interactions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(INTERACTION_COLUMNS)))
     # data notes: the data checks' warnings, and keys of the report's translation table
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -167,8 +173,9 @@ class Evaluation(ResultMixin):
             "arms": [{"name": a.name, "label": labels[a.name], "planned_share": a.planned_share,
                       "control": a.name == p.control_arm} for a in p.arms],
             "notes": list(self.notes),
-            "methods": methods_applied(self.comparison, self.segment_effects, self.did,
-                                       self.heterogeneity, self.design),
+            "methods": {**methods_applied(self.comparison, self.segment_effects, self.did,
+                                          self.heterogeneity, self.design),
+                        "interactions": interaction_methods(self.interactions, p.alpha)},
         })
 
     def _headline(self) -> dict:
@@ -196,6 +203,7 @@ class Evaluation(ResultMixin):
                              else self.reactivation),
             "did": self.did,
             "heterogeneity": self.heterogeneity,
+            "interactions": self.interactions,
             "design": design,
             "true_effects": pd.DataFrame(
                 [(arm, metric, value) for (arm, metric), value in self.true_effects.items()],
@@ -402,6 +410,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     else:
         reactivation = pd.DataFrame()
         notes.append("note_no_contacts")
+    interactions, interaction_notes = activity_comparisons(shop, params, (start, end))
+    notes += interaction_notes
     return Evaluation(
         params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
         n_assigned=len(customers), comparison=comparison, economics=econ,
@@ -409,7 +419,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         stickiness=before_after(shop, params, horizon_days, customers),
         lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
         satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
-        cohorts=cohorts, reactivation=reactivation,
+        cohorts=cohorts, reactivation=reactivation, interactions=interactions,
         true_effects=known_true_effects(shop.data_dir, params, horizon_days),
         did=did_cross_check(customers, params, end - start),
         heterogeneity=heterogeneity_tests(customers, params, segs),

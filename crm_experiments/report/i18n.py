@@ -792,6 +792,72 @@ TEXT: dict[str, tuple[str, str]] = {
     "province_Ningxia": ("Ningxia", "宁夏"),
     "province_Qinghai": ("Qinghai", "青海"),
     "province_Tibet": ("Tibet", "西藏"),
+    # --- participants vs non-participants of interactive activities (evaluation_interactions)
+    "interactions": ("Participants vs non-participants of interactive activities "
+                     "(observational, not causal)", "互动活动参与者与未参与者对比（观察性，非因果）"),
+    "interactions_flag": (
+        "Observational, not causal: customers chose to take part, and those who take part are "
+        "the ones who buy anyway. The adjusted difference compares participants with "
+        "non-participants reweighted to match their recency, frequency and spend before the "
+        "sale; whatever else drives both taking part and buying (interest in the sale, visits "
+        "made in order to buy) is still in it. Read it as an association, not as the "
+        "activity's effect: only a randomised test of the activity measures that.",
+        "观察性结果，并非因果效应：是否参与由客户自己决定，而参与的往往正是本来就会购买的客户。"
+        "调整后差异将参与者与经过加权、在活动前的最近购买、购买频次和消费金额上与之相当的未参与者比较；"
+        "其他同时影响参与和购买的因素（对大促的兴趣、为购买而来的访问）仍然包含在内。"
+        "请把它看作相关关系，而非活动的效果：只有对活动做随机实验才能衡量其效果。"),
+    "interactions_scope": (
+        "Participants: customers with at least one such activity from {start} to {end}, among "
+        "those who bought before the sale. Outcomes over the evaluation window, {wstart} to "
+        "{wend}.",
+        "参与者：在活动前有过购买的客户中，{start} 至 {end} 期间至少参与一次该活动的客户。"
+        "结果指标取评估窗口（{wstart} 至 {wend}）。"),
+    "activity": ("Activity", "互动活动"),
+    "activity_sign_in": ("Sign-in", "签到"),
+    "activity_lottery": ("Lottery", "抽奖"),
+    "activity_vote": ("Vote", "投票"),
+    "interactions_counts": ("Participants / non-participants", "参与者 / 未参与者"),
+    "participants_mean": ("Participants", "参与者"),
+    "non_participants_mean": ("Non-participants", "未参与者"),
+    "raw_difference": ("Raw difference (95% interval)", "原始差异（95% 区间）"),
+    "adjusted_difference": ("Adjusted difference (95% interval)", "调整后差异（95% 区间）"),
+    "balance_smd": ("Largest standardised difference of the covariates, before → after "
+                    "weighting", "协变量最大标准化差异（加权前 → 加权后）"),
+    "not_balanced": ("not balanced", "未达平衡"),
+    "too_few_participants": ("too few to compare (fewer than {n} participants or "
+                             "non-participants)", "人数过少，不做比较（参与者或未参与者少于 {n} 人）"),
+    "interactions_outside": ("Left out, as they had not bought before the sale:",
+                             "因活动前未曾购买而未纳入比较的参与者："),
+    "interactions_reading": (
+        "The adjusted difference gives the non-participants weights so that their recency, "
+        "frequency and spend match the participants'; below 0.1 in the last column the "
+        "groups are alike in those. A large gap between the raw and the adjusted difference "
+        "shows how much of the raw one was who takes part.",
+        "调整后差异对未参与者加权，使其最近购买、购买频次和消费金额与参与者一致；最后一列低于 0.1 "
+        "表示两组在这些方面相当。原始差异与调整后差异相差越大，说明原始差异中由“谁来参与”造成的部分越多。"),
+    "methods_interactions": (
+        "Interactive activities ({kinds}), observational: {method}; the propensity to take "
+        "part from a logistic regression on the customer's purchases in the {days} days before "
+        "the sale ({covariates}); differences by {interval}, {level} intervals that treat the weights as known; balance "
+        "by standardised mean differences (below {threshold} after weighting). Outside the "
+        "campaign's family, no multiple-comparison correction.",
+        "互动活动（{kinds}），观察性分析：{method}；参与倾向由逻辑回归估计，协变量为客户活动前 {days} "
+        "天内的购买情况（{covariates}）；差异用{interval}估计，{level} 区间（视权重为已知）；用标准化均值差检查平衡"
+        "（加权后低于 {threshold}）。不在活动的比较族内，未做多重比较校正。"),
+    "method_ipw_att": ("inverse-probability weighting for the effect on participants (ATT)",
+                       "针对参与者效果（ATT）的逆概率加权"),
+    "interval_wls_hc1": ("weighted least squares with HC1 robust errors",
+                         "加权最小二乘（HC1 稳健标准误）"),
+    "covariate_recency_days": ("days since the last purchase", "距上次购买天数"),
+    "covariate_frequency": ("number of purchases", "购买次数"),
+    "covariate_log_monetary": ("spend (log)", "消费金额（对数）"),
+    "covariate_no_history": ("no purchase at all", "无任何购买"),
+    "note_no_interactions": ("No interactions table: participants vs non-participants of "
+                             "interactive activities (sign-in, lottery, vote) need it.",
+                             "没有互动表：互动活动（签到、抽奖、投票）参与者与未参与者的对比需要它。"),
+    "note_no_activities": ("The interactions table has no sign-in, lottery or vote during the "
+                           "sale: there is no activity to compare.",
+                           "互动表中活动期间没有签到、抽奖或投票记录：没有可比较的活动。"),
 }
 
 

@@ -24,7 +24,7 @@ from crm_experiments.report.i18n import TEXT, tr
 #: The evaluation report's sections, in page order (``templates/evaluation_<name>.html.j2``).
 SECTIONS = ("header", "verdict", "money", "next_round", "effects", "did", "segments",
             "heterogeneity", "kpis", "before_after", "retention", "satisfaction", "cohorts",
-            "reactivation", "lifecycle", "methods", "notes", "glossary")
+            "reactivation", "interactions", "lifecycle", "methods", "notes", "glossary")
 #: Unit of each sale KPI (how its cells are formatted); others are counts.
 KPI_UNITS = {"gmv": "money", "net_revenue": "money", "aov": "money", "refund_amount": "money",
              "paid_rate": "rate", "refund_rate": "rate", "shipped_same_day_rate": "rate",
@@ -123,6 +123,7 @@ def evaluation_context(result) -> dict:
         "satisfaction": _satisfaction(t.get("satisfaction"), [a["name"] for a in s["arms"]]),
         **_cohorts(t.get("cohorts")),
         "reactivation": _records(t.get("reactivation")),
+        **_interactions(t.get("interactions")),
         "segment_families": [tr("methods_family", lang, segment=term("segment_", k), m=n)
                              for k, n in s["methods"]["segment_families"].items()],
         "glossary": GLOSSARY,
@@ -161,6 +162,18 @@ def _cohorts(frame: pd.DataFrame | None) -> dict:
     rows.append({"cohort": "diff", "cells": [r if r is not None and _finite(r["rate"]) else None
                                              for r in diff]})
     return {"cohorts": rows, "cohort_horizons": horizons}
+
+
+def _interactions(frame: pd.DataFrame | None) -> dict:
+    """The activities' rows grouped by activity (``compared``: the row has estimates), and
+    the participants each activity left out of the population."""
+    records = [{**r, "compared": _finite(r.get("adjusted_estimate"))}
+               for r in _records(frame)]
+    kinds = list(dict.fromkeys(r["kind"] for r in records))
+    groups = [{"kind": k, "rows": [r for r in records if r["kind"] == k]} for k in kinds]
+    return {"interactions": groups,
+            "interactions_outside": [{"kind": g["kind"], "n": g["rows"][0]["participants_outside"]}
+                                     for g in groups if g["rows"][0]["participants_outside"]]}
 
 
 def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control: str,

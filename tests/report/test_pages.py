@@ -218,3 +218,49 @@ def test_shop_without_contacts_reviews_or_surveys(small_shop, tmp_path):
     notes = _text(_section(page, "notes"))
     assert tr("note_no_contacts", "zh") in notes and "note_no_contacts" not in notes
     assert pages.evaluation_page(Evaluation.read(ev.write(tmp_path / "results"))) == page
+
+
+def test_interactive_activities_flagged_as_observational(evaluation):
+    """The demo shop's activities: participants vs non-participants, raw and adjusted, with
+    the observational flag, money and shares in the page's formats, and the Methods line."""
+    page = pages.evaluation_page(evaluation)
+    section = _section(page, "interactions")
+    text = _text(section)
+    assert tr("interactions", "zh") in text and tr("interactions_flag", "zh") in text
+    table = evaluation.tables()["interactions"]
+    sign_in = table.set_index(["kind", "outcome"]).loc[("sign_in", "revenue")]
+    from crm_experiments.report.format import money, pct
+
+    assert "签到" in text and money(sign_in["mean_participants"], "CNY", "zh", 2) in text
+    assert money(sign_in["adjusted_ci_high"], "CNY", "zh", 2) in text
+    converted = table.set_index(["kind", "outcome"]).loc[("sign_in", "converted")]
+    assert pct(converted["adjusted_estimate"], "zh", 2, True) in text
+    rows = re.findall(r"<tr>.*?</tr>", section, re.S)[1:]
+    revenue = next(r for r in rows if "每客户收入" in r and "¥" in r)
+    assert "%" not in revenue
+    assert "¥" not in next(r for r in rows if "购买率" in r and "%" in r)
+    if (table["n_participants"] < 30).any():  # the 4,000-customer shop: too few voters
+        assert tr("too_few_participants", "zh", n=30) in text
+    methods = _text(_section(page, "methods"))
+    applied = evaluation.summary()["methods"]["interactions"]
+    assert applied["kinds"][0] == "sign_in" and applied["level"] == 0.95
+    assert "逆概率加权" in methods and "HC1" in methods and "观察性" in methods
+
+
+def test_shop_without_interactions_says_so_in_the_section(small_shop, tmp_path):
+    import shutil
+
+    from tests.conftest import write_params
+
+    data = tmp_path / "data"
+    shutil.copytree(small_shop.parent / "data", data)
+    (data / "interactions.parquet").unlink()
+    params = _with(load_params(write_params(tmp_path / "p.yaml", data)), language="zh")
+    ev = evaluate(params, 7)
+    assert "note_no_interactions" in ev.notes and ev.tables()["interactions"].empty
+    page = pages.evaluation_page(ev)
+    note = tr("note_no_interactions", "zh")
+    assert note in _text(_section(page, "interactions"))
+    assert note in _text(_section(page, "notes")) and "note_no_interactions" not in page
+    assert "逆概率加权" not in _text(_section(page, "methods"))
+    assert pages.evaluation_page(Evaluation.read(ev.write(tmp_path / "results"))) == page
