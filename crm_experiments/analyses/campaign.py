@@ -28,7 +28,7 @@ from crm_experiments.analyses.descriptive import (
 from crm_experiments.analyses.economics import economics
 from crm_experiments.analyses.interactions import COLUMNS as INTERACTION_COLUMNS
 from crm_experiments.analyses.interactions import activity_comparisons, interaction_methods
-from crm_experiments.analyses.result import ResultMixin, _jsonable
+from crm_experiments.analyses.result import ResultMixin, jsonable
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
@@ -153,7 +153,7 @@ class Evaluation(ResultMixin):
         decisions, arm labels and planned shares, data notes, and the methods applied."""
         p, v, srm = self.params, self.verdict, self.comparison.srm
         labels = {a.name: a.label or a.name for a in p.arms}
-        return _jsonable({
+        return jsonable({
             "campaign_id": p.campaign_id,
             "display_name": p.display_name,
             "language": p.language,

@@ -43,12 +43,12 @@ class ResultSchemaError(CrmError):
     """A stored result does not match the schema its kind declares."""
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """``value`` with non-finite floats as None and numpy scalars as Python numbers."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -128,7 +128,7 @@ class ResultMixin:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         doc = {"kind": self.KIND, "schema_version": self.SCHEMA_VERSION,
-               "summary": _jsonable(self.summary()), "metrics": self.metrics()}
+               "summary": jsonable(self.summary()), "metrics": self.metrics()}
         staging = Path(tempfile.mkdtemp(prefix=".result-", dir=out))
         try:
             (staging / TABLES_DIR).mkdir()

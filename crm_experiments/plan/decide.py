@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from crm_experiments.analyses.result import ResultMixin, _jsonable
+from crm_experiments.analyses.result import ResultMixin, jsonable
 from crm_experiments.plan.gather import PastCampaign, PlanError
 from crm_experiments.plan.meta import METHOD, Pooled, pool
 from crm_experiments.stats.design import Design, power_at, recommend_holdout_share
@@ -119,7 +119,7 @@ class Plan(ResultMixin):
 
     def summary(self) -> dict:
         e = self.expected_profit
-        return _jsonable({
+        return jsonable({
             "next_id": self.next_id, "campaigns": self.campaigns, "latest": self.latest,
             "sources": self.sources, "primary": self.primary, "method": METHOD,
             "alpha": self.alpha, "audience": self.n_audience,
@@ -155,7 +155,7 @@ class Plan(ResultMixin):
 
 
 def _with_reason(row: dict, r: dict) -> dict:
-    row.update(reason_key=r["key"], reason_args=json.dumps(_jsonable(r["args"])))
+    row.update(reason_key=r["key"], reason_args=json.dumps(jsonable(r["args"])))
     return row
 
 
@@ -390,7 +390,7 @@ def build_plan(past: list[PastCampaign], next_id: str, *, budget: float | None =
     profit = _expected_profit(next_arms, states, state_kind, kinds, audience, sizes,
                               fixed_cost, alpha)
     evaluation = latest.table("design")
-    evaluation_design = (_jsonable(evaluation.iloc[0].to_dict()) if not evaluation.empty
+    evaluation_design = (jsonable(evaluation.iloc[0].to_dict()) if not evaluation.empty
                          else None)
     notes = _holdout_notes(design, evaluation_design, inputs, states, n_latest, full_audience,
                            audience, len(past))

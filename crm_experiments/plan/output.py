@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from crm_experiments.analyses.result import _jsonable
+from crm_experiments.analyses.result import jsonable
 from crm_experiments.errors import CrmError
 from crm_experiments.params import CampaignParams, load_params
 from crm_experiments.plan.decide import Plan
@@ -130,7 +130,7 @@ def page_options(plan: Plan, raw: dict) -> dict:
 def plan_json(plan: Plan, currency: str = "CNY") -> dict:
     """The plan as JSON: its summary, the next round's arms, the per-kind and per-state
     decisions, and the notes written in English."""
-    return _jsonable({
+    return jsonable({
         **plan.summary(), "arms": plan.arms,
         "kinds": plan.kinds.to_dict(orient="records"),
         "states": plan.states.to_dict(orient="records"),
