@@ -32,9 +32,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "cost_per_incremental_order": ("Cost per incremental order", "每增量订单成本"),
     "likely_between": ("likely between {lo} and {hi}", "大概率在 {lo} 到 {hi} 之间"),
     "status_profitable": (
-        "{arm} paid off: it made {profit} extra profit after coupon and message costs "
+        "{arm} paid off: it made {profit} extra profit after coupon, message and fixed costs "
         "({range}), an ROI of {roi}.",
-        "{arm} 带来了正收益：扣除优惠券和短信成本后增量利润为 {profit}（{range}），投资回报率 {roi}。"),
+        "{arm} 带来了正收益：扣除优惠券、消息和固定成本后增量利润为 {profit}（{range}），投资回报率 {roi}。"),
     "status_loses_money": (
         "{arm} lost money: its extra sales did not pay for its costs; profit {profit} ({range}).",
         "{arm} 亏损：增量销售不足以覆盖成本，利润 {profit}（{range}）。"),
