@@ -120,7 +120,9 @@ def _print_table(h: dict) -> None:
           f"ARPU {'n/a' if st['arpu'] is None else format(st['arpu'], ',.2f')}")
     print(f"\n{rt['retention_days']}-day retention of the buyers of "
           f"{rt['buyers_window'][0][:10]} .. {rt['buyers_window'][1][:10]}: ", end="")
-    if rt["complete"]:
+    if rt["complete"] and not rt["buyers"]:
+        print("no buyers in that window")
+    elif rt["complete"]:
         print(f"{_pct(rt['retention_rate'])} ({rt['retained']:,} of {rt['buyers']:,})")
     else:
         print(f"not yet complete (follow-up ends {rt['follow_up'][1][:10]})")

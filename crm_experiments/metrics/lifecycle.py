@@ -82,9 +82,10 @@ def lifecycle_counts(orders: ir.Table, as_of: TimeLike, period_months: int = 3,
                      customers: ir.Table | None = None) -> pd.DataFrame:
     """Counts and shares of each state at ``as_of`` (shares of customers with a state).
 
-    With ``customers``, members registered (``first_order_at`` null or any) without a purchase
-    before ``as_of`` are counted as ``no_purchase_yet`` (share left empty: they are not in the
-    base of the shares).
+    With ``customers``, members without any purchase (before or after ``as_of``) whose
+    ``first_order_at`` is empty or before ``as_of`` are counted as ``no_purchase_yet`` (share
+    left empty: they are not in the base of the shares). A customer whose first purchase comes
+    after ``as_of`` is not counted: the data cannot tell whether they were a member yet.
     """
     states = lifecycle_states(orders, as_of, period_months)
     counts = states.group_by("state").aggregate(customers=states.count()).to_pandas()
@@ -93,8 +94,13 @@ def lifecycle_counts(orders: ir.Table, as_of: TimeLike, period_months: int = 3,
     total = int(frame["customers"].sum())
     frame["share"] = frame["customers"] / total if total else float("nan")
     if customers is not None:
-        known = customers.select("customer_id").distinct()
-        missing = known.anti_join(states, "customer_id").count().to_pandas()
+        known = customers
+        if "first_order_at" in customers.columns:
+            known = known.filter(known.first_order_at.isnull()
+                                 | (known.first_order_at < ts(as_of)))
+        known = known.select("customer_id").distinct()
+        buyers = purchases(orders).select("customer_id").distinct()
+        missing = known.anti_join(buyers, "customer_id").count().to_pandas()
         frame.loc[NO_STATE] = [int(missing), float("nan")]
         frame["customers"] = frame["customers"].astype("int64")
     frame.index.name = "state"

@@ -41,7 +41,7 @@ def test_json_hand_derived(data_dir, capsys):
     assert lc["active_share"] == pytest.approx(5 / 11)
     shares = {s["state"]: s["share"] for s in lc["states"]}
     assert shares["sleeping"] == pytest.approx(3 / 11)
-    assert lc["no_purchase_yet"] == 2                     # K and M
+    assert lc["no_purchase_yet"] == 1  # K; not M, whose first purchase is on d itself
     st = h["stickiness"]
     # [08-01, 11-01): A, B (2), C, D (2), L -> 5 buyers, 2 repeat, revenue 500
     assert (st["buyers"], st["repeat_buyers"]) == (5, 2)
@@ -74,3 +74,25 @@ def test_bad_date_is_a_clear_error(data_dir, capsys):
     assert code == 2 and "--as-of" in err
     code, _, err = _run(capsys, data_dir / "nowhere", "--as-of", "2025-11-01")
     assert code == 2 and "nowhere" in err
+
+
+def test_table_output_without_buyers_in_the_periods(data_dir, capsys):
+    """Before the shop's first order: no buyers in either period, no crash in text mode."""
+    code, out, err = _run(capsys, data_dir, "--as-of", "2024-06-01")
+    assert code == 0, err
+    assert "buyers 0" in out and "no buyers in that window" in out
+
+
+
+def test_closed_pipe_is_not_a_traceback(data_dir):
+    """`crm-exp metrics ... --json | head -1`: the reader goes away, no traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "crm_experiments.cli", "metrics",
+                             str(data_dir), "--as-of", "2025-11-01", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `head` exiting before the command writes
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert not any(s in err for s in (b"Traceback", b"BrokenPipe", b"Exception ignored")), err

@@ -13,7 +13,9 @@ def test_customers_without_purchase_before_date_have_no_state(orders, con):
     customers = con.create_table("customers", pd.DataFrame(
         {"customer_id": sorted({*EXPECTED_STATES, "K", "M", "Z"})}))
     counts = lc.lifecycle_counts(orders, AS_OF, 3, customers=customers)
-    assert counts.loc[lc.NO_STATE, "customers"] == 3  # K (unpaid), M (on d), Z (never)
+    # K (unpaid only) and Z (never ordered); not M, whose first purchase is on d itself (the
+    # data cannot tell whether M was a member before d)
+    assert counts.loc[lc.NO_STATE, "customers"] == 2
     assert counts.loc[list(lc.STATES), "customers"].sum() == len(EXPECTED_STATES)
     assert counts.loc["silent", "share"] == 2 / 11
     assert abs(counts["share"].sum() - 1) < 1e-12  # NaN share of no_purchase_yet is skipped
@@ -74,3 +76,15 @@ def test_migration_of_a_subset_from_shared_states_equals_migration_of_its_orders
                                   lc.migration_matrix(own, "2025-08-01", AS_OF, 3))
     pd.testing.assert_frame_equal(lc.migration_from_states(s0, s1),
                                   lc.migration_matrix(orders, "2025-08-01", AS_OF, 3))
+
+
+def test_no_purchase_yet_counts_only_members_before_the_date(orders, con):
+    """Members whose first order date is after d, or whose first purchase is after d, are not
+    'no purchase yet' at d; an empty first order date with no purchase is."""
+    customers = con.create_table("customers_dated", pd.DataFrame({
+        "customer_id": ["Z", "Y", "X", "M"],
+        "first_order_at": pd.to_datetime([None, "2025-12-01", "2025-10-01", "2025-11-01"]),
+    }))
+    counts = lc.lifecycle_counts(orders, AS_OF, 3, customers=customers)
+    assert counts.loc[lc.NO_STATE, "customers"] == 2  # Z (no date), X (dated before d)
+
