@@ -1,7 +1,10 @@
 """The MLflow client of every command: where runs are tracked, our experiment, links to runs.
 
-``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db`` (artifacts in
-``./mlartifacts``); the experiment is ``CRM_EXP_MLFLOW_EXPERIMENT`` or ``crm-experiments``.
+``MLFLOW_TRACKING_URI`` if set, else the project's local store: the nearest ``mlflow.db`` in
+the working directory or one of its parents (so a notebook opened in ``notebooks/`` finds the
+store that ``make demo`` wrote at the project's root), else a new ``./mlflow.db``; artifacts in
+``mlartifacts/`` beside the database. The experiment is ``CRM_EXP_MLFLOW_EXPERIMENT`` or
+``crm-experiments``.
 """
 
 from __future__ import annotations
@@ -17,14 +20,24 @@ REPORT_TYPE = "campaign_evaluation"
 LOCAL_UI = "http://127.0.0.1:5000"
 
 
+def local_store(start: Path | None = None) -> Path:
+    """The ``mlflow.db`` nearest to ``start`` (default: the working directory) going up, else
+    ``start / "mlflow.db"`` (created on first use)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "mlflow.db").is_file():
+            return folder / "mlflow.db"
+    return here / "mlflow.db"
+
+
 def tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<cwd>/mlflow.db``."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    """``MLFLOW_TRACKING_URI`` if set, else ``sqlite:///`` + :func:`local_store`."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{local_store()}"
 
 
 def mlflow_client():
     """An MLflow client on :func:`tracking_uri` and the id of our experiment (created if
-    missing; with a local sqlite store its artifacts go to ./mlartifacts)."""
+    missing; with a local sqlite store its artifacts go to ``mlartifacts/`` beside it)."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -45,8 +58,8 @@ def mlflow_client():
         exp = client.get_experiment_by_name(EXPERIMENT_NAME)
         if exp is None:
             location = None
-            if uri.startswith("sqlite:"):
-                location = (Path.cwd() / "mlartifacts").as_uri()
+            if uri.startswith("sqlite:///"):
+                location = (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").as_uri()
             exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
         else:
             exp_id = exp.experiment_id
