@@ -1,4 +1,8 @@
-"""``crm-exp run PARAMS.yaml --horizon H``: evaluate one campaign at one horizon."""
+"""``crm-exp run PARAMS.yaml --horizon H``: evaluate one campaign at one horizon.
+
+The preflight (:mod:`crm_experiments.pipeline.preflight`) runs first, in seconds: if anything a
+run needs is missing it prints the errors and exits 1 before any notebook or MLflow run starts
+and before anything is written; the parts the run will skip are printed as warnings."""
 
 from __future__ import annotations
 
@@ -15,9 +19,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.params import load_params
+    from crm_experiments.pipeline.preflight import preflight
     from crm_experiments.pipeline.runner import run_evaluation
 
     horizons = args.horizon or list(load_params(args.params).horizons)
+    checked = preflight(args.params, horizons)
+    for line in checked.lines():
+        print(line, file=sys.stderr)
+    if not checked.ok:
+        print(f"crm-exp run: not run: {len(checked.errors)} error(s) above "
+              f"(`crm-exp validate --params {args.params}` repeats this check)", file=sys.stderr)
+        return 1
     for h in horizons:
         outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
                                  progress=lambda m: print(m, file=sys.stderr))

@@ -9,6 +9,11 @@ Concurrency: each evaluation is guarded by an exclusive, non-blocking file lock
 the lock leaves that evaluation to the process holding it. The lock dies with its process,
 so a killed scheduler never blocks the next one; the next one marks the killed run's
 leftover RUNNING run FAILED ("interrupted") and evaluates again.
+
+Preflight: before it is run, each due evaluation goes through
+:func:`crm_experiments.pipeline.preflight.preflight` (once per campaign file); one that fails
+it is not run (no MLflow run, no report) but reported as ``blocked`` with the reasons, and is
+checked again the next time (e.g. once the data reach the end of its window).
 """
 
 from __future__ import annotations
@@ -46,8 +51,29 @@ class Evaluation:
 @dataclass(frozen=True)
 class Outcome:
     evaluation: Evaluation
-    status: str  # "finished" | "failed" | "skipped_locked" | "skipped_done"
+    status: str  # "finished" | "failed" | "blocked" | "skipped_locked" | "skipped_done"
     detail: str = ""
+
+
+def preflight_due(pending: list[Evaluation]) -> dict[tuple[str, int], list[str]]:
+    """The preflight errors of each pending evaluation, ``(campaign_id, horizon) -> lines``
+    (empty: ready to run); one preflight per campaign file, at its pending horizons."""
+    from crm_experiments.pipeline.preflight import preflight
+
+    by_file: dict[Path, list[Evaluation]] = {}
+    for ev in pending:
+        by_file.setdefault(ev.params_path, []).append(ev)
+    out: dict[tuple[str, int], list[str]] = {}
+    for path, evs in by_file.items():
+        try:
+            checked = preflight(path, [ev.horizon_days for ev in evs])
+        except CrmError as exc:  # the file changed since it was listed
+            out.update({(ev.campaign_id, ev.horizon_days): [str(exc)] for ev in evs})
+            continue
+        for ev in evs:
+            out[(ev.campaign_id, ev.horizon_days)] = [
+                str(f) for f in checked.errors_at(ev.horizon_days)]
+    return out
 
 
 def load_campaigns(campaigns_dir: str | Path = CAMPAIGNS_DIR
@@ -121,10 +147,16 @@ def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
     from crm_experiments.pipeline.runner import run_evaluation
 
     pending, errors = due(today, campaigns_dir)
+    problems = preflight_due(pending)
     client, exp_id = mlflow_client()
     lock_dir = Path(reports_root) / ".locks"
     outcomes = []
     for ev in pending:
+        blocked = problems.get((ev.campaign_id, ev.horizon_days))
+        if blocked:
+            say(f"{ev.key}: not run, the preflight failed:\n  " + "\n  ".join(blocked))
+            outcomes.append(Outcome(ev, "blocked", "; ".join(blocked)))
+            continue
         with evaluation_lock(lock_dir, ev.key) as held:
             if not held:
                 say(f"{ev.key}: another scheduler is running it; skipped")
