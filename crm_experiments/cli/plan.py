@@ -2,9 +2,10 @@
 
     crm-exp plan --next-id d11_2026 [--campaigns a,b,c] [--sale-start 2026-11-01
         --sale-end 2026-11-11] [--budget 50000] [--campaigns-dir params/campaigns]
-        [--out-dir reports/d11_2026/plan]
+        [--drafts-dir params/drafts] [--out-dir reports/d11_2026/plan]
 
-Writes ``<campaigns-dir>/<next-id>.yaml`` and the plan page (``summary.html`` in the params'
+Writes the draft ``<drafts-dir>/<next-id>.yaml`` (the schedule does not read it: move it into
+``params/campaigns/`` to accept it) and the plan page (``summary.html`` in the params'
 language, ``summary.<other>.html``); logs both to MLflow (run tagged
 ``report_type=next_round_plan``). See :mod:`crm_experiments.plan`.
 """
@@ -32,7 +33,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=float, help="spend cap for coupons, messages and "
                         "fixed cost (currency of the shop)")
     parser.add_argument("--campaigns-dir", default="params/campaigns",
-                        help="where the params go (params/campaigns)")
+                        help="the campaigns' params, read for the latest campaign's settings "
+                             "(params/campaigns)")
+    parser.add_argument("--drafts-dir", default="params/drafts",
+                        help="where the draft params of the next round go (params/drafts; "
+                             "move the file into the campaigns folder to accept it)")
     parser.add_argument("--out-dir", help="summary and tables (reports/<next-id>/plan)")
     parser.add_argument("--data-path", help="data directory of the next round (default: the "
                         "latest campaign's)")
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if args.campaigns else None
     o = make_plan(args.next_id, campaigns=campaigns, sale_start=args.sale_start,
                   sale_end=args.sale_end, budget=args.budget, campaigns_dir=args.campaigns_dir,
+                  drafts_dir=args.drafts_dir,
                   out_dir=args.out_dir, data_path=args.data_path, force=args.force)
     p = o.plan
     for k in p.kinds.itertuples():
@@ -66,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
                                                 p.labels))
     e = p.expected_profit
     print(f"expected incremental profit {e['estimate']:,.0f} [{e['low']:,.0f}, {e['high']:,.0f}]")
-    print(f"params {o.params_path}; summary {o.summary_path}; MLflow run {o.run_id}")
+    print(f"draft params {o.params_path} (move it into {args.campaigns_dir}/ to schedule it); "
+          f"summary {o.summary_path}; MLflow run {o.run_id}")
     return 0

@@ -20,6 +20,9 @@ from crm_experiments.plan.output import (
     write_outputs,
 )
 
+#: Where ``crm-exp plan`` writes the next round's draft params (not read by the schedule).
+DRAFTS_DIR = "params/drafts"
+
 
 @dataclass(frozen=True)
 class PlanOutcome:
@@ -54,15 +57,19 @@ def _prepare(next_id: str, campaigns: list[str] | None, sale_start: dt.date | No
 def make_plan(next_id: str, *, campaigns: list[str] | None = None,
               sale_start: dt.date | None = None, sale_end: dt.date | None = None,
               budget: float | None = None, campaigns_dir: str | Path = "params/campaigns",
-              out_dir: str | Path | None = None, data_path: str | None = None,
-              force: bool = False) -> PlanOutcome:
-    """Plan the next round; write ``<campaigns_dir>/<next_id>.yaml`` and the plan page into
-    ``out_dir`` (``reports/<next_id>/plan``) and log both to MLflow."""
+              drafts_dir: str | Path = DRAFTS_DIR, out_dir: str | Path | None = None,
+              data_path: str | None = None, force: bool = False) -> PlanOutcome:
+    """Plan the next round; write the draft ``<drafts_dir>/<next_id>.yaml`` and the plan page
+    into ``out_dir`` (``reports/<next_id>/plan``) and log both to MLflow.
+
+    The draft is not in ``campaigns_dir`` (where ``crm-exp schedule`` looks), so nothing
+    evaluates it before a person accepts it by moving it there; ``campaigns_dir`` is read for
+    the latest campaign's own params."""
     campaigns_dir = Path(campaigns_dir)
     plan, raw = _prepare(next_id, campaigns, sale_start, sale_end, budget, campaigns_dir,
                          data_path)
     out = Path(out_dir) if out_dir else Path("reports") / next_id / "plan"
-    params_path, summary, run_id = publish(plan, raw, campaigns_dir / f"{next_id}.yaml", out,
+    params_path, summary, run_id = publish(plan, raw, Path(drafts_dir) / f"{next_id}.yaml", out,
                                            force=force)
     return PlanOutcome(plan, params_path, summary, run_id, raw)
 

@@ -35,7 +35,8 @@ def _truth(truths, arm, state=None) -> float:
 
 @pytest.fixture(scope="module")
 def planned(past):
-    return make_plan("camp_next", campaigns_dir=past["campaigns_dir"])
+    return make_plan("camp_next", campaigns_dir=past["campaigns_dir"],
+                     drafts_dir=past["root"] / "drafts")
 
 
 def test_arms_follow_the_truth(past, planned):
@@ -73,7 +74,9 @@ def test_states_follow_the_truth(past, planned):
 
 def test_params_are_valid_runnable_and_logged(past, planned, tmp_path, monkeypatch):
     params = load_params(planned.params_path)
-    assert planned.params_path == past["campaigns_dir"] / "camp_next.yaml"
+    # a draft, outside the folder the schedule reads
+    assert planned.params_path == past["root"] / "drafts" / "camp_next.yaml"
+    assert not (past["campaigns_dir"] / "camp_next.yaml").exists()
     assert params.campaign_id == "camp_next"
     latest = load_params(past["campaigns_dir"] / f"{REAL}.yaml")
     assert params.data.path == latest.data.path          # the latest campaign's data
@@ -98,7 +101,8 @@ def test_params_are_valid_runnable_and_logged(past, planned, tmp_path, monkeypat
 
     # runnable as is: generate the next round's data for exactly these params, evaluate
     out = make_plan("camp_next2", campaigns_dir=past["campaigns_dir"],
-                    data_path=str(tmp_path / "data"), sale_start=None, sale_end=None)
+                    drafts_dir=tmp_path / "drafts", data_path=str(tmp_path / "data"),
+                    sale_start=None, sale_end=None)
     p2 = load_params(out.params_path)
     generate_shop(tmp_path / "data", p2, n_customers=2_000)
     # the real command, into its own MLflow store (the planner's store stays as it was)
@@ -160,17 +164,18 @@ def test_cli_plan_and_errors(past, capsys):
     code = main(["plan", "--next-id", "camp_cli", "--campaigns", "camp_a,camp_b,camp_c",
                  "--sale-start", "2026-06-01", "--sale-end", "2026-06-10", "--budget", "5000",
                  "--campaigns-dir", str(past["campaigns_dir"]),
+                 "--drafts-dir", str(past["root"] / "drafts"),
                  "--out-dir", str(past["root"] / "cli-plan")])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "coupon_200_30: keep" in out and "coupon_60_50: drop" in out
-    raw = yaml.safe_load((past["campaigns_dir"] / "camp_cli.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((past["root"] / "drafts" / "camp_cli.yaml").read_text(encoding="utf-8"))
     assert raw["sale"] == {"start": "2026-06-01", "end": "2026-06-10"}
     plan = json.loads((past["root"] / "cli-plan" / "plan.json").read_text(encoding="utf-8"))
     assert any("Budget 5,000" in r for r in plan["reasons"])
     # an existing params file is not replaced; an unknown campaign is an error (exit 2)
     assert main(["plan", "--next-id", "camp_cli", "--campaigns-dir",
-                 str(past["campaigns_dir"])]) == 2
+                 str(past["campaigns_dir"]), "--drafts-dir", str(past["root"] / "drafts")]) == 2
     assert "exists" in capsys.readouterr().err
     with pytest.raises(PlanError, match="no FINISHED evaluation"):
         make_plan("camp_x", campaigns=["nope"], campaigns_dir=past["campaigns_dir"])
