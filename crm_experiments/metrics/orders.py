@@ -7,6 +7,13 @@ A **purchase** is a paid order (``paid_at`` not null) that was not fully refunde
 the share of goods kept and ``m`` the gross margin on list price (``amount + discount``), so
 coupon discounts are paid for out of the margin.
 
+A **repeat purchase**, in every metric of this package (lifecycle states' "2+ purchases",
+the repeat purchase rate, retention, cohorts' repurchase, reactivation), is a second purchase
+*order*: two orders on the same day count twice. Only the BTYD models of
+:mod:`crm_experiments.models` count purchase *days* (several orders on one day are one
+transaction, the convention of Fader & Hardie's models and of ``lifetimes``); their features
+say so where they are built (:mod:`crm_experiments.models.features`).
+
 All functions take and return Ibis expressions; nothing is computed until a caller executes.
 """
 
