@@ -27,7 +27,16 @@ CASES = {
     "segment": ("segment_column_missing", "segments[1]", ["'loyalty'", "tier"]),
     "horizon": ("horizon_not_covered", "horizons", ["2026-05-31", "evaluate on or after"]),
     "bad_data": ("negative_value", None, ["orders.parquet", "amount"]),
+    "arm_not_assigned": ("arm_not_assigned", "arms", ["'coupon_300_50'", "control"]),
+    "unknown_arm": ("unknown_arm", None, ["assignments.parquet", "coupon_200_30"]),
 }
+ARMS = [{"name": "control", "planned_share": 0.2},
+        {"name": "coupon_100_10", "planned_share": 0.3, "coupon_face_value": 10,
+         "coupon_threshold": 100},
+        {"name": "coupon_200_30", "planned_share": 0.4, "coupon_face_value": 30,
+         "coupon_threshold": 200},
+        {"name": "coupon_300_50", "planned_share": 0.1, "coupon_face_value": 50,
+         "coupon_threshold": 300}]
 
 
 def _data(small_shop: Path) -> Path:
@@ -69,6 +78,9 @@ def cases(small_shop, tmp_path_factory) -> dict[str, Path]:
     orders.loc[2, "amount"] = -20.0
     orders.to_parquet(bad / "orders.parquet")
     out["bad_data"] = write_params(root / "bad.yaml", bad)
+    out["arm_not_assigned"] = write_params(root / "arms.yaml", _data(small_shop), arms=ARMS)
+    two = [{**ARMS[0]}, {**ARMS[1], "planned_share": 0.8}]
+    out["unknown_arm"] = write_params(root / "two_arms.yaml", _data(small_shop), arms=two)
     return out
 
 
