@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,3 +57,31 @@ class DataValidationError(CrmError):
         errors = [f for f in self.findings if f.severity == "error"]
         head = f"{len(errors)} data error{'s' if len(errors) != 1 else ''} found:"
         return "\n".join([head, *(f"  {f}" for f in errors)])
+
+
+class AnalysisSkipped(CrmError):
+    """An analysis that cannot run on this shop's data (not a bug, not bad data): the report
+    replaces its page with a note saying why, and the run still finishes.
+
+    ``key`` is a text of the report's translation table, ``facts`` the values it mentions
+    (text and numbers). The message ends with ``[key: {facts as JSON}]`` so that the runner
+    can read them back from a notebook's error text (:meth:`parse`).
+    """
+
+    def __init__(self, key: str, message: str, **facts: object):
+        self.key = key
+        self.message = message
+        self.facts = {k: v if isinstance(v, int | float) else str(v) for k, v in facts.items()}
+        super().__init__(f"{message} [{key}: {json.dumps(self.facts, sort_keys=True)}]")
+
+    @staticmethod
+    def parse(text: str) -> tuple[str, dict] | None:
+        """``(key, facts)`` of a message made by this class, else None."""
+        found = re.search(r"\[(\w+): (\{.*\})\]\s*$", text or "", flags=re.S)
+        if found is None:
+            return None
+        try:
+            facts = json.loads(found.group(2))
+        except ValueError:
+            return None
+        return (found.group(1), facts) if isinstance(facts, dict) else None

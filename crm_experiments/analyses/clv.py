@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from crm_experiments.analyses.result import ResultMixin, finite_metrics
-from crm_experiments.errors import CrmError
+from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.metrics.campaign import campaign_customers
 from crm_experiments.models.btyd import (
     MAX_FIT_CUSTOMERS,
@@ -40,7 +40,7 @@ from crm_experiments.models.features import (
     repeat_purchases_by_day,
     rfm_features,
 )
-from crm_experiments.models.gamma_gamma import GammaGammaModel
+from crm_experiments.models.gamma_gamma import GammaGammaModel, fit_spend_model
 from crm_experiments.models.validation import fit_purchase_models, validate_models
 
 #: Declared tables of a stored CLV/churn result (see :class:`ResultMixin`); the churn tables
@@ -280,6 +280,38 @@ def _fit_note(stage: str, models, seed: int, date: pd.Timestamp) -> dict | None:
             "sizes": [list(x) for x in sizes], "seed": seed, "date": str(date.date())}
 
 
+def _spend_model(features: pd.DataFrame, fit_args: dict) -> GammaGammaModel:
+    """The Gamma-Gamma model, retried with a penalizer when it does not converge
+    (:func:`~crm_experiments.models.gamma_gamma.fit_spend_model`); none: the CLV is skipped."""
+    try:
+        return fit_spend_model(features, **fit_args)
+    except CrmError as exc:
+        raise AnalysisSkipped("skip_clv_no_spend_model", f"CLV and churn skipped: {exc}",
+                              reason=str(exc)) from exc
+
+
+def _refit(validation, models: dict, features: pd.DataFrame, fit_args: dict,
+           notes: list[dict]):
+    """The best validated purchase model refitted on ``features``; when that fit fails, the
+    next model in the validation's order (with a note); none: the CLV is skipped."""
+    order = validation.summary.sort_values(["by_frequency_mae", "aic"])["model"].tolist()
+    order = [validation.best, *[m for m in order if m != validation.best and m in models]]
+    failed: list[str] = []
+    for kind in order:
+        try:
+            pm = type(models[kind])().fit(features, **fit_args)
+        except CrmError as exc:
+            failed.append(f"{models[kind].label}: {exc}")
+            continue
+        if failed:
+            notes.append({"key": "clv_note_refit_fallback", "model": pm.label,
+                          "reason": "; ".join(failed)})
+        return pm
+    reason = "; ".join(failed)
+    raise AnalysisSkipped("skip_clv_no_purchase_model", f"CLV and churn skipped: {reason}",
+                          reason=reason)
+
+
 def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
                  churn_days: int = 30, annual_discount_rate: float = 0.10,
                  n_boot: int = 1000, max_fit_customers: int | None = MAX_FIT_CUSTOMERS,
@@ -325,8 +357,12 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     feats_cal = rfm_features(orders, cal_end, obs_end, unit=unit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModelWarning)
-        models = fit_purchase_models(feats_cal, **fit_args)
-        gg_cal = GammaGammaModel().fit(feats_cal, **fit_args)
+        try:
+            models = fit_purchase_models(feats_cal, **fit_args)
+        except CrmError as exc:
+            raise AnalysisSkipped("skip_clv_no_purchase_model",
+                                  f"CLV and churn skipped: {exc}", reason=str(exc)) from exc
+        gg_cal = _spend_model(feats_cal, fit_args)
     record(caught)
     first = int(feats_cal["first_purchase_day"].min())
     actual = repeat_purchases_by_day(
@@ -349,8 +385,8 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     feats_post = rfm_features(orders, obs_end, unit=unit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModelWarning)
-        pm = type(models[best])().fit(feats_post, **fit_args)
-        gg = GammaGammaModel().fit(feats_post, **fit_args)
+        pm = _refit(validation, models, feats_post, fit_args, notes)
+        gg = _spend_model(feats_post, fit_args)
     record(caught)
     post = _clv_of(cust.index, pm, gg, feats_post, months, annual_discount_rate)
     # churn below: the customers with a purchase before its cutoff (<= obs_end)
@@ -363,6 +399,10 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
         note = _fit_note(stage, ms, seed, date)
         if note:
             method.append(note)
+        spend = gg_cal if stage == "calibration" else gg
+        if spend.penalizer_coef > 0:
+            method.append({"key": "clv_method_gg_penalizer", "penalizer": spend.penalizer_coef,
+                           "date": str(date.date())})
     # 4. incremental CLV: no history = CLV 0
     n_none = int(post.attrs["no_history"])
     if n_none:
@@ -398,6 +438,8 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
             max_customers=max_churn_customers, population=churn_population)
     except CrmError as exc:
         notes.append({"key": "clv_note_churn_skipped", "reason": str(exc)})
+    if churn is not None and churn.model_error:
+        notes.append({"key": "clv_note_churn_model_left_out", "reason": churn.model_error})
     if churn is not None and churn.sampled:
         method.append({"key": "clv_method_churn_sample", "n": int(churn.scores["n"].iloc[0]),
                        "population": int(churn.population), "date": str(churn.cutoff.date()),

@@ -33,9 +33,11 @@ import pyarrow.compute as pc
 from crm_experiments.analyses.campaign import compare_campaign, per_segment_effects
 from crm_experiments.analyses.economics import economics
 from crm_experiments.analyses.result import ResultMixin, finite_metrics
+from crm_experiments.errors import AnalysisSkipped
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
 from crm_experiments.params import CampaignParams
+from crm_experiments.uplift.features import usable_features
 from crm_experiments.uplift.model import UpliftModel, UpliftResult, analyse_uplift
 
 ATTRIBUTES = ("gender", "province")
@@ -154,6 +156,8 @@ class UpliftAnalysis(ResultMixin):
     targets: pd.DataFrame               # customer_id, recommended_arm, expected gain
     features: tuple[str, ...] = ()
     arm_labels: dict[str, str] = field(default_factory=dict)
+    #: facts, not sentences: ``{"key": <translation key>, ...}`` (e.g. a feature left out)
+    notes: tuple[dict, ...] = ()
 
     def summary(self) -> dict:
         """Everything the uplift page shows besides the tables, as plain data."""
@@ -173,7 +177,7 @@ class UpliftAnalysis(ResultMixin):
             "n_customers": int(u.n_customers), "n_train": int(u.n_train),
             "n_train_split": int(u.n_train_split), "n_test": int(u.n_test),
             "n_test_split": int(u.n_test_split), "best_single_arm": u.best_single_arm,
-            "recommendation": recommendation,
+            "recommendation": recommendation, "notes": [dict(n) for n in self.notes],
         }
 
     def _headline(self) -> dict:
@@ -233,7 +237,14 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
     its half and is evaluated on a seeded sample of at most ``max_test`` held-out customers
     (the summary gives the sizes); every customer still gets a next-round recommendation.
     """
-    customers, features = customer_table(shop, params, horizon_days)
+    customers, candidates = customer_table(shop, params, horizon_days)
+    features, dropped = usable_features(customers, candidates)
+    notes = tuple({"key": f"uplift_note_feature_{why}", "feature": c} for c, why in dropped)
+    if not features:
+        names = ", ".join(c for c, _ in dropped)
+        raise AnalysisSkipped("skip_uplift_no_features",
+                              f"coupon uplift skipped: no usable feature column ({names} are "
+                              "empty or constant)", features=names)
     comparison = compare_campaign(customers, params)
     money = economics(customers, comparison, params)
     arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
@@ -249,4 +260,4 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
         control_arm=params.control_arm, uplift=result, economics=money,
         segment_effects=segment_effects(customers, params),
         targets=next_round_targets(result.model, customers), features=tuple(features),
-        arm_labels={a.name: a.label or a.name for a in params.arms})
+        arm_labels={a.name: a.label or a.name for a in params.arms}, notes=notes)

@@ -12,6 +12,8 @@ With a cutoff ``c`` (exclusive, midnight) and ``N`` days:
   (:func:`~crm_experiments.models.features.behaviour_features`).
   ``p_alive`` (1 - P(alive)) is shown for reference with a warning: BG/NBD gives P(alive) = 1
   to every customer without a repeat purchase, however long ago they bought.
+  When the purchase model cannot be fitted or gives invalid scores, ``model`` and ``p_alive``
+  are left out (``model_error`` says why) and the other two are still compared.
 
 Compared by ROC AUC (ranking), Brier score (probability accuracy; lower is better) and a
 reliability table (mean score vs observed churn share in 10 score bins).
@@ -79,6 +81,8 @@ class ChurnComparison:
     #: share of the scored customers without a repeat purchase, when ``p_alive`` came from a
     #: BG/NBD model (which gives them P(alive) = 1: the first warning); else None
     one_timer_share: float | None = None
+    #: why the purchase model's scorers are left out (None: they are there)
+    model_error: str | None = None
 
     def metrics(self) -> dict[str, float]:
         out = {}
@@ -148,22 +152,28 @@ def _score(orders, cutoff, churn_days, *, model_kind, unit, interactions, seed,
     for col in ("recency", "T"):
         feats[col] = feats[col] / k
     feats.attrs["unit"] = unit
-    pm = purchase_model if purchase_model is not None else \
-        PURCHASE_MODELS[model_kind]().fit(feats, seed=seed)
-    scores = {
-        "model": pm.p_no_purchase(churn_days / k, feats),
-        "hiatus": HiatusRule().fit(train["days_since_last"], y_train).predict_proba(
-            test["days_since_last"]),
-    }
+    scores = {}
+    pm, model_error = purchase_model, None
+    try:  # the purchase model's scores; hiatus and the classifier do not need it
+        if pm is None:
+            pm = PURCHASE_MODELS[model_kind]().fit(feats, seed=seed)
+        model_scores = {"model": pm.p_no_purchase(churn_days / k, feats),
+                        "p_alive": 1 - pm.p_alive(feats)}
+        if not all(np.all(np.isfinite(v)) for v in model_scores.values()):
+            raise CrmError(f"{pm.label} gives non-finite churn scores")
+        scores["model"] = model_scores["model"]
+    except CrmError as exc:
+        pm, model_scores, model_error = None, {}, str(exc)
+    scores["hiatus"] = HiatusRule().fit(train["days_since_last"], y_train).predict_proba(
+        test["days_since_last"])
     cols = list(train.columns)
     clf = make_pipeline(FunctionTransformer(_signed_log1p), StandardScaler(),
                         LogisticRegression(C=1.0, max_iter=2000, random_state=seed))
     clf.fit(train[cols], y_train)
     scores["classifier"] = clf.predict_proba(test[cols])[:, 1]
-    p_alive = pm.p_alive(feats)
-    scores["p_alive"] = 1 - p_alive
-
-    return y_test, scores, feats, pm, clf, cols
+    if "p_alive" in model_scores:
+        scores["p_alive"] = model_scores["p_alive"]
+    return y_test, scores, feats, pm, clf, cols, model_error
 
 
 def _purchasers_before(orders: ir.Table, cutoff: pd.Timestamp) -> pd.Index:
@@ -216,7 +226,7 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
     finally:
         for t in cached:
             t.release()
-    y_test, scores, feats, pm, clf, cols = scored
+    y_test, scores, feats, pm, clf, cols, model_error = scored
     n_population = len(y_test) if n_population is None else n_population
     rows, rel = [], []
     for name, p in scores.items():
@@ -241,9 +251,11 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
               + (f" (a seeded random sample of the {n_population:,} customers with a purchase "
                  "before the cutoff)." if sampled else "."))
     notes = []
+    if model_error is not None:
+        notes.append(f"The purchase model's churn score is left out: {model_error}")
     one_timers = feats["frequency"].to_numpy() == 0
     one_timer_share = None
-    if model_kind == "bg_nbd" and one_timers.any():
+    if model_kind == "bg_nbd" and one_timers.any() and "p_alive" in scores:
         one_timer_share = float(one_timers.mean())
         pa_auc = table.loc[table["scorer"] == "p_alive", "auc"].iloc[0]
         notes.append(
@@ -257,5 +269,6 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
                            models={"purchase_model": pm, "classifier": clf,
                                    "classifier_features": cols},
                            population=int(n_population), sampled=bool(sampled),
-                           best_by_auc=str(by_auc.scorer), one_timer_share=one_timer_share)
+                           best_by_auc=str(by_auc.scorer), one_timer_share=one_timer_share,
+                           model_error=model_error)
 

@@ -8,6 +8,7 @@ towards the population mean ``p * gamma / (q - 1)`` (``gamma`` is lifetimes' ``v
 
 The model assumes spend is independent of purchase frequency; a warning says when the data
 disagree (|correlation| > 0.3). ``q <= 1`` means an infinite population mean: an error.
+:func:`fit_spend_model` retries a fit that fails so with growing penalizers (:data:`PENALIZERS`).
 
 On large data the parameters are estimated on a seeded random sample of ``max_customers`` of
 the repeat customers (default :data:`~crm_experiments.models.btyd.MAX_FIT_CUSTOMERS`), as for
@@ -105,9 +106,9 @@ class GammaGammaModel:
             raise ConvergenceError(f"Gamma-Gamma fit gave a non-finite likelihood ({self.params_})")
         self.aic_ = 6 - 2 * self.log_likelihood_
         if self.params_["q"] <= 1:
-            raise CrmError(f"Gamma-Gamma: q = {self.params_['q']:.3g} <= 1 means the population "
-                           "mean spend is infinite; the spend model cannot be used (extreme "
-                           "order values? cap them or use a penalizer)")
+            raise ConvergenceError(f"Gamma-Gamma: q = {self.params_['q']:.3g} <= 1 means the "
+                                   "population mean spend is infinite; the spend model cannot "
+                                   "be used (extreme order values? cap them or use a penalizer)")
         if self.penalizer_coef > 0:
             warnings.warn("Gamma-Gamma: a penalizer shrinks the estimates; log_likelihood_ is "
                           "unpenalised", ModelWarning, stacklevel=2)
@@ -169,3 +170,30 @@ class GammaGammaModel:
             return "GammaGammaModel()"
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"GammaGammaModel({ps}, LL={self.log_likelihood_:.1f})"
+
+
+#: Penalizers :func:`fit_spend_model` tries in turn (the first is the plain fit).
+PENALIZERS = (0.0, 0.001, 0.01, 0.1)
+
+
+def fit_spend_model(features: pd.DataFrame, *, penalizers=PENALIZERS,
+                    max_customers: int | None = MAX_FIT_CUSTOMERS,
+                    seed: int = 0) -> GammaGammaModel:
+    """The Gamma-Gamma model of ``features`` with the first of ``penalizers`` whose fit
+    converges (``penalizer_coef`` of the result says which; ``failed_penalizers_`` lists the
+    ones tried before). A fit that fails for another reason (too few repeat customers) is not
+    retried; when every penalizer fails, the last :class:`ConvergenceError` is raised."""
+    failed: list[float] = []
+    last: ConvergenceError | None = None
+    for pen in penalizers:
+        try:
+            model = GammaGammaModel(penalizer_coef=pen).fit(
+                features, max_customers=max_customers, seed=seed)
+        except ConvergenceError as exc:
+            failed.append(float(pen))
+            last = exc
+            continue
+        model.failed_penalizers_ = tuple(failed)
+        return model
+    raise ConvergenceError(f"Gamma-Gamma did not converge with any penalizer "
+                           f"({', '.join(f'{p:g}' for p in penalizers)}): {last}")

@@ -27,7 +27,6 @@ from crm_experiments.errors import CrmError
 from crm_experiments.models.btyd import (
     MAX_FIT_CUSTOMERS,
     PURCHASE_MODELS,
-    ConvergenceError,
     ModelWarning,
     PurchaseModel,
     unique_patterns,
@@ -46,16 +45,20 @@ def fit_purchase_models(features: pd.DataFrame, kinds=("bg_nbd", "mbg_nbd", "par
                         max_customers: int | None = MAX_FIT_CUSTOMERS, seed: int = 0,
                         **kwargs) -> dict[str, PurchaseModel]:
     """Fit each model kind (on the same random sample of ``max_customers`` customers when there
-    are more); one that fails is reported with a warning and left out."""
+    are more); one that fails (:class:`~crm_experiments.errors.CrmError`: no convergence,
+    invalid predictions ...) is reported with a warning and left out; when all fail, a
+    :class:`CrmError` gives each one's reason."""
     out: dict[str, PurchaseModel] = {}
+    failed: list[str] = []
     for kind in kinds:
         try:
             out[kind] = PURCHASE_MODELS[kind](**kwargs).fit(
                 features, max_customers=max_customers, seed=seed)
-        except ConvergenceError as exc:
+        except CrmError as exc:
+            failed.append(f"{kind}: {exc}")
             warnings.warn(f"{kind} left out: {exc}", ModelWarning, stacklevel=2)
     if not out:
-        raise CrmError("no purchase model could be fitted")
+        raise CrmError("no purchase model could be fitted (" + "; ".join(failed) + ")")
     return out
 
 

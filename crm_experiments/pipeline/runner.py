@@ -3,8 +3,17 @@ into a results folder, the pages are rendered from those stored results
 (:mod:`crm_experiments.report.pages`), MLflow records the run.
 
 One MLflow run per (campaign, horizon), tagged ``campaign_id``, ``horizon_days`` and
-``report_type``. A notebook that fails marks its run FAILED (with the error as a tag) and leaves
-no report behind; an earlier report of the same campaign and horizon stays untouched.
+``report_type``.
+
+Degrade, never drop: an extra notebook (CLV and churn, coupon uplift) that cannot run on the
+shop's data (its analysis raises :class:`~crm_experiments.errors.AnalysisSkipped`) or fails
+with any other error does not cost the report: its page is replaced by a short note
+(:func:`~crm_experiments.report.pages.skipped_page`: what was skipped or failed and why), the
+navigation links it, the evaluation and the other pages complete, and the run is FINISHED with
+the tags ``skipped`` / ``failed_parts`` (comma-separated notebook names) and ``part.<name>``
+(the reason). Only the evaluation notebook failing (or bad data, before any notebook starts)
+marks the run FAILED, with the error as a tag, and leaves no report behind; an earlier report
+of the same campaign and horizon stays untouched.
 """
 
 from __future__ import annotations
@@ -18,10 +27,10 @@ from pathlib import Path
 
 from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.analyses.result import ResultMixin, StoredResult
-from crm_experiments.errors import CrmError
+from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.io.cache import shop_cache
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
-from crm_experiments.report.pages import evaluation_page, extra_page, page_nav
+from crm_experiments.report.pages import evaluation_page, extra_page, page_nav, skipped_page
 from crm_experiments.report.render import publish_report
 from crm_experiments.tracking.client import (
     REPORT_TYPE,
@@ -45,6 +54,30 @@ def _extra_results() -> dict[str, type[ResultMixin]]:
 
 class EvaluationFailed(CrmError):
     """The evaluation notebook failed; its MLflow run is marked FAILED."""
+
+
+class NotebookFailed(EvaluationFailed):
+    """A notebook raised: ``ename`` / ``evalue`` are the exception's class name and text."""
+
+    def __init__(self, message: str, ename: str = "", evalue: str = ""):
+        super().__init__(message)
+        self.ename, self.evalue = ename, evalue
+
+
+def _part_of(exc: BaseException) -> dict:
+    """What the report says of an extra notebook that did not give its page: ``skipped``
+    (:class:`AnalysisSkipped`, with its translation key and facts) or ``failed`` (any other
+    error: its class and message)."""
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    parsed = AnalysisSkipped.parse(evalue) if ename == AnalysisSkipped.__name__ else None
+    if isinstance(exc, AnalysisSkipped):
+        parsed = (exc.key, exc.facts)
+    if parsed is not None:
+        key, facts = parsed
+        return {"status": "skipped", "key": key, "facts": facts,
+                "message": evalue.rsplit(" [", 1)[0]}
+    return {"status": "failed", "error": ename, "message": evalue}
 
 
 @dataclass(frozen=True)
@@ -89,35 +122,53 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     try:
         log_params(client, run_id, _flat_params(params, params_path))
         folders: dict[str, Path] = {}
+        parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
         progress(f"{label} reading and validating {params.data.path}")
         with shop_cache(params):  # staged and validated once for all the notebooks
             for nb in [Path(notebook), *extras]:
                 progress(f"{label} executing {nb.name}")
-                results = (work / "results" if nb == Path(notebook)
-                           else work / "results" / nb.stem)
-                _execute(client, run_id, nb, work, params_path, horizon_days, results)
+                main = nb == Path(notebook)
+                results = work / "results" if main else work / "results" / nb.stem
+                try:
+                    _execute(client, run_id, nb, work, params_path, horizon_days, results)
+                except Exception as exc:  # an extra notebook's failure: its page, a note
+                    if main:
+                        raise
+                    parts[nb.stem] = _part_of(exc)
+                    shutil.rmtree(results, ignore_errors=True)
+                    progress(f"{label} {nb.stem} {parts[nb.stem]['status']}: "
+                             f"{parts[nb.stem]['message']}")
+                    continue
                 folders[nb.stem] = results
 
         results = work / "results"
         main_stem = Path(notebook).stem
         evaluation = Evaluation.read(folders.pop(main_stem))
-        extra_results = _read_extras(folders)
+        extra_results = _read_extras(folders, parts)
         metrics = _run_metrics([evaluation, *extra_results.values()])
         log_metrics(client, run_id, metrics)
         client.log_artifacts(run_id, str(results), "results")
         register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 
         progress(f"{label} rendering report")
-        nav = page_nav(extra_results, params.language)
+        stems = [nb.stem for nb in extras]
+        nav = page_nav(stems, params.language)
         html_pages = {"report": evaluation_page(evaluation, nav=nav)}
         for stem, result in extra_results.items():
-            html_pages[stem] = extra_page(stem, result, evaluation=evaluation, nav=nav)
-        links = {stem: f"{stem}.html" for stem in extra_results}
+            try:
+                html_pages[stem] = extra_page(stem, result, evaluation=evaluation, nav=nav)
+            except Exception as exc:  # a bug in one page: that page becomes a note
+                parts[stem] = _part_of(exc)
+        for stem, part in parts.items():
+            html_pages[stem] = skipped_page(stem, part, params.language, nav=nav)
+        _tag_parts(client, run_id, parts)
+        links = {stem: f"{stem}.html" for stem in stems}
         summary = dict(evaluation.summary())
         summary.update({"mlflow_run_id": run_id, "mlflow_experiment_id": exp_id,
                         "mlflow_tracking_uri": public_uri(tracking_uri()),
                         "mlflow_run_url": run_url(exp_id, run_id),
-                        "pages": sorted(links.values())})
+                        "pages": sorted(links.values()),
+                        "skipped_parts": {stem: dict(p) for stem, p in sorted(parts.items())}})
         staged = work / "report"
         staged.mkdir()
         for name, html in html_pages.items():
@@ -136,14 +187,35 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
 
 
-def _read_extras(folders: dict[str, Path]) -> dict[str, StoredResult]:
-    """The stored result of each extra notebook, read with its class's declared schema."""
+def _read_extras(folders: dict[str, Path], parts: dict[str, dict]) -> dict[str, StoredResult]:
+    """The stored result of each extra notebook, read with its class's declared schema; one
+    that cannot be read goes into ``parts`` as failed."""
     classes = _extra_results()
     out = {}
     for stem, folder in folders.items():
         cls = classes.get(stem)
-        out[stem] = cls.read(folder) if cls is not None else StoredResult.load(folder)
+        try:
+            out[stem] = cls.read(folder) if cls is not None else StoredResult.load(folder)
+        except Exception as exc:
+            parts[stem] = _part_of(exc)
+            shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+#: MLflow's limit on a tag value is larger; a reason is cut here to stay readable.
+_TAG_CHARS = 500
+
+
+def _tag_parts(client, run_id: str, parts: dict[str, dict]) -> None:
+    """Tags of the parts left out: ``skipped`` and ``failed_parts`` (names, comma-separated),
+    ``part.<name>`` (why)."""
+    for status, tag in (("skipped", "skipped"), ("failed", "failed_parts")):
+        names = sorted(stem for stem, p in parts.items() if p["status"] == status)
+        if names:
+            client.set_tag(run_id, tag, ",".join(names))
+    for stem, p in parts.items():
+        why = p["message"] if p["status"] == "skipped" else f"{p['error']}: {p['message']}"
+        client.set_tag(run_id, f"part.{stem}", why[:_TAG_CHARS])
 
 
 def _run_metrics(results: list[StoredResult]) -> dict[str, float]:
@@ -200,9 +272,9 @@ def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
             kernel_manager_class=_kernel_manager_class(),
         )
     except pm.PapermillExecutionError as exc:
-        raise EvaluationFailed(
-            f"notebook {notebook.name} failed at {horizon_days}d: {exc.ename}: {exc.evalue}"
-        ) from exc
+        raise NotebookFailed(
+            f"notebook {notebook.name} failed at {horizon_days}d: {exc.ename}: {exc.evalue}",
+            exc.ename, exc.evalue) from exc
     finally:
         if executed.exists():
             client.log_artifact(run_id, str(executed), "notebook")

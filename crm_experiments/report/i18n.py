@@ -858,6 +858,49 @@ TEXT: dict[str, tuple[str, str]] = {
     "note_no_activities": ("The interactions table has no sign-in, lottery or vote during the "
                            "sale: there is no activity to compare.",
                            "互动表中活动期间没有签到、抽奖或投票记录：没有可比较的活动。"),
+    # --- parts skipped or failed, model fallbacks (issue 16, "degrade, never drop") ---
+    "skipped_heading": ("{page}: not in this report", "{page}：本报告未包含"),
+    "skipped_intro": ("This part was skipped because the shop's data do not allow it:",
+                      "由于店铺数据不满足条件，已跳过这一部分："),
+    "failed_intro": ("This part failed with an error; the rest of the report is complete. "
+                     "The error:", "这一部分运行出错；报告的其余部分完整。错误："),
+    "skipped_rest": ("The evaluation and the other pages were computed as usual.",
+                     "活动评估和其他页面照常计算。"),
+    "skip_reason_other": ("{message}", "{message}"),
+    "skip_clv_no_purchase_model": (
+        "no purchase model (BG/NBD, modified BG/NBD, Pareto/NBD) could be fitted to the order "
+        "history ({reason}).",
+        "订单历史无法拟合任何购买模型（BG/NBD、修正 BG/NBD、Pareto/NBD）（{reason}）。"),
+    "skip_clv_no_spend_model": (
+        "the spend model (Gamma-Gamma) could not be fitted, even with a penalizer ({reason}).",
+        "即使加入惩罚项，也无法拟合消费金额模型（Gamma-Gamma）（{reason}）。"),
+    "skip_uplift_no_features": (
+        "the customer table has no column to learn from: {features} are empty or hold one "
+        "value only.",
+        "客户表中没有可用于建模的列：{features} 为空或只有一个取值。"),
+    "clv_method_gg_penalizer": (
+        "The Gamma-Gamma spend model (fitted up to {date}) did not converge without a penalty; "
+        "it was fitted with penalizer_coef = {penalizer:g}, which shrinks its estimates a "
+        "little.",
+        "Gamma-Gamma 消费金额模型（拟合至 {date}）在无惩罚时不收敛，改用 penalizer_coef = "
+        "{penalizer:g} 拟合，估计值会略有收缩。"),
+    "clv_note_refit_fallback": (
+        "The chosen purchase model could not be refitted at the window end ({reason}); the "
+        "predictions use {model}, the next best in the validation.",
+        "所选购买模型无法在窗口结束时重新拟合（{reason}）；预测改用验证中次优的 {model}。"),
+    "clv_note_churn_model_left_out": (
+        "The purchase model's churn scores are left out of the churn comparison ({reason}); "
+        "the hiatus rule and the classifier need no purchase model and are compared.",
+        "购买模型的流失评分未纳入比较（{reason}）；沉寂规则和分类器不依赖购买模型，照常比较。"),
+    "uplift_note_feature_empty": (
+        "Feature left out: {feature} (no values in the data).",
+        "未使用的特征：{feature}（数据中没有取值）。"),
+    "uplift_note_feature_constant": (
+        "Feature left out: {feature} (the same value for every customer).",
+        "未使用的特征：{feature}（所有客户取值相同）。"),
+    "uplift_note_feature_missing": (
+        "Feature left out: {feature} (not in the data).",
+        "未使用的特征：{feature}（数据中没有该列）。"),
 }
 
 

@@ -256,6 +256,23 @@ def extra_page(stem: str, result, *, evaluation, nav: Iterable[tuple[str, str]] 
     raise ValueError(f"no page for the notebook '{stem}' (known: clv_churn, coupon_uplift)")
 
 
+def skipped_page(stem: str, part: dict, lang: str, *,
+                 nav: Iterable[tuple[str, str]] = ()) -> str:
+    """The short page that stands in for the extra notebook ``stem`` when it was skipped or
+    failed. ``part``: ``status`` (``skipped`` / ``failed``), ``key`` and ``facts`` (a text of
+    the translation table and its values) or ``error`` and ``message`` (a failure's)."""
+    page = tr(PAGE_TITLES.get(stem, stem), lang)
+    if part.get("key") in TEXT:
+        reason = tr(part["key"], lang, **part.get("facts", {}))
+    else:
+        reason = tr("skip_reason_other", lang, message=part.get("message", ""))
+    error = part.get("error", "") if part.get("status") == "failed" else ""
+    return render_framed("skipped.html.j2", lang=lang, title=tr("skipped_heading", lang,
+                                                                page=page),
+                         nav=nav, page=page, status=part.get("status", "skipped"),
+                         reason=reason, error=error)
+
+
 def render_page(result, *, evaluation=None, nav: Iterable[tuple[str, str]] = ()) -> str:
     """The page of any analysis result (live or stored), as the report shows it: the
     evaluation report, the CLV/churn page or the coupon-uplift page (its money from

@@ -75,6 +75,8 @@ def uplift_context(result, evaluation=None) -> dict:
                     features=tr("pages_list_sep", lang).join(
                         feature_label(f, lang) for f in s["features"])),
         "samples": samples_text(s),
+        "notes": [tr(n["key"], lang, feature=feature_label(n["feature"], lang))
+                  for n in s.get("notes", [])],
         "money": money.to_dict("records"),
         "policy_intro": tr("uplift_policy_intro", lang, n=fmt.num(s["n_test"], lang, 0),
                            arm=labels.get(s["best_single_arm"], s["best_single_arm"])),

@@ -133,3 +133,25 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return self.feature_names_in_.copy()
+
+
+def usable_features(df: pd.DataFrame, columns: Sequence[str]
+                    ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The columns of ``columns`` a model can learn from, and the others with why:
+    ``(kept, [(column, "missing" | "empty" | "constant"), ...])``. A column is empty when every
+    value is missing (an optional column the data do not hold), constant when it has one value
+    (missing values aside)."""
+    kept: list[str] = []
+    dropped: list[tuple[str, str]] = []
+    for c in columns:
+        if c not in df.columns:
+            dropped.append((c, "missing"))
+            continue
+        present = df[c].dropna()
+        if present.empty:
+            dropped.append((c, "empty"))
+        elif present.nunique() < 2:
+            dropped.append((c, "constant"))
+        else:
+            kept.append(c)
+    return kept, dropped
