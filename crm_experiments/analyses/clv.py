@@ -7,6 +7,13 @@ customer who has never bought), and each treatment arm's mean is compared with t
 control's (:func:`crm_experiments.models.clv.incremental_mean`); see
 :mod:`crm_experiments.models.clv` for the definitions and the large-shop sampling.
 
+Fallbacks (a shop's data decide what can be fitted): a purchase model that fails is left out
+of the validation; the chosen one that cannot be refitted at the window end gives way to the
+next validated one (a note); the Gamma-Gamma spend model is retried with a penalizer (named in
+the method notes); the churn comparison keeps the hiatus rule and the classifier when the
+purchase model cannot score. With no purchase model or no spend model at all, the analysis
+raises :class:`~crm_experiments.errors.AnalysisSkipped` and the report shows why.
+
 :class:`CampaignCLV` is a result (:class:`~crm_experiments.analyses.result.ResultMixin`): its
 ``summary()`` holds the page's facts as data (no English sentences), the page is
 :mod:`crm_experiments.report.clv_page`; ``write(dir)`` adds the MLflow pyfunc models.
