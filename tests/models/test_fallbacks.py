@@ -100,3 +100,16 @@ def test_churn_compared_without_the_purchase_model(small_shop, monkeypatch):
     assert "edge of its parameter space" in c.model_error
     assert c.models["purchase_model"] is None
     assert {"churn.hiatus.auc", "churn.classifier.brier"} <= set(c.metrics())
+
+
+def test_churn_without_a_degenerate_purchase_model(small_shop, monkeypatch):
+    """A fit at the edge of the parameter space that scores NaN: the model's scorers go."""
+    model = btyd.PURCHASE_MODELS["bg_nbd"]
+    monkeypatch.setattr(model, "p_no_purchase",
+                        lambda self, t, feats: np.full(len(feats), np.nan))
+    params = load_params(small_shop)
+    shop = load_shop(params.data.path, params=params, validate=False)
+    c = compare_churn_scorers(shop["orders"], params.sale_start, 30, seed=1)
+    assert set(c.scores["scorer"]) == {"hiatus", "classifier"}
+    assert "non-finite churn scores" in c.model_error
+    assert any("left out" in w for w in c.warnings)
