@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "schedule": "run the evaluations that are due",
     "plan": "derive the next round of the plan from past campaigns",
     "import": "import a Taobao or Shopify export into canonical tables",
+    "lists": "turn buyer lists per arm into a campaign's assignments and contacts",
 }
 
 

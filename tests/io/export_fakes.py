@@ -246,3 +246,33 @@ def scan_tree(roots: list[Path], scanner: Scanner) -> dict[str, set[tuple[str, s
                 found[str(p)] = hits
     found["<files>"] = {("count", str(n))}
     return found
+
+
+def campaign_lists(shop: Path, identifier: dict[str, str], out_dir: Path, *,
+                   header: str = "买家会员名") -> dict[str, Path]:
+    """The shop's campaign as the lists a team has: one file per arm of buyer identifiers
+    (``identifier``: original customer id -> nick or email) under ``header``; treatment arms
+    with one row per message (发送时间, 渠道, 费用; empty for a customer not messaged), the control
+    arm with identifiers only.
+    Alternately a GBK CSV and an XLSX workbook. ``{arm: file}``."""
+    assignments = pd.read_parquet(shop / "assignments.parquet")
+    contacts = pd.read_parquet(shop / "contacts.parquet")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    for i, (arm, group) in enumerate(assignments.groupby("arm", sort=True)):
+        sent = group[["customer_id"]].merge(contacts, on="customer_id", how="left")
+        if sent.sent_at.isna().all():
+            frame = pd.DataFrame({header: group.customer_id.map(identifier)})
+        else:  # a customer not messaged has a row with an empty send time
+            frame = pd.DataFrame({header: sent.customer_id.map(identifier),
+                                  "发送时间": sent.sent_at.map(_fmt),
+                                  "渠道": sent.channel.fillna(""),
+                                  "费用": ["" if pd.isna(x) else f"{x:.2f}" for x in sent.cost]})
+        if i % 2:
+            files[arm] = out_dir / f"人群_{arm}.xlsx"
+            frame.to_excel(files[arm], index=False)
+        else:
+            files[arm] = out_dir / f"人群_{arm}.csv"
+            frame.to_csv(files[arm], index=False, encoding="gbk" if header != "Email"
+                         else "utf-8-sig")
+    return files

@@ -1,0 +1,74 @@
+"""``crm-exp lists --source taobao|shopify --data DIR --campaign-id ID --arm NAME=FILE ...``.
+
+Turns one buyer list per arm (CSV/XLSX: Taobao nicks or Shopify e-mails, optional send time,
+channel and cost) into the campaign's ``assignments`` and ``contacts`` in DIR, with the same
+pseudonymous ids as ``crm-exp import`` (see :mod:`crm_experiments.io.exports.lists`).
+Exit status: 0 when written (warnings alone are fine), 1 when a list breaks a rule (nothing
+written), 2 when the arguments cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from crm_experiments.errors import DataValidationError
+
+
+def _arm(text: str) -> tuple[str, Path]:
+    name, sep, file = text.partition("=")
+    if not sep or not name or not file:
+        raise argparse.ArgumentTypeError(f"expected NAME=FILE, got {text!r}")
+    return name, Path(file)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, choices=("taobao", "shopify"),
+                        help="taobao: lists of buyer nicks (买家会员名); shopify: of e-mails")
+    parser.add_argument("--data", metavar="DIR", required=True, type=Path,
+                        help="the data directory `crm-exp import` wrote")
+    parser.add_argument("--campaign-id", required=True, help="the campaign_id of the params")
+    parser.add_argument("--arm", metavar="NAME=FILE", required=True, action="append",
+                        type=_arm, help="one arm's list (repeat for every arm)")
+    parser.add_argument("--control", default="control",
+                        help="the control arm, which gets no contacts (default: control)")
+    parser.add_argument("--assigned-at", metavar="DATE", default=None,
+                        help="when the arms were drawn (also the send time when a list has "
+                             "none)")
+    parser.add_argument("--channel", default=None,
+                        help="message channel when the lists have no 渠道/channel column "
+                             "(e.g. sms)")
+    parser.add_argument("--cost", type=float, default=None,
+                        help="cost per message when the lists have no 费用/cost column")
+    parser.add_argument("--timezone", metavar="TZ", default=None,
+                        help="the shop's timezone (default Asia/Shanghai)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from crm_experiments.io.exports.lists import import_lists
+
+    try:
+        result = import_lists(args.arm, args.data, fmt=args.source,
+                              campaign_id=args.campaign_id, control_arm=args.control,
+                              assigned_at=args.assigned_at, channel=args.channel,
+                              cost=args.cost, timezone=args.timezone)
+    except DataValidationError as exc:
+        findings = sorted(exc.findings, key=lambda f: f.severity != "error")
+        for f in findings:
+            print(f, file=sys.stderr)
+        n_err = sum(f.severity == "error" for f in findings)
+        print(f"FAILED: {n_err} error{'s' if n_err != 1 else ''}; nothing was written to "
+              f"{args.data}", file=sys.stderr)
+        return 1
+    for f in result.warnings:
+        print(f, file=sys.stderr)
+    if result.key_source.warning:
+        print(f"WARNING {result.key_source.warning}", file=sys.stderr)
+    for a in result.arms:
+        print(f"arm {a.arm} ({a.file}): {a.customers:,} customers, {a.matched:,} with orders, "
+              f"{a.contacts:,} contacts")
+    print(f"OK: campaign {result.campaign_id} written to {result.data_dir} "
+          f"({', '.join(result.written) or 'nothing'}); replaced {result.replaced_assignments:,} "
+          f"earlier assignments and {result.replaced_contacts:,} contacts of this campaign")
+    return 0
