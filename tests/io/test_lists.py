@@ -141,6 +141,8 @@ def test_a_bad_arm_name_is_refused(tmp_path, shop_dir):
     assert "'control arm; rm'" in f.message
     assert main(["lists", "--source", "taobao", "--data", str(shop_dir), "--campaign-id",
                  "c1", "--arm", f"b@d={a}"]) == 1
+    assert main(["lists", "--source", "taobao", "--data", str(shop_dir), "--campaign-id",
+                 "c1", "--arm", f"control={a}", "--assigned-at", "next week"]) == 2
 
 
 def test_a_partly_matching_list_warns_with_the_share(tmp_path, shop_dir, capsys):

@@ -143,7 +143,11 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
             raise CrmError(f"{p}: file not found")
     if not data_dir.is_dir():
         raise CrmError(f"{data_dir}: data directory not found; run `crm-exp import` first")
-    assigned = None if assigned_at is None else pd.Timestamp(assigned_at)
+    try:
+        assigned = None if assigned_at is None else pd.Timestamp(assigned_at)
+    except ValueError as exc:
+        raise CrmError(f"--assigned-at {assigned_at!r} is not a date ({DATE_FORMATS_HELP})") \
+            from exc
     if assigned is not None and assigned.tzinfo is not None:
         assigned = assigned.tz_convert(tz).tz_localize(None)
     known = _known_customers(data_dir)
