@@ -20,7 +20,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.params import load_params
     from crm_experiments.pipeline.preflight import preflight
-    from crm_experiments.pipeline.runner import run_evaluation
 
     horizons = args.horizon or list(load_params(args.params).horizons)
     checked = preflight(args.params, horizons)
@@ -29,7 +28,13 @@ def run(args: argparse.Namespace) -> int:
     if not checked.ok:
         print(f"crm-exp run: not run: {len(checked.errors)} error(s) above "
               f"(`crm-exp validate --params {args.params}` repeats this check)", file=sys.stderr)
+        ready = [h for h in horizons if not checked.errors_at(h)]
+        if ready:
+            flags = " ".join(f"--horizon {h}" for h in ready)
+            print(f"crm-exp run: everything is there for {flags}", file=sys.stderr)
         return 1
+    from crm_experiments.pipeline.runner import run_evaluation  # heavy: after the preflight
+
     for h in horizons:
         outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
                                  progress=lambda m: print(m, file=sys.stderr))
