@@ -34,7 +34,12 @@ from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
 from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
 from crm_experiments.metrics.cohorts import default_comparison_window
-from crm_experiments.metrics.kpis import kpi_comparison
+from crm_experiments.metrics.kpis import (
+    data_span,
+    kpi_comparison,
+    shipping_recorded,
+    window_coverage,
+)
 from crm_experiments.metrics.orders import in_window, is_purchase
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
@@ -50,6 +55,8 @@ OUTCOMES = ("converted", "revenue", "gross_profit", "net_profit")
 #: The multiple-comparison correction of the campaign's family of effects and of each segment
 #: column's family.
 CORRECTION = "holm"
+#: The metric whose effect is tested for differences between segments.
+HETEROGENEITY_METRIC = "net_profit"
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,13 @@ class Evaluation(ResultMixin):
         default_factory=lambda: pd.DataFrame(columns=list(INTERACTION_COLUMNS)))
     # data notes: the data checks' warnings, and keys of the report's translation table
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # the first order in the data, and how far the data reach into each KPI window
+    # ("full" | "partial" | "none"; "last_year" is also the before/after comparison's window)
+    # and into the ordinary weeks the sale's new buyers are compared with ("cohort_ordinary")
+    data_start: pd.Timestamp | None = None
+    coverage: dict[str, str] = field(default_factory=dict)
+    # pre-period covariates with one value for every assigned customer (no history): not used
+    covariates_without_spread: tuple[str, ...] = ()
 
     # --- flat views for tracking --------------------------------------------------------
     def metrics(self) -> dict[str, float]:
@@ -158,10 +172,13 @@ class Evaluation(ResultMixin):
             "display_name": p.display_name,
             "language": p.language,
             "currency": p.costs.currency,
+            "campaign_type": campaign_type(p),
             "horizon_days": self.horizon_days,
             "window_start": str(self.window[0].date()),
             "window_end": str((self.window[1] - pd.Timedelta(days=1)).date()),
             "data_end": str(self.data_end),
+            "data_start": str(self.data_start.date()) if self.data_start is not None else None,
+            "coverage": dict(self.coverage),
             "n_assigned": self.n_assigned,
             "alpha": p.alpha,
             "srm": {"p_value": srm.p_value, "passed": bool(srm.passed), "alpha": p.srm_alpha},
@@ -174,7 +191,8 @@ class Evaluation(ResultMixin):
                       "control": a.name == p.control_arm} for a in p.arms],
             "notes": list(self.notes),
             "methods": {**methods_applied(self.comparison, self.segment_effects, self.did,
-                                          self.heterogeneity, self.design),
+                                          self.heterogeneity, self.design,
+                                          without_spread=self.covariates_without_spread),
                         "interactions": interaction_methods(self.interactions, p.alpha)},
         })
 
@@ -229,6 +247,21 @@ def _numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if out is None else out
 
 
+def campaign_type(params: CampaignParams) -> str:
+    """``"coupon"`` when a treatment arm gives a coupon (``coupon_face_value`` > 0), else
+    ``"message"`` (the arms differ by the message only): the report's wording follows it."""
+    coupons = any(params.arm(a).coupon_face_value > 0 for a in params.treatment_arms)
+    return "coupon" if coupons else "message"
+
+
+def covariates_without_spread(customers: pd.DataFrame) -> tuple[str, ...]:
+    """The pre-period covariates of :data:`COVARIATES` with a single value over the campaign's
+    customers (e.g. all 0: no purchase history before the sale); they adjust nothing, so the
+    comparisons that would use them are the plain ones."""
+    return tuple(c for c in dict.fromkeys(COVARIATES.values())
+                 if c in customers.columns and customers[c].nunique(dropna=False) <= 1)
+
+
 def arm_decisions(economics: pd.DataFrame, srm_passed: bool = True) -> dict[str, str]:
     """Per treatment arm: ``roll_out`` when its incremental profit interval lies above 0,
     ``stop`` when below, else ``test_again``; ``withheld`` for every arm when the sample-ratio
@@ -248,11 +281,12 @@ def arm_decisions(economics: pd.DataFrame, srm_passed: bool = True) -> dict[str,
 
 def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
                     did: pd.DataFrame, heterogeneity: pd.DataFrame,
-                    design: Design | None) -> dict:
+                    design: Design | None, *, without_spread: tuple[str, ...] = ()) -> dict:
     """What was actually applied, read from the effects themselves: per metric its test, the
     covariate (when one adjusted it) and the variance reduction it achieved (range over arms);
     the multiple-comparison correction and its family; the segment families; which
-    cross-checks ran. The report's Methods section is written from this."""
+    cross-checks ran; the covariates left out for having no spread (``without_spread``).
+    The report's Methods section is written from this."""
     effects = comparison.effects
     per_metric = []
     for metric in dict.fromkeys(e.metric for e in effects):
@@ -288,6 +322,9 @@ def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
         "did": list(dict.fromkeys(did["method"])) if not did.empty else [],
         "heterogeneity": (list(dict.fromkeys(heterogeneity["method"]))
                           if not heterogeneity.empty else []),
+        "heterogeneity_adjusted": (not heterogeneity.empty
+                                   and COVARIATES[HETEROGENEITY_METRIC] not in without_spread),
+        "covariates_without_spread": list(without_spread),
         "design": design.method if design is not None else None,
     }
 
@@ -315,11 +352,15 @@ def decide(economics: pd.DataFrame, comparison: ComparisonResult) -> Verdict:
 
 # --- before / after ----------------------------------------------------------------------------
 def before_after(shop: ShopData, params: CampaignParams, horizon_days: int,
-                 customers: pd.DataFrame) -> pd.DataFrame:
+                 customers: pd.DataFrame, *, span=None) -> pd.DataFrame:
     """Stickiness per arm (and all assigned) in the evaluation window vs the same calendar
     window one year earlier. Retention: buyers of the sale days who buy again within
-    ``horizon_days`` after the sale. Not causal on its own (the holdout comparison is)."""
+    ``horizon_days`` after the sale. Not causal on its own (the holdout comparison is).
+    ``coverage``: how far the data reach into the row's window
+    (:func:`~crm_experiments.metrics.kpis.window_coverage`); a window they do not reach has
+    NaN figures ("no data"), not 0. ``span``: the data's first and last order, if known."""
     orders = shop["orders"]
+    span = span if span is not None else data_span(orders)
     groups = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
     everyone = ibis.memtable(customers[["customer_id"]].assign(group="all"))
     year = pd.DateOffset(years=1)
@@ -329,7 +370,16 @@ def before_after(shop: ShopData, params: CampaignParams, horizon_days: int,
                    params.sale_end - year),
     }
     frames = []
+    names = [*customers["arm"].unique(), "all"]
     for period, (start, end, sale_end) in windows.items():
+        coverage = window_coverage(span, start, end)
+        dates = {"window_start": start.date(), "window_end": (end - pd.Timedelta(days=1)).date()}
+        if coverage == "none":
+            frames.append(pd.DataFrame(
+                {c: float("nan") for c in ("buyers", "repeat_purchase_rate", "arpu",
+                                           "retention")}, index=pd.Index(names))
+                .assign(period=period, coverage=coverage, **dates))
+            continue
         for g in (groups, everyone):
             # repeat rate and ARPU over the whole window; retention of the sale days' buyers
             # over the days after the sale (complete exactly at the window end)
@@ -338,8 +388,7 @@ def before_after(shop: ShopData, params: CampaignParams, horizon_days: int,
                            groups=g)
             s = s[["buyers", "repeat_purchase_rate", "arpu"]].join(
                 r[["retention_rate"]].rename(columns={"retention_rate": "retention"}))
-            frames.append(s.assign(period=period, window_start=start.date(),
-                                   window_end=(end - pd.Timedelta(days=1)).date()))
+            frames.append(s.assign(period=period, coverage=coverage, **dates))
     out = pd.concat(frames).reset_index(names="group")
     return out.set_index(["group", "period"]).sort_index()
 
@@ -358,6 +407,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
             f"{shop.data_dir}: orders end at {data_end}, but the {horizon_days}-day evaluation "
             f"window runs to {(end - pd.Timedelta(days=1)).date()}; evaluate after that date")
     notes = [str(w) for w in shop.warnings]
+    span = data_span(orders)
     # lifecycle states at the sale start and the window end, computed once in the engine and
     # reused by the customer table, the lifecycle shares, the migrations and reactivation
     period = params.lifecycle_period_months
@@ -372,18 +422,28 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     if unknown:
         raise CrmError(f"{shop.data_dir}: assignments use arms {unknown} that "
                        f"params do not declare ({list(params.arm_names)})")
+    flat = covariates_without_spread(customers)
     comparison = compare_campaign(customers, params)
     econ = economics(customers, comparison, params)
+    if not econ.empty and not econ["cost_recorded"].all():
+        notes.append("note_no_cost")  # no ROI rather than an infinite one
     verdict = decide(econ, comparison)
     segs = segment_columns if segment_columns is not None else tuple(
         s for s in params.segments if s in customers.columns)
     segment_effects = per_segment_effects(customers, params, segs)
 
-    kpis = kpi_comparison(orders, {
+    kpi_windows = {
         "sale": (start, end),
         "weeks_before": (start - (end - start), start),
         "last_year": (start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)),
-    })
+    }
+    kpis = kpi_comparison(orders, kpi_windows)
+    coverage = {name: window_coverage(span, *w) for name, w in kpi_windows.items()}
+    if not shipping_recorded(orders):
+        notes.append("note_no_shipping")  # shipping rates unknown, not "100% not shipped"
+    did = did_cross_check(customers, params, end - start)
+    if did.empty:
+        notes.append("note_no_did")
     arms = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
     lifecycle = lifecycle_by_arm(orders, customers, params, end, states=states)
     migration = {arm: lc.migration_from_states(states["before"], states["after"],
@@ -399,6 +459,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     if not shop.has("reviews") and not shop.has("surveys"):
         notes.append("note_no_satisfaction")  # a key of the report's translation table
     comparison_window = default_comparison_window(start, params.sale_end)
+    coverage["cohort_ordinary"] = window_coverage(span, *comparison_window)
     cohorts = cohort_repurchase(orders, (start, params.sale_end), comparison_window, as_of=end,
                                 alpha=params.alpha)
     if shop.has("contacts"):
@@ -416,27 +477,32 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
         n_assigned=len(customers), comparison=comparison, economics=econ,
         segment_effects=segment_effects, kpis=kpis,
-        stickiness=before_after(shop, params, horizon_days, customers),
+        stickiness=before_after(shop, params, horizon_days, customers, span=span),
         lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
         satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
         cohorts=cohorts, reactivation=reactivation, interactions=interactions,
         true_effects=known_true_effects(shop.data_dir, params, horizon_days),
-        did=did_cross_check(customers, params, end - start),
+        did=did,
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=next_round_design(customers, comparison, params),
+        data_start=span[0], coverage=coverage, covariates_without_spread=flat,
     )
 
 
 def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> ComparisonResult:
     """Every treatment arm against the holdout on :data:`OUTCOMES` and orders: the one family
     of effects of a campaign (Holm over arms x metrics), each metric adjusted for its
-    pre-period covariate, with the sample-ratio check against the planned shares. Every figure
-    derived from the campaign's effects (economics, verdict, pages, plan) starts here."""
+    pre-period covariate (a covariate without spread, e.g. no history before the sale,
+    adjusts nothing: that metric gets the plain comparison), with the sample-ratio check
+    against the planned shares. Every figure derived from the campaign's effects (economics,
+    verdict, pages, plan) starts here."""
     planned = {a.name: a.planned_share for a in params.arms}
     metrics = [*OUTCOMES, "orders"]
+    flat = covariates_without_spread(customers)
     comparison = compare_arms(
         customers, arm="arm", control=params.control_arm, metrics=metrics,
-        covariates={m: COVARIATES[m] for m in metrics}, alpha=params.alpha,
+        covariates={m: COVARIATES[m] for m in metrics if COVARIATES[m] not in flat},
+        alpha=params.alpha,
         correction=CORRECTION, source=f"campaign {params.campaign_id}",
     )
     counts = customers["arm"].value_counts().to_dict()
@@ -449,7 +515,11 @@ def did_cross_check(customers: pd.DataFrame, params: CampaignParams,
                     window: pd.Timedelta) -> pd.DataFrame:
     """Difference in differences of revenue and net profit per customer (change from the
     pre-period, rescaled to the window's length, to the window) per arm: a cross-check of the
-    post-period comparison, which randomisation already makes unbiased."""
+    post-period comparison, which randomisation already makes unbiased. Empty when no assigned
+    customer bought in the pre-period: the change would equal the post-period value, and the
+    cross-check the holdout comparison itself."""
+    if not (customers["pre_orders"] > 0).any():
+        return pd.DataFrame()
     scale = (window / pd.Timedelta(days=1)) / params.pre_period_days
     df = customers.assign(pre_revenue_scaled=customers["pre_revenue"] * scale,
                           pre_profit_scaled=customers["pre_gross_profit"] * scale)
@@ -461,12 +531,15 @@ def did_cross_check(customers: pd.DataFrame, params: CampaignParams,
 
 
 def heterogeneity_tests(customers: pd.DataFrame, params: CampaignParams,
-                        segment_columns: tuple[str, ...], metric: str = "net_profit",
+                        segment_columns: tuple[str, ...], metric: str = HETEROGENEITY_METRIC,
                         min_per_arm: int = 30) -> pd.DataFrame:
     """Does the effect on ``metric`` differ between the values of each segment column? Wald
     test of treatment x segment interactions (HC2), adjusted for the pre-period covariate;
     values with fewer than ``min_per_arm`` customers in an arm are left out. ``differs``: the
-    test rejects at ``params.alpha``."""
+    test rejects at ``params.alpha``. Without spread in the covariate (no history), unadjusted."""
+    covariate = COVARIATES[metric]
+    if covariate in covariates_without_spread(customers):
+        covariate = None
     results = []
     for col in segment_columns:
         counts = customers.groupby([col, "arm"], observed=True).size().unstack(fill_value=0)
@@ -476,7 +549,7 @@ def heterogeneity_tests(customers: pd.DataFrame, params: CampaignParams,
         if len(keep) < 2:
             continue
         results += interaction_test(g, "arm", params.control_arm, metric, col,
-                                    covariate=COVARIATES[metric], alpha=params.alpha)
+                                    covariate=covariate, alpha=params.alpha)
     if not results:
         return pd.DataFrame()
     frame = heterogeneity_frame(results)

@@ -21,7 +21,9 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
     Incremental profit = (effect on net profit per customer) x customers in the arm - the arm's
     share of fixed costs. ROI = incremental profit / (coupon cost + message cost + fixed share).
     Costs are observed totals, treated as known; the interval comes from the effect's
-    (adjusted) interval, scaled by the arm size.
+    (adjusted) interval, scaled by the arm size. An arm without any recorded cost
+    (``cost_recorded`` False: total cost 0) has no ROI and no cost per incremental order (NaN),
+    not an infinite ROI or a cost of 0.
     """
     effects = {(e.arm, e.metric): e for e in comparison.effects}
     treated_n = customers[customers["arm"] != params.control_arm].groupby("arm").size()
@@ -55,7 +57,9 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
             "roi_low": inc[1] / total_cost if total_cost else float("nan"),
             "roi_high": inc[2] / total_cost if total_cost else float("nan"),
             "cost_per_incremental_order": (total_cost / inc_orders
-                                           if inc_orders and inc_orders > 0 else float("nan")),
+                                           if total_cost and inc_orders and inc_orders > 0
+                                           else float("nan")),
+            "cost_recorded": bool(total_cost > 0),
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "arm"

@@ -18,6 +18,10 @@ new_buyers                buyers whose first purchase ever is in the window
 returning_buyers          buyers - new_buyers
 returning_revenue_share   net revenue of returning buyers / net revenue of all buyers
 ========================  ==================================================================
+
+:func:`kpi_comparison` claims nothing the data cannot say: a window the orders do not reach
+(:func:`window_coverage` ``"none"``) is NaN, not 0; the two shipping rates are NaN when no
+order has a ``shipped_at`` (the shop did not export shipping times).
 """
 
 from __future__ import annotations
@@ -82,9 +86,46 @@ def sale_kpis(orders: ir.Table, start: TimeLike, end: TimeLike) -> dict[str, flo
     }
 
 
+#: The KPIs that need ``shipped_at``.
+SHIPPING_KPIS = ("shipped_same_day_rate", "not_shipped_rate")
+
+
 def kpi_comparison(orders: ir.Table, windows: dict[str, tuple[TimeLike, TimeLike]]) -> pd.DataFrame:
-    """KPIs of several named windows side by side (rows = KPI, columns = window names)."""
-    return pd.DataFrame({name: sale_kpis(orders, s, e) for name, (s, e) in windows.items()})
+    """KPIs of several named windows side by side (rows = KPI, columns = window names); a
+    window the data do not reach is NaN, and so are the shipping rates without shipping
+    times in the data."""
+    span = data_span(orders)
+    frame = pd.DataFrame({name: sale_kpis(orders, s, e) for name, (s, e) in windows.items()})
+    for name, (s, e) in windows.items():
+        if window_coverage(span, s, e) == "none":
+            frame[name] = float("nan")
+    if not shipping_recorded(orders):
+        frame.loc[list(SHIPPING_KPIS)] = float("nan")
+    return frame
+
+
+def data_span(orders: ir.Table) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Creation time of the first and the last order in the data (None without orders)."""
+    row = orders.aggregate(first=orders.created_at.min(),
+                           last=orders.created_at.max()).to_pandas().iloc[0]
+    return tuple(None if pd.isna(v) else pd.Timestamp(v) for v in (row["first"], row["last"]))
+
+
+def window_coverage(span: tuple[pd.Timestamp | None, pd.Timestamp | None], start: TimeLike,
+                    end: TimeLike) -> str:
+    """How far the data (``span`` of :func:`data_span`) reach into ``[start, end)``:
+    ``"none"`` when the first order is at or after the end (or the last before the start),
+    ``"partial"`` when the first order's day is after the start, else ``"full"``."""
+    first, last = span
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if first is None or first >= end or last < start:
+        return "none"
+    return "partial" if first.normalize() > start else "full"
+
+
+def shipping_recorded(orders: ir.Table) -> bool:
+    """Whether any order has a ``shipped_at`` (else shipped / not-shipped rates are unknown)."""
+    return bool(orders.shipped_at.notnull().any().to_pandas())
 
 
 def _ratio(num, den) -> float:

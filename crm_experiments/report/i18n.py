@@ -32,9 +32,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "cost_per_incremental_order": ("Cost per incremental order", "每增量订单成本"),
     "likely_between": ("likely between {lo} and {hi}", "大概率在 {lo} 到 {hi} 之间"),
     "status_profitable": (
-        "{arm} paid off: it made {profit} extra profit after coupon, message and fixed costs "
-        "({range}), an ROI of {roi}.",
-        "{arm} 带来了正收益：扣除优惠券、消息和固定成本后增量利润为 {profit}（{range}），投资回报率 {roi}。"),
+        "{arm} paid off: it made {profit} extra profit after {costs} ({range}){roi}.",
+        "{arm} 带来了正收益：扣除{costs}后增量利润为 {profit}（{range}）{roi}。"),
     "status_loses_money": (
         "{arm} lost money: its extra sales did not pay for its costs; profit {profit} ({range}).",
         "{arm} 亏损：增量销售不足以覆盖成本，利润 {profit}（{range}）。"),
@@ -141,17 +140,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "page_portal": ("All reports", "全部报告"),
     "decisions": ("Decision per coupon arm", "各优惠券组的决定"),
     "decision_roll_out": (
-        "{arm}: roll out. It made {profit} extra profit after coupon, message and fixed costs "
-        "({range}), an ROI of {roi}.",
-        "{arm}：推广。扣除优惠券、消息和固定成本后，增量利润为 {profit}（{range}），投资回报率 {roi}。"),
+        "{arm}: roll out. It made {profit} extra profit after {costs} ({range}){roi}.",
+        "{arm}：推广。扣除{costs}后，增量利润为 {profit}（{range}）{roi}。"),
     "decision_stop": (
-        "{arm}: stop. Its extra sales did not pay for its costs: profit {profit} ({range}), "
-        "an ROI of {roi}.",
-        "{arm}：停止。增量销售不足以覆盖成本：利润 {profit}（{range}），投资回报率 {roi}。"),
+        "{arm}: stop. Its extra sales did not pay for its costs: profit {profit} ({range}){roi}.",
+        "{arm}：停止。增量销售不足以覆盖成本：利润 {profit}（{range}）{roi}。"),
     "decision_test_again": (
         "{arm}: test again. It made {profit} extra profit, but the range ({range}) includes "
-        "zero; ROI {roi}.",
-        "{arm}：再测一轮。增量利润为 {profit}，但区间（{range}）包含零；投资回报率 {roi}。"),
+        "zero{roi}.",
+        "{arm}：再测一轮。增量利润为 {profit}，但区间（{range}）包含零{roi}。"),
     "decision_withheld": (
         "{arm}: no decision until the assignment is checked (sample ratio mismatch); profit "
         "{profit} ({range}).",
@@ -279,9 +276,9 @@ TEXT: dict[str, tuple[str, str]] = {
         "活动带来的额外利润：实验组客户的净利润减去对照组推算的原本利润，已扣除优惠券、消息和固定成本。"),
     "gloss_roi": ("ROI", "投资回报率"),
     "gloss_roi_text": (
-        "incremental profit divided by what the campaign cost; 100% means every yuan spent "
-        "came back twice.",
-        "增量利润除以活动成本；100% 表示每花一元带回两元。"),
+        "incremental profit divided by what the campaign cost; 100% means the extra profit, "
+        "after costs, equals the cost: every unit of money spent came back twice.",
+        "增量利润除以活动成本；100% 表示扣除成本后的增量利润等于成本：每花一份钱带回两份。"),
     "gloss_interval": ("95% interval", "95% 区间"),
     "gloss_interval_text": (
         "the range the true effect very likely lies in; when it includes zero, the data cannot "
@@ -901,6 +898,66 @@ TEXT: dict[str, tuple[str, str]] = {
     "uplift_note_feature_missing": (
         "Feature left out: {feature} (not in the data).",
         "未使用的特征：{feature}（数据中没有该列）。"),
+    # --- evaluation: claim nothing not computed; wording by campaign type (issue 16) -------
+    # a key + "_message" is the wording of a message-only campaign (pages.evaluation_context)
+    "money_message": ("Money per arm", "各实验组的收益"),
+    "decisions_message": ("Decision per arm", "各实验组的决定"),
+    "contacted_message": ("Contacted (treatment arms)", "已触达（实验组）"),
+    "methods_intro_message": (
+        "Each arm is compared with the randomised holdout ({control}) over the evaluation "
+        "window, {start} to {end}; {n} customers were assigned.",
+        "每个实验组都与随机对照组（{control}）在评估窗口（{start} 至 {end}）内比较；共 {n} 位客户参与分组。"),
+    "methods_money_message": (
+        "Incremental profit = effect on net profit per customer × customers in the arm − the "
+        "arm's share of the fixed costs; ROI = incremental profit / campaign cost (messages + "
+        "fixed share). Their intervals scale the effect's corrected interval.",
+        "增量利润 = 每客户净利润效果 × 组内客户数 − 该组分摊的固定成本；投资回报率 = 增量利润 / 活动成本（消息 + 固定成本分摊）。其区间由效果的校正后区间换算而来。"),
+    "gloss_holdout_text_message": (
+        "customers picked at random to get no message; what they bought is what everyone "
+        "would have bought anyway.",
+        "随机选出、不发消息的客户；他们的购买代表没有活动时本来会发生的购买。"),
+    "gloss_incremental_profit_text_message": (
+        "profit the campaign added: treated customers' net profit minus what the holdout says "
+        "they would have made, after message and fixed costs.",
+        "活动带来的额外利润：实验组客户的净利润减去对照组推算的原本利润，已扣除消息和固定成本。"),
+    "costs_coupon": ("coupon, message and fixed costs", "优惠券、消息和固定成本"),
+    "costs_message": ("message and fixed costs", "消息和固定成本"),
+    "roi_clause": (", an ROI of {roi}", "，投资回报率 {roi}"),
+    "roi_clause_no_cost": ("; no cost was recorded, so there is no ROI",
+                           "；未记录成本，无法计算投资回报率"),
+    "no_cost_recorded": ("no cost recorded", "未记录成本"),
+    "note_no_cost": (
+        "No cost is recorded for an arm (no coupon redeemed, no message cost, no fixed cost): "
+        "its ROI and cost per incremental order are not defined.",
+        "有实验组没有记录任何成本（无核销优惠券、无消息成本、无固定成本）：其投资回报率和每增量订单成本无法计算。"),
+    "no_data": ("no data", "无数据"),
+    "unknown": ("unknown", "未知"),
+    "kpi_coverage_none": ("No orders in the data before {date}: windows before that show “no "
+                          "data”.", "数据中 {date} 之前没有订单：此前的窗口显示“无数据”。"),
+    "kpi_coverage_partial": ("The data start on {date}, inside the window “{window}”: its "
+                             "figures cover only part of it.",
+                             "数据从 {date} 开始，在“{window}”窗口之内：其数值只覆盖部分时段。"),
+    "note_no_shipping": ("No order has a shipping time (shipped_at): the shipping rates are "
+                         "unknown.", "没有订单记录发货时间（shipped_at）：发货相关比率未知。"),
+    "note_no_did": (
+        "No assigned customer bought in the pre-period: the difference-in-differences "
+        "cross-check is left out (it would repeat the holdout comparison).",
+        "活动前期没有任何实验客户购买：省略双重差分交叉验证（它会与对照组比较完全相同）。"),
+    "methods_no_history": (
+        "Not adjusted for past purchases: every customer has the same value of {covariates} "
+        "(no purchase history before the sale), so the metrics these would adjust use the "
+        "plain comparison.",
+        "未按历史购买调整：所有客户的{covariates}取值相同（活动前没有购买记录），因此相应指标使用未调整的比较。"),
+    "reactivation_none": ("No customer was sleeping or lost at the sale start in the data: "
+                          "there is no one to wake up or reactivate.",
+                          "数据中活动开始时没有睡眠或流失客户：没有可唤醒或激活的客户。"),
+    "methods_heterogeneity_plain": (
+        "Whether an effect differs between segments: Wald test of arm × segment interactions "
+        "(OLS with HC2 errors).",
+        "效果在分群间是否不同：实验组 × 分群交互项的 Wald 检验（OLS，HC2 稳健标准误）。"),
+    "heterogeneity_note_plain": (
+        "Wald test of arm × segment interactions (OLS with HC2 errors).",
+        "实验组 × 分群交互项的 Wald 检验（OLS，HC2 稳健标准误）。"),
 }
 
 

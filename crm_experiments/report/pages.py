@@ -30,6 +30,8 @@ KPI_UNITS = {"gmv": "money", "net_revenue": "money", "aov": "money", "refund_amo
              "paid_rate": "rate", "refund_rate": "rate", "shipped_same_day_rate": "rate",
              "not_shipped_rate": "rate", "returning_revenue_share": "rate"}
 KPI_COLUMNS = ("sale", "weeks_before", "last_year")
+#: The KPIs that are unknown (not 0 or 100%) when the data hold no shipping times.
+SHIPPING_KPIS = ("shipped_same_day_rate", "not_shipped_rate")
 #: Unit of each satisfaction metric; others are mean scores (two decimals).
 SATISFACTION_UNITS = {"refund_rate": "rate", "positive_rate": "rate", "negative_rate": "rate",
                       "csat": "rate", "nps": "score1"}
@@ -94,6 +96,10 @@ def evaluation_context(result) -> dict:
                   "decision": s["decisions"][r["arm"]], "row": r}
                  for r in _records(economics) if r["arm"] in s["decisions"]]
     truth = {(r["arm"], r["metric"]): r["true_effect"] for r in _records(t.get("true_effects"))}
+    ctype = s.get("campaign_type", "coupon")
+    coverage = s.get("coverage") or {}
+    records = _records(economics)
+    adjusted = any(m.get("covariate") for m in s["methods"]["metrics"])
     effects = [{**_adjusted(r), "true_effect": truth.get((r["arm"], r["metric"]), math.nan)}
                for r in _records(t["effects"])]
     segments = [_adjusted(r) for r in _records(t["segment_effects"])
@@ -101,6 +107,13 @@ def evaluation_context(result) -> dict:
     design = _records(t.get("design"))
     context = {
         "s": s, "lang": lang, "cur": cur, "labels": labels, "term": term,
+        # the wording of the campaign's type: key + "_message" for a message-only campaign
+        "k": lambda key: (f"{key}_message" if ctype == "message" and f"{key}_message" in TEXT
+                          else key),
+        "costs_words": tr(f"costs_{ctype}", lang),
+        "show_coupon_cost": ctype == "coupon" or any(_finite(r.get("coupon_cost"))
+                                                     and r["coupon_cost"] > 0 for r in records),
+        "verdict_row": next((r for r in records if r["arm"] == s["verdict"]["best_arm"]), None),
         "terms": lambda prefix, values: tr("list_separator", lang).join(
             term(prefix, v) for v in values),
         "segment_value": lambda col, value: (term(SEGMENT_VALUES[col], value)
@@ -117,24 +130,44 @@ def evaluation_context(result) -> dict:
         "segments": segments,
         "segment_metric": SEGMENT_METRIC,
         "heterogeneity": _records(t.get("heterogeneity")),
-        "kpis": [{**r, "unit": KPI_UNITS.get(r["kpi"], "count")} for r in _records(t["kpis"])],
+        "kpis": _kpis(t["kpis"], coverage, "note_no_shipping" in s["notes"]),
         "kpi_columns": [c for c in KPI_COLUMNS if c in t["kpis"].columns],
+        "kpi_no_data": any(coverage.get(c) == "none" for c in KPI_COLUMNS),
+        "kpi_partial": [c for c in KPI_COLUMNS if coverage.get(c) == "partial"],
+        "cohort_no_data": coverage.get("cohort_ordinary") == "none",
         "before_after": _before_after(t["stickiness"], [a["name"] for a in s["arms"]]),
         "satisfaction": _satisfaction(t.get("satisfaction"), [a["name"] for a in s["arms"]]),
         **_cohorts(t.get("cohorts")),
         "reactivation": _records(t.get("reactivation")),
+        # no sleeping or lost customer at the sale start (e.g. no history): nothing to wake
+        "reactivation_empty": all(r["customers"] == 0 for r in _records(t.get("reactivation"))),
         **_interactions(t.get("interactions")),
         "segment_families": [tr("methods_family", lang, segment=term("segment_", k), m=n)
                              for k, n in s["methods"]["segment_families"].items()],
-        "glossary": GLOSSARY,
+        # no entry for an adjustment that no metric got
+        "glossary": [g for g in GLOSSARY if g != "adjustment" or adjusted],
         "charts": _charts(s, t, labels, control, lang),
     }
     return context
 
 
+def _kpis(frame: pd.DataFrame, coverage: dict, no_shipping: bool) -> list[dict]:
+    """The KPI rows with, per window, the word that stands for a missing value: ``no_data``
+    for a window the data do not reach, ``unknown`` for shipping rates without shipping
+    times (else None: the value is shown)."""
+    out = []
+    for r in _records(frame):
+        missing = {c: ("no_data" if coverage.get(c) == "none"
+                       else "unknown" if no_shipping and r["kpi"] in SHIPPING_KPIS else None)
+                   for c in KPI_COLUMNS}
+        out.append({**r, "unit": KPI_UNITS.get(r["kpi"], "count"), "missing": missing})
+    return out
+
+
 def _before_after(stickiness: pd.DataFrame, arms: Sequence[str]) -> list[dict]:
     rows = {(r["group"], r["period"]): r for r in _records(stickiness)}
-    return [{"group": g, "after": rows[(g, "after")], "before": rows.get((g, "before"))}
+    return [{"group": g, "after": rows[(g, "after")], "before": rows.get((g, "before")),
+             "no_data": rows.get((g, "before"), {}).get("coverage") == "none"}
             for g in [*arms, "all"] if (g, "after") in rows]
 
 
