@@ -15,8 +15,9 @@ format_mismatch             a table exists only in the format ``data.format`` ex
 no_assignments              no assignments table (the holdout comparison needs it)
 campaign_not_assigned       no assignment row has ``campaign_id`` = the params' campaign_id
 arm_not_assigned            a declared arm has no assigned customer
-segment_column_missing      a ``segments`` entry is neither ``lifecycle_state`` (computed) nor
-                            a column of the customers table
+segment_column_missing      a ``segments`` entry the per-customer campaign table cannot hold:
+                            not ``lifecycle_state`` (computed), nor a customers column it
+                            carries (:data:`CUSTOMER_SEGMENTS`)
 horizon_not_covered         orders end before the last day of the evaluation window
 skip_*                      (warning) an optional part the run will skip, and why
 =========================== =================================================================
@@ -50,6 +51,11 @@ from crm_experiments.params import CampaignParams, load_params
 
 #: Segment columns the per-customer campaign table computes itself (not from a data table).
 COMPUTED_SEGMENTS = ("lifecycle_state",)
+#: The customers columns the per-customer campaign table carries
+#: (:func:`crm_experiments.metrics.campaign.campaign_customers`); a segment on another
+#: customers column would be left out by the run. tests/pipeline/test_preflight.py checks
+#: this against the table.
+CUSTOMER_SEGMENTS = ("tier",)
 
 
 @dataclass(frozen=True)
@@ -256,18 +262,21 @@ def _segment_checks(out: Preflight, params: CampaignParams,
                     staged: dict[str, StagedTable], path: Path) -> None:
     customers = staged.get("customers")
     columns = set(customers.present) | set(customers.extras) if customers is not None else set()
+    carried = (*COMPUTED_SEGMENTS, *CUSTOMER_SEGMENTS)
     for i, seg in enumerate(params.segments):
-        if seg in COMPUTED_SEGMENTS or seg in columns:
+        if seg in COMPUTED_SEGMENTS or (seg in columns and seg in CUSTOMER_SEGMENTS):
             continue
         if customers is None:
             why = "there is no customers table (customers.csv/.parquet) to take it from"
+        elif seg in columns:
+            why = (f"it is a column of {customers.file}, but the per-customer campaign table "
+                   f"carries only {', '.join(carried)}, so the run would leave it out")
         else:
             why = (f"{customers.file} has no such column (it has: "
                    f"{', '.join(sorted(columns)) or 'no columns'})")
         out.errors.append(Check(
             file=path.name, column=seg, rule="segment_column_missing", parameter=f"segments[{i}]",
-            message=f"segment '{seg}' is neither {', '.join(COMPUTED_SEGMENTS)} (computed) nor "
-                    f"a customers column: {why}"))
+            message=f"segment '{seg}' cannot be computed: {why}"))
 
 
 def _horizon_checks(out: Preflight, params: CampaignParams, orders: StagedTable) -> None:

@@ -25,6 +25,8 @@ CASES = {
     "format": ("format_mismatch", "data.format", ["assignments.csv", "parquet"]),
     "no_campaign": ("campaign_not_assigned", "campaign_id", ["'nobody'", "demo_d11"]),
     "segment": ("segment_column_missing", "segments[1]", ["'loyalty'", "tier"]),
+    "segment_not_carried": ("segment_column_missing", "segments[1]",
+                            ["'gender'", "would leave it out"]),
     "horizon": ("horizon_not_covered", "horizons", ["2026-05-31", "evaluate on or after"]),
     "bad_data": ("negative_value", None, ["orders.parquet", "amount"]),
     "arm_not_assigned": ("arm_not_assigned", "arms", ["'coupon_300_50'", "control"]),
@@ -72,6 +74,8 @@ def cases(small_shop, tmp_path_factory) -> dict[str, Path]:
                                       campaign_id="nobody")
     out["segment"] = write_params(root / "segment.yaml", _data(small_shop),
                                   segments=["lifecycle_state", "loyalty"])
+    out["segment_not_carried"] = write_params(root / "gender.yaml", _data(small_shop),
+                                              segments=["lifecycle_state", "gender"])
     out["horizon"] = write_params(root / "horizon.yaml", _data(small_shop), horizons=[200])
     bad = _copy(small_shop, root / "bad_data")
     orders = pd.read_parquet(bad / "orders.parquet")
@@ -207,3 +211,18 @@ def test_run_names_the_horizons_the_data_cover(small_shop, tracking, tmp_path, c
     err = capsys.readouterr().err
     assert "[horizon_not_covered]" in err and "everything is there for --horizon 7" in err
     assert _runs(tracking) == []
+
+
+def test_segment_columns_are_those_of_the_campaign_table(small_shop):
+    """CUSTOMER_SEGMENTS is what campaign_customers carries from the customers table."""
+    from crm_experiments.io.reader import load_shop
+    from crm_experiments.metrics.campaign import campaign_customers
+    from crm_experiments.params import load_params
+    from crm_experiments.pipeline.preflight import COMPUTED_SEGMENTS, CUSTOMER_SEGMENTS
+
+    params = load_params(small_shop)
+    shop = load_shop(params.data.path, params=params)
+    table = campaign_customers(shop, params, 7)
+    customers = set(shop["customers"].columns) - {"customer_id"}
+    assert set(table.columns) & customers == set(CUSTOMER_SEGMENTS)
+    assert set(COMPUTED_SEGMENTS) <= set(table.columns)
