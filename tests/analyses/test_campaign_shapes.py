@@ -210,3 +210,34 @@ def test_campaign_without_recorded_cost_says_so(small_shop, tmp_path):
     assert "0.00" not in money and "∞" not in page and "inf" not in _text(money)
     summary = _text(_section(page, "summary"))
     assert tr("roi_clause_no_cost", "en").strip("; ") in summary
+
+
+def test_window_coverage_from_the_first_and_last_order():
+    from crm_experiments.metrics.kpis import window_coverage
+
+    span = (pd.Timestamp("2025-03-10 09:31"), pd.Timestamp("2025-12-30 23:00"))
+    assert window_coverage(span, "2025-03-10", "2025-04-01") == "full"  # same first day
+    assert window_coverage(span, "2025-03-01", "2025-04-01") == "partial"
+    assert window_coverage(span, "2025-02-01", "2025-03-10") == "none"
+    assert window_coverage(span, "2026-01-01", "2026-02-01") == "none"  # after the data
+    assert window_coverage((None, None), "2025-03-01", "2025-04-01") == "none"
+
+
+def test_window_partly_in_the_data_is_shown_and_said(small_shop, tmp_path):
+    """Orders from 10 days before the sale: the weeks before are partly covered (figures shown,
+    with a line saying so), last year not at all."""
+    start = load_params(small_shop).sale_start
+
+    def cut(data: Path) -> None:
+        orders = pd.read_parquet(data / "orders.parquet")
+        keep = orders["created_at"] >= start - pd.Timedelta(days=10)
+        orders[keep].to_parquet(data / "orders.parquet")
+
+    ev = _evaluate(load_params(_reshaped(small_shop, tmp_path, cut)))
+    assert ev.coverage["weeks_before"] == "partial" and ev.coverage["last_year"] == "none"
+    kpis = ev.tables()["kpis"].set_index("kpi")
+    assert kpis.loc["orders", "weeks_before"] > 0 and math.isnan(kpis.loc["orders", "last_year"])
+    text = _text(_section(pages.evaluation_page(ev), "kpis"))
+    date = pd.Timestamp(ev.summary()["data_start"])
+    assert tr("kpi_coverage_partial", "en", date=f"{date:%b} {date.day}, {date.year}",
+              window=tr("weeks_before", "en")) in text
