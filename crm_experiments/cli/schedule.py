@@ -1,4 +1,7 @@
-"""``crm-exp schedule --today DATE``: run every due evaluation once (cron / systemd / Airflow)."""
+"""``crm-exp schedule --today DATE``: run every due evaluation once (cron / systemd / Airflow).
+
+Exit 1 when a campaign file is invalid or an evaluation failed or was blocked by the preflight
+(each listed with its reason), so the scheduler's own alerting sees it."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing due"
     print(f"schedule {args.today}: {summary}")
     for o in outcomes:
-        if o.status == "failed":
-            print(f"  FAILED {o.evaluation.key}: {o.detail}")
-    return 1 if errors or counts.get("failed") else 0
+        if o.status in ("failed", "blocked"):
+            print(f"  {o.status.upper()} {o.evaluation.key}: {o.detail}")
+    # a blocked evaluation (preflight refused it) needs a person as much as a failed one
+    return 1 if errors or counts.get("failed") or counts.get("blocked") else 0

@@ -203,6 +203,11 @@ def test_due_lists_a_blocked_campaign_with_its_reason(cases, small_shop, trackin
     assert all("campaign_not_assigned" in o.detail for o in outcomes)
     assert _runs(tracking) == []
     assert not list((tmp_path / "reports").glob("*/*d"))
+    # and `crm-exp schedule` says so and exits non-zero
+    assert main(["schedule", "--today", "2026-01-01", "--campaigns", str(only),
+                 "--reports-dir", str(tmp_path / "reports")]) == 1
+    out = capsys.readouterr().out
+    assert "2 blocked" in out and "BLOCKED nobody-7d" in out and "campaign_not_assigned" in out
 
 
 def test_run_names_the_horizons_the_data_cover(small_shop, tracking, tmp_path, capsys):
