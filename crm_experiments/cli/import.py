@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from crm_experiments.cli._refusal import print_refusal
 from crm_experiments.errors import DataValidationError
 
 
@@ -41,13 +42,7 @@ def run(args: argparse.Namespace) -> int:
         result = import_exports(args.files, args.out, fmt=args.fmt, timezone=args.timezone,
                                 force=args.force)
     except DataValidationError as exc:
-        findings = sorted(exc.findings, key=lambda f: f.severity != "error")
-        for f in findings:
-            print(f, file=sys.stderr)
-        n_err = sum(f.severity == "error" for f in findings)
-        print(f"FAILED: {n_err} error{'s' if n_err != 1 else ''}; nothing was written to "
-              f"{args.out}", file=sys.stderr)
-        return 1
+        return print_refusal(exc, args.out)
     for f in result.warnings:
         print(f, file=sys.stderr)
     ks = result.key_source

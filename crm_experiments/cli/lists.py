@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from crm_experiments.cli._refusal import print_refusal
 from crm_experiments.errors import DataValidationError
 
 
@@ -54,13 +55,7 @@ def run(args: argparse.Namespace) -> int:
                               assigned_at=args.assigned_at, channel=args.channel,
                               cost=args.cost, timezone=args.timezone)
     except DataValidationError as exc:
-        findings = sorted(exc.findings, key=lambda f: f.severity != "error")
-        for f in findings:
-            print(f, file=sys.stderr)
-        n_err = sum(f.severity == "error" for f in findings)
-        print(f"FAILED: {n_err} error{'s' if n_err != 1 else ''}; nothing was written to "
-              f"{args.data}", file=sys.stderr)
-        return 1
+        return print_refusal(exc, args.data)
     for f in result.warnings:
         print(f, file=sys.stderr)
     if result.key_source.warning:
