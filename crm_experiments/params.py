@@ -94,7 +94,16 @@ class Arm(_Strict):
     coupon_face_value: float = Field(0.0, ge=0,
                                      description="Coupon value Y of 'spend X get Y off'.")
     coupon_threshold: float = Field(0.0, ge=0, description="Coupon threshold X (0 = no threshold).")
+    benefit_cost: float | None = Field(
+        None, ge=0, description="campaign_type member_day: cost of the arm's benefit (gift, "
+        "points, free shipping) per member of the arm who buys in the evaluation window, in "
+        "the shop's currency. Unset: the benefit's cost is not recorded (the report says so).")
     label: str | None = None
+
+
+#: The kinds of campaign the evaluation words and costs (``CampaignParams.campaign_type``).
+CAMPAIGN_TYPES = ("coupon", "message", "shop_discount", "payment_reminder", "member_day")
+CampaignType = Literal["coupon", "message", "shop_discount", "payment_reminder", "member_day"]
 
 
 class Costs(_Strict):
@@ -123,6 +132,15 @@ class CampaignParams(_Strict):
     retention_days: int = Field(30, ge=1, le=365)
     lifecycle_period_months: Literal[3, 6, 12] = 3
     control_arm: str = "control"
+    campaign_type: CampaignType | None = Field(
+        None, description="What the treatment arms get, which sets the report's wording and "
+        "cost lines: coupon (coupons; cost = redeemed face value), message (messages only: "
+        "SMS, Wangwang, e-mail, push; cost = contact costs), shop_discount (店铺优惠 without "
+        "coupon ids; cost = the discounts recorded on the arm's orders, orders.discount), "
+        "payment_reminder (催付 against a holdout; cost = the reminders' contact costs; the "
+        "effect = paid orders recovered), member_day (member-day or tier benefits; cost = "
+        "arms.<name>.benefit_cost per buying member, plus discounts on its orders). Unset: "
+        "coupon when a treatment arm has coupon_face_value > 0, else message.")
     arms: tuple[Arm, ...]
     costs: Costs = Costs()
     segments: tuple[str, ...] = ("lifecycle_state",)
@@ -172,6 +190,28 @@ class CampaignParams(_Strict):
             raise ValueError(f"planned_share of the arms must sum to 1, got {total:g}")
         return self
 
+    @field_validator("campaign_type", mode="before")
+    @classmethod
+    def _known_type(cls, value: object) -> object:
+        if value is not None and value not in CAMPAIGN_TYPES:
+            raise ValueError(f"campaign_type {value!r} is not one of {', '.join(CAMPAIGN_TYPES)}"
+                             " (or leave it out: coupon when an arm has a coupon_face_value, "
+                             "else message)")
+        return value
+
+    @model_validator(mode="after")
+    def _type_consistent(self) -> CampaignParams:
+        t = self.type
+        coupons = [a.name for a in self.arms if a.coupon_face_value > 0]
+        if coupons and t != "coupon":
+            raise ValueError(f"campaign_type {t} but arms {coupons} have a coupon_face_value "
+                             "(use campaign_type: coupon, or remove the coupon values)")
+        benefits = [a.name for a in self.arms if a.benefit_cost is not None]
+        if benefits and t != "member_day":
+            raise ValueError(f"arms {benefits} have a benefit_cost, which only applies to "
+                             "campaign_type: member_day")
+        return self
+
     @field_validator("extra_notebooks")
     @classmethod
     def _known_notebooks(cls, value: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
@@ -189,6 +229,15 @@ class CampaignParams(_Strict):
                      if not hs or horizon_days in hs)
 
     # --- derived values -------------------------------------------------------------------
+    @property
+    def type(self) -> str:
+        """The campaign's type: ``campaign_type`` when set, else ``coupon`` when a treatment
+        arm gives a coupon (``coupon_face_value`` > 0), else ``message``."""
+        if self.campaign_type is not None:
+            return self.campaign_type
+        coupons = any(a.coupon_face_value > 0 for a in self.arms if a.name != self.control_arm)
+        return "coupon" if coupons else "message"
+
     @property
     def arm_names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.arms)

@@ -248,10 +248,11 @@ def _numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def campaign_type(params: CampaignParams) -> str:
-    """``"coupon"`` when a treatment arm gives a coupon (``coupon_face_value`` > 0), else
-    ``"message"`` (the arms differ by the message only): the report's wording follows it."""
-    coupons = any(params.arm(a).coupon_face_value > 0 for a in params.treatment_arms)
-    return "coupon" if coupons else "message"
+    """The campaign's type (:data:`~crm_experiments.params.CAMPAIGN_TYPES`): ``campaign_type``
+    of the params when set, else ``"coupon"`` when a treatment arm gives a coupon
+    (``coupon_face_value`` > 0), else ``"message"``. The report's wording and the economics'
+    cost lines follow it."""
+    return params.type
 
 
 def covariates_without_spread(customers: pd.DataFrame) -> tuple[str, ...]:
