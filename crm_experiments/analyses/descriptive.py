@@ -130,3 +130,37 @@ def reminder_recovery(orders: ir.Table, contacts: ir.Table, start: TimeLike, end
         label="randomised" if randomised else "observational", causal=bool(randomised),
         warning=None if randomised else OBSERVATIONAL_WARNING, channels=tuple(channels),
         max_delay=pd.Timedelta(max_delay), unpaid_after=pd.Timedelta(unpaid_after))
+
+
+#: Columns of the evaluation's ``reminders`` table: rows ``reminded``, ``not_reminded`` and
+#: ``reminded - not_reminded`` (the difference: ``recovery_rate`` is the difference of the
+#: rates, ``orders`` and ``recovered`` NaN), as :meth:`ReminderRecovery.to_frame` gives them.
+REMINDER_COLUMNS = ("group", "orders", "recovered", "recovery_rate", "ci_low", "ci_high",
+                    "p_value", "label", "causal")
+#: The channel of payment reminders (催付: a Wangwang message to the buyer of an unpaid order).
+#: Contacts carry no order id, so a message on a broadcast channel (SMS, e-mail) sent within a
+#: day of an order would be taken for a reminder: only this channel counts.
+REMINDER_CHANNELS = ("wangwang",)
+
+
+def campaign_reminders(orders: ir.Table, contacts: ir.Table | None, start: TimeLike,
+                       end: TimeLike, *, customers: ir.Table, campaign_id: str,
+                       alpha: float = 0.05) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The evaluation's ``reminders`` table (:data:`REMINDER_COLUMNS`) and its data notes
+    (keys of the report's translation table): :func:`reminder_recovery` of the orders that
+    the campaign's customers (``customers``: ``customer_id``) created in ``[start, end)`` (the
+    sale), reminders = the campaign's contacts on :data:`REMINDER_CHANNELS`; observational.
+    Empty with a note when there are no contacts (``note_no_reminder_contacts``), no unpaid
+    order (``note_no_unpaid``) or no reminder (``note_no_reminders``)."""
+    empty = pd.DataFrame(columns=list(REMINDER_COLUMNS))
+    if contacts is None:
+        return empty, ("note_no_reminder_contacts",)
+    mine = orders.semi_join(customers.select("customer_id"), "customer_id")
+    rec = reminder_recovery(mine, contacts, start, end, channels=REMINDER_CHANNELS,
+                            campaign_id=campaign_id, alpha=alpha)
+    n = rec.groups["orders"]
+    if n.sum() == 0:
+        return empty, ("note_no_unpaid",)
+    if n.get("reminded", 0) == 0:
+        return empty, ("note_no_reminders",)
+    return rec.to_frame().reindex(columns=list(REMINDER_COLUMNS)), ()

@@ -98,3 +98,54 @@ def tier_migration(orders: ir.Table, before: TimeLike, after: TimeLike,
     wide = wide.reindex(index=["none", *names], columns=names, fill_value=0).astype("int64")
     wide.index.name, wide.columns.name = "before", "after"
     return wide
+
+
+#: The RFM segment of a customer without a purchase in the lookback, and the tier of a
+#: customer without a purchase before the date.
+NO_SEGMENT = "none"
+NO_TIER = "none"
+#: Every RFM segment, in the order the report lists them (the fallback rule's last).
+SEGMENTS = (*(name for name, _, _ in RFM_SEGMENTS), "needs_attention", NO_SEGMENT)
+
+
+def scheme_of(tier_names) -> str | None:
+    """The key of :data:`TIER_SCHEMES` whose tier names include every name in ``tier_names``
+    (a shop's recorded tiers), or None when no scheme does (its thresholds are unknown)."""
+    names = {str(n) for n in tier_names}
+    for key, thresholds in TIER_SCHEMES.items():
+        if names and names <= set(thresholds):
+            return key
+    return None
+
+
+def segment_counts(orders: ir.Table, groups: ir.Table, moments: dict[str, TimeLike], *,
+                   lookback_days: int = 365, bins: int = 5) -> pd.DataFrame:
+    """Customers of ``groups`` (``customer_id, group``) by their :func:`rfm` segment at each
+    date of ``moments`` (name -> date): columns ``moment, group, segment, customers``, in the
+    engine; :data:`NO_SEGMENT` = no purchase in the lookback. Segments are ranked among all
+    the shop's buyers of the lookback, the same ranking for every group."""
+    frames = []
+    for moment, when in moments.items():
+        s = rfm(orders, when, lookback_days=lookback_days, bins=bins).select(
+            "customer_id", "segment")
+        j = groups.left_join(s, "customer_id")
+        j = j.mutate(segment=j.segment.fill_null(NO_SEGMENT))
+        counts = j.group_by(["group", "segment"]).aggregate(customers=j.count()).to_pandas()
+        frames.append(counts.assign(moment=moment))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["moment", "group", "segment", "customers"]].astype({"customers": "int64"})
+
+
+def tier_moves(orders: ir.Table, groups: ir.Table, before: TimeLike, after: TimeLike,
+               scheme: str | dict[str, float] = "classic") -> pd.DataFrame:
+    """Customers of ``groups`` (``customer_id, group``) by (tier at ``before``, tier at
+    ``after``) under ``scheme``: columns ``group, before_tier, after_tier, customers``, in the
+    engine; :data:`NO_TIER` = no purchase before the date."""
+    t0 = tiers(orders, before, scheme).select("customer_id", before_tier="tier")
+    t1 = tiers(orders, after, scheme).select("customer_id", after_tier="tier")
+    j = groups.left_join(t0, "customer_id").select(groups, "before_tier")
+    j = j.left_join(t1, "customer_id").select(j, "after_tier")
+    j = j.mutate(before_tier=j.before_tier.fill_null(NO_TIER),
+                 after_tier=j.after_tier.fill_null(NO_TIER))
+    counts = j.group_by(["group", "before_tier", "after_tier"]).aggregate(customers=j.count())
+    return counts.to_pandas().astype({"customers": "int64"})
