@@ -32,7 +32,7 @@ from crm_experiments.analyses.result import ResultMixin, jsonable
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
-from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
+from crm_experiments.metrics.campaign import COVARIATES, campaign_customers, discounts_recorded
 from crm_experiments.metrics.cohorts import default_comparison_window
 from crm_experiments.metrics.kpis import (
     data_span,
@@ -255,6 +255,16 @@ def campaign_type(params: CampaignParams) -> str:
     return params.type
 
 
+def costs_recorded(shop: ShopData, params: CampaignParams) -> dict[str, bool]:
+    """Which cost lines the shop's data record: ``message_cost`` when the contacts table has
+    contacts of the campaign, ``discount_cost`` when some order carries a discount value."""
+    contacts = False
+    if shop.has("contacts"):
+        c = shop["contacts"]
+        contacts = int(c.filter(c.campaign_id == params.campaign_id).count().to_pandas()) > 0
+    return {"message_cost": contacts, "discount_cost": discounts_recorded(shop["orders"])}
+
+
 def covariates_without_spread(customers: pd.DataFrame) -> tuple[str, ...]:
     """The pre-period covariates of :data:`COVARIATES` with a single value over the campaign's
     customers (e.g. all 0: no purchase history before the sale); they adjust nothing, so the
@@ -425,7 +435,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
                        f"params do not declare ({list(params.arm_names)})")
     flat = covariates_without_spread(customers)
     comparison = compare_campaign(customers, params)
-    econ = economics(customers, comparison, params)
+    econ = economics(customers, comparison, params,
+                     recorded=costs_recorded(shop, params) if params.type != "coupon" else None)
     if not econ.empty and not econ["cost_recorded"].all():
         notes.append("note_no_cost")  # no ROI rather than an infinite one
     verdict = decide(econ, comparison)

@@ -5,8 +5,12 @@ At horizon ``H`` the **evaluation window** runs from the sale start (00:00) to t
 days (exclusive). Outcomes are those of :mod:`crm_experiments.metrics.orders` (``converted``,
 ``orders``, ``revenue``, ``gross_profit``); ``message_cost`` = sum of the campaign's contact
 costs; ``coupon_cost`` = face value of its coupons redeemed in purchases of the window;
-``net_profit = gross_profit - message_cost`` (coupon cost is already inside gross profit through
-the discount). Pre-period covariates (``pre_*``) are measured over ``pre_period_days`` before the
+``discount_cost`` = discounts recorded on the window's purchases without a coupon
+(``orders.discount``: a shop discount, 店铺优惠, or a member price); ``benefit_cost`` = the arm's
+``benefit_cost`` (member-day campaigns) if the customer bought in the window, else 0;
+``net_profit = gross_profit - message_cost - benefit_cost`` (coupon and other discounts are
+already inside gross profit, which counts the margin on the list price). Pre-period covariates
+(``pre_*``) are measured over ``pre_period_days`` before the
 assignment, so the treatment cannot have moved them.
 """
 
@@ -63,6 +67,7 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
         t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
     t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
     t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
+    t = t.left_join(_discount_costs(orders, start, end), "customer_id").select(t, "discount_cost")
     states = states_at_start if states_at_start is not None else lc.lifecycle_states(
         orders, params.sale_start, params.lifecycle_period_months)
     t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
@@ -72,11 +77,13 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
         t = t.left_join(c, "customer_id").select(t, "tier")
     df = t.to_pandas()
     for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
-                "pre_gross_profit", "message_cost", "coupon_cost"):
+                "pre_gross_profit", "message_cost", "coupon_cost", "discount_cost"):
         df[col] = pd.to_numeric(df[col]).fillna(0.0).astype("float64")
     df["converted"] = (df["orders"] > 0).astype("float64")
     df["pre_converted"] = (df["pre_orders"] > 0).astype("float64")
-    df["net_profit"] = df["gross_profit"] - df["message_cost"]
+    benefit = {a.name: a.benefit_cost or 0.0 for a in params.arms}
+    df["benefit_cost"] = df["arm"].map(benefit).fillna(0.0).astype("float64") * df["converted"]
+    df["net_profit"] = df["gross_profit"] - df["message_cost"] - df["benefit_cost"]
     df["lifecycle_state"] = df["lifecycle_state"].fillna(lc.NO_STATE).astype(str)
     if "tier" in df:
         df["tier"] = df["tier"].fillna("unknown").astype(str)
@@ -96,6 +103,21 @@ def _message_costs(shop: ShopData, params: CampaignParams) -> ir.Table:
         if prices else ibis.literal(0.0)
     cost = c.cost.fill_null(price) if "cost" in c.columns else price
     return c.group_by("customer_id").aggregate(message_cost=cost.cast("float64").sum())
+
+
+def _discount_costs(orders: ir.Table, start, end) -> ir.Table:
+    """Per customer: discounts (``orders.discount``) on purchases of the window without a
+    coupon (``coupon_id`` null): a shop discount or member price, not a coupon's."""
+    p = orders.filter(is_purchase(orders) & in_window(orders.created_at, start, end)
+                      & orders.coupon_id.isnull())
+    return p.group_by("customer_id").aggregate(
+        discount_cost=p.discount.fill_null(0).cast("float64").sum())
+
+
+def discounts_recorded(orders: ir.Table) -> bool:
+    """Whether any order carries a discount value (``orders.discount`` not null): without
+    one, the discounts a campaign gave are not recorded (not 0)."""
+    return "discount" in orders.columns and int(orders.discount.notnull().sum().to_pandas()) > 0
 
 
 def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> ir.Table:
