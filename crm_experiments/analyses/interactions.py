@@ -139,7 +139,9 @@ def activity_comparisons(shop: ShopData, params: CampaignParams,
     the report's translation table): participation during the sale, outcomes over the
     evaluation ``window``, population = customers who bought before the sale. Activities
     without participants are left out; those with fewer than :data:`MIN_PARTICIPANTS`
-    participants or non-participants get their counts and no estimates."""
+    participants or non-participants get their counts and no estimates. No customer bought
+    before the sale (no history in the data): nobody to compare, an empty table and the note
+    ``note_interactions_no_history``."""
     empty = pd.DataFrame(columns=list(COLUMNS))
     if not shop.has("interactions"):
         return empty, ("note_no_interactions",)
@@ -150,6 +152,8 @@ def activity_comparisons(shop: ShopData, params: CampaignParams,
         frame = participation_table(orders, interactions, kind, start, end,
                                     outcome_window=window,
                                     lookback_days=LOOKBACK_DAYS).to_pandas()
+        if frame.empty:  # the population (bought before the sale) is the same for every kind
+            return empty, ("note_interactions_no_history",)
         outside = participants_outside(orders, interactions, kind, start, end)
         n1 = int(frame["participant"].sum())
         if n1 + outside == 0:

@@ -855,6 +855,109 @@ TEXT: dict[str, tuple[str, str]] = {
     "note_no_activities": ("The interactions table has no sign-in, lottery or vote during the "
                            "sale: there is no activity to compare.",
                            "互动表中活动期间没有签到、抽奖或投票记录：没有可比较的活动。"),
+    "note_interactions_no_history": (
+        "No customer bought before the sale in the data: participants of interactive "
+        "activities are compared with customers who bought before it, so there is no one to "
+        "compare.",
+        "数据中没有客户在活动前购买过：互动活动参与者只与活动前有过购买的客户比较，因此没有可比较的客户。"),
+    # --- payment reminders, RFM segments, member tiers (issue 16.5; analyses.descriptive
+    # campaign_reminders, analyses.segments; templates evaluation_reminders / _rfm / _tiers)
+    "reminders": ("Payment reminders: unpaid orders recovered (observational, not causal)",
+                  "催付：未付款订单的挽回（观察性，非因果）"),
+    "reminders_flag": (
+        "Observational, not causal: reminders were not sent or withheld at random among unpaid "
+        "orders, so the difference mixes the reminder's effect with which orders were reminded "
+        "and when. The campaign's effect, reminders included, is the comparison with the "
+        "holdout above.",
+        "观察性结果，并非因果效应：催付并非在未付款订单中随机发送或不发送，因此差异中混杂了催付的效果"
+        "与哪些订单、在何时被催付。活动（含催付）的效果见上文与对照组的比较。"),
+    "reminders_scope": (
+        "Orders the campaign's customers created from {start} to {end}. Reminded: a Wangwang "
+        "message within 24 hours of the order while it was unpaid; recovered = paid after the "
+        "message. Not reminded: still unpaid 30 minutes after the order; recovered = paid "
+        "later.",
+        "活动客户在 {start} 至 {end} 期间创建的订单。已催付：订单未付款期间、下单后 24 小时内收到旺旺消息；"
+        "挽回 = 消息之后付款。未催付：下单 30 分钟后仍未付款；挽回 = 之后付款。"),
+    "reminders_group": ("Orders", "订单"),
+    "reminders_reminded": ("Reminded", "已催付"),
+    "reminders_not_reminded": ("Not reminded", "未催付"),
+    "reminders_difference": ("Difference, reminded − not reminded", "差异（已催付 − 未催付）"),
+    "unpaid_orders": ("Unpaid orders", "未付款订单"),
+    "recovered_orders": ("Paid later", "之后付款"),
+    "recovery_rate": ("Recovered (95% interval)", "挽回率（95% 区间）"),
+    "reminders_reading": (
+        "Wilson intervals for each rate; the difference with Newcombe's interval and the "
+        "Agresti-Caffo test.",
+        "各比率为 Wilson 区间；差异为 Newcombe 区间和 Agresti-Caffo 检验。"),
+    "note_no_reminder_contacts": (
+        "No contacts table: payment-reminder recovery needs the Wangwang reminders sent.",
+        "没有触达表：催付挽回分析需要已发送的旺旺催付消息。"),
+    "note_no_unpaid": (
+        "No order of the campaign's customers was left unpaid during the sale: there is no "
+        "payment reminder to evaluate.",
+        "活动期间活动客户没有未付款订单：没有可评估的催付。"),
+    "note_no_reminders": (
+        "The contacts hold no Wangwang message of this campaign sent within 24 hours of an "
+        "unpaid order during the sale: payment-reminder recovery is not shown.",
+        "触达表中没有本活动在促销期间、未付款订单下单后 24 小时内发送的旺旺消息：不显示催付挽回。"),
+    "rfm": ("RFM segments per arm, sale start → window end", "各组 RFM 分群（活动开始 → 窗口结束）"),
+    "rfm_scope": (
+        "Recency, frequency and spend over the 365 days before each date, scored 1–5 among "
+        "all the shop's buyers of that year; the segment follows the recency and frequency "
+        "scores. Share of each arm's customers at the sale start → at the window end.",
+        "按每个日期前 365 天内的最近购买、购买频次和消费金额，在当年店铺全部购买客户中评 1–5 分；"
+        "分群依据最近购买和购买频次得分。表中为各组客户在活动开始时 → 窗口结束时所占比例。"),
+    "segment": ("Segment", "分群"),
+    "diff_vs_holdout": ("{arm} − holdout at the window end (95% interval)",
+                        "{arm} − 对照组，窗口结束时（95% 区间）"),
+    "shares_reading": (
+        "Arms were assigned at random, so a difference at the window end is the campaign's "
+        "effect on the share of customers in that group (Newcombe interval); at the sale start "
+        "the arms differ only by chance. A breakdown outside the campaign's family of effects: "
+        "not corrected for multiple comparisons.",
+        "各组为随机分配，因此窗口结束时的差异即活动对该类客户占比的效果（Newcombe 区间）；活动开始时各组"
+        "只有随机差异。此为活动效果族之外的细分，未做多重比较校正。"),
+    "rfm_champions": ("Champions", "重要价值客户"),
+    "rfm_loyal": ("Loyal", "忠诚客户"),
+    "rfm_new": ("New", "新客户"),
+    "rfm_promising": ("Promising", "潜力新客"),
+    "rfm_potential_loyal": ("Potential loyal", "潜在忠诚客户"),
+    "rfm_cant_lose": ("Can't lose", "不能流失的客户"),
+    "rfm_at_risk": ("At risk", "流失风险客户"),
+    "rfm_about_to_sleep": ("About to sleep", "即将沉睡客户"),
+    "rfm_hibernating": ("Hibernating", "沉睡客户"),
+    "rfm_needs_attention": ("Needs attention", "需要关注"),
+    "rfm_none": ("No purchase in the 365 days", "365 天内无购买"),
+    "tiers": ("Member tiers per arm, sale start → window end",
+              "各组会员等级（活动开始 → 窗口结束）"),
+    "tiers_scope": (
+        "Each customer's tier from their cumulative spend before each date, by the thresholds "
+        "of the tiers the customers table names (the table does not say when it was recorded, "
+        "so both dates follow the same rule). Share of each arm's customers at the sale start "
+        "→ at the window end.",
+        "每位客户的等级按各日期之前的累计消费和客户表所用等级的门槛计算（客户表未注明记录时间，"
+        "因此两个日期按同一规则计算）。表中为各组客户在活动开始时 → 窗口结束时所占比例。"),
+    "tier": ("Tier", "等级"),
+    "tier_none": ("No purchase yet", "尚未购买"),
+    "tier_silver": ("Silver", "银卡会员"),
+    "tier_gold": ("Gold", "金卡会员"),
+    "tier_platinum": ("Platinum", "白金会员"),
+    "tier_diamond": ("Diamond", "钻石会员"),
+    "tier_migration": ("Tier moves, sale start → window end", "等级变动（活动开始 → 窗口结束）"),
+    "direction_up": ("Moved up", "升级"),
+    "direction_same": ("Same tier", "等级不变"),
+    "direction_down": ("Moved down", "降级"),
+    "moved_up_vs_holdout": ("Moved up: arm − holdout (95% interval)",
+                            "升级：本组 − 对照组（95% 区间）"),
+    "note_no_tier": (
+        "The customers table records no member tier: tiers and their migration are not shown.",
+        "客户表没有记录会员等级：不显示会员等级及其变动。"),
+    "note_tier_scheme_unknown": (
+        "The customers table names member tiers whose spend thresholds the report does not "
+        "know (it knows regular / senior / VIP / supreme VIP and regular / silver / gold / "
+        "platinum / diamond): tier migration is not shown.",
+        "客户表中的会员等级名称不属于已知的消费门槛方案（普通/高级/VIP/至尊VIP，或普通/银卡/金卡/白金/钻石）："
+        "不显示会员等级变动。"),
     # --- parts skipped or failed, model fallbacks (issue 16, "degrade, never drop") ---
     "skipped_heading": ("{page}: not in this report", "{page}：本报告未包含"),
     "skipped_intro": ("This part was skipped because the shop's data do not allow it:",
