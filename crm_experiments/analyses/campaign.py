@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from crm_experiments.analyses.descriptive import (
+    REMINDER_COLUMNS,
+    campaign_reminders,
     cohort_repurchase,
     reactivation_rates,
     satisfaction,
@@ -29,6 +31,13 @@ from crm_experiments.analyses.economics import economics
 from crm_experiments.analyses.interactions import COLUMNS as INTERACTION_COLUMNS
 from crm_experiments.analyses.interactions import activity_comparisons, interaction_methods
 from crm_experiments.analyses.result import ResultMixin, jsonable
+from crm_experiments.analyses.segments import (
+    MIGRATION_COLUMNS,
+    RFM_COLUMNS,
+    TIER_COLUMNS,
+    rfm_by_arm,
+    tiers_by_arm,
+)
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
@@ -87,6 +96,8 @@ class Evaluation(ResultMixin):
 
     KIND: ClassVar[str] = "campaign_evaluation"
     MAIN_TABLE: ClassVar[str] = "economics"
+    #: 2: the tables reminders, rfm, tiers and tier_migration (issue 16.5)
+    SCHEMA_VERSION: ClassVar[int] = 2
     SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = {
         "effects": ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate", "ci_low",
                     "ci_high", "p_value", "rel_estimate", "rel_ci_low", "rel_ci_high", "method",
@@ -106,6 +117,10 @@ class Evaluation(ResultMixin):
         "true_effects": ("arm", "metric", "true_effect"),
         "retention_curve": ("arm", "day", "buyers", "returned", "share"),
         "interactions": INTERACTION_COLUMNS,
+        "reminders": REMINDER_COLUMNS,
+        "rfm": RFM_COLUMNS,
+        "tiers": TIER_COLUMNS,
+        "tier_migration": MIGRATION_COLUMNS,
         "migration_*": (),
     }
 
@@ -133,6 +148,15 @@ class Evaluation(ResultMixin):
     # participants vs non-participants of interactive activities (observational)
     interactions: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(INTERACTION_COLUMNS)))
+    # payment-reminder recovery (observational), RFM segments and member tiers per arm at the
+    # sale start and the window end, tier migration (analyses.descriptive / analyses.segments)
+    reminders: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(REMINDER_COLUMNS)))
+    rfm: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RFM_COLUMNS)))
+    tiers: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(TIER_COLUMNS)))
+    tier_migration: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(MIGRATION_COLUMNS)))
     # data notes: the data checks' warnings, and keys of the report's translation table
     notes: tuple[str, ...] = field(default_factory=tuple)
     # the first order in the data, and how far the data reach into each KPI window
@@ -222,6 +246,10 @@ class Evaluation(ResultMixin):
             "did": self.did,
             "heterogeneity": self.heterogeneity,
             "interactions": self.interactions,
+            "reminders": self.reminders,
+            "rfm": self.rfm,
+            "tiers": self.tiers,
+            "tier_migration": self.tier_migration,
             "design": design,
             "true_effects": pd.DataFrame(
                 [(arm, metric, value) for (arm, metric), value in self.true_effects.items()],
@@ -485,6 +513,17 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         notes.append("note_no_contacts")
     interactions, interaction_notes = activity_comparisons(shop, params, (start, end))
     notes += interaction_notes
+    reminders, reminder_notes = campaign_reminders(
+        orders, shop["contacts"] if shop.has("contacts") else None, start, params.sale_end,
+        customers=arms, campaign_id=params.campaign_id, alpha=params.alpha)
+    notes += reminder_notes
+    arm_names = list(params.arm_names)
+    rfm = rfm_by_arm(orders, arms, start, end, arm_names=arm_names, control=params.control_arm,
+                     alpha=params.alpha)
+    tiers, tier_migration, tier_notes = tiers_by_arm(
+        shop, arms, start, end, arm_names=arm_names, control=params.control_arm,
+        alpha=params.alpha)
+    notes += tier_notes
     return Evaluation(
         params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
         n_assigned=len(customers), comparison=comparison, economics=econ,
@@ -493,6 +532,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
         satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
         cohorts=cohorts, reactivation=reactivation, interactions=interactions,
+        reminders=reminders, rfm=rfm, tiers=tiers, tier_migration=tier_migration,
         true_effects=known_true_effects(shop.data_dir, params, horizon_days),
         did=did,
         heterogeneity=heterogeneity_tests(customers, params, segs),
