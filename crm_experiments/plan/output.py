@@ -141,7 +141,8 @@ def plan_json(plan: Plan, currency: str = "CNY") -> dict:
 
 def write_outputs(plan: Plan, raw: dict, out_dir: Path, params_name: str) -> Path:
     """Write ``summary.html`` (the params' language), ``summary.<other language>.html``,
-    ``plan.json`` and the stored plan into ``out_dir``; return the summary's path."""
+    ``plan.json`` (with the name, language, currency and draft params path the portal lists)
+    and the stored plan into ``out_dir``; return the summary's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     options = page_options(plan, raw)
     summary = out_dir / "summary.html"
@@ -149,8 +150,10 @@ def write_outputs(plan: Plan, raw: dict, out_dir: Path, params_name: str) -> Pat
         path = summary if lang == options["lang"] else out_dir / f"summary.{lang}.html"
         write_atomic(path, plan_page(plan, **{**options, "lang": lang},
                                      params_path=params_name))
-    write_atomic(out_dir / "plan.json", json.dumps(plan_json(plan, options["currency"]),
-                                                   indent=2, ensure_ascii=False))
+    listing = {"display_name": options["display_name"], "language": options["lang"],
+               "currency": options["currency"], "draft_params": params_name}
+    write_atomic(out_dir / "plan.json", json.dumps(
+        {**plan_json(plan, options["currency"]), **listing}, indent=2, ensure_ascii=False))
     plan.write(out_dir)
     return summary
 

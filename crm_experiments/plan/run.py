@@ -19,6 +19,7 @@ from crm_experiments.plan.output import (
     write_atomic,
     write_outputs,
 )
+from crm_experiments.report.render import write_index
 
 #: Where ``crm-exp plan`` writes the next round's draft params (not read by the schedule).
 DRAFTS_DIR = "params/drafts"
@@ -71,6 +72,8 @@ def make_plan(next_id: str, *, campaigns: list[str] | None = None,
     out = Path(out_dir) if out_dir else Path("reports") / next_id / "plan"
     params_path, summary, run_id = publish(plan, raw, Path(drafts_dir) / f"{next_id}.yaml", out,
                                            force=force)
+    if out.name == "plan" and out.parent.name == next_id:  # the reports layout: list it
+        write_index(out.parent.parent)
     return PlanOutcome(plan, params_path, summary, run_id, raw)
 
 

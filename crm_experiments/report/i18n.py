@@ -319,6 +319,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "portal_pages": ("Pages", "页面"),
     "portal_run": ("Run", "运行记录"),
     "portal_empty": ("No reports yet", "暂无报告"),
+    "portal_arms": ("Arms", "分组"),
+    "portal_plans": ("Next-round plans", "下一轮计划"),
+    "portal_plans_note": (
+        "Drafts: a plan's params are evaluated only after someone moves them into "
+        "params/campaigns/.",
+        "草稿：计划的参数移入 params/campaigns/ 后才会被评估。"),
+    "portal_plan": ("Plan", "计划"),
+    "portal_plan_from": ("Learned from", "依据的活动"),
+    "portal_plan_arms": ("Arms and planned shares", "分组与计划比例"),
+    "portal_plan_draft": ("Draft params", "参数草稿"),
     # --- next-round plan (report.plan_page; reasons written by plan.decide) ---------------
     "plan_title": ("Next round: what to do and why", "下一轮计划：做什么、为什么"),
     "plan_display_name": ("{next_id}: next round planned from {campaigns}",

@@ -321,9 +321,10 @@ def render_page(result, *, evaluation=None, nav: Iterable[tuple[str, str]] = ())
 
 
 # --- the portal ------------------------------------------------------------------------
-def portal_page(entries: Iterable[dict]) -> str:
+def portal_page(entries: Iterable[dict], plans: Iterable[dict] = ()) -> str:
     """``reports/index.html``: one row per stored evaluation summary (as the runner publishes
-    it: the result's summary plus ``_href``, ``pages``, ``mlflow_run_url`` ...), bilingual."""
+    it: the result's summary plus ``_href``, ``pages``, ``mlflow_run_url`` ...) with its arms
+    by label, and one row per next-round plan (``plan.json`` plus ``_href``), bilingual."""
     rows = []
     for e in entries:
         v = {k: (e.get("verdict") or {}).get(k) for k in VERDICT_FIELDS}
@@ -342,7 +343,18 @@ def portal_page(entries: Iterable[dict]) -> str:
             "lang": e.get("language", "en"),
             "pages": [(PurePosixPath(p).stem, (base / p).as_posix()) for p in e.get("pages", [])],
             "run_url": e.get("mlflow_run_url"), "run_id": e.get("mlflow_run_id"),
+            "arms": [a.get("label") or a.get("name") for a in e.get("arms", [])],
         })
+    plan_rows = [{
+        "href": p.get("_href", ""),
+        "name": p.get("display_name") or p.get("next_id", ""),
+        "campaigns": list(p.get("campaigns") or []),
+        "arms": [(a.get("label") or a.get("name"), a.get("planned_share"))
+                 for a in p.get("arms") or []],
+        "expected": p.get("expected_profit") or {},
+        "draft": p.get("draft_params"),
+        "currency": p.get("currency", "CNY"), "lang": p.get("language", "en"),
+    } for p in plans]
     title = f"{tr('portal_title', 'en')} · {tr('portal_title', 'zh')}"
     return render_framed("portal.html.j2", lang="en", title=title, rows=rows,
-                         page_titles=PAGE_TITLES)
+                         plans=plan_rows, page_titles=PAGE_TITLES)

@@ -2,7 +2,8 @@
 (the portal, :func:`~crm_experiments.report.pages.portal_page`) listing every report.
 
 Layout: ``reports/<campaign_id>/<H>d/report.html`` (and its sibling pages) with
-``summary.json`` beside it (the headline the portal shows).
+``summary.json`` beside it (the headline the portal shows); next-round plans in
+``reports/<next_id>/plan/`` (``summary.html`` and ``plan.json``).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def publish_report(reports_root: str | Path, campaign_id: str, horizon_days: int
 
 
 def write_index(reports_root: str | Path) -> Path:
-    """``reports/index.html``: every report with its headline, newest evaluation first."""
+    """``reports/index.html``: every report with its headline, newest evaluation first, and
+    every next-round plan (``<next_id>/plan/plan.json``, as ``crm-exp plan`` writes it)."""
     root = Path(reports_root)
     entries = []
     for summary_file in sorted(root.glob("*/*d/summary.json")):
@@ -71,4 +73,13 @@ def write_index(reports_root: str | Path) -> Path:
         entries.append(s)
     entries.sort(key=lambda s: (str(s.get("window_end", "")), str(s.get("campaign_id", ""))),
                  reverse=True)
-    return atomic_write_text(root / "index.html", portal_page(entries))
+    plans = []
+    for plan_file in sorted(root.glob("*/plan/plan.json")):
+        try:
+            p = json.loads(plan_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(p, dict) and (plan_file.parent / "summary.html").exists():
+            p["_href"] = plan_file.parent.relative_to(root).as_posix() + "/summary.html"
+            plans.append(p)
+    return atomic_write_text(root / "index.html", portal_page(entries, plans))

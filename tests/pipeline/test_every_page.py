@@ -92,11 +92,12 @@ def _run_campaign(params_file: Path, root: Path) -> dict:
         out["results"][h] = Evaluation.read(local)
         out["metrics"][h] = client.get_run(outcome.run_id).data.metrics
         out["summary"] = outcome.summary
-    out["portal"] = (reports / "index.html").read_text(encoding="utf-8")
     cid = out["results"][30].summary()["campaign_id"]
+    plan_dir = reports / "next_round" / "plan"  # the reports layout: the portal lists it
     assert main(["plan", "--next-id", "next_round", "--campaigns", cid, "--campaigns-dir",
-                 str(root / "campaigns"), "--out-dir", str(root / "plan")]) == 0
-    out["plan"] = {p.name: p.read_text(encoding="utf-8") for p in (root / "plan").glob("*.html")}
+                 str(root / "campaigns"), "--out-dir", str(plan_dir)]) == 0
+    out["plan"] = {p.name: p.read_text(encoding="utf-8") for p in plan_dir.glob("*.html")}
+    out["portal"] = (reports / "index.html").read_text(encoding="utf-8")
     return out
 
 
@@ -165,6 +166,13 @@ def test_plan_shows_the_evaluations_figures(demo):
     report = Page(demo["pages"][30]["report"])
     share = report.figure("holdout_share")
     assert share is not None and page.figure("holdout_share") == share
+    # the portal lists the plan with the plan page's expected profit, and every arm by label
+    portal = Page(demo["portal"])
+    expected = page.figure("expected_profit")
+    assert expected and portal.figure("expected_profit", "next_round/plan/summary.html") == expected
+    text = "".join(portal.text)
+    for arm in result.summary()["arms"]:
+        assert (arm["label"] or arm["name"]) in text
 
 
 def test_one_family_of_effects(demo):
