@@ -166,6 +166,9 @@ class Evaluation(ResultMixin):
     coverage: dict[str, str] = field(default_factory=dict)
     # pre-period covariates with one value for every assigned customer (no history): not used
     covariates_without_spread: tuple[str, ...] = ()
+    # the per-customer table the comparison used (campaign_customers: pseudonymous id, arm,
+    # window outcomes, costs, pre-period covariates), for analysts; the one customer-level table
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     # --- flat views for tracking --------------------------------------------------------
     def metrics(self) -> dict[str, float]:
@@ -227,7 +230,8 @@ class Evaluation(ResultMixin):
                 "incremental_profit": round(float(v.incremental_profit), 2)}
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Aggregate result tables (no customer-level rows: nothing personal)."""
+        """Aggregate result tables, and ``customers``: the per-customer table the comparison
+        used (the data's pseudonymous ids, nothing else personal), left out when empty."""
         design = (self.design.to_frame() if self.design is not None
                   else pd.DataFrame(columns=list(Design.__dataclass_fields__)))
         out = {
@@ -257,6 +261,8 @@ class Evaluation(ResultMixin):
         }
         for arm, m in self.migration.items():
             out[f"migration_{arm}"] = m.reset_index().rename_axis(columns=None)
+        if not self.customers.empty:
+            out["customers"] = self.customers
         return {name: _numbers_as_floats(frame) for name, frame in out.items()}
 
 
@@ -538,6 +544,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=next_round_design(customers, comparison, params),
         data_start=span[0], coverage=coverage, covariates_without_spread=flat,
+        customers=customers,
     )
 
 

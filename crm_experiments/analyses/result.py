@@ -6,7 +6,9 @@ A result (:class:`~crm_experiments.analyses.campaign.Evaluation`,
 derives from :class:`ResultMixin` and so offers:
 
 * ``summary()``: the headline as a JSON-able dict (labels, language, currency, verdict ...);
-* ``tables()``: aggregate tables by name (no customer-level rows: nothing personal);
+* ``tables()``: aggregate tables by name; customer-level rows only in a table declared as
+  such (the evaluation's ``customers``), with the data's pseudonymous ids and nothing
+  else personal;
 * ``metrics()``: flat ``name -> number`` for MLflow (finite values only);
 * ``to_frame()``: the one table an analyst looks at first;
 * a short ``repr`` and ``_repr_html_`` (the summary table, not every field) for JupyterLab;
