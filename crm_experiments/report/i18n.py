@@ -917,7 +917,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "scores. Share of each arm's customers at the sale start → at the window end.",
         "按每个日期前 365 天内的最近购买、购买频次和消费金额，在当年店铺全部购买客户中评 1–5 分；"
         "分群依据最近购买和购买频次得分。表中为各组客户在活动开始时 → 窗口结束时所占比例。"),
-    "segment": ("Segment", "分群"),
     "diff_vs_holdout": ("{arm} − holdout at the window end (95% interval)",
                         "{arm} − 对照组，窗口结束时（95% 区间）"),
     "shares_reading": (
