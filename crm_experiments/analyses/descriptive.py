@@ -134,9 +134,10 @@ def reminder_recovery(orders: ir.Table, contacts: ir.Table, start: TimeLike, end
 
 #: Columns of the evaluation's ``reminders`` table: rows ``reminded``, ``not_reminded`` and
 #: ``reminded - not_reminded`` (the difference: ``recovery_rate`` is the difference of the
-#: rates, ``orders`` and ``recovered`` NaN), as :meth:`ReminderRecovery.to_frame` gives them.
+#: rates, ``orders`` and ``recovered`` NaN), as :meth:`ReminderRecovery.to_frame` gives them,
+#: with the first and last day of the orders' period (ISO dates).
 REMINDER_COLUMNS = ("group", "orders", "recovered", "recovery_rate", "ci_low", "ci_high",
-                    "p_value", "label", "causal")
+                    "p_value", "label", "causal", "period_start", "period_end")
 #: The channel of payment reminders (催付: a Wangwang message to the buyer of an unpaid order).
 #: Contacts carry no order id, so a message on a broadcast channel (SMS, e-mail) sent within a
 #: day of an order would be taken for a reminder: only this channel counts.
@@ -163,4 +164,7 @@ def campaign_reminders(orders: ir.Table, contacts: ir.Table | None, start: TimeL
         return empty, ("note_no_unpaid",)
     if n.get("reminded", 0) == 0:
         return empty, ("note_no_reminders",)
-    return rec.to_frame().reindex(columns=list(REMINDER_COLUMNS)), ()
+    last = pd.Timestamp(end) - pd.Timedelta(days=1)
+    out = rec.to_frame().assign(period_start=str(pd.Timestamp(start).date()),
+                                period_end=str(last.date()))
+    return out.reindex(columns=list(REMINDER_COLUMNS)), ()

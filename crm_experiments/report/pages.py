@@ -24,7 +24,8 @@ from crm_experiments.report.i18n import TEXT, tr
 #: The evaluation report's sections, in page order (``templates/evaluation_<name>.html.j2``).
 SECTIONS = ("header", "verdict", "money", "next_round", "effects", "did", "segments",
             "heterogeneity", "kpis", "before_after", "retention", "satisfaction", "cohorts",
-            "reactivation", "interactions", "lifecycle", "methods", "notes", "glossary")
+            "reactivation", "reminders", "interactions", "lifecycle", "rfm", "tiers", "methods",
+            "notes", "glossary")
 #: Unit of each sale KPI (how its cells are formatted); others are counts.
 KPI_UNITS = {"gmv": "money", "net_revenue": "money", "aov": "money", "refund_amount": "money",
              "paid_rate": "rate", "refund_rate": "rate", "shipped_same_day_rate": "rate",
@@ -142,6 +143,10 @@ def evaluation_context(result) -> dict:
         # no sleeping or lost customer at the sale start (e.g. no history): nothing to wake
         "reactivation_empty": all(r["customers"] == 0 for r in _records(t.get("reactivation"))),
         **_interactions(t.get("interactions")),
+        **_reminders(t.get("reminders")),
+        "rfm": _shares(t.get("rfm"), "segment", s["arms"]),
+        "tiers": _shares(t.get("tiers"), "tier", s["arms"]),
+        "tier_migration": _migration(t.get("tier_migration"), s["arms"]),
         "segment_families": [tr("methods_family", lang, segment=term("segment_", k), m=n)
                              for k, n in s["methods"]["segment_families"].items()],
         # no entry for an adjustment that no metric got
@@ -207,6 +212,37 @@ def _interactions(frame: pd.DataFrame | None) -> dict:
     return {"interactions": groups,
             "interactions_outside": [{"kind": g["kind"], "n": g["rows"][0]["participants_outside"]}
                                      for g in groups if g["rows"][0]["participants_outside"]]}
+
+
+def _reminders(frame: pd.DataFrame | None) -> dict:
+    """The reminded and not-reminded rows of the ``reminders`` table, and its difference row."""
+    records = _records(frame)
+    groups = ("reminded", "not_reminded")
+    return {"reminders": [r for g in groups for r in records if r["group"] == g],
+            "reminders_diff": next((r for r in records if r["group"] not in groups), None)}
+
+
+def _shares(frame: pd.DataFrame | None, category: str, arms: list[dict]) -> list[dict]:
+    """Rows of an ``rfm`` / ``tiers`` table by category (those with a customer in some arm at
+    some moment), each with per arm its ``before`` and ``after`` rows and per treatment arm
+    its ``after`` row (the difference from the holdout)."""
+    records = _records(frame)
+    by = {(r["arm"], r["moment"], r[category]): r for r in records}
+    used = [c for c in dict.fromkeys(r[category] for r in records)
+            if any(r["customers"] > 0 for r in records if r[category] == c)]
+    return [{"category": c,
+             "cells": [{"before": by.get((a["name"], "before", c)),
+                        "after": by.get((a["name"], "after", c))} for a in arms],
+             "diffs": [{"arm": a["name"], "row": by.get((a["name"], "after", c))}
+                       for a in arms if not a["control"]]} for c in used]
+
+
+def _migration(frame: pd.DataFrame | None, arms: list[dict]) -> list[dict]:
+    """Per arm: its ``tier_migration`` rows by direction, and whether it is the holdout."""
+    by = {(r["arm"], r["direction"]): r for r in _records(frame)}
+    return [{"arm": a["name"], "label": a["label"], "control": a["control"],
+             "cells": [by.get((a["name"], d)) for d in ("up", "same", "down")]}
+            for a in arms if (a["name"], "up") in by]
 
 
 def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control: str,
