@@ -430,11 +430,15 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
         method.append({"key": "clv_method_welch", "n": len(cust)})
     by_arm = clv_by(post, cust["arm"], "arm", months)
     by_segment = {}
-    for seg in params.segments:
-        if seg in cust:
-            by_segment[seg] = clv_by(post, cust[seg], seg, months)
-    if "tier" in cust and "tier" not in by_segment:
-        by_segment["tier"] = clv_by(post, cust["tier"], "tier", months)
+    for seg in dict.fromkeys([*params.segments, "tier"]):
+        if seg not in cust:
+            continue
+        values = cust[seg].dropna().unique()
+        if len(values) < 2:  # one group says nothing (an import without tiers: all unknown)
+            notes.append({"key": "clv_note_segment_one_value", "segment": seg,
+                          "value": str(values[0]) if len(values) else ""})
+            continue
+        by_segment[seg] = clv_by(post, cust[seg], seg, months)
     del post, cust
     # 5. churn: the latest cutoff whose N-day follow-up is in the data, at most the window end
     churn = None

@@ -81,9 +81,12 @@ def segment_effects(customers: pd.DataFrame, params: CampaignParams,
                     columns: tuple[str, ...] = ("lifecycle_state", "tier", "gender",
                                                 "province")) -> pd.DataFrame:
     """Net-profit effect of each arm within each value of each segment column (covariate
-    adjusted, Holm over each column's family), from the evaluation layer."""
+    adjusted, Holm over each column's family), from the evaluation layer. A column with fewer
+    than two values (an import without tiers or genders) is left out: one group is the whole
+    comparison again (the page's feature notes say why)."""
     metric = "net_profit"
-    cols = tuple(c for c in columns if c in customers.columns)
+    cols = tuple(c for c in columns
+                 if c in customers.columns and customers[c].dropna().nunique() > 1)
     # one column at a time, on just the columns it reads (grouping takes every column of the
     # frame it is given); Holm runs within each column's family, so nothing else changes
     slim = [per_segment_effects(customers[list(dict.fromkeys(("arm", c, metric,

@@ -65,6 +65,9 @@ def note_text(note: dict, lang: str) -> str:
                                                                                 lang)}
     elif key == "clv_note_no_history":
         f = {"n": fmt.num(f["n"], lang, 0), "date": fmt.date(f["date"], lang)}
+    elif key == "clv_note_segment_one_value":
+        f = {"segment": segment_label(f["segment"], lang),
+             "value": value_label(f["segment"], f["value"], lang)}
     return tr(key, lang, **f)
 
 

@@ -1070,6 +1070,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "heterogeneity_note_plain": (
         "Wald test of arm × segment interactions (OLS with HC2 errors).",
         "实验组 × 分群交互项的 Wald 检验（OLS，HC2 稳健标准误）。"),
+    # real shops end to end (issue 16): segments an import cannot tell apart
+    "tier_unknown": ("unknown", "未知"),
+    "clv_note_segment_one_value": (
+        "No CLV by {segment}: every assigned customer has the same value ({value}).",
+        "未按{segment}列出 CLV：所有参与实验的客户取值相同（{value}）。"),
 }
 
 

@@ -112,3 +112,15 @@ def test_every_text_of_the_pages_has_both_languages():
     assert len(mine) > 100
     assert all(en and zh and en != zh or k.startswith("churn_scorer_p_alive")
                for k, (en, zh) in TEXT.items() if k in mine)
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "No CLV by Member tier: every assigned customer has the same value (unknown)."),
+    ("zh", "未按会员等级列出 CLV：所有参与实验的客户取值相同（未知）。")])
+def test_a_segment_with_one_value_is_a_note(lang, text):
+    """An imported shop records no member tier: every customer's tier is 'unknown', and the
+    page says so instead of a one-row table (tests/pipeline/test_real_shops.py end to end)."""
+    from crm_experiments.report.clv_page import note_text
+
+    note = {"key": "clv_note_segment_one_value", "segment": "tier", "value": "unknown"}
+    assert note_text(note, lang) == text
