@@ -1038,6 +1038,86 @@ TEXT: dict[str, tuple[str, str]] = {
     "roi_clause_no_cost": ("; no cost was recorded, so there is no ROI",
                            "；未记录成本，无法计算投资回报率"),
     "no_cost_recorded": ("no cost recorded", "未记录成本"),
+    # campaign types (params.campaign_type): a key + "_<type>" is that type's wording; a
+    # type without its own key takes the key + "_message" (no coupon words) when there is one
+    "costs_shop_discount": ("discount, message and fixed costs", "优惠、消息和固定成本"),
+    "costs_payment_reminder": ("reminder and fixed costs", "催付消息和固定成本"),
+    "costs_member_day": ("member benefit, discount, message and fixed costs",
+                         "会员权益、优惠、消息和固定成本"),
+    "discount_cost": ("Discounts on its orders", "订单优惠金额"),
+    "benefit_cost": ("Member benefits", "会员权益成本"),
+    "message_cost_payment_reminder": ("Reminder cost", "催付消息成本"),
+    "paid_orders_recovered": ("Paid orders recovered vs holdout", "相对对照组多付款的订单"),
+    "methods_money_shop_discount": (
+        "Incremental profit = effect on net profit per customer × customers in the arm − the "
+        "arm's share of the fixed costs (net profit already pays the discounts: gross profit "
+        "counts the margin on the list price); ROI = incremental profit / campaign cost "
+        "(discounts recorded on the arm's orders in the window, orders.discount, which includes "
+        "any other promotion's discount on those orders, + messages + fixed share). Their intervals scale the effect's corrected interval.",
+        "增量利润 = 每客户净利润效果 × 组内客户数 − 该组分摊的固定成本（净利润已扣除优惠：毛利按原价计算毛利率）；"
+        "投资回报率 = 增量利润 / 活动成本（评估窗口内该组订单记录的优惠金额 orders.discount，"
+        "包括这些订单上其他促销的优惠，+ 消息 + 固定成本分摊）。其区间由效果的校正后区间换算而来。"),
+    "methods_money_payment_reminder": (
+        "Paid orders recovered = effect on paid orders per customer × customers in the arm: an "
+        "order counts only once it is paid, so the comparison with the holdout measures the "
+        "orders the reminders got paid (and any other purchase they prompted). Incremental "
+        "profit = effect on net profit per customer × customers in the arm − the arm's share of "
+        "the fixed costs; ROI = incremental profit / campaign cost (reminder messages + fixed "
+        "share). Their intervals scale the effect's corrected interval.",
+        "多付款的订单 = 每客户已付款订单效果 × 组内客户数：订单付款后才计入，因此与对照组的比较衡量的就是催付带来的付款订单"
+        "（以及它促成的其他购买）。增量利润 = 每客户净利润效果 × 组内客户数 − 该组分摊的固定成本；"
+        "投资回报率 = 增量利润 / 活动成本（催付消息 + 固定成本分摊）。其区间由效果的校正后区间换算而来。"),
+    "methods_money_member_day": (
+        "Incremental profit = effect on net profit per customer × customers in the arm − the "
+        "arm's share of the fixed costs; net profit subtracts the benefit's cost (benefit_cost "
+        "of the params) from every member who bought in the window. ROI = incremental profit / "
+        "campaign cost (benefits + discounts recorded on the arm's orders, orders.discount, + "
+        "messages + fixed share). Their intervals scale the effect's "
+        "corrected interval.",
+        "增量利润 = 每客户净利润效果 × 组内客户数 − 该组分摊的固定成本；评估窗口内每位购买的会员，其净利润已扣除权益成本"
+        "（参数中的 benefit_cost）。投资回报率 = 增量利润 / 活动成本（会员权益 + 该组订单记录的优惠金额 "
+        "orders.discount + 消息 + 固定成本分摊）。其区间由效果的校正后区间换算而来。"),
+    "gloss_holdout_text_shop_discount": (
+        "customers picked at random not to get the shop discount; what they bought is what "
+        "everyone would have bought anyway.",
+        "随机选出、不享受店铺优惠的客户；他们的购买代表没有活动时本来会发生的购买。"),
+    "gloss_holdout_text_payment_reminder": (
+        "customers picked at random to get no payment reminder; what they paid is what would "
+        "have been paid anyway.",
+        "随机选出、不催付的客户；他们的付款代表不催付时本来会发生的付款。"),
+    "gloss_holdout_text_member_day": (
+        "members picked at random not to get the member-day benefits; what they bought is what "
+        "everyone would have bought anyway.",
+        "随机选出、不享受会员日权益的会员；他们的购买代表没有活动时本来会发生的购买。"),
+    "gloss_incremental_profit_text_shop_discount": (
+        "profit the campaign added: treated customers' net profit minus what the holdout says "
+        "they would have made, after discounts, message and fixed costs.",
+        "活动带来的额外利润：实验组客户的净利润减去对照组推算的原本利润，已扣除优惠、消息和固定成本。"),
+    "gloss_incremental_profit_text_payment_reminder": (
+        "profit the reminders added: reminded customers' net profit minus what the holdout says "
+        "they would have made, after reminder and fixed costs.",
+        "催付带来的额外利润：被催付客户的净利润减去对照组推算的原本利润，已扣除催付消息和固定成本。"),
+    "gloss_incremental_profit_text_member_day": (
+        "profit the campaign added: treated members' net profit minus what the holdout says "
+        "they would have made, after benefit, discount, message and fixed costs.",
+        "活动带来的额外利润：实验组会员的净利润减去对照组推算的原本利润，已扣除会员权益、优惠、消息和固定成本。"),
+    "note_no_cost_message": (
+        "No cost is recorded for an arm (no contact of the campaign in the contacts table, or "
+        "none with a cost, and no fixed cost): its ROI and cost per incremental order are not "
+        "defined.",
+        "有实验组没有记录成本（触达表中没有该活动的触达或触达没有成本，也没有固定成本）：其投资回报率和每增量订单成本无法计算。"),
+    "note_no_cost_shop_discount": (
+        "The discounts are not recorded (no order has a discount value in orders.discount) or "
+        "an arm has no cost at all: its ROI and cost per incremental order are not defined.",
+        "未记录优惠金额（没有订单在 orders.discount 中有优惠值）或有实验组没有任何成本：其投资回报率和每增量订单成本无法计算。"),
+    "note_no_cost_payment_reminder": (
+        "The reminders' cost is not recorded (no contact of the campaign in the contacts table, "
+        "or none with a cost): an arm's ROI and cost per incremental order are not defined.",
+        "未记录催付成本（触达表中没有该活动的触达或触达没有成本）：实验组的投资回报率和每增量订单成本无法计算。"),
+    "note_no_cost_member_day": (
+        "The benefit's cost is not recorded for an arm (no benefit_cost in its params) or the "
+        "arm has no cost at all: its ROI and cost per incremental order are not defined.",
+        "有实验组未记录会员权益成本（参数中没有 benefit_cost）或没有任何成本：其投资回报率和每增量订单成本无法计算。"),
     "note_no_cost": (
         "No cost is recorded for an arm (no coupon redeemed, no message cost, no fixed cost): "
         "its ROI and cost per incremental order are not defined.",

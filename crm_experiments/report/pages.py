@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
+from crm_experiments.analyses.economics import COST_LINES
 from crm_experiments.report import charts, fonts
 from crm_experiments.report.env import render, render_framed
 from crm_experiments.report.i18n import TEXT, tr
@@ -108,12 +109,11 @@ def evaluation_context(result) -> dict:
     design = _records(t.get("design"))
     context = {
         "s": s, "lang": lang, "cur": cur, "labels": labels, "term": term,
-        # the wording of the campaign's type: key + "_message" for a message-only campaign
-        "k": lambda key: (f"{key}_message" if ctype == "message" and f"{key}_message" in TEXT
-                          else key),
+        # the wording of the campaign's type
+        "k": lambda key: type_key(key, ctype),
         "costs_words": tr(f"costs_{ctype}", lang),
-        "show_coupon_cost": ctype == "coupon" or any(_finite(r.get("coupon_cost"))
-                                                     and r["coupon_cost"] > 0 for r in records),
+        "cost_columns": cost_columns(ctype, records),
+        "recovered_orders": ctype == "payment_reminder",
         "verdict_row": next((r for r in records if r["arm"] == s["verdict"]["best_arm"]), None),
         "terms": lambda prefix, values: tr("list_separator", lang).join(
             term(prefix, v) for v in values),
@@ -154,6 +154,29 @@ def evaluation_context(result) -> dict:
         "charts": _charts(s, t, labels, control, lang),
     }
     return context
+
+
+def type_key(key: str, ctype: str) -> str:
+    """The translation key of ``key`` in a campaign of type ``ctype``: ``key_<ctype>`` when
+    the table has it, else for any type but coupon ``key_message`` (the wording without
+    coupons) when it has that, else ``key``."""
+    for candidate in (f"{key}_{ctype}", f"{key}_message" if ctype != "coupon" else None):
+        if candidate and candidate in TEXT:
+            return candidate
+    return key
+
+
+def cost_columns(ctype: str, records: list[dict]) -> list[dict]:
+    """The money table's cost columns: the type's cost lines
+    (:data:`~crm_experiments.analyses.economics.COST_LINES`), the coupon cost first also in
+    another type when some arm has one; each with its title's translation key and the
+    economics column saying whether it is recorded (``<line>_recorded``, absent = recorded)."""
+    lines = list(COST_LINES.get(ctype, COST_LINES["coupon"]))
+    if "coupon_cost" not in lines and any(_finite(r.get("coupon_cost")) and r["coupon_cost"] > 0
+                                          for r in records):
+        lines.insert(0, "coupon_cost")
+    return [{"line": line, "title": type_key(line, ctype), "flag": f"{line}_recorded"}
+            for line in lines]
 
 
 def _kpis(frame: pd.DataFrame, coverage: dict, no_shipping: bool) -> list[dict]:
