@@ -264,3 +264,42 @@ def test_shop_without_interactions_says_so_in_the_section(small_shop, tmp_path):
     assert note in _text(_section(page, "notes")) and "note_no_interactions" not in page
     assert "逆概率加权" not in _text(_section(page, "methods"))
     assert pages.evaluation_page(Evaluation.read(ev.write(tmp_path / "results"))) == page
+
+
+def test_reminders_rfm_and_tiers_where_a_manager_reads_them(evaluation, hostile):
+    """The sections of issue 16.5: reminders beside the other CRM actions (after
+    reactivation), RFM segments and tiers after the lifecycle; in Chinese; each difference
+    marked once and equal to the stored value formatted once; arm labels shown as text."""
+    from crm_experiments.report.format import pct
+
+    order = list(pages.SECTIONS)
+    assert order.index("reactivation") < order.index("reminders") < order.index("interactions")
+    assert order.index("lifecycle") < order.index("rfm") < order.index("tiers") < \
+        order.index("methods")
+    page = pages.evaluation_page(evaluation)
+    assert page.index('class="crm-reminders"') < page.index('class="crm-rfm"') < \
+        page.index('class="crm-tiers"')
+    t = evaluation.tables()
+    reminders = _text(_section(page, "reminders"))
+    assert tr("reminders", "zh") in reminders and tr("reminders_flag", "zh") in reminders
+    diff = t["reminders"].set_index("group").loc["reminded - not_reminded", "recovery_rate"]
+    figures = re.findall(r'<span data-figure="([^"]+)">([^<]*)</span>', page)
+    shown: dict[str, list[str]] = {}
+    for key, text in figures:
+        shown.setdefault(key, []).append(text)
+    assert shown["reminders.diff"] == [pct(diff, "zh", 1, True)]
+    migration = t["tier_migration"].set_index(["arm", "direction"])
+    rfm = t["rfm"].set_index(["arm", "moment", "segment"])
+    for arm in evaluation.params.treatment_arms:
+        assert shown[f"{arm}.tier_up_diff"] == [pct(migration.loc[(arm, "up"), "diff"], "zh",
+                                                    1, True)]
+        assert shown[f"{arm}.rfm.champions"] == [
+            pct(rfm.loc[(arm, "after", "champions"), "diff"], "zh", 1, True)]
+    assert tr("rfm_champions", "zh") in _text(_section(page, "rfm"))
+    assert tr("tier_supreme_vip", "zh") in _text(_section(page, "tiers"))
+    # hostile arm labels in the new sections' headers: text, not markup
+    hostile_page = pages.evaluation_page(hostile)
+    for name in ("rfm", "tiers"):
+        section = _section(hostile_page, name)
+        assert "<script>" not in section and "<img src=x" not in section
+        assert "&lt;script&gt;" in section and PAYLOADS[0] in htmllib.unescape(_text(section))
