@@ -115,6 +115,15 @@ def test_no_history_names_no_adjustment_and_leaves_out_did(no_history):
         assert tr("methods_heterogeneity_plain", "en") in text
 
 
+def test_no_history_interactions_section_says_why(no_history):
+    """Participants are compared with customers who bought before the sale: none here, so the
+    section holds the note, not a table of empty rows."""
+    ev = no_history
+    assert ev.tables()["interactions"].empty and "note_interactions_no_history" in ev.notes
+    section = _section(pages.evaluation_page(ev), "interactions")
+    assert tr("note_interactions_no_history", "en") in _text(section) and "<table" not in section
+
+
 # --- (b) no shipping times -----------------------------------------------------------------
 def test_shipping_rates_unknown_without_shipped_at(small_shop, tmp_path):
     def drop(data: Path) -> None:
