@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "due": "list the evaluations that are due",
     "schedule": "run the evaluations that are due",
     "plan": "derive the next round of the plan from past campaigns",
+    "campaigns": "every campaign evaluation's headline from the tracking store",
     "import": "import a Taobao or Shopify export into canonical tables",
     "lists": "turn buyer lists per arm into a campaign's assignments and contacts",
 }

@@ -14,10 +14,21 @@ the tags ``skipped`` / ``failed_parts`` (comma-separated notebook names) and ``p
 (the reason). Only the evaluation notebook failing (or bad data, before any notebook starts)
 marks the run FAILED, with the error as a tag, and leaves no report behind; an earlier report
 of the same campaign and horizon stays untouched.
+
+Campaigns side by side: the run gets the headline of :mod:`crm_experiments.tracking.headlines`
+(the verdict's best arm, its incremental profit and ROI with their intervals, the verdict as a
+tag) and its per-arm metrics also under position keys. For analysts, the per-customer table the
+comparison used (the evaluation's ``customers`` table: pseudonymous id, arm, window outcomes,
+costs, pre-period covariates) is published beside the pages as ``campaign_customers.parquet``
+and listed in ``summary.json`` (``files``); it goes to MLflow with the other results only when
+no id looks personal (:func:`~crm_experiments.io.exports.pseudonymise.personal_id_reason`),
+else the run's tag ``customers_table`` says why it was kept out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -29,9 +40,10 @@ from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.io.cache import shop_cache
+from crm_experiments.io.exports.pseudonymise import personal_id_reason
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
 from crm_experiments.report.pages import evaluation_page, extra_page, page_nav, skipped_page
-from crm_experiments.report.render import publish_report
+from crm_experiments.report.render import publish_report, report_dir
 from crm_experiments.tracking.client import (
     REPORT_TYPE,
     mlflow_client,
@@ -39,9 +51,13 @@ from crm_experiments.tracking.client import (
     run_url,
     tracking_uri,
 )
+from crm_experiments.tracking.headlines import log_headline
 from crm_experiments.tracking.runs import fail_run, log_metrics, log_params, register_models
 
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
+#: The evaluation's per-customer table (``Evaluation.tables()``) and its published file name.
+CUSTOMERS_TABLE = "customers"
+CUSTOMERS_FILE = "campaign_customers.parquet"
 
 
 def _extra_results() -> dict[str, type[ResultMixin]]:
@@ -147,6 +163,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         extra_results = _read_extras(folders, parts)
         metrics = _run_metrics([evaluation, *extra_results.values()])
         log_metrics(client, run_id, metrics)
+        log_headline(client, run_id, evaluation.summary(), evaluation.metrics())
+        customers_file = _customers_file(client, run_id, evaluation, results, work)
         client.log_artifacts(run_id, str(results), "results")
         register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 
@@ -168,12 +186,16 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                         "mlflow_tracking_uri": public_uri(tracking_uri()),
                         "mlflow_run_url": run_url(exp_id, run_id),
                         "pages": sorted(links.values()),
+                        "files": {"customers": CUSTOMERS_FILE} if customers_file else {},
                         "skipped_parts": {stem: dict(p) for stem, p in sorted(parts.items())}})
         staged = work / "report"
         staged.mkdir()
         for name, html in html_pages.items():
             (staged / f"{name}.html").write_text(html, encoding="utf-8")
         client.log_artifacts(run_id, str(staged), "report")
+        if customers_file is not None:  # before summary.json, which lists it
+            _publish_file(customers_file, report_dir(reports_root, params.campaign_id,
+                                                     horizon_days) / CUSTOMERS_FILE)
         report = publish_report(reports_root, params.campaign_id, horizon_days, html_pages,
                                 summary)
         client.set_terminated(run_id, "FINISHED")
@@ -185,6 +207,41 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     seconds = time.perf_counter() - started
     progress(f"{label} done in {seconds:.1f}s: {report}")
     return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
+
+
+def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path,
+                    work: Path) -> Path | None:
+    """The stored per-customer table of the evaluation (None for a result without one). When
+    an id looks personal it is moved out of ``results`` (so it is not logged to MLflow) and the
+    run is tagged ``customers_table`` with the reason; it is still published beside the
+    report, which the data's owner reads."""
+    path = results / "tables" / f"{CUSTOMERS_TABLE}.parquet"
+    if not path.is_file():
+        return None
+    table = evaluation.tables().get(CUSTOMERS_TABLE)
+    reason = personal_id_reason(table["customer_id"].unique()) if table is not None else None
+    if reason is None:
+        return path
+    kept = work / CUSTOMERS_FILE
+    shutil.move(path, kept)
+    client.set_tag(run_id, "customers_table", f"not logged to MLflow: {reason}"[:_TAG_CHARS])
+    return kept
+
+
+def _publish_file(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` through a temporary file and an atomic rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
 
 
 def _read_extras(folders: dict[str, Path], parts: dict[str, dict]) -> dict[str, StoredResult]:

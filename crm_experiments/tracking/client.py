@@ -5,6 +5,14 @@ the working directory or one of its parents (so a notebook opened in ``notebooks
 store that ``make demo`` wrote at the project's root), else a new ``./mlflow.db``; artifacts in
 ``mlartifacts/`` beside the database. The experiment is ``CRM_EXP_MLFLOW_EXPERIMENT`` or
 ``crm-experiments``.
+
+The MLflow UI opens our experiment on its runs table, not on a traces view: MLflow 3 opens an
+experiment on "Traces" for GenAI work and on "Runs" for machine learning. Versions that decide
+by the experiment tag ``mlflow.experimentKind`` get ``custom_model_development`` (set when the
+experiment is created, or on an existing one that has no kind yet); MLflow 3.17 decides by the
+UI's workflow type instead (the ``workflowType`` query parameter of the page, else the
+browser's last choice, GenAI at first), so every link we print carries
+``?workflowType=machine_learning`` (:func:`experiment_url`, :func:`run_url`).
 """
 
 from __future__ import annotations
@@ -18,6 +26,12 @@ EXPERIMENT_NAME = os.environ.get("CRM_EXP_MLFLOW_EXPERIMENT", "crm-experiments")
 #: Tag ``report_type`` of the runs of one campaign evaluation (the schedule's ledger).
 REPORT_TYPE = "campaign_evaluation"
 LOCAL_UI = "http://127.0.0.1:5000"
+#: The experiment tag by which MLflow 3 chooses between its GenAI (traces) and machine
+#: learning (runs) views, and our value: runs.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+#: The query parameter by which MLflow 3.17's UI chooses that view for the page it opens.
+UI_VIEW_QUERY = "workflowType=machine_learning"
 
 
 def local_store(start: Path | None = None) -> Path:
@@ -60,9 +74,12 @@ def mlflow_client():
             location = None
             if uri.startswith("sqlite:///"):
                 location = (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").as_uri()
-            exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
+            exp_id = client.create_experiment(EXPERIMENT_NAME, artifact_location=location,
+                                              tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
         else:
             exp_id = exp.experiment_id
+            if not exp.tags.get(EXPERIMENT_KIND_TAG):  # a store made before the tag
+                client.set_experiment_tag(exp_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     finally:
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -70,12 +87,21 @@ def mlflow_client():
     return client, exp_id
 
 
+def _ui_base() -> str:
+    uri = public_uri(tracking_uri())
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
+
+
+def experiment_url(experiment_id: str) -> str:
+    """Where a person opens the experiment's runs table (the module docstring says why the
+    query parameter)."""
+    return f"{_ui_base()}/#/experiments/{experiment_id}?{UI_VIEW_QUERY}"
+
+
 def run_url(experiment_id: str, run_id: str) -> str:
     """Where a person opens the run: the tracking server's UI, or for a local store the UI
-    that ``make ui`` serves on http://127.0.0.1:5000."""
-    uri = public_uri(tracking_uri())
-    base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else LOCAL_UI
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    that ``make ui`` serves on http://127.0.0.1:5000 (in its machine learning view)."""
+    return f"{_ui_base()}/#/experiments/{experiment_id}/runs/{run_id}?{UI_VIEW_QUERY}"
 
 
 def public_uri(uri: str) -> str:

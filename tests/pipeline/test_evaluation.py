@@ -42,7 +42,14 @@ def test_evaluation_tables_and_verdict(medium_evaluations):
     assert all(np.isfinite(v) for v in metrics.values())
     assert "economics.coupon_100_10.incremental_profit" in metrics
     for name, frame in ev.tables().items():
-        assert "customer_id" not in frame.columns, name  # nothing customer-level leaves
+        if name != "customers":  # nothing else customer-level leaves
+            assert "customer_id" not in frame.columns, name
+    # the per-customer table is the one the comparison used: its arms are the effects' samples
+    customers = ev.tables()["customers"]
+    assert len(customers) == ev.n_assigned and customers["customer_id"].is_unique
+    counts = customers["arm"].value_counts()
+    for e in ev.comparison.effects:
+        assert (e.n_arm, e.n_control) == (counts[e.arm], counts[params.control_arm])
 
 
 def test_cuped_narrows_money_intervals(medium_evaluations):

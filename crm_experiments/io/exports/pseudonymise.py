@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 import unicodedata
@@ -126,3 +127,42 @@ class Pseudonymiser:
 def default_pseudonymiser() -> tuple[Pseudonymiser, KeySource]:
     key, source = load_key()
     return Pseudonymiser(key), source
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,}[0-9]$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:\-]+$")
+
+
+def personal_id_reason(ids: Iterable[object]) -> str | None:
+    """Why ``ids`` may hold personal identifiers, or None when none looks personal.
+
+    A screen, not a proof (the data contract wants pseudonymous ids; :class:`Pseudonymiser`
+    makes them): an id shaped like an e-mail address, like a phone number (7 or more digits,
+    with at most ``+``, spaces, brackets and dashes), or holding anything but ASCII letters,
+    digits and ``_ . : -`` (a nick or a name, in any script) is reported, by how many ids and
+    which shape, never by the id itself. The import's ids (``c_`` + hex) and the demo's pass.
+
+    >>> personal_id_reason(["c_0123456789abcdef", "C000017"]) is None
+    True
+    >>> personal_id_reason(["ann@example.com", "c_0123456789abcdef"])
+    '1 customer id(s) shaped like an e-mail address'
+    >>> personal_id_reason(["+86 138 0013 8000"])
+    '1 customer id(s) shaped like a phone number'
+    >>> personal_id_reason(["买家小王", "tb user"])
+    '2 customer id(s) with characters other than ASCII letters, digits and _.:- (a nick or name?)'
+    """
+    counts = {"e-mail": 0, "phone": 0, "other": 0}
+    for value in ids:
+        text = str(value)
+        if _EMAIL.match(text):
+            counts["e-mail"] += 1
+        elif _PHONE.match(text) and sum(c.isdigit() for c in text) >= 7:
+            counts["phone"] += 1
+        elif not _PLAIN.match(text):
+            counts["other"] += 1
+    shapes = {"e-mail": "shaped like an e-mail address", "phone": "shaped like a phone number",
+              "other": "with characters other than ASCII letters, digits and _.:- "
+                       "(a nick or name?)"}
+    found = [f"{n} customer id(s) {shapes[k]}" for k, n in counts.items() if n]
+    return "; ".join(found) or None
