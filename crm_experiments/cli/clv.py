@@ -5,15 +5,28 @@ observation end)``. Per purchase model (BG/NBD, MBG/NBD, Pareto/NBD) and for Gam
 parameters, log-likelihood (summed over customers, in ``--unit``), holdout predicted vs actual
 repeat purchases. Churn = no purchase in ``--churn-days`` days after the calibration end: AUC and
 Brier of each scorer (needs the observation end at least that many days later).
+
+``--predictions FILE`` (``.parquet`` or ``.csv``) also writes one row per customer from the same
+fitted models (the validated best purchase model and Gamma-Gamma), as of the calibration end:
+``customer_id`` (the data's pseudonymous id), ``model``, ``p_alive``, the repeat purchases the
+model expects over the holdout and those made there (``expected_purchases_holdout``,
+``actual_purchases_holdout``), ``expected_spend`` per purchase, and for M = 3, 6, 12 months
+``expected_purchases_<M>m`` and the discounted ``clv_<M>m`` (net revenue, 10% a year:
+:func:`crm_experiments.models.clv.customer_clv`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import warnings
+from pathlib import Path
 
 import pandas as pd
+
+PREDICTION_FORMATS = (".parquet", ".csv")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +41,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="churn = no purchase in this many days (default 30)")
     parser.add_argument("--timezone", default="Asia/Shanghai")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--predictions", type=Path, metavar="FILE",
+                        help="also write per-customer predictions (P(alive), expected "
+                             "purchases, CLV) to FILE (.parquet or .csv)")
 
 
 def clv_report(shop, calibration_end, observation_end, *, unit: str = "week",
-               churn_days: int = 30) -> dict:
-    """The numbers the command prints, as a JSON-ready dict."""
+               churn_days: int = 30, fitted: dict | None = None) -> dict:
+    """The numbers the command prints, as a JSON-ready dict. ``fitted``, if given, receives
+    the fitted models (``features``, ``purchase_model``, ``spend_model``, ``best``) for
+    :func:`customer_predictions`."""
     from crm_experiments.errors import CrmError
     from crm_experiments.models.btyd import ModelWarning
     from crm_experiments.models.churn import compare_churn_scorers
@@ -50,6 +68,9 @@ def clv_report(shop, calibration_end, observation_end, *, unit: str = "week",
         gg = GammaGammaModel().fit(feats)
     notes += [str(w.message) for w in caught]
     v = validate_models(models, feats)
+    if fitted is not None:
+        fitted.update(features=feats, purchase_model=models[v.best], spend_model=gg,
+                      best=v.best)
     out = {"data_dir": str(shop.data_dir), "calibration_end": str(cal.date()),
            "observation_end": str(obs.date()), "unit": unit, "customers": int(len(feats)),
            "models": {}, "best_model": v.best, "why": v.reason}
@@ -77,12 +98,57 @@ def clv_report(shop, calibration_end, observation_end, *, unit: str = "week",
     return out
 
 
+def customer_predictions(fitted: dict) -> pd.DataFrame:
+    """One row per customer of the fitted models' calibration data (module docstring)."""
+    from crm_experiments.models.clv import customer_clv
+
+    feats, model = fitted["features"], fitted["purchase_model"]
+    clv = customer_clv(model, fitted["spend_model"], feats, months=(3, 6, 12))
+    out = pd.DataFrame({"model": fitted["best"], "p_alive": clv["p_alive"]}, index=feats.index)
+    if "frequency_holdout" in feats:
+        duration = float(feats["duration_holdout"].iloc[0])
+        out["expected_purchases_holdout"] = model.expected_purchases(duration, feats)
+        out["actual_purchases_holdout"] = feats["frequency_holdout"].astype("float64")
+    out = out.join(clv.drop(columns="p_alive"))
+    return out.rename_axis("customer_id").reset_index()
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` to ``path`` (Parquet or CSV by its suffix) through a temporary file and an
+    atomic rename."""
+    from crm_experiments.errors import CrmError
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise CrmError(f"{path}: cannot write the predictions ({exc})") from exc
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
+    from crm_experiments.errors import CrmError
     from crm_experiments.io.reader import load_shop
 
+    if args.predictions is not None and args.predictions.suffix.lower() not in PREDICTION_FORMATS:
+        raise CrmError(f"--predictions {args.predictions}: the file must end in "
+                       f"{' or '.join(PREDICTION_FORMATS)}")
     shop = load_shop(args.data_dir, timezone=args.timezone)
+    fitted: dict = {}
     rep = clv_report(shop, args.calibration_end, args.observation_end, unit=args.unit,
-                     churn_days=args.churn_days)
+                     churn_days=args.churn_days, fitted=fitted)
+    if args.predictions is not None:
+        predictions = customer_predictions(fitted)
+        write_table(predictions, args.predictions)
+        rep["predictions"] = {"file": str(args.predictions), "customers": len(predictions),
+                              "model": fitted["best"]}
     if args.json:
         print(json.dumps(rep, indent=2, default=float))
         return 0
@@ -102,4 +168,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"churn: {rep['churn']['why']}")
     for n in rep["notes"]:
         print(f"note: {n}")
+    if "predictions" in rep:
+        p = rep["predictions"]
+        print(f"wrote predictions for {p['customers']:,} customers ({p['model']}) to {p['file']}")
     return 0

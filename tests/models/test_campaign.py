@@ -51,15 +51,39 @@ def test_notebook_runs_and_writes_results(small_shop, tmp_path):
     assert nb["cells"][1]["metadata"]["tags"] == ["parameters"]
 
 
-def test_cli_json(small_shop, capsys):
+def test_cli_json(small_shop, capsys, tmp_path):
     params = load_params(small_shop)
+    predictions = tmp_path / "out" / "predictions.parquet"
     rc = main(["clv", str(params.data.path), "--calibration-end", "2025-11-01",
-               "--observation-end", "2025-12-12", "--churn-days", "30", "--json"])
+               "--observation-end", "2025-12-12", "--churn-days", "30", "--json",
+               "--predictions", str(predictions)])
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
+    # per-customer predictions from the same fitted models: their holdout sums are the
+    # validation's figures for the chosen model
+    pred = pd.read_parquet(predictions)
+    best = rep["best_model"]
+    assert rep["predictions"] == {"file": str(predictions), "customers": rep["customers"],
+                                  "model": best}
+    assert len(pred) == rep["customers"] and pred["customer_id"].is_unique
+    assert set(pred["model"]) == {best}
+    assert pred["expected_purchases_holdout"].sum() == pytest.approx(
+        rep["models"][best]["holdout_predicted"], rel=1e-6)
+    assert pred["actual_purchases_holdout"].sum() == rep["models"][best]["holdout_actual"]
+    assert pred["p_alive"].between(0, 1).all()
+    assert (pred["clv_12m"] >= pred["clv_3m"]).all() and (pred["clv_3m"] >= 0).all()
+    assert (pred["expected_purchases_12m"] >= pred["expected_purchases_6m"]).all()
+    assert not list(tmp_path.glob("out/.*"))  # no temporary file left
     assert set(rep["models"]) >= {"bg_nbd", "pareto_nbd", "mbg_nbd", "gamma_gamma"}
     for m in ("bg_nbd", "pareto_nbd", "mbg_nbd"):
         assert rep["models"][m]["log_likelihood"] < 0
         assert rep["models"][m]["holdout_actual"] > 0
     assert set(rep["churn"]["scorers"]) >= {"model", "hiatus", "classifier"}
     assert all(0.5 < s["auc"] <= 1 for k, s in rep["churn"]["scorers"].items() if k != "p_alive")
+
+
+def test_cli_predictions_file_must_be_parquet_or_csv(tmp_path, capsys):
+    rc = main(["clv", str(tmp_path), "--calibration-end", "2025-11-01",
+               "--observation-end", "2025-12-12", "--predictions", str(tmp_path / "p.xlsx")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "p.xlsx" in err and ".parquet or .csv" in err and "Traceback" not in err
