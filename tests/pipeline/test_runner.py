@@ -63,6 +63,31 @@ def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path, 
     assert run.data.metrics["economics.coupon_200_30.incremental_profit"] == pytest.approx(
         stored.metrics()["economics.coupon_200_30.incremental_profit"])
 
+    # campaigns side by side (tracking.headlines): the headline is the verdict's best arm,
+    # the positional keys repeat the named ones, the experiment opens on its runs
+    verdict = stored.summary()["verdict"]
+    best, m = verdict["best_arm"], run.data.metrics
+    assert run.data.tags["verdict"] == verdict["status"] and run.data.tags["best_arm"] == best
+    for figure in ("incremental_profit", "incremental_profit_low", "roi_high"):
+        assert m[f"best_arm.{figure}"] == pytest.approx(m[f"economics.{best}.{figure}"])
+    position = next(k.removesuffix(".arm") for k, v in run.data.params.items()
+                    if v == best and k.startswith("treatment_") and k.endswith(".arm"))
+    assert m[f"{position}.roi"] == m[f"economics.{best}.roi"]
+    assert m[f"{position}.effect.net_profit.estimate"] == m[f"effect.{best}.net_profit.estimate"]
+    assert summary["mlflow_run_url"].endswith("?workflowType=machine_learning")
+
+    # the per-customer table beside the report: the comparison's own rows and values
+    assert summary["files"] == {"customers": "campaign_customers.parquet"}
+    table = pd.read_parquet(report.parent / "campaign_customers.parquet")
+    pd.testing.assert_frame_equal(table, stored.table("customers"))
+    assert {"customer_id", "arm", "revenue", "pre_revenue", "net_profit"} <= set(table.columns)
+    counts = table["arm"].value_counts()
+    for e in stored.table("effects").itertuples():
+        assert (e.n_arm, e.n_control) == (counts[e.arm], counts["control"])
+    tables = {a.path for a in client.list_artifacts(run.info.run_id, "results/tables")}
+    assert "results/tables/customers.parquet" in tables  # demo ids: nothing personal
+    assert "customers_table" not in run.data.tags
+
     # the extra notebook: its own page, linked from the report, in the same MLflow run
     assert (report.parent / "clv_churn.html").exists()
     assert 'href="clv_churn.html"' in html
@@ -122,3 +147,33 @@ def test_kernels_get_encrypted_sockets_where_supported():
     manager = _kernel_manager_class()()
     assert manager.transport_encryption == ("auto" if zmq.has("curve") else "disabled")
 
+
+
+def test_a_customer_table_with_personal_looking_ids_stays_out_of_mlflow(tmp_path):
+    from crm_experiments.analyses.result import StoredResult
+    from crm_experiments.pipeline.runner import _customers_file
+
+    class Client:
+        def __init__(self):
+            self.tags = {}
+
+        def set_tag(self, run_id, key, value):
+            self.tags[key] = value
+
+    results, work = tmp_path / "results", tmp_path / "work"
+    (results / "tables").mkdir(parents=True)
+    work.mkdir()
+    for ids, logged in ((["C0001", "c_0123456789abcdef"], True),
+                        (["C0001", "ann@example.com"], False)):
+        table = pd.DataFrame({"customer_id": ids, "arm": ["a", "b"], "revenue": [1.0, 2.0]})
+        table.to_parquet(results / "tables" / "customers.parquet")
+        stored = StoredResult(kind="campaign_evaluation", path=results, stored_summary={},
+                              stored_metrics={}, stored_tables={"customers": table})
+        client = Client()
+        path = _customers_file(client, "run", stored, results, work)
+        assert (path.parent == results / "tables") is logged
+        assert (results / "tables" / "customers.parquet").exists() is logged
+        assert pd.read_parquet(path).equals(table)  # still published beside the report
+        if not logged:
+            assert "e-mail" in client.tags["customers_table"]
+            assert "ann@" not in client.tags["customers_table"]  # the reason names no id
