@@ -289,9 +289,12 @@ def campaign_type(params: CampaignParams) -> str:
     return params.type
 
 
-def costs_recorded(shop: ShopData, params: CampaignParams) -> dict[str, bool]:
-    """Which cost lines the shop's data record: ``message_cost`` when the contacts table has
-    contacts of the campaign, ``discount_cost`` when some order carries a discount value."""
+def costs_recorded(shop: ShopData, params: CampaignParams) -> dict[str, bool] | None:
+    """Which cost lines the shop's data record, for :func:`economics`: ``message_cost`` when
+    the contacts table has contacts of the campaign, ``discount_cost`` when some order carries
+    a discount value. None for a coupon campaign (its money table has no such flags)."""
+    if params.type == "coupon":
+        return None
     contacts = False
     if shop.has("contacts"):
         c = shop["contacts"]
@@ -469,8 +472,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
                        f"params do not declare ({list(params.arm_names)})")
     flat = covariates_without_spread(customers)
     comparison = compare_campaign(customers, params)
-    econ = economics(customers, comparison, params,
-                     recorded=costs_recorded(shop, params) if params.type != "coupon" else None)
+    econ = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
     if not econ.empty and not econ["cost_recorded"].all():
         notes.append("note_no_cost")  # no ROI rather than an infinite one
     verdict = decide(econ, comparison)

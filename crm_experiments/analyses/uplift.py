@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_experiments.analyses.campaign import compare_campaign, per_segment_effects
+from crm_experiments.analyses.campaign import compare_campaign, costs_recorded, per_segment_effects
 from crm_experiments.analyses.economics import economics
 from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import AnalysisSkipped
@@ -161,6 +161,8 @@ class UpliftAnalysis(ResultMixin):
     arm_labels: dict[str, str] = field(default_factory=dict)
     #: facts, not sentences: ``{"key": <translation key>, ...}`` (e.g. a feature left out)
     notes: tuple[dict, ...] = ()
+    #: the campaign's type (``CampaignParams.type``): the page's wording follows it
+    campaign_type: str = "coupon"
 
     def summary(self) -> dict:
         """Everything the uplift page shows besides the tables, as plain data."""
@@ -174,6 +176,7 @@ class UpliftAnalysis(ResultMixin):
         return {
             "campaign_id": self.campaign_id, "display_name": self.display_name,
             "language": self.language, "currency": self.currency,
+            "campaign_type": self.campaign_type,
             "horizon_days": int(self.horizon_days), "control_arm": self.control_arm,
             "arm_labels": dict(self.arm_labels), "arms": [str(a) for a in u.arms],
             "features": list(self.features), "outcome": u.outcome, "learner": u.learner,
@@ -249,7 +252,7 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
                               f"coupon uplift skipped: no usable feature column ({names} are "
                               "empty or constant)", features=names)
     comparison = compare_campaign(customers, params)
-    money = economics(customers, comparison, params)
+    money = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
     arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
     small = len(customers) < SMALL_SHOP
     result = analyse_uplift(
@@ -263,4 +266,5 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
         control_arm=params.control_arm, uplift=result, economics=money,
         segment_effects=segment_effects(customers, params),
         targets=next_round_targets(result.model, customers), features=tuple(features),
-        arm_labels={a.name: a.label or a.name for a in params.arms}, notes=notes)
+        arm_labels={a.name: a.label or a.name for a in params.arms}, notes=notes,
+        campaign_type=params.type)

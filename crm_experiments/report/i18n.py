@@ -1114,6 +1114,40 @@ TEXT: dict[str, tuple[str, str]] = {
         "The reminders' cost is not recorded (no contact of the campaign in the contacts table, "
         "or none with a cost): an arm's ROI and cost per incremental order are not defined.",
         "未记录催付成本（触达表中没有该活动的触达或触达没有成本）：实验组的投资回报率和每增量订单成本无法计算。"),
+    # the uplift page and its title without coupon words (any type but coupon)
+    "page_coupon_uplift_message": ("Uplift and targeting", "增量与精准投放"),
+    "uplift_money_title_message": ("What each arm earned vs the holdout",
+                                   "各实验组相对对照组的收益"),
+    "uplift_money_note_message": (
+        "The evaluation report's figures: 95% intervals, Holm-adjusted over the campaign's "
+        "family of effects; profit after the campaign's costs and the arm's share of the fixed "
+        "costs.",
+        "与评估报告相同的数字：95% 区间，在活动的效果族内经 Holm 校正；利润已扣除活动成本和该组分摊的固定成本。"),
+    "uplift_policy_intro_message": (
+        "Incremental profit per customer vs treating no one, estimated on {n} held-out "
+        "customers the model never saw. Best single arm (the largest effect on net profit per "
+        "customer in the whole test): {arm}.",
+        "相对不做任何处理的每位客户增量利润，在模型从未见过的 {n} 位留出客户上估计。最佳单一实验组"
+        "（整个实验中每位客户净利润效果最大）：{arm}。"),
+    "uplift_treated_message": ("Treated", "处理比例"),
+    "uplift_policy_no_one_message": ("No one", "都不处理"),
+    "uplift_policy_gain_over_no_one_message": ("Gain over no one", "相对都不处理的增益"),
+    "uplift_recommend_learned_message": (
+        "target the next round per customer (the learned policy's gain over the best single "
+        "arm is above 0 with 95% confidence).",
+        "下一轮按客户精准投放（模型策略相对最佳单一实验组的增益在 95% 置信度下大于 0）。"),
+    "uplift_recommend_everyone_message": (
+        "everyone gets {arm}. Per-customer targeting is not recommended: its gain over the best "
+        "single arm cannot be told apart from 0 on the held-out customers, so the target list "
+        "gives everyone the same choice.",
+        "全部客户采用 {arm}。不建议逐客户精准投放：在留出客户上，其相对最佳单一实验组的增益与 0 无法区分，"
+        "因此目标名单给所有人同样的选择。"),
+    "uplift_recommend_no_one_message": (
+        "treat no one. Per-customer targeting is not recommended: its gain over the best single "
+        "arm cannot be told apart from 0 on the held-out customers, and no single arm earned "
+        "more than the holdout.",
+        "都不处理。不建议逐客户精准投放：在留出客户上，其相对最佳单一实验组的增益与 0 无法区分，且没有任何单一"
+        "实验组的收益高于对照组。"),
     "note_no_cost_member_day": (
         "The benefit's cost is not recorded for an arm (no benefit_cost in its params) or the "
         "arm has no cost at all: its ROI and cost per incremental order are not defined.",
@@ -1156,6 +1190,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "No CLV by {segment}: every assigned customer has the same value ({value}).",
         "未按{segment}列出 CLV：所有参与实验的客户取值相同（{value}）。"),
 }
+
+
+def type_key(key: str, campaign_type: str) -> str:
+    """The key of ``key``'s wording in a campaign of ``campaign_type``: ``key_<type>`` when
+    the table has it, else for any type but coupon ``key_message`` (the wording without
+    coupon words) when it has that, else ``key``."""
+    for candidate in (f"{key}_{campaign_type}",
+                      f"{key}_message" if campaign_type != "coupon" else None):
+        if candidate and candidate in TEXT:
+            return candidate
+    return key
 
 
 def tr(key: str, lang: str = "en", **fmt: object) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from crm_experiments.analyses.economics import COST_LINES
 from crm_experiments.report import charts, fonts
 from crm_experiments.report.env import render, render_framed
-from crm_experiments.report.i18n import TEXT, tr
+from crm_experiments.report.i18n import TEXT, tr, type_key
 
 #: The evaluation report's sections, in page order (``templates/evaluation_<name>.html.j2``).
 SECTIONS = ("header", "verdict", "money", "next_round", "effects", "did", "segments",
@@ -154,16 +154,6 @@ def evaluation_context(result) -> dict:
         "charts": _charts(s, t, labels, control, lang),
     }
     return context
-
-
-def type_key(key: str, ctype: str) -> str:
-    """The translation key of ``key`` in a campaign of type ``ctype``: ``key_<ctype>`` when
-    the table has it, else for any type but coupon ``key_message`` (the wording without
-    coupons) when it has that, else ``key``."""
-    for candidate in (f"{key}_{ctype}", f"{key}_message" if ctype != "coupon" else None):
-        if candidate and candidate in TEXT:
-            return candidate
-    return key
 
 
 def cost_columns(ctype: str, records: list[dict]) -> list[dict]:
@@ -325,11 +315,18 @@ def evaluation_sections(result) -> list[Section]:
 
 
 # --- navigation and the extra notebooks' pages ------------------------------------------
-def page_nav(stems: Iterable[str], lang: str) -> list[tuple[str, str]]:
+def page_title(stem: str, lang: str, campaign_type: str = "coupon") -> str:
+    """The translated title of the page ``stem`` in a campaign of ``campaign_type`` (the
+    uplift page of a campaign without coupons does not say coupon)."""
+    return tr(type_key(PAGE_TITLES.get(stem, stem), campaign_type), lang)
+
+
+def page_nav(stems: Iterable[str], lang: str,
+             campaign_type: str = "coupon") -> list[tuple[str, str]]:
     """The navigation bar of a report's pages: the report, the pages of ``stems`` (extra
     notebooks) and the portal, with translated titles and relative links."""
     nav = [(tr("report_title", lang), "report.html")]
-    nav += [(tr(PAGE_TITLES.get(stem, stem), lang), f"{stem}.html") for stem in stems]
+    nav += [(page_title(stem, lang, campaign_type), f"{stem}.html") for stem in stems]
     nav.append((tr("page_portal", lang), "../../index.html"))
     return nav
 
@@ -349,11 +346,11 @@ def extra_page(stem: str, result, *, evaluation, nav: Iterable[tuple[str, str]] 
 
 
 def skipped_page(stem: str, part: dict, lang: str, *,
-                 nav: Iterable[tuple[str, str]] = ()) -> str:
+                 nav: Iterable[tuple[str, str]] = (), campaign_type: str = "coupon") -> str:
     """The short page that stands in for the extra notebook ``stem`` when it was skipped or
     failed. ``part``: ``status`` (``skipped`` / ``failed``), ``key`` and ``facts`` (a text of
     the translation table and its values) or ``error`` and ``message`` (a failure's)."""
-    page = tr(PAGE_TITLES.get(stem, stem), lang)
+    page = page_title(stem, lang, campaign_type)
     if part.get("key") in TEXT:
         reason = tr(part["key"], lang, **part.get("facts", {}))
     else:
@@ -403,6 +400,9 @@ def portal_page(entries: Iterable[dict], plans: Iterable[dict] = ()) -> str:
             "pages": [(PurePosixPath(p).stem, (base / p).as_posix()) for p in e.get("pages", [])],
             "run_url": e.get("mlflow_run_url"), "run_id": e.get("mlflow_run_id"),
             "arms": [a.get("label") or a.get("name") for a in e.get("arms", [])],
+            # page titles in the campaign's wording (no coupon words without coupons)
+            "titles": {stem: type_key(key, e.get("campaign_type") or "coupon")
+                       for stem, key in PAGE_TITLES.items()},
         })
     plan_rows = [{
         "href": p.get("_href", ""),

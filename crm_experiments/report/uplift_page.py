@@ -17,7 +17,7 @@ from crm_experiments.report import format as fmt
 from crm_experiments.report import model_charts
 from crm_experiments.report.clv_page import segment_label, value_label
 from crm_experiments.report.env import render, render_framed
-from crm_experiments.report.i18n import TEXT, tr
+from crm_experiments.report.i18n import TEXT, tr, type_key
 
 
 def feature_label(name: str, lang: str) -> str:
@@ -42,18 +42,25 @@ def samples_text(s: dict) -> str:
               test=_part(s["n_test"], s["n_test_split"], "held_out", lang))
 
 
+def _type(s: dict) -> str:
+    """The campaign's type (a result stored before types were recorded: coupon)."""
+    return s.get("campaign_type") or "coupon"
+
+
 def _recommendation(s: dict, labels: dict, lang: str) -> str:
     r = s["recommendation"]
     if r["kind"] == "everyone":
-        return tr("uplift_recommend_everyone", lang, arm=labels.get(r["arm"], r["arm"]))
-    return tr(f"uplift_recommend_{r['kind']}", lang)
+        return tr(type_key("uplift_recommend_everyone", _type(s)), lang,
+                  arm=labels.get(r["arm"], r["arm"]))
+    return tr(type_key(f"uplift_recommend_{r['kind']}", _type(s)), lang)
 
 
-def _policy_label(row: dict, labels: dict, lang: str) -> str:
+def _policy_label(row: dict, labels: dict, lang: str, ctype: str = "coupon") -> str:
     arm = row.get("policy_arm")
+    key = type_key(f"uplift_policy_{row['policy_kind']}", ctype)
     if arm is None or (isinstance(arm, float) and arm != arm):
-        return tr(f"uplift_policy_{row['policy_kind']}", lang)
-    return tr(f"uplift_policy_{row['policy_kind']}", lang, arm=labels.get(arm, arm))
+        return tr(key, lang)
+    return tr(key, lang, arm=labels.get(arm, arm))
 
 
 def uplift_context(result, evaluation=None) -> dict:
@@ -67,8 +74,10 @@ def uplift_context(result, evaluation=None) -> dict:
         money, cur = t["economics"], s["currency"]
     seg = t["segment_effects"]
     arms = list(s["arms"])
+    ctype = _type(s)
     return {
         "lang": lang, "s": s, "labels": labels, "cur": cur,
+        "k": lambda key: type_key(key, ctype),
         "intro": tr("uplift_intro", lang, name=s["display_name"],
                     n=fmt.num(s["n_customers"], lang, 0), h=s["horizon_days"],
                     outcome=tr(f"uplift_outcome_{s['outcome']}", lang),
@@ -78,9 +87,10 @@ def uplift_context(result, evaluation=None) -> dict:
         "notes": [tr(n["key"], lang, feature=feature_label(n["feature"], lang))
                   for n in s.get("notes", [])],
         "money": money.to_dict("records"),
-        "policy_intro": tr("uplift_policy_intro", lang, n=fmt.num(s["n_test"], lang, 0),
+        "policy_intro": tr(type_key("uplift_policy_intro", ctype), lang,
+                           n=fmt.num(s["n_test"], lang, 0),
                            arm=labels.get(s["best_single_arm"], s["best_single_arm"])),
-        "policies": [{**r, "name": _policy_label(r, labels, lang)}
+        "policies": [{**r, "name": _policy_label(r, labels, lang, ctype)}
                      for r in t["policy_values"].to_dict("records")],
         "recommendation": _recommendation(s, labels, lang),
         "segments": [{**r, "segment_label": segment_label(r["segment"], lang),
@@ -98,7 +108,7 @@ def uplift_context(result, evaluation=None) -> dict:
 
 def uplift_title(s: dict) -> str:
     lang = s["language"]
-    return (f"{tr('page_coupon_uplift', lang)} · {s['display_name']} · "
+    return (f"{tr(type_key('page_coupon_uplift', _type(s)), lang)} · {s['display_name']} · "
             f"{tr('horizon', lang, h=s['horizon_days'])}")
 
 

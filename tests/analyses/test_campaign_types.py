@@ -17,6 +17,7 @@ import pytest
 
 from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.params import CampaignParams, load_params
+from crm_experiments.report import pages
 from crm_experiments.report.i18n import tr
 from tests.analyses.test_campaign_shapes import (
     COUPON_WORDS,
@@ -253,3 +254,48 @@ def test_member_day_reads_as_one(member_day, lang, tmp_path):
     assert tr("no_cost_recorded", lang) not in offer_a
     # ROI, benefits, campaign cost and cost per incremental order
     assert offer_b.count(tr("no_cost_recorded", lang)) == 4
+
+
+# --- the uplift page, its title in the navigation and the portal ---------------------------
+@pytest.fixture(scope="module")
+def member_day_uplift(member_day):
+    from crm_experiments.analyses.uplift import analyse_campaign_uplift
+    from crm_experiments.io.reader import load_shop
+
+    params = member_day.params
+    shop = load_shop(params.data.path, timezone=params.timezone, params=params)
+    return analyse_campaign_uplift(shop, params, HORIZON, max_train=1_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_uplift_page_and_portal_without_coupon_words(member_day, member_day_uplift, lang,
+                                                     tmp_path):
+    from crm_experiments.analyses.uplift import UpliftAnalysis
+    from crm_experiments.report.uplift_page import uplift_page
+
+    ev = _in(lang, member_day)
+    uplift = dataclasses.replace(member_day_uplift, language=lang)
+    assert uplift.summary()["campaign_type"] == "member_day"
+    cols = ["total_cost", "roi", "cost_recorded"]
+    pd.testing.assert_frame_equal(uplift.economics[cols], ev.economics[cols])
+    nav = pages.page_nav(["coupon_uplift"], lang, campaign_type="member_day")
+    page = uplift_page(uplift, evaluation=ev, nav=nav)
+    assert page == uplift_page(UpliftAnalysis.read(uplift.write(tmp_path / "u")),
+                               evaluation=ev, nav=nav)
+    text = _text(page)
+    for word in COUPON_WORDS[lang]:
+        at = text.find(word)
+        assert at < 0, text[max(at - 200, 0):at + 100]
+    assert tr("page_coupon_uplift_message", lang) in text
+    assert tr("uplift_money_title_message", lang) in text
+    offer_b = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "Offer B" in r)
+    assert offer_b.count(tr("no_cost_recorded", lang)) == 3
+    skipped = pages.skipped_page("coupon_uplift", {"status": "skipped"}, lang,
+                                 campaign_type="member_day")
+    assert tr("page_coupon_uplift_message", lang) in _text(skipped)
+    entry = {**ev.summary(), "_href": "c/7/report.html",
+             "pages": ["report.html", "coupon_uplift.html"]}
+    portal = _text(pages.portal_page([entry]))
+    assert tr("page_coupon_uplift_message", "en") in portal
+    assert tr("page_coupon_uplift_message", "zh") in portal
+    assert tr("page_coupon_uplift", "en") not in portal
