@@ -301,13 +301,36 @@ def _skip(out: Preflight, file: str, rule: str, message: str, *, column: str | N
                            parameter=parameter, horizon=horizon, severity="warning"))
 
 
+def _cost_skips(out: Preflight, params: CampaignParams, orders: StagedTable | None) -> None:
+    """The cost lines of the campaign's type (``analyses.economics.COST_LINES``) that neither
+    the data nor the params record: the report says 'no cost recorded' there."""
+    if params.type in ("shop_discount", "member_day") and orders is not None:
+        t = orders.table
+        if "discount" not in orders.present or int(t.discount.notnull().sum().execute()) == 0:
+            _skip(out, orders.file, "skip_cost", column="discount",
+                  parameter="campaign_type",
+                  message=f"campaign_type {params.type}: no order records a discount, so the "
+                          "discounts' cost is not recorded"
+                          + (" and the arms have no ROI" if params.type == "shop_discount"
+                             else ""))
+    if params.type == "member_day":
+        missing = [a for a in params.treatment_arms if params.arm(a).benefit_cost is None]
+        if missing:
+            _skip(out, Path(out.params_path).name, "skip_cost", parameter="arms.benefit_cost",
+                  message=f"campaign_type member_day: arms {missing} have no benefit_cost, so "
+                          "their benefit's cost is not recorded and they have no ROI")
+
+
 def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable]) -> None:
     """The optional parts the run leaves out with this data, and why (warnings)."""
     contacts = staged.get("contacts")
     if contacts is None:
         _skip(out, "contacts.csv/.parquet", "skip_contacts",
               "no contacts table: no message costs (ROI counts coupons only) and no "
-              "wake-up / reactivation rates")
+              "wake-up / reactivation rates" if params.type == "coupon" else
+              f"no contacts table: the messages' cost is not recorded (campaign_type "
+              f"{params.type}: no ROI when they are its cost) and no wake-up / reactivation "
+              "rates")
     elif "campaign_id" in contacts.present:
         t = contacts.table
         if int(t.filter(t.campaign_id == params.campaign_id).count().execute()) == 0:
@@ -325,9 +348,10 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
     if "interactions" not in staged:
         _skip(out, "interactions.csv/.parquet", "skip_interactions",
               "no interactions table: no participants vs non-participants comparison")
-    if "coupons" not in staged:
+    if "coupons" not in staged and params.type == "coupon":
         _skip(out, "coupons.csv/.parquet", "skip_coupons",
               "no coupons table: coupon cost is the discount of orders with a coupon_id")
+    _cost_skips(out, params, staged.get("orders"))
     orders = staged.get("orders")
     if orders is None or "created_at" not in orders.present:
         return

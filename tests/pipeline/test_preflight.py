@@ -231,3 +231,30 @@ def test_segment_columns_are_those_of_the_campaign_table(small_shop):
     customers = set(shop["customers"].columns) - {"customer_id"}
     assert set(table.columns) & customers == set(CUSTOMER_SEGMENTS)
     assert set(COMPUTED_SEGMENTS) <= set(table.columns)
+
+
+def test_cost_lines_the_campaign_type_cannot_record_are_skips(small_shop, tmp_path):
+    """A member day whose orders carry no discount and whose second arm has no benefit_cost:
+    both cost lines are listed as not recorded; the coupons table is not asked for."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("orders", "assignments", "contacts"):
+        shutil.copy(_data(small_shop) / f"{name}.parquet", data / f"{name}.parquet")
+    orders = pd.read_parquet(data / "orders.parquet").drop(columns=["discount", "coupon_id"])
+    orders.to_parquet(data / "orders.parquet")
+    arms = [{"name": "control", "planned_share": 0.2},
+            {"name": "coupon_100_10", "planned_share": 0.4, "benefit_cost": 3.0},
+            {"name": "coupon_200_30", "planned_share": 0.4}]
+    params = write_params(tmp_path / "member_day.yaml", data, segments=["lifecycle_state"],
+                          campaign_type="member_day", arms=arms)
+    result = preflight(params, 30)
+    assert result.ok, result.lines()
+    costs = [f for f in result.skips if f.rule == "skip_cost"]
+    assert {f.column for f in costs} == {"discount", None}
+    assert any("['coupon_200_30']" in str(f) and "benefit_cost" in str(f) for f in costs)
+    assert "skip_coupons" not in {f.rule for f in result.skips}
+    with_costs = write_params(tmp_path / "shop_discount.yaml", _data(small_shop),
+                              segments=["lifecycle_state"], campaign_type="shop_discount",
+                              arms=[{k: v for k, v in a.items() if k != "benefit_cost"}
+                                    for a in arms])
+    assert not [f for f in preflight(with_costs, 30).skips if f.rule == "skip_cost"]
