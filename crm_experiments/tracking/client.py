@@ -11,7 +11,9 @@ experiment on "Traces" for GenAI work and on "Runs" for machine learning. Versio
 by the experiment tag ``mlflow.experimentKind`` get ``custom_model_development`` (set when the
 experiment is created, or on an existing one that has no kind yet); MLflow 3.17 decides by the
 UI's workflow type instead (the ``workflowType`` query parameter of the page, else the
-browser's last choice, GenAI at first), so every link we print carries
+browser's last choice on the UI's GenAI / Model training switch, GenAI at first; checked in a
+headless browser on 3.17.2: a first visit to ``#/experiments/<id>`` opens the GenAI overview,
+with the parameter the runs table), so every link we print carries
 ``?workflowType=machine_learning`` (:func:`experiment_url`, :func:`run_url`).
 """
 
