@@ -9,6 +9,8 @@
 # Every install is constrained by constraints.txt (-c): the exact versions the tests last passed
 # with, so a fresh machine gets those. `make constraints` rewrites it (see there).
 PYTHON ?= python3
+# pytest workers for `make test` (auto = one per core; 1 = no parallelism, for debugging)
+TEST_WORKERS ?= auto
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -51,7 +53,7 @@ demo: install
 test: install-test browser
 	$(BIN)/ruff check crm_experiments tests bench examples
 	$(BIN)/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Headless Chromium for the browser test, from the machine's package manager where we may
 # (root with apt-get); elsewhere the browser test is skipped with a clear reason.
