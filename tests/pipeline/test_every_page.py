@@ -24,6 +24,7 @@ from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.cli import main
 from crm_experiments.pipeline.runner import run_evaluation
 from crm_experiments.report import format as fmt
+from crm_experiments.report.i18n import tr
 from crm_experiments.tracking.client import mlflow_client
 
 pytestmark = pytest.mark.slow
@@ -187,6 +188,33 @@ def test_one_family_of_effects(demo):
             assert demo["metrics"][h][key] == e.estimate
 
 
+@pytest.mark.parametrize("horizon", HORIZONS)
+def test_reminder_rfm_and_tier_figures_are_the_stored_ones(demo, horizon):
+    """The differences the reminders, RFM and tier sections show (issue 16.5) read once on
+    the published report, as the stored evaluation's values formatted once; a figure that
+    only the evaluation shows is on no other page."""
+    result = demo["results"][horizon]
+    lang = result.summary()["language"]
+    pages = {name: Page(text) for name, text in demo["pages"][horizon].items()}
+    report = pages["report"]
+
+    def signed(x) -> str:
+        return fmt.pct(x, lang, 1, True)
+
+    diff = result.table("reminders").set_index("group").loc["reminded - not_reminded"]
+    expected = {"reminders.diff": signed(diff["recovery_rate"])}
+    rfm = result.table("rfm").set_index(["arm", "moment", "segment"])
+    up = result.table("tier_migration").set_index(["arm", "direction"])
+    for arm in [a["name"] for a in result.summary()["arms"] if not a["control"]]:
+        expected[f"{arm}.tier_up_diff"] = signed(up.loc[(arm, "up"), "diff"])
+        for segment in ("champions", "loyal", "hibernating"):
+            expected[f"{arm}.rfm.{segment}"] = signed(rfm.loc[(arm, "after", segment), "diff"])
+    for key, want in expected.items():
+        assert report.figure(key) == want, key
+        assert all(page.figure(key) is None for name, page in pages.items()
+                   if name != "report"), key
+
+
 # --- hostile text ---------------------------------------------------------------------------
 def _hostile_shop(small_shop: Path, root: Path) -> Path:
     """The small demo shop with markup in the params' text fields and in the customers'
@@ -249,6 +277,11 @@ def test_markup_in_params_and_data_is_text_on_every_page(hostile):
         assert str(escape(PAYLOADS[0])) in text  # escaped by the templates, not stripped
     report = "".join(Page(pages["30d/report"]).text)
     assert report.count(PAYLOADS[1]) >= 2  # an arm label and the display name
+    # the RFM and tier sections' headers name the arms by their (hostile) labels, as text;
+    # the customers' tiers hold markup, a scheme no one knows: the tier section is its note
+    for section in ("crm-rfm", "crm-tiers"):
+        assert f'<section class="{section}">' in pages["30d/report"]
+    assert tr("note_tier_scheme_unknown", "en") in report
     uplift = "".join(Page(pages["30d/coupon_uplift"]).text)
     assert PAYLOADS[0] in uplift
 
