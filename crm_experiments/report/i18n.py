@@ -153,6 +153,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "{arm}: no decision until the assignment is checked (sample ratio mismatch); profit "
         "{profit} ({range}).",
         "{arm}：在核查分组之前不做决定（样本比例异常）；利润 {profit}（{range}）。"),
+    "decision_rule": (
+        "The rule: roll out an arm when the whole {level} interval of its incremental profit "
+        "({correction}) lies above zero, stop it when the interval lies below zero, otherwise "
+        "test again; no decision while the sample-ratio check fails (p < {srm}).",
+        "规则：某组增量利润的 {level} 区间（{correction}）整体高于零则推广，整体低于零则停止，"
+        "否则再测一轮；样本比例检验未通过（p < {srm}）时不做决定。"),
     "decision_label_roll_out": ("Roll out", "推广"),
     "decision_label_stop": ("Stop", "停止"),
     "decision_label_test_again": ("Test again", "再测一轮"),
@@ -1114,6 +1120,38 @@ TEXT: dict[str, tuple[str, str]] = {
         "The reminders' cost is not recorded (no contact of the campaign in the contacts table, "
         "or none with a cost): an arm's ROI and cost per incremental order are not defined.",
         "未记录催付成本（触达表中没有该活动的触达或触达没有成本）：实验组的投资回报率和每增量订单成本无法计算。"),
+    # the plan page of a campaign without coupons (plan.decide.plan_type)
+    "plan_arm_control_message": ("Holdout (no treatment)", "对照组（不做处理）"),
+    "plan_offers_note_message": (
+        "Figures of this plan: each offer's effect on net profit per customer (after the "
+        "campaign's costs) pooled over the campaigns that tried it. {method} The interval is a "
+        "plain 95% interval of the pooled effect, not adjusted over the offers.",
+        "以下为本计划自己的数字：各方案在试过它的活动中对每客户净利润（扣除活动成本后）的合并效果。{method}"
+        "区间为合并效果的 95% 区间，未对多个方案做校正。"),
+    "plan_measured_note_message": (
+        "{campaign}: as its evaluation reported them. Profit, ROI and cost per incremental "
+        "order include the campaign's costs and fixed costs; intervals are 95%, {correction} "
+        "over the evaluation's {m} effects ({arms} arms × {metrics} metrics).",
+        "{campaign}：与该次评估报告一致。增量利润、投资回报率和每增量订单成本均已扣除活动成本和固定成本；"
+        "区间为 95%（{correction}，针对该评估的 {m} 个效果：{arms} 个组 × {metrics} 个指标）。"),
+    "plan_reason_keep_message": (
+        "pooled effect {estimate} per customer over {k_n} campaign(s), interval {low} … {high} "
+        "above 0: it pays after the campaign's costs",
+        "合并 {k_n} 次活动后每客户效果为 {estimate}，区间 {low} … {high} 高于 0：扣除活动成本后仍有收益"),
+    "plan_note_all_lose_message": (
+        "Every offer tried loses money: none is planned; only a message-only arm is kept "
+        "against the holdout.",
+        "所有试过的方案都亏损：下一轮不安排这些方案，只保留一个仅发消息的组与对照组比较。"),
+    "plan_note_decision_differs_message": (
+        "{kind}: this plan says “{plan_key}” where the evaluation of {campaign_text} says "
+        "“{evaluation_key}”. They answer different questions: the plan, whether the offer pays "
+        "per customer after the campaign's costs, pooled over the campaigns, with a 95% "
+        "interval not adjusted over the offers; the evaluation, whether this campaign's arm "
+        "paid in total after its share of the fixed cost too, with intervals adjusted over all "
+        "its effects.",
+        "{kind}：本计划的决定是“{plan_key}”，而 {campaign_text} 的评估是“{evaluation_key}”。两者回答的问题不同："
+        "本计划看该方案在扣除活动成本后对每位客户是否有收益（多次活动合并，95% 区间未对多个方案校正）；"
+        "评估看本次活动中该组在再扣除分摊的固定成本后总体是否有收益（区间对该评估的全部效果做了校正）。"),
     # the uplift page and its title without coupon words (any type but coupon)
     "page_coupon_uplift_message": ("Uplift and targeting", "增量与精准投放"),
     "uplift_money_title_message": ("What each arm earned vs the holdout",

@@ -303,3 +303,14 @@ def test_reminders_rfm_and_tiers_where_a_manager_reads_them(evaluation, hostile)
         section = _section(hostile_page, name)
         assert "<script>" not in section and "<img src=x" not in section
         assert "&lt;script&gt;" in section and PAYLOADS[0] in htmllib.unescape(_text(section))
+
+
+def test_verdict_states_the_decision_rule(evaluation):
+    """The first screen says which rule decided each arm, with the interval and correction
+    the economics used."""
+    section = _text(_section(pages.evaluation_page(evaluation), "summary"))
+    s = evaluation.summary()
+    assert s["methods"]["correction"] == "holm" and s["alpha"] == 0.05
+    assert s["language"] == "zh"
+    assert "增量利润的 95% 区间（Holm 校正）整体高于零则推广" in section
+    assert f"（p < {s['srm']['alpha']}）" in section
