@@ -326,11 +326,12 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
     contacts = staged.get("contacts")
     if contacts is None:
         _skip(out, "contacts.csv/.parquet", "skip_contacts",
-              "no contacts table: no message costs (ROI counts coupons only) and no "
-              "wake-up / reactivation rates" if params.type == "coupon" else
+              "no contacts table: no message costs (ROI counts coupons only), no "
+              "wake-up / reactivation rates and no payment-reminder recovery"
+              if params.type == "coupon" else
               f"no contacts table: the messages' cost is not recorded (campaign_type "
-              f"{params.type}: no ROI when they are its cost) and no wake-up / reactivation "
-              "rates")
+              f"{params.type}: no ROI when they are its cost), no wake-up / reactivation "
+              "rates and no payment-reminder recovery")
     elif "campaign_id" in contacts.present:
         t = contacts.table
         if int(t.filter(t.campaign_id == params.campaign_id).count().execute()) == 0:
@@ -345,6 +346,13 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
         _skip(out, "customers.csv/.parquet", "skip_customers",
               "no customers table: no tier segments and no customer features (tier, gender, "
               "province, tenure) for the CLV/churn and uplift models")
+    else:
+        customers = staged["customers"]
+        if "tier" not in customers.present or int(
+                customers.table.tier.notnull().sum().execute()) == 0:
+            _skip(out, customers.file, "skip_tiers", column="tier",
+                  message="no member tier in the customers table: the report shows no tiers "
+                          "and no tier migration")
     if "interactions" not in staged:
         _skip(out, "interactions.csv/.parquet", "skip_interactions",
               "no interactions table: no participants vs non-participants comparison")

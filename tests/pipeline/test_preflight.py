@@ -258,3 +258,16 @@ def test_cost_lines_the_campaign_type_cannot_record_are_skips(small_shop, tmp_pa
                               arms=[{k: v for k, v in a.items() if k != "benefit_cost"}
                                     for a in arms])
     assert not [f for f in preflight(with_costs, 30).skips if f.rule == "skip_cost"]
+
+
+def test_customers_without_tiers_skip_the_tier_section(small_shop, tmp_path):
+    """An imported shop's customers table (no tier column, or an empty one): the report's
+    member tiers and their migration are listed as skipped; the demo's tiers are not."""
+    assert "skip_tiers" not in {f.rule for f in preflight(small_shop, 7).skips}
+    data = _copy(small_shop, tmp_path / "data")
+    customers = pd.read_parquet(data / "customers.parquet")
+    for shape in (customers[["customer_id", "first_order_at"]], customers.assign(tier=None)):
+        shape.to_parquet(data / "customers.parquet")
+        params = write_params(tmp_path / "p.yaml", data, segments=["lifecycle_state"])
+        skips = {f.rule: f for f in preflight(params, 7).skips}
+        assert "skip_tiers" in skips and "tier migration" in str(skips["skip_tiers"])
