@@ -2,12 +2,17 @@
 
 The preflight (:mod:`crm_experiments.pipeline.preflight`) runs first, in seconds: if anything a
 run needs is missing it prints the errors and exits 1 before any notebook or MLflow run starts
-and before anything is written; the parts the run will skip are printed as warnings."""
+and before anything is written; the parts the run will skip are printed as warnings. The
+tables the preflight staged are the run's shop cache (every horizon's notebooks read them), so
+the data directory is read once."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,23 +27,30 @@ def run(args: argparse.Namespace) -> int:
     from crm_experiments.pipeline.preflight import preflight
 
     horizons = args.horizon or list(load_params(args.params).horizons)
-    checked = preflight(args.params, horizons)
-    for line in checked.lines():
-        print(line, file=sys.stderr)
-    if not checked.ok:
-        print(f"crm-exp run: not run: {len(checked.errors)} error(s) above "
-              f"(`crm-exp validate --params {args.params}` repeats this check)", file=sys.stderr)
-        ready = [h for h in horizons if not checked.errors_at(h)]
-        if ready:
-            flags = " ".join(f"--horizon {h}" for h in ready)
-            print(f"crm-exp run: everything is there for {flags}", file=sys.stderr)
-        return 1
-    from crm_experiments.pipeline.runner import run_evaluation  # heavy: after the preflight
+    # the preflight's staged tables become the run's shop cache: the data are read once
+    cache = Path(tempfile.mkdtemp(prefix="crm-exp-shop-"))
+    try:
+        checked = preflight(args.params, horizons, cache_dir=cache)
+        for line in checked.lines():
+            print(line, file=sys.stderr)
+        if not checked.ok:
+            print(f"crm-exp run: not run: {len(checked.errors)} error(s) above "
+                  f"(`crm-exp validate --params {args.params}` repeats this check)",
+                  file=sys.stderr)
+            ready = [h for h in horizons if not checked.errors_at(h)]
+            if ready:
+                flags = " ".join(f"--horizon {h}" for h in ready)
+                print(f"crm-exp run: everything is there for {flags}", file=sys.stderr)
+            return 1
+        from crm_experiments.pipeline.runner import run_evaluation  # heavy: after the preflight
 
-    for h in horizons:
-        outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
-                                 progress=lambda m: print(m, file=sys.stderr))
-        v = outcome.summary["verdict"]
-        print(f"{outcome.campaign_id} {h}d: {v['status']} (best arm {v['best_arm']}); "
-              f"report {outcome.report_path}; MLflow run {outcome.run_id}")
-    return 0
+        for h in horizons:
+            outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
+                                     progress=lambda m: print(m, file=sys.stderr),
+                                     shop_cache_dir=cache)
+            v = outcome.summary["verdict"]
+            print(f"{outcome.campaign_id} {h}d: {v['status']} (best arm {v['best_arm']}); "
+                  f"report {outcome.report_path}; MLflow run {outcome.run_id}")
+        return 0
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)

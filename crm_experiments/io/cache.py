@@ -65,21 +65,40 @@ def build_shop_cache(params: CampaignParams, cache_dir: str | Path) -> Path:
     from crm_experiments.io.staging import resolve_timezone, stage_directory
     from crm_experiments.io.validate import validate_tables
 
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    db = cache_dir / DATABASE
-    db.unlink(missing_ok=True)
     tz = resolve_timezone(None, params)
-    data_dir = Path(params.data.path)
-    key = _key(data_dir, tz, params.data.format)
+    key = cache_key(params)
     # Staged and validated in memory (fast), then copied to the file in canonical form; the
     # memory goes back when the connection closes, before any notebook starts.
     con = engine.connect()
     try:
-        staged, findings = stage_directory(con, data_dir, timezone=tz, params=params)
+        staged, findings = stage_directory(con, Path(params.data.path), timezone=tz,
+                                           params=params)
         findings += validate_tables(staged, params=params, timezone=tz)
         if any(f.severity == "error" for f in findings):
             raise DataValidationError(findings)
+        return write_shop_cache(con, staged, findings, key, cache_dir)
+    finally:
+        con.disconnect()
+
+
+def cache_key(params: CampaignParams) -> dict:
+    """What a cache of ``params``' data must match; take it *before* staging, so a file that
+    changes while it is read makes the cache stale rather than wrong."""
+    from crm_experiments.io.staging import resolve_timezone
+
+    return _key(Path(params.data.path), resolve_timezone(None, params), params.data.format)
+
+
+def write_shop_cache(con, staged: dict, findings: list[Finding], key: dict,
+                     cache_dir: str | Path) -> Path:
+    """Copy tables staged and validated on ``con`` (no error among ``findings``) into
+    ``cache_dir`` in canonical form with their manifest: how the preflight of ``crm-exp run``
+    hands its staged data to the run instead of the run staging it again."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    db = cache_dir / DATABASE
+    db.unlink(missing_ok=True)
+    try:
         con.raw_sql(f"ATTACH '{db}' AS crm_shop_cache")
         for s in staged.values():
             columns = ", ".join(f'"{c}"' for c in s.canonical().columns)
@@ -89,8 +108,6 @@ def build_shop_cache(params: CampaignParams, cache_dir: str | Path) -> Path:
     except BaseException:
         db.unlink(missing_ok=True)
         raise
-    finally:
-        con.disconnect()
     manifest = {**key, "tables": {name: {"sql_name": s.sql_name, "extras": list(s.extras)}
                                   for name, s in staged.items()},
                 "warnings": [dataclasses.asdict(f) for f in findings]}
@@ -127,17 +144,23 @@ def open_shop_cache(data_dir: str | Path, timezone: str, fmt: str) -> ShopData |
 
 
 @contextlib.contextmanager
-def shop_cache(params: CampaignParams) -> Iterator[Path | None]:
+def shop_cache(params: CampaignParams, prepared: str | Path | None = None,
+               ) -> Iterator[Path | None]:
     """Build the run's cache in a temporary folder and point :data:`SHOP_CACHE_ENV` at it for
     the duration (kernels started meanwhile inherit it); remove both afterwards. With the
-    Spark engine nothing is cached (yields ``None``)."""
+    Spark engine nothing is cached (yields ``None``). ``prepared``: a cache folder already
+    written for these params (by the preflight, :func:`write_shop_cache`), used as it is and
+    left to its owner; a stale one (the data changed since) is simply not matched by
+    :func:`open_shop_cache`, which then reads the files."""
     if params.data.engine != "duckdb":
         yield None
         return
-    folder = Path(tempfile.mkdtemp(prefix="crm-exp-shop-"))
+    owned = prepared is None or not (Path(prepared) / MANIFEST).is_file()
+    folder = Path(tempfile.mkdtemp(prefix="crm-exp-shop-")) if owned else Path(prepared)
     previous = os.environ.get(SHOP_CACHE_ENV)
     try:
-        build_shop_cache(params, folder)
+        if owned:
+            build_shop_cache(params, folder)
         os.environ[SHOP_CACHE_ENV] = str(folder)
         yield folder
     finally:
@@ -145,4 +168,5 @@ def shop_cache(params: CampaignParams) -> Iterator[Path | None]:
             os.environ.pop(SHOP_CACHE_ENV, None)
         else:
             os.environ[SHOP_CACHE_ENV] = previous
-        shutil.rmtree(folder, ignore_errors=True)
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -38,6 +38,7 @@ from ibis import _
 
 from crm_experiments.errors import CrmError, Finding
 from crm_experiments.io import engine
+from crm_experiments.io.cache import cache_key, write_shop_cache
 from crm_experiments.io.schema import TABLES
 from crm_experiments.io.staging import (
     StagedTable,
@@ -117,10 +118,14 @@ class Preflight:
 
 
 def preflight(params_path: str | Path, horizon: int | Iterable[int] | None = None, *,
-              data_dir: str | Path | None = None) -> Preflight:
+              data_dir: str | Path | None = None,
+              cache_dir: str | Path | None = None) -> Preflight:
     """Check everything a run of ``params_path`` at ``horizon`` (an int, several, or ``None``
     for the params' horizons) needs; see the module docstring. ``data_dir`` overrides the
-    params' ``data.path`` (then an error says the run reads another directory). Raises
+    params' ``data.path`` (then an error says the run reads another directory).
+    ``cache_dir``: when everything is there, the tables staged for the check are written into
+    it as the run's shop cache (:func:`~crm_experiments.io.cache.write_shop_cache`), so
+    ``crm-exp run`` stages the data once, not twice. Raises
     :class:`~crm_experiments.errors.ParamsError` for an invalid params file."""
     started = time.perf_counter()
     path = Path(params_path)
@@ -131,13 +136,15 @@ def preflight(params_path: str | Path, horizon: int | Iterable[int] | None = Non
         horizons = (int(horizon),) if isinstance(horizon, int) else tuple(map(int, horizon))
     out = Preflight(params_path=path, horizons=horizons, data_dir=params.data.path)
     try:
-        _check(out, path, params, Path(data_dir) if data_dir is not None else None)
+        _check(out, path, params, Path(data_dir) if data_dir is not None else None,
+               cache_dir)
     finally:
         out.seconds = time.perf_counter() - started
     return out
 
 
-def _check(out: Preflight, path: Path, params: CampaignParams, override: Path | None) -> None:
+def _check(out: Preflight, path: Path, params: CampaignParams, override: Path | None,
+           cache_dir: str | Path | None = None) -> None:
     data_dir = Path(params.data.path)
     if not data_dir.is_dir():
         out.errors.append(_missing_data_dir(path, data_dir))
@@ -155,6 +162,7 @@ def _check(out: Preflight, path: Path, params: CampaignParams, override: Path | 
         return
     out.errors += _format_mismatches(data_dir, params.data.format)
     tz = resolve_timezone(None, params)
+    key = cache_key(params) if cache_dir is not None else None
     con = engine.connect()
     staged: dict[str, StagedTable] = {}
     try:
@@ -163,6 +171,8 @@ def _check(out: Preflight, path: Path, params: CampaignParams, override: Path | 
         out.errors += [f for f in findings if f.severity == "error"]
         out.warnings += [f for f in findings if f.severity != "error"]
         _campaign_checks(out, path, params, staged)
+        if key is not None and not out.errors:
+            write_shop_cache(con, staged, findings, key, cache_dir)
     finally:
         drop_staged(con, staged)
         con.disconnect()

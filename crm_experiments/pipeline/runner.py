@@ -109,11 +109,13 @@ class RunOutcome:
 def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    reports_root: str | Path = "reports",
                    notebook: str | Path = EVALUATION_NOTEBOOK,
-                   progress: Callable[[str], None] = lambda msg: None) -> RunOutcome:
+                   progress: Callable[[str], None] = lambda msg: None,
+                   shop_cache_dir: str | Path | None = None) -> RunOutcome:
     """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring.
 
-    The data directory is read and validated once (:mod:`crm_experiments.io.cache`); bad
-    data raises :class:`~crm_experiments.errors.DataValidationError` before any notebook runs.
+    The data directory is read and validated once (:mod:`crm_experiments.io.cache`; or not
+    at all when ``shop_cache_dir`` holds the preflight's cache of it); bad data raises
+    :class:`~crm_experiments.errors.DataValidationError` before any notebook runs.
     The evaluation notebook runs first, then the params' ``extra_notebooks`` due at this
     horizon (CLV and churn, coupon uplift ...). Each gets the same three parameters and writes
     its result (``result.json``, ``tables/``, and ``models/`` where it has models) into its own
@@ -140,7 +142,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         folders: dict[str, Path] = {}
         parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
         progress(f"{label} reading and validating {params.data.path}")
-        with shop_cache(params):  # staged and validated once for all the notebooks
+        # staged and validated once for all the notebooks
+        with shop_cache(params, shop_cache_dir):
             for nb in [Path(notebook), *extras]:
                 progress(f"{label} executing {nb.name}")
                 main = nb == Path(notebook)

@@ -69,3 +69,46 @@ def test_bad_data_fails_before_any_notebook_and_leaves_nothing(small_shop, tmp_p
           shop_cache(bad_params)):
         pass
     assert SHOP_CACHE_ENV not in os.environ
+
+
+def test_the_preflights_staged_tables_are_the_runs_cache(small_shop, tmp_path, monkeypatch):
+    """`crm-exp run` reads the data once: the preflight writes the cache, the run uses it
+    (never building its own) and leaves it to its owner; load_shop gets the same tables."""
+    from crm_experiments.io import cache
+    from crm_experiments.pipeline.preflight import preflight
+
+    params = load_params(small_shop)
+    folder = tmp_path / "cache"
+    assert preflight(small_shop, 7, cache_dir=folder).ok
+    assert (folder / cache.MANIFEST).is_file()
+
+    def no_second_staging(*args, **kwargs):
+        raise AssertionError("the run staged the data again")
+
+    monkeypatch.setattr(cache, "build_shop_cache", no_second_staging)
+    direct = load_shop(params.data.path, params=params)
+    with shop_cache(params, folder) as used:
+        assert used == folder
+        cached = load_shop(params.data.path, params=params)
+        assert cached.cache == folder
+        assert set(cached.tables) == set(direct.tables)
+        pd.testing.assert_series_equal(_summary(cached), _summary(direct))
+    assert folder.is_dir() and SHOP_CACHE_ENV not in os.environ  # the owner removes it
+
+
+def test_a_failed_preflight_writes_no_cache(small_shop, tmp_path):
+    from crm_experiments.pipeline.preflight import preflight
+
+    params = load_params(small_shop)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    orders = pd.read_parquet(params.data.path / "orders.parquet")
+    orders.loc[2, "amount"] = -20.0
+    orders.to_parquet(bad / "orders.parquet")
+    raw = small_shop.read_text(encoding="utf-8")
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text(raw.replace(str(params.data.path), str(bad)), encoding="utf-8")
+    assert load_params(bad_yaml).data.path == bad
+    checked = preflight(bad_yaml, 7, cache_dir=tmp_path / "cache")
+    assert not checked.ok
+    assert not (tmp_path / "cache" / "manifest.json").exists()
