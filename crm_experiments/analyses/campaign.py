@@ -96,8 +96,11 @@ class Evaluation(ResultMixin):
 
     KIND: ClassVar[str] = "campaign_evaluation"
     MAIN_TABLE: ClassVar[str] = "economics"
-    #: 2: the tables reminders, rfm, tiers and tier_migration (issue 16.5)
+    #: 2: the tables reminders, rfm, tiers and tier_migration (issue 16.5); a version-1 copy
+    #: (an earlier run in MLflow, read by the plan) is read without them
     SCHEMA_VERSION: ClassVar[int] = 2
+    SCHEMA_SINCE: ClassVar[dict[str, int]] = {
+        "reminders": 2, "rfm": 2, "tiers": 2, "tier_migration": 2}
     SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = {
         "effects": ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate", "ci_low",
                     "ci_high", "p_value", "rel_estimate", "rel_ci_low", "rel_ci_high", "method",

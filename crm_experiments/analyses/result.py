@@ -81,6 +81,9 @@ class ResultMixin:
     KIND: ClassVar[str] = "result"
     #: Version of the stored layout of this kind; bumped when a declared column changes.
     SCHEMA_VERSION: ClassVar[int] = 1
+    #: Declared tables added after version 1: name -> the version that added it. A copy
+    #: stored by an earlier version lacks them, and is read without them (not a schema error).
+    SCHEMA_SINCE: ClassVar[dict[str, int]] = {}
     #: Declared tables: name -> columns every stored copy has (other tables and columns may
     #: be there too; a name ending in ``*`` stands for every table with that prefix).
     SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = {}
@@ -149,7 +152,7 @@ class ResultMixin:
     def read(cls, out_dir: str | Path) -> StoredResult:
         """The result stored in ``out_dir`` by :meth:`write`, checked against ``SCHEMA``."""
         return StoredResult.load(out_dir, kind=cls.KIND, schema=cls.SCHEMA,
-                                 main_table=cls.MAIN_TABLE)
+                                 main_table=cls.MAIN_TABLE, since=cls.SCHEMA_SINCE)
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -198,7 +201,7 @@ class StoredResult(ResultMixin):
     @classmethod
     def load(cls, out_dir: str | Path, *, kind: str | None = None,
              schema: dict[str, tuple[str, ...]] | None = None,
-             main_table: str = "") -> StoredResult:
+             main_table: str = "", since: dict[str, int] | None = None) -> StoredResult:
         folder = Path(out_dir)
         doc_path = folder / RESULT_FILE
         try:
@@ -216,6 +219,8 @@ class StoredResult(ResultMixin):
             if name.endswith("*"):
                 continue
             if name not in tables:
+                if (since or {}).get(name, 1) > int(doc.get("schema_version") or 1):
+                    continue  # stored before the table existed
                 raise ResultSchemaError(f"{folder / TABLES_DIR}: the {kind} result declares "
                                         f"table '{name}', which is missing")
             missing = [c for c in columns if c not in tables[name].columns]

@@ -251,3 +251,30 @@ def test_imported_shop_gets_notes_not_empty_tables(imported, lang):
     assert "note_no_" not in _text(page)
     stored = Evaluation.read(ev.write(root / f"results_{lang}"))
     assert pages.evaluation_page(stored) == page
+
+
+def test_a_copy_stored_before_these_tables_is_still_read(demo, tmp_path):
+    """Evaluation schema 2 added the four tables: a version-1 copy (an earlier run the plan
+    reads from MLflow) is read without them and its page leaves their sections out; a
+    version-2 copy without one is a schema error."""
+    import json
+
+    from crm_experiments.analyses.result import ResultSchemaError
+
+    _, ev, _ = demo
+    assert Evaluation.SCHEMA_VERSION == 2
+    folder = ev.write(tmp_path / "results")
+    (folder / "tables" / "rfm.parquet").unlink()
+    with pytest.raises(ResultSchemaError, match="rfm"):
+        Evaluation.read(folder)
+    for name in ("reminders", "tiers", "tier_migration"):
+        (folder / "tables" / f"{name}.parquet").unlink()
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    assert doc["schema_version"] == 2
+    doc["schema_version"] = 1
+    (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
+    old = Evaluation.read(folder)
+    assert "rfm" not in old.tables() and not old.table("economics").empty
+    page = pages.evaluation_page(old)
+    for name in ("reminders", "rfm", "tiers"):
+        assert f'class="crm-{name}"' not in page
