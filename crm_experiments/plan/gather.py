@@ -24,6 +24,7 @@ from crm_experiments.errors import CrmError
 from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
 
 RESULTS = "results"  # the artifact folder the runner logs an evaluation's result into
+PER_CUSTOMER_TABLE = "customers.parquet"  # Evaluation.tables()["customers"]: not downloaded
 
 
 class PlanError(CrmError):
@@ -95,9 +96,17 @@ def read_evaluation(client, run_id: str, campaign_id: str, work: Path) -> Stored
                         f"(crm-exp run <params of {campaign_id}>) so that the plan can read it")
     dst = work / run_id
     dst.mkdir(parents=True, exist_ok=True)
-    # only what the result is read from (the folder also holds the extra notebooks' results)
-    for name in (RESULT_FILE, TABLES_DIR) if TABLES_DIR in names else (RESULT_FILE,):
-        local = Path(client.download_artifacts(run_id, f"{RESULTS}/{name}", str(dst)))
+    # only what the result is read from (the folder also holds the extra notebooks' results),
+    # and not the per-customer table (one row per customer; the plan reads aggregates only)
+    wanted = [RESULT_FILE]
+    if TABLES_DIR in names:
+        wanted += [f"{TABLES_DIR}/{Path(f.path).name}"
+                   for f in client.list_artifacts(run_id, f"{RESULTS}/{TABLES_DIR}")
+                   if Path(f.path).name != PER_CUSTOMER_TABLE]
+    for name in wanted:
+        (dst / name).parent.mkdir(parents=True, exist_ok=True)
+        local = Path(client.download_artifacts(run_id, f"{RESULTS}/{name}",
+                                               str((dst / name).parent)))
         if local != dst / name:
             shutil.move(str(local), str(dst / name))
     try:

@@ -196,3 +196,20 @@ def test_notebook_runs(past, tmp_path):
     assert (out / "summary.html").exists()
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     assert plan["primary"] == "coupon_200_30"
+
+
+def test_the_plan_reads_aggregates_not_the_per_customer_table(past, tmp_path):
+    """A stored evaluation holds one row per customer (``customers``); the plan downloads
+    everything else of the result and reads it without that table."""
+    from crm_experiments.plan.gather import PER_CUSTOMER_TABLE, RESULTS, read_evaluation
+    from crm_experiments.tracking.client import mlflow_client
+
+    client, exp_id = mlflow_client()
+    run = next(r for r in client.search_runs([exp_id], f"tags.campaign_id = '{REAL}'"))
+    stored = {f.path.rsplit("/", 1)[-1]
+              for f in client.list_artifacts(run.info.run_id, f"{RESULTS}/tables")}
+    assert PER_CUSTOMER_TABLE in stored  # what the run logged
+    result = read_evaluation(client, run.info.run_id, REAL, tmp_path)
+    got = {p.name for p in (tmp_path / run.info.run_id / "tables").iterdir()}
+    assert got == stored - {PER_CUSTOMER_TABLE}
+    assert "customers" not in result.tables() and not result.table("economics").empty
