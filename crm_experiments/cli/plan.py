@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{evaluation['message']}")
             for note in s["holdout_notes"]:
                 print("  because:", reason_text(note, "en", o.params["costs"]["currency"],
-                                                p.labels))
+                                                p.labels, p.campaign_type))
     e = p.expected_profit
     print(f"expected incremental profit {e['estimate']:,.0f} [{e['low']:,.0f}, {e['high']:,.0f}]")
     print(f"draft params {o.params_path} (move it into {args.campaigns_dir}/ to schedule it); "

@@ -77,6 +77,21 @@ def kind_name(face: float, threshold: float) -> str:
     return f"coupon_{threshold:g}_{face:g}"
 
 
+#: Campaign types whose arms without a coupon are one kind, "message_only"; in the other
+#: types (shop discount, payment reminder, member day) an arm's kind is its name.
+POOLED_BY_COUPON = ("coupon", "message")
+
+
+def campaign_type(p: PastCampaign) -> str:
+    """A past campaign's type: its evaluation's ``campaign_type``, else (stored before types
+    were recorded) coupon when an arm has a coupon face value, else message."""
+    stored = p.summary.get("campaign_type")
+    if stored:
+        return str(stored)
+    arms = [a.get("name") for a in p.summary.get("arms", [])]
+    return "coupon" if any(p.arm_kind(a)[0] > 0 for a in arms) else "message"
+
+
 @dataclass(frozen=True, repr=False)
 class Plan(ResultMixin):
     """The next round and why: a result (``summary()``, ``tables()``, ``metrics()``,
@@ -112,6 +127,7 @@ class Plan(ResultMixin):
     primary_power: float = math.nan  # the primary arm alone vs the holdout (secondaries apart)
     labels: dict = field(default_factory=dict)  # arm / kind id -> label from the params
     sources: list[dict] = field(default_factory=list)  # per campaign: run, horizon, family
+    campaign_type: str = "coupon"  # the wording of the page (plan_type)
 
     @property
     def latest(self) -> str:
@@ -130,6 +146,7 @@ class Plan(ResultMixin):
             "expected_profit": {k: e[k] for k in ("estimate", "low", "high", "se",
                                                   "fixed_cost")},
             "reasons": self.reasons, "labels": self.labels,
+            "campaign_type": self.campaign_type,
         })
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -171,15 +188,18 @@ def arm_table(past: list[PastCampaign]) -> pd.DataFrame:
         d = design.iloc[0] if not design.empty else None
         methods = p.summary.get("methods", {})
         decisions = p.summary.get("decisions", {})
+        ctype = campaign_type(p)
         for e in eff[eff["metric"] == METRIC].itertuples():
             face, threshold = p.arm_kind(e.arm)
+            kind = (kind_name(face, threshold) if ctype in POOLED_BY_COUPON or face > 0
+                    else str(e.arm))
             if e.arm not in econ.index:
                 raise PlanError(f"run {p.run_id} ({p.campaign_id}): arm {e.arm} has an effect "
                                 "but no economics row; re-run that evaluation")
             ec = econ.loc[e.arm]
             row = {
                 "campaign_id": p.campaign_id, "horizon_days": p.horizon_days,
-                "run_id": p.run_id, "arm": e.arm, "kind": kind_name(face, threshold),
+                "run_id": p.run_id, "arm": e.arm, "kind": kind,
                 "coupon_face_value": face, "coupon_threshold": threshold,
                 "n_arm": float(e.n_arm), "n_control": float(e.n_control),
                 "effect": float(e.estimate), "se": float(e.se),
@@ -194,9 +214,13 @@ def arm_table(past: list[PastCampaign]) -> pd.DataFrame:
                 "control_mean": float(d["baseline_mean"]) if d is not None else math.nan,
             }
             row.update({c: ec[c] for c in ECONOMICS})
+            # the type's own cost lines (shop discounts, member benefits) when it has them
+            variable = ec["coupon_cost"] + ec["message_cost"]
+            for line in ("discount_cost", "benefit_cost"):
+                if line in ec.index:
+                    variable += ec[line]
             row["variable_cost_per_customer"] = (
-                float(ec["coupon_cost"] + ec["message_cost"]) / float(ec["customers"])
-                if ec["customers"] else math.nan)
+                float(variable) / float(ec["customers"]) if ec["customers"] else math.nan)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -406,8 +430,16 @@ def build_plan(past: list[PastCampaign], next_id: str, *, budget: float | None =
                 arms=next_arms, design=design, n_audience=audience, expected_profit=profit,
                 reasons=reasons, alpha=alpha, evaluation_design=evaluation_design,
                 holdout_notes=notes, primary_power=primary_power, labels=labels,
-                sources=_sources(past))
+                sources=_sources(past), campaign_type=plan_type(past, kinds))
     return _with_english_reasons(plan, currency)
+
+
+def plan_type(past: list[PastCampaign], kinds: pd.DataFrame) -> str:
+    """The plan's type, which words its page: coupon when some pooled kind gives a coupon,
+    else the latest campaign's type."""
+    if (kinds["coupon_face_value"] > 0).any():
+        return "coupon"
+    return campaign_type(past[-1])
 
 
 #: The evaluation's per-arm decision that says what each decision of the plan says.
@@ -436,7 +468,7 @@ def _with_english_reasons(plan: Plan, currency: str) -> Plan:
 
     for frame in (plan.kinds, plan.states):
         frame["reason"] = [reason_text({"key": k, "args": json.loads(a)}, "en", currency,
-                                       plan.labels)
+                                       plan.labels, plan.campaign_type)
                            for k, a in zip(frame["reason_key"], frame["reason_args"],
                                            strict=True)]
     return plan

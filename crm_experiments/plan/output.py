@@ -78,6 +78,10 @@ def next_params(plan: Plan, base: dict, *, sale_start: dt.date | None,
     raw["control_arm"] = "control"
     raw["arms"] = [{k: v for k, v in a.items() if k not in ("decision", "customers")}
                    for a in plan.arms]
+    if raw.get("campaign_type") is not None:
+        # the plan's wording type: coupon when its arms give coupons (pooled with coupon
+        # campaigns), else the latest campaign's type
+        raw["campaign_type"] = plan.campaign_type
     raw["seed"] = int(raw.get("seed", 0)) + 1
     if data_path is not None:
         raw["data"]["path"] = str(data_path)
@@ -134,7 +138,8 @@ def plan_json(plan: Plan, currency: str = "CNY") -> dict:
         **plan.summary(), "arms": plan.arms,
         "kinds": plan.kinds.to_dict(orient="records"),
         "states": plan.states.to_dict(orient="records"),
-        "reasons": [reason_text(r, "en", currency, plan.labels) for r in plan.reasons],
+        "reasons": [reason_text(r, "en", currency, plan.labels, plan.campaign_type)
+                    for r in plan.reasons],
         "reason_keys": plan.reasons,
     })
 

@@ -20,18 +20,20 @@ import pandas as pd
 
 from crm_experiments.report.env import render_framed
 from crm_experiments.report.format import money, num, pct
-from crm_experiments.report.i18n import TEXT, tr
+from crm_experiments.report.i18n import TEXT, tr, type_key
 
 ARM_ARGS = ("arm", "kind", "primary")
 
 
-def arm_label(arm: str | None, labels: dict[str, str], lang: str) -> str:
-    """The arm's label from the params, else the TEXT label of a known id, else the id."""
+def arm_label(arm: str | None, labels: dict[str, str], lang: str,
+              campaign_type: str = "coupon") -> str:
+    """The arm's label from the params, else the TEXT label of a known id (in the wording of
+    ``campaign_type``), else the id."""
     if arm is None:
         return "–"
     if labels.get(arm):
         return str(labels[arm])
-    key = f"plan_arm_{arm}"
+    key = type_key(f"plan_arm_{arm}", campaign_type)
     return tr(key, lang) if key in TEXT else str(arm)
 
 
@@ -39,11 +41,12 @@ def _join(items: list[str], lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
 
 
-def _arg(name: str, value, lang: str, currency: str, labels: dict[str, str]) -> str:
+def _arg(name: str, value, lang: str, currency: str, labels: dict[str, str],
+         campaign_type: str = "coupon") -> str:
     if name in ARM_ARGS:
-        return arm_label(value, labels, lang)
+        return arm_label(value, labels, lang, campaign_type)
     if name.endswith("_kinds"):
-        return _join([arm_label(v, labels, lang) for v in value], lang)
+        return _join([arm_label(v, labels, lang, campaign_type) for v in value], lang)
     if name.endswith("_keys"):
         return _join([tr(v, lang) for v in value], lang)
     if name.endswith("_key"):
@@ -57,12 +60,14 @@ def _arg(name: str, value, lang: str, currency: str, labels: dict[str, str]) -> 
     return money(value, currency, lang, 2)
 
 
-def reason_text(reason: dict, lang: str, currency: str, labels: dict[str, str]) -> str:
-    """One stored reason written in ``lang`` (see the module docstring for its arguments)."""
-    args = {name: _arg(name, value, lang, currency, labels)
+def reason_text(reason: dict, lang: str, currency: str, labels: dict[str, str],
+                campaign_type: str = "coupon") -> str:
+    """One stored reason written in ``lang`` (see the module docstring for its arguments), in
+    the wording of ``campaign_type`` (:func:`~crm_experiments.report.i18n.type_key`)."""
+    args = {name: _arg(name, value, lang, currency, labels, campaign_type)
             for name, value in (reason.get("args") or {}).items()}
     args.setdefault("currency", currency)
-    return tr(reason["key"], lang, **args)
+    return tr(type_key(reason["key"], campaign_type), lang, **args)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -94,12 +99,13 @@ def plan_page(plan, *, lang: str, currency: str, display_name: str,
     ``display_name``: the next round's name; ``params_path``: where its draft params are."""
     s, t = plan.summary(), plan.tables()
     labels = {**(s.get("labels") or {}), **(labels or {})}
+    ctype = s.get("campaign_type") or "coupon"
 
     def label(arm):
-        return arm_label(arm, labels, lang)
+        return arm_label(arm, labels, lang, ctype)
 
     def why(reason):
-        return reason_text(reason, lang, currency, labels)
+        return reason_text(reason, lang, currency, labels, ctype)
 
     kinds = [{**r, "label": label(r["kind"]), "why": why(_stored_reason(r))}
              for r in _records(t.get("kinds"))]
@@ -113,7 +119,8 @@ def plan_page(plan, *, lang: str, currency: str, display_name: str,
     notes = []
     for src in sources:
         correction = src.get("correction") or "none"
-        notes.append(tr("plan_measured_note", lang, campaign=src["campaign_id"],
+        notes.append(tr(type_key("plan_measured_note", ctype), lang,
+                        campaign=src["campaign_id"],
                         correction=tr(f"plan_correction_{correction}", lang),
                         m=num(src.get("family_size"), lang, 0),
                         arms=num(src.get("family_arms"), lang, 0),
@@ -145,7 +152,8 @@ def plan_page(plan, *, lang: str, currency: str, display_name: str,
                        h=num(src["horizon_days"], lang, 0)) for src in sources],
         "sep": "、" if lang == "zh" else ", ",
         "kinds": kinds, "measured": measured, "measured_notes": notes, "states": states,
-        "offers_note": tr("plan_offers_note", lang, method=tr(_method_key(k_max), lang)),
+        "offers_note": tr(type_key("plan_offers_note", ctype), lang,
+                          method=tr(_method_key(k_max), lang)),
         "arms": arms,
         "design_text": _design_text(design, lang, currency) if design else None,
         "holdout_same": bool(s.get("holdout_same")),
