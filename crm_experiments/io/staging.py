@@ -24,7 +24,12 @@ Timestamp text is parsed as follows:
   ``2025年11月01日`` with an optional ``HH:MM[:SS]`` time.
 
 Parquet timestamps with a time zone are converted to the shop's timezone and made naive; naive
-Parquet timestamps and dates are taken as shop-local time.
+Parquet timestamps and dates are taken as shop-local time. Where a value was given as an instant
+(an offset, a zone-aware Parquet column) the staged table also keeps the instant (naive UTC, in
+the helper column ``INSTANT + column``): the ordering rules of validation (paid after created)
+compare instants, because two shop-local times in the hour a daylight-saving change repeats
+cannot be ordered. Number columns read as NaN or ±inf (Parquet doubles; ``nan``/``inf`` text)
+do not parse and are reported like any unparseable value.
 
 Columns that are not in the contract are kept (customer attributes can be model features);
 in CSV files their type is DuckDB's guess from a sample, values that do not fit become null
@@ -55,6 +60,9 @@ if TYPE_CHECKING:
 ROW = "__crm_row"
 #: Prefix of helper columns holding the original text of values that did not parse.
 BAD = "__crm_bad__"
+#: Prefix of helper columns holding, for timestamps given as instants (text with a UTC offset,
+#: zone-aware Parquet), the instant as naive UTC (null where the value was shop-local time).
+INSTANT = "__crm_utc__"
 
 SQL_TYPES: dict[str, str] = {
     "id": "VARCHAR", "text": "VARCHAR", "number": "DOUBLE", "integer": "BIGINT",
@@ -98,6 +106,8 @@ class StagedTable:
     present: frozenset[str]
     extras: tuple[str, ...]
     parsed: dict[str, Kind] = field(default_factory=dict)
+    #: Timestamp columns with an :data:`INSTANT` helper.
+    instants: frozenset[str] = frozenset()
 
     def canonical(self) -> ir.Table:
         """The canonical table: contract columns in contract order, then the extra columns."""
@@ -189,9 +199,25 @@ def _convert(col: str, src_type: str, kind: Kind, timezone: str) -> tuple[str, s
     numeric = src in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                       "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "REAL", "DOUBLE") \
         or src.startswith("DECIMAL")
+    if kind == "number" and src in ("FLOAT", "REAL", "DOUBLE"):  # NaN and ±inf do not parse
+        return f"CASE WHEN isfinite({q}) THEN CAST({q} AS DOUBLE) END", q
     if numeric:
         return f"CAST({q} AS {target})", None
     return f"TRY_CAST({q} AS {target})", q
+
+
+def _instant(col: str, src_type: str) -> str | None:
+    """SQL for the instant (naive UTC) of a timestamp column where the source gives one: text
+    with a UTC offset, zone-aware Parquet; None for sources that only hold local times."""
+    q = _ident(col)
+    src = src_type.upper()
+    if src == "VARCHAR":
+        v = f"NULLIF(TRIM({q}), '')"
+        return (f"CASE WHEN regexp_matches({v}, {_lit(_OFFSET_RE)}) "
+                f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) END")
+    if src.startswith("TIMESTAMP WITH TIME ZONE") or src == "TIMESTAMPTZ":
+        return f"timezone('UTC', {q})"
+    return None
 
 
 _SNIFFED_KINDS: dict[str, Kind] = {
@@ -230,6 +256,7 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
     select: list[str] = []
     helpers: list[str] = []
     parsed: dict[str, Kind] = {}
+    instants: set[str] = set()
 
     def add(col: str, kind: Kind, src_type: str, cast: bool) -> None:
         expr, given = _convert(col, src_type, kind, timezone)
@@ -239,6 +266,10 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
             parsed[col] = kind
             helpers.append(f"CASE WHEN {given} IS NOT NULL AND ({expr}) IS NULL "
                            f"THEN CAST({_ident(col)} AS VARCHAR) END AS {_ident(BAD + col)}")
+        instant = _instant(col, src_type) if kind == "timestamp" else None
+        if instant is not None:
+            instants.add(col)
+            helpers.append(f"CAST({instant} AS TIMESTAMP) AS {_ident(INSTANT + col)}")
 
     for column in schema.columns:
         if column.name in src_types:
@@ -270,7 +301,7 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
     return StagedTable(
         name=name, file=file_label or path.name, path=path, table=con.table(sql_name),
         sql_name=sql_name, present=frozenset(c.name for c in schema.columns if c.name in src_types),
-        extras=extras, parsed=parsed,
+        extras=extras, parsed=parsed, instants=frozenset(instants),
     )
 
 

@@ -30,12 +30,50 @@ score_out_of_scale     survey score outside its scale: csat5 1-5, nps10 0-10 (er
 dsr_out_of_range       a DSR score outside 1-5 (error)
 unknown_value          polarity / kind / scale not among the allowed values (error)
 unknown_customer       an order's customer_id is not in customers (warning)
+amount_too_large       a money value (the negative_value columns) above :data:`MAX_MONEY` in
+                       absolute value (error; see below)
+stray_date             orders at the start or the end of the data separated from the rest by
+                       more than :data:`STRAY_GAP_DAYS` days and holding at most 1% of the
+                       orders (error at the end when one of them is after now, else warning)
+local_time_gap         a shop-local time that does not exist (the hour skipped by a
+                       daylight-saving change) (warning)
+local_time_ambiguous   a shop-local time the daylight-saving change repeats (warning)
+id_leading_zeros       an id matches an id of another table only without leading zeros (error)
 ===================== ======================================================================
+
+Non-finite numbers (NaN, ±inf, e.g. in Parquet doubles) do not parse (``unparseable``).
+
+Why these bounds and rules:
+
+* ``MAX_MONEY`` = 1e11 currency units in one row: above any single order, refund, discount,
+  coupon or message cost in any currency (1e11 Indonesian rupiah is about 6 million US dollars),
+  and ten times below what money sums can hold (each value is summed as a DECIMAL(18, 6), whose
+  largest value is just under 1e12; see :func:`crm_experiments.metrics.orders.exact_sum`), so a
+  value that passes cannot overflow them. A larger value is a unit or parsing error.
+* ``stray_date``: the data's end (the last order) decides how much of an evaluation window is
+  covered, so one order dated 2100 would make a 30-day window look complete. Orders after the
+  last gap of more than 90 days between consecutive order days, holding at most 1% of the
+  orders, are named; they are an error when one is in the future (they cannot be real), and a
+  warning otherwise (a shop reopening after a long break has them legitimately). The same at the
+  start is a warning (it only moves the start of the history).
+* Local times in a timezone with daylight saving: a local time in the skipped hour does not
+  exist (it was probably written in another zone: check the params' timezone), one in the
+  repeated hour could be either of two instants; both are warnings naming the rows. Values given
+  with a UTC offset (or zone-aware Parquet) are instants and are not flagged; ``paid_at`` is
+  compared with ``created_at`` as instants where both have one, and two local times both in the
+  repeated hour are not called "paid before created".
+* ``id_leading_zeros``: ``00123`` in one table and ``123`` in another is the same customer after
+  one file stored ids as integers. The ids are not rewritten (``007`` and ``7`` may be two
+  customers, and which table is right cannot be known), the rows are named: export the ids as
+  text. Checked for customer ids (orders against customers; assignments, coupons, contacts
+  against orders) and order ids (reviews and coupons' redeemed_order_id against orders).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +93,7 @@ from crm_experiments.io.schema import (
 )
 from crm_experiments.io.staging import (
     BAD,
+    INSTANT,
     ROW,
     StagedTable,
     resolve_timezone,
@@ -65,6 +104,12 @@ if TYPE_CHECKING:
     from crm_experiments.params import CampaignParams
 
 MAX_ROWS = 5
+#: Largest absolute money value of one row (currency units); see the module doc.
+MAX_MONEY = 1e11
+#: A gap between consecutive order days longer than this separates stray orders (days).
+STRAY_GAP_DAYS = 90
+#: Stray orders hold at most this share of the orders.
+STRAY_SHARE = 0.01
 EARLIEST = dt.datetime(2000, 1, 1)
 NON_NEGATIVE = {
     "orders": ("amount", "discount", "refund_amount"),
@@ -135,12 +180,13 @@ def validate_tables(staged: dict[str, StagedTable], *, params: CampaignParams | 
         now = pd.Timestamp.now(tz=timezone).tz_localize(None).to_pydatetime()
     findings: list[Finding] = []
     for s in staged.values():
-        findings += _validate_one(s, staged, params=params, now=now)
+        findings += _validate_one(s, staged, params=params, now=now, timezone=timezone)
     return findings
 
 
 def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
-                  params: CampaignParams | None, now: dt.datetime) -> list[Finding]:
+                  params: CampaignParams | None, now: dt.datetime,
+                  timezone: str) -> list[Finding]:
     t = s.table
     schema = TABLES[s.name]
     findings: list[Finding] = []
@@ -160,7 +206,7 @@ def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
             file=s.file, column="paid_at", rule="missing_paid_at", severity="warning",
             message="no paid_at column: every order counts as unpaid, so there are no purchases"))
 
-    checks = _row_checks(s, params=params, now=now)
+    checks = _row_checks(s, params=params, now=now, timezone=timezone)
     dup_checks = _duplicate_checks(s)
     aggs: dict[str, ir.Scalar] = {"n": t.count()}
     for i, chk in enumerate(checks):
@@ -184,6 +230,49 @@ def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
             findings += _run_set_check(s, chk)
     for chk in _cross_checks(s, staged):
         findings += _run_set_check(s, chk)
+    if s.name == "orders" and "created_at" in s.present:
+        findings += _stray_dates(s, now)
+    return findings
+
+
+def _stray_dates(s: StagedTable, now: dt.datetime) -> list[Finding]:
+    """The ``stray_date`` rule (see the module doc): one query for the orders per day, the
+    gaps found in pandas (a few thousand days at most), a second query only for stray rows."""
+    t = s.table
+    dated = t.filter(t.created_at.notnull())
+    days = dated.group_by(day=dated.created_at.date()).aggregate(
+        n=dated.count()).order_by("day").execute()
+    if len(days) < 2:
+        return []
+    day = pd.to_datetime(days["day"])
+    n = days["n"].to_numpy()
+    total = int(n.sum())
+    gap = day.diff().dt.days.to_numpy()
+    wide = [i for i in range(1, len(day)) if gap[i] > STRAY_GAP_DAYS]
+    if not wide:
+        return []
+    findings: list[Finding] = []
+    head, tail = wide[0], wide[-1]   # days [0, head) and [tail, end) are candidate strays
+    for start, stop, at_end in ((0, head, False), (tail, len(day), True)):
+        count = int(n[start:stop].sum())
+        if count > STRAY_SHARE * total:
+            continue
+        lo = day.iloc[start].to_pydatetime()
+        hi = day.iloc[stop - 1].to_pydatetime() + dt.timedelta(days=1)
+        cond = (t.created_at >= ibis.literal(lo, type="timestamp")) \
+            & (t.created_at < ibis.literal(hi, type="timestamp"))
+        rest = day.iloc[tail - 1] if at_end else day.iloc[head]
+        future = at_end and hi - dt.timedelta(days=1) > now
+        where = "after" if at_end else "before"
+        text = (f"{count} order(s) of {total} are dated more than {STRAY_GAP_DAYS} days "
+                f"{where} the rest of the orders ({'last' if at_end else 'first'} other order "
+                f"day {rest:%Y-%m-%d}); they move the data's {'end' if at_end else 'start'}"
+                + (" and lie in the future" if future else "")
+                + ": remove or correct them")
+        chk = _Check("stray_date", "created_at", cond=cond, show="created_at",
+                     severity="error" if future else "warning",
+                     message=_with_examples(text))
+        findings.append(_finding(s, chk, t.filter(cond), count))
     return findings
 
 
@@ -204,13 +293,14 @@ def _run_set_check(s: StagedTable, chk: _Check) -> list[Finding]:
 
 
 def _row_checks(s: StagedTable, *, params: CampaignParams | None,
-                now: dt.datetime) -> list[_Check]:
+                now: dt.datetime, timezone: str) -> list[_Check]:
     """The rules that look at one row at a time (counted together in one aggregate)."""
     t, name, present = s.table, s.name, s.present
     schema = TABLES[name]
     checks: list[_Check] = []
+    gaps, folds = dst_intervals(timezone, EARLIEST.year, now.year + 1)
     for col, kind in s.parsed.items():
-        what = {"timestamp": "a date/time", "number": "a number",
+        what = {"timestamp": "a date/time", "number": "a finite number",
                 "integer": "a whole number"}.get(kind, kind)
         extra = col in s.extras
         checks.append(_Check(
@@ -229,6 +319,10 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
         if col in present:
             checks.append(_Check("negative_value", col, cond=t[col] < 0, show=col,
                                  message=_with_examples(f"{col} is negative")))
+            checks.append(_Check(
+                "amount_too_large", col, cond=t[col].abs() > MAX_MONEY, show=col,
+                message=_with_examples(f"{col} is larger than {MAX_MONEY:.0e} in absolute value "
+                                       "(a unit or parsing error?)")))
     if name == "orders":
         if {"refund_amount", "amount"} <= present:
             checks.append(_Check(
@@ -237,11 +331,11 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
                 message=_with_examples("refund_amount is larger than the amount paid")))
         if {"paid_at", "created_at"} <= present:
             checks.append(_Check("paid_before_created", "paid_at",
-                                 cond=t.paid_at < t.created_at,
+                                 cond=_before(s, "paid_at", "created_at", folds),
                                  message=_fixed("paid_at is before created_at")))
         if {"shipped_at", "paid_at"} <= present:
             checks.append(_Check("shipped_before_paid", "shipped_at", severity="warning",
-                                 cond=t.shipped_at < t.paid_at,
+                                 cond=_before(s, "shipped_at", "paid_at", folds),
                                  message=_fixed("shipped_at is before paid_at")))
     now_lit = ibis.literal(now, type="timestamp")
     earliest = ibis.literal(EARLIEST, type="timestamp")
@@ -251,6 +345,20 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
                 "future_date", col.name, cond=t[col.name] > now_lit, severity="warning",
                 show=col.name, message=_with_examples(
                     f"{col.name} is in the future (now is {now:%Y-%m-%d %H:%M})")))
+            local = t[col.name].notnull()
+            if col.name in s.instants:
+                local = local & t[INSTANT + col.name].isnull()
+            for rule, spans, text in (
+                    ("local_time_gap", gaps, "does not exist in {tz} (the hour a daylight-saving "
+                     "change skips): was it written in another timezone?"),
+                    ("local_time_ambiguous", folds, "is in the hour a daylight-saving change "
+                     "repeats in {tz}: it could be either of two instants (give times with a UTC "
+                     "offset to keep them apart)")):
+                if spans and col.name != "birthday":
+                    checks.append(_Check(
+                        rule, col.name, cond=local & _in_spans(t[col.name], spans),
+                        severity="warning", show=col.name, message=_with_examples(
+                            f"{col.name} " + text.format(tz=timezone))))
             if col.name != "birthday":
                 checks.append(_Check(
                     "ancient_date", col.name, cond=t[col.name] < earliest, severity="warning",
@@ -286,6 +394,75 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
             message=_with_examples(f"arm is not declared in the params of campaign "
                                    f"'{params.campaign_id}' (arms: {', '.join(arms)})")))
     return checks
+
+
+def _in_spans(col: ir.TimestampValue, spans: tuple[tuple[dt.datetime, dt.datetime], ...]
+              ) -> ir.BooleanValue:
+    """``col`` in one of the half-open ``[start, end)`` local-time intervals."""
+    cond = ibis.literal(False)
+    for lo, hi in spans:
+        cond = cond | ((col >= ibis.literal(lo, type="timestamp"))
+                       & (col < ibis.literal(hi, type="timestamp")))
+    return cond
+
+
+def _before(s: StagedTable, a: str, b: str,
+            folds: tuple[tuple[dt.datetime, dt.datetime], ...]) -> ir.BooleanValue:
+    """``a`` before ``b``: as instants where both columns have one, else as local times, and
+    then not when both are in the same repeated (ambiguous) hour of a daylight-saving change."""
+    t = s.table
+    local = t[a] < t[b]
+    for lo, hi in folds:
+        lo_, hi_ = ibis.literal(lo, type="timestamp"), ibis.literal(hi, type="timestamp")
+        local = local & ~((t[a] >= lo_) & (t[a] < hi_) & (t[b] >= lo_) & (t[b] < hi_))
+    if {a, b} <= s.instants:
+        ia, ib = t[INSTANT + a], t[INSTANT + b]
+        return ibis.ifelse(ia.notnull() & ib.notnull(), ia < ib, local)
+    return local
+
+
+@functools.lru_cache(maxsize=32)
+def dst_intervals(timezone: str, first_year: int, last_year: int
+                  ) -> tuple[tuple[tuple[dt.datetime, dt.datetime], ...],
+                             tuple[tuple[dt.datetime, dt.datetime], ...]]:
+    """The shop-local times that do not exist (``gaps``) and that occur twice (``folds``) in
+    ``timezone`` between ``first_year`` and ``last_year``, as naive ``[start, end)`` intervals.
+
+    Transitions are found by comparing the UTC offset day by day, then in 15-minute steps.
+
+    >>> gaps, folds = dst_intervals("America/New_York", 2025, 2025)
+    >>> gaps[0][0].isoformat(), gaps[0][1].isoformat()
+    ('2025-03-09T02:00:00', '2025-03-09T03:00:00')
+    >>> folds[0][0].isoformat(), folds[0][1].isoformat()
+    ('2025-11-02T01:00:00', '2025-11-02T02:00:00')
+    >>> dst_intervals("Asia/Shanghai", 2000, 2030)
+    ((), ())
+    """
+    zone = zoneinfo.ZoneInfo(timezone)
+    utc = dt.UTC
+    gaps: list[tuple[dt.datetime, dt.datetime]] = []
+    folds: list[tuple[dt.datetime, dt.datetime]] = []
+    day, step = dt.timedelta(days=1), dt.timedelta(minutes=15)
+    t = dt.datetime(first_year, 1, 1, tzinfo=utc)
+    end = dt.datetime(last_year + 1, 1, 1, tzinfo=utc)
+    offset = t.astimezone(zone).utcoffset()
+    while t < end:
+        nxt = t + day
+        after = nxt.astimezone(zone).utcoffset()
+        if after != offset:
+            u = t
+            while (u + step).astimezone(zone).utcoffset() == offset:
+                u += step
+            u += step  # the first instant with the new offset
+            assert offset is not None and after is not None
+            naive = u.replace(tzinfo=None)
+            if after > offset:
+                gaps.append((naive + offset, naive + after))
+            else:
+                folds.append((naive + after, naive + offset))
+            offset = after
+        t = nxt
+    return tuple(gaps), tuple(folds)
 
 
 def _duplicate_checks(s: StagedTable) -> list[tuple[ir.Value, _Check]]:
@@ -326,4 +503,23 @@ def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check
         out.append(_Check(
             "unknown_customer", "customer_id", rows=rows, severity="warning", show="customer_id",
             message=_with_examples(f"customer_id is not in {customers.file}")))
+    pairs = {"orders": [("customer_id", "customers", "customer_id")],
+             "assignments": [("customer_id", "orders", "customer_id")],
+             "coupons": [("customer_id", "orders", "customer_id"),
+                         ("redeemed_order_id", "orders", "order_id")],
+             "contacts": [("customer_id", "orders", "customer_id")],
+             "reviews": [("order_id", "orders", "order_id")]}
+    for col, other_name, other_col in pairs.get(s.name, ()):
+        other = staged.get(other_name)
+        if other is None or col not in s.present or other_col not in other.present:
+            continue
+        t, o = s.table, other.table
+        known = o.select(_id=o[other_col]).filter(lambda x: x._id.notnull()).distinct()
+        stripped = known.select(_z=known._id.re_replace("^0+", "")).distinct()
+        missing = t.filter(t[col].notnull()).anti_join(known, t[col] == known._id)
+        rows = missing.semi_join(stripped, missing[col].re_replace("^0+", "") == stripped._z)
+        out.append(_Check(
+            "id_leading_zeros", col, rows=rows, show=col, message=_with_examples(
+                f"{col} matches {other_col} of {other.file} only without leading zeros (one "
+                "file stored the ids as numbers?); export the ids as text in both files")))
     return out
