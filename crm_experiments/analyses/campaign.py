@@ -295,14 +295,26 @@ def campaign_type(params: CampaignParams) -> str:
 def costs_recorded(shop: ShopData, params: CampaignParams) -> dict[str, bool] | None:
     """Which cost lines the shop's data record, for :func:`economics`: ``message_cost`` when
     the contacts table has contacts of the campaign, ``discount_cost`` when some order carries
-    a discount value. None for a coupon campaign (its money table has no such flags)."""
+    a discount value. None for a coupon campaign (its money table has no such flags), unless
+    no coupon redemption is recorded at all (no coupons table, no order with a ``coupon_id``,
+    e.g. a Taobao order export): then ``{"coupon_cost": False}``, the coupons' cost is unknown
+    (not 0) and the arms have no ROI."""
     if params.type == "coupon":
-        return None
+        return None if _coupons_recorded(shop) else {"coupon_cost": False}
     contacts = False
     if shop.has("contacts"):
         c = shop["contacts"]
         contacts = int(c.filter(c.campaign_id == params.campaign_id).count().to_pandas()) > 0
     return {"message_cost": contacts, "discount_cost": discounts_recorded(shop["orders"])}
+
+
+def _coupons_recorded(shop: ShopData) -> bool:
+    """Whether the data record coupon redemptions: a coupons table, or an order with a
+    ``coupon_id``."""
+    if shop.has("coupons"):
+        return True
+    o = shop["orders"]
+    return "coupon_id" in o.columns and int(o.coupon_id.notnull().sum().to_pandas()) > 0
 
 
 def covariates_without_spread(customers: pd.DataFrame) -> tuple[str, ...]:
@@ -477,7 +489,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     comparison = compare_campaign(customers, params)
     econ = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
     if not econ.empty and not econ["cost_recorded"].all():
-        notes.append("note_no_cost")  # no ROI rather than an infinite one
+        # no ROI rather than an infinite one; a coupon cost unknown says so
+        notes.append("note_no_coupon_cost" if "coupon_cost_recorded" in econ else "note_no_cost")
     verdict = decide(econ, comparison)
     segs = segment_columns if segment_columns is not None else tuple(
         s for s in params.segments if s in customers.columns)

@@ -21,7 +21,8 @@ from crm_experiments.params import CampaignParams
 from crm_experiments.stats.table import ComparisonResult
 
 #: Per campaign type, its cost lines besides the fixed cost (columns of the per-customer
-#: table), the main one first. A coupon campaign keeps the table it always had (no flags).
+#: table), the main one first. A coupon campaign keeps the table it always had (no flags;
+#: ``coupon_cost_recorded`` False only when the data record no coupon redemption).
 COST_LINES = {
     "coupon": ("coupon_cost", "message_cost"),
     "message": ("message_cost",),
@@ -45,9 +46,11 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
     (``cost_recorded`` False: total cost 0, or the type's main cost line not recorded) has no
     ROI and no cost per incremental order (NaN), not an infinite ROI or a cost of 0.
 
-    ``recorded``: per cost line (``message_cost``, ``discount_cost``) whether the shop's data
-    record it (default: all); ``benefit_cost`` is recorded for an arm with a ``benefit_cost``.
-    Types other than coupon get a ``<line>_recorded`` column per line of :data:`COST_LINES`;
+    ``recorded``: per cost line (``coupon_cost``, ``message_cost``, ``discount_cost``) whether
+    the shop's data record it (default: all); ``benefit_cost`` is recorded for an arm with a
+    ``benefit_cost``. Types other than coupon get a ``<line>_recorded`` column per line of
+    :data:`COST_LINES`, a coupon campaign whose coupon cost is not recorded
+    ``coupon_cost_recorded`` (False);
     shop discounts and member days a ``discount_cost`` column (total = coupons + the type's
     lines + messages + fixed share), member days a ``benefit_cost`` column.
     """
@@ -67,7 +70,7 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
         flags = {line: (params.arm(arm).benefit_cost is not None if line == "benefit_cost"
                         else bool(recorded.get(line, True))) for line in lines}
         total_cost = coupon_cost + message_cost + sum(extra.values()) + fixed
-        main_recorded = kind == "coupon" or flags[lines[0]]
+        main_recorded = flags[lines[0]]
         profit = effects.get((arm, "net_profit"))
         revenue = effects.get((arm, "revenue"))
         orders = effects.get((arm, "orders"))
@@ -97,7 +100,7 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
                                            else float("nan")),
             "cost_recorded": costed,
             **({f"{line}_recorded": flag for line, flag in flags.items()}
-               if kind != "coupon" else {}),
+               if kind != "coupon" else {} if main_recorded else {"coupon_cost_recorded": False}),
         }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "arm"

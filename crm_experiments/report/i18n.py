@@ -1227,6 +1227,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "clv_note_segment_one_value": (
         "No CLV by {segment}: every assigned customer has the same value ({value}).",
         "未按{segment}列出 CLV：所有参与实验的客户取值相同（{value}）。"),
+    "note_no_coupon_cost": (
+        "No coupon redemption is recorded (no coupons table, no order with a coupon id): the "
+        "coupons' cost is unknown, so the campaign cost, ROI and cost per incremental order "
+        "are not shown. A coupons table (or the orders' coupon ids) gives them.",
+        "没有记录优惠券核销（没有优惠券表，也没有带优惠券编号的订单）：优惠券成本未知，因此不显示活动成本、"
+        "投资回报率和每增量订单成本。提供优惠券表（或订单的优惠券编号）即可计算。"),
+    "roi_clause_no_coupon_cost": ("; the coupons' cost is not recorded, so there is no ROI",
+                                  "；未记录优惠券成本，无法计算投资回报率"),
 }
 
 

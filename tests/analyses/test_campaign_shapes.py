@@ -250,3 +250,29 @@ def test_window_partly_in_the_data_is_shown_and_said(small_shop, tmp_path):
     date = pd.Timestamp(ev.summary()["data_start"])
     assert tr("kpi_coverage_partial", "en", date=f"{date:%b} {date.day}, {date.year}",
               window=tr("weeks_before", "en")) in text
+
+
+def test_coupon_cost_unknown_without_any_redemption_record(small_shop, tmp_path):
+    """A coupon campaign's cost comes from the coupons table, else from the orders' coupon
+    ids; an import with neither (a Taobao order export) has it unknown, not 0: no ROI
+    (tests/pipeline/test_real_shops.py shows the page)."""
+    from crm_experiments.analyses.campaign import costs_recorded
+    from crm_experiments.io.reader import load_shop
+
+    def shop(drop_coupons: bool, drop_ids: bool):
+        root = tmp_path / f"c{int(drop_coupons)}{int(drop_ids)}"
+
+        def change(data: Path) -> None:
+            if drop_coupons:
+                (data / "coupons.parquet").unlink()
+            if drop_ids:
+                orders = pd.read_parquet(data / "orders.parquet")
+                orders["coupon_id"] = None
+                orders.to_parquet(data / "orders.parquet")
+
+        params = load_params(_reshaped(small_shop, root, change))
+        return load_shop(params.data.path, params=params), params
+
+    assert costs_recorded(*shop(False, False)) is None
+    assert costs_recorded(*shop(True, False)) is None  # the orders' coupon ids
+    assert costs_recorded(*shop(True, True)) == {"coupon_cost": False}
