@@ -249,30 +249,58 @@ def scan_tree(roots: list[Path], scanner: Scanner) -> dict[str, set[tuple[str, s
 
 
 def campaign_lists(shop: Path, identifier: dict[str, str], out_dir: Path, *,
-                   header: str = "买家会员名") -> dict[str, Path]:
+                   header: str = "买家会员名", people: People | None = None) -> dict[str, Path]:
     """The shop's campaign as the lists a team has: one file per arm of buyer identifiers
     (``identifier``: original customer id -> nick or email) under ``header``; treatment arms
     with one row per message (发送时间, 渠道, 费用; empty for a customer not messaged), the control
     arm with identifiers only.
-    Alternately a GBK CSV and an XLSX workbook. ``{arm: file}``."""
+    Alternately a GBK CSV and an XLSX workbook.
+
+    ``header="Email"``: a Shopify customer segment export instead (UTF-8 BOM CSV / XLSX,
+    English headers, send times in UTC as ``sent_at``, ``channel``, ``cost``); with ``people``
+    it also carries the segment export's personal columns (First Name, Last Name, Phone,
+    Default Address Address1) and its counts, which the list import must drop. ``{arm: file}``.
+    """
     assignments = pd.read_parquet(shop / "assignments.parquet")
     contacts = pd.read_parquet(shop / "contacts.parquet")
+    shopify = header == "Email"
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     for i, (arm, group) in enumerate(assignments.groupby("arm", sort=True)):
         sent = group[["customer_id"]].merge(contacts, on="customer_id", how="left")
         if sent.sent_at.isna().all():
+            rows = group[["customer_id"]]
             frame = pd.DataFrame({header: group.customer_id.map(identifier)})
         else:  # a customer not messaged has a row with an empty send time
+            rows = sent
+            when = sent.sent_at
+            if shopify:
+                when = when.dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+                stamp = [("" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M:%S +0000"))
+                         for t in when]
+            else:
+                stamp = when.map(_fmt)
+            names = ("sent_at", "channel", "cost") if shopify else ("发送时间", "渠道", "费用")
             frame = pd.DataFrame({header: sent.customer_id.map(identifier),
-                                  "发送时间": sent.sent_at.map(_fmt),
-                                  "渠道": sent.channel.fillna(""),
-                                  "费用": ["" if pd.isna(x) else f"{x:.2f}" for x in sent.cost]})
+                                  names[0]: stamp,
+                                  names[1]: sent.channel.fillna(""),
+                                  names[2]: ["" if pd.isna(x) else f"{x:.2f}"
+                                             for x in sent.cost]})
+        if shopify and people is not None:
+            cid = rows.customer_id.to_numpy()
+            frame.insert(0, "First Name", [people.name[c].split(" ")[0] for c in cid])
+            frame.insert(1, "Last Name", [people.name[c].split(" ")[1] for c in cid])
+            frame["Accepts Email Marketing"] = "yes"
+            frame["Default Address Address1"] = [people.street[c] for c in cid]
+            frame["Phone"] = [people.phone[c] for c in cid]
+            frame["Total Orders"] = "3"
+            frame["Tags"] = "vip, newsletter"
+        stem = f"segment_{arm}" if shopify else f"人群_{arm}"
         if i % 2:
-            files[arm] = out_dir / f"人群_{arm}.xlsx"
+            files[arm] = out_dir / f"{stem}.xlsx"
             frame.to_excel(files[arm], index=False)
         else:
-            files[arm] = out_dir / f"人群_{arm}.csv"
-            frame.to_csv(files[arm], index=False, encoding="gbk" if header != "Email"
+            files[arm] = out_dir / f"{stem}.csv"
+            frame.to_csv(files[arm], index=False, encoding="gbk" if not shopify
                          else "utf-8-sig")
     return files
