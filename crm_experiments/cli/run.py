@@ -4,15 +4,17 @@ The preflight (:mod:`crm_experiments.pipeline.preflight`) runs first, in seconds
 run needs is missing it prints the errors and exits 1 before any notebook or MLflow run starts
 and before anything is written; the parts the run will skip are printed as warnings. The
 tables the preflight staged are the run's shop cache (every horizon's notebooks read them), so
-the data directory is read once."""
+the data directory is read once.
+
+Faults: a reports folder that cannot be written is refused first; an evaluation that a
+scheduler (or another run) is running is refused, not run twice (they share its lock); a
+broken tracking store or an unreachable tracking server is refused with what to do."""
 
 from __future__ import annotations
 
 import argparse
 import shutil
 import sys
-import tempfile
-from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +25,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crm_experiments.io.process import check_writable, scratch_dir
     from crm_experiments.params import load_params
     from crm_experiments.pipeline.preflight import preflight
 
     horizons = args.horizon or list(load_params(args.params).horizons)
+    check_writable(args.reports_dir)  # before anything else: a run that cannot publish
     # the preflight's staged tables become the run's shop cache: the data are read once
-    cache = Path(tempfile.mkdtemp(prefix="crm-exp-shop-"))
+    # (named with our pid: removed by the next command if this one is killed)
+    cache = scratch_dir("shop")
     try:
         checked = preflight(args.params, horizons, cache_dir=cache)
         for line in checked.lines():

@@ -22,13 +22,13 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crm_experiments.errors import DataValidationError, Finding
 from crm_experiments.io import engine
+from crm_experiments.io.process import scratch_dir
 from crm_experiments.io.schema import TABLES
 
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ def shop_cache(params: CampaignParams, prepared: str | Path | None = None,
         yield None
         return
     owned = prepared is None or not (Path(prepared) / MANIFEST).is_file()
-    folder = Path(tempfile.mkdtemp(prefix="crm-exp-shop-")) if owned else Path(prepared)
+    # named with our pid: removed by io.process.remove_dead_scratch if we are killed
+    folder = scratch_dir("shop") if owned else Path(prepared)
     previous = os.environ.get(SHOP_CACHE_ENV)
     try:
         if owned:

@@ -23,6 +23,20 @@ costs, pre-period covariates) is published beside the pages as ``campaign_custom
 and listed in ``summary.json`` (``files``); it goes to MLflow with the other results only when
 no id looks personal (:func:`~crm_experiments.io.exports.pseudonymise.personal_id_reason`),
 else the run's tag ``customers_table`` says why it was kept out.
+
+Faults: the reports folder is checked writable before anything starts (else
+:class:`FolderNotWritable`); the evaluation holds the lock of its (campaign, horizon) that
+``crm-exp schedule`` takes too (:func:`~crm_experiments.tracking.ledger.evaluation_lock`), so a
+manual run and the scheduler never run it at once (the second is refused with
+:class:`EvaluationBusy`); the MLflow run carries its owner process
+(:class:`~crm_experiments.io.process.Owner` tags), and the scratch folder its process id, so
+that after a ``kill -9`` the next command that opens the store closes the run as FAILED and
+removes the folder (:mod:`crm_experiments.tracking.client`); models are registered only once
+the run is FINISHED, so no model version points at a failed or killed run. A report that
+cannot be written (disk full, folder made read-only meanwhile) fails the run with
+:class:`FolderNotWritable`, not a traceback. ``CRM_EXP_STOP_AT`` (``run_created``,
+``publishing``, ``finished``) stops the process there with SIGSTOP: a hook for the fault
+tests, which kill it at that moment.
 """
 
 from __future__ import annotations
@@ -30,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,6 +56,13 @@ from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.io.cache import shop_cache
 from crm_experiments.io.exports.pseudonymise import personal_id_reason
+from crm_experiments.io.process import (
+    FolderNotWritable,
+    Owner,
+    check_writable,
+    os_reason,
+    scratch_dir,
+)
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
 from crm_experiments.report.pages import evaluation_page, extra_page, page_nav, skipped_page
 from crm_experiments.report.render import publish_report, report_dir
@@ -52,6 +74,12 @@ from crm_experiments.tracking.client import (
     tracking_uri,
 )
 from crm_experiments.tracking.headlines import log_headline
+from crm_experiments.tracking.ledger import (
+    evaluation_lock,
+    lock_dir,
+    lock_holder,
+    mark_interrupted,
+)
 from crm_experiments.tracking.runs import fail_run, log_metrics, log_params, register_models
 
 EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
@@ -70,6 +98,20 @@ def _extra_results() -> dict[str, type[ResultMixin]]:
 
 class EvaluationFailed(CrmError):
     """The evaluation notebook failed; its MLflow run is marked FAILED."""
+
+
+class EvaluationBusy(CrmError):
+    """Another process (a scheduler or another ``crm-exp run``) is running this evaluation."""
+
+
+#: Environment variable of the fault tests' hook (module docstring).
+STOP_AT_ENV = "CRM_EXP_STOP_AT"
+
+
+def _stop_at(point: str, progress: Callable[[str], None]) -> None:
+    if os.environ.get(STOP_AT_ENV) == point:
+        progress(f"stopped at {point} ({STOP_AT_ENV})")
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 class NotebookFailed(EvaluationFailed):
@@ -110,7 +152,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    reports_root: str | Path = "reports",
                    notebook: str | Path = EVALUATION_NOTEBOOK,
                    progress: Callable[[str], None] = lambda msg: None,
-                   shop_cache_dir: str | Path | None = None) -> RunOutcome:
+                   shop_cache_dir: str | Path | None = None,
+                   held_lock: bool = False) -> RunOutcome:
     """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring.
 
     The data directory is read and validated once (:mod:`crm_experiments.io.cache`; or not
@@ -121,6 +164,9 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
     its result (``result.json``, ``tables/``, and ``models/`` where it has models) into its own
     results folder; all of them go into the one MLflow run (metrics from each ``result.json``),
     and each becomes a page, rendered from the stored result, beside ``report.html``.
+
+    The evaluation's lock is taken here (:class:`EvaluationBusy` when another process has
+    it) unless ``held_lock`` says the caller (the scheduler) holds it already.
     """
 
     params_path = Path(params_path).resolve()
@@ -129,15 +175,42 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         progress(f"note: horizon {horizon_days}d is not among the params' horizons "
                  f"{list(params.horizons)}; evaluating it anyway")
     extras = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in params.notebooks_at(horizon_days)]
+    check_writable(reports_root)
     client, exp_id = mlflow_client()
+    key = f"{params.campaign_id}-{horizon_days}d"
+    locks = lock_dir(reports_root)
+    with (contextlib.nullcontext(True) if held_lock else evaluation_lock(locks, key)) as held:
+        if not held:
+            holder = lock_holder(locks, key)
+            raise EvaluationBusy(
+                f"{params.campaign_id} at {horizon_days}d is being evaluated by another "
+                f"process{f' (pid {holder})' if holder else ''}, a scheduler or another "
+                f"crm-exp run (lock {locks / f'{key}.lock'}); not run twice. Run it again "
+                f"once that one has ended")
+        stale = mark_interrupted(client, exp_id, params.campaign_id, horizon_days, REPORT_TYPE)
+        if stale:
+            progress(f"[{params.campaign_id} {horizon_days}d] marked {stale} interrupted "
+                     f"run(s) FAILED")
+        return _run_locked(client, exp_id, params, params_path, horizon_days, extras,
+                           reports_root, notebook, progress, shop_cache_dir)
+
+
+def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
+                horizon_days: int, extras: list[Path], reports_root: str | Path,
+                notebook: str | Path, progress: Callable[[str], None],
+                shop_cache_dir: str | Path | None) -> RunOutcome:
+    """:func:`run_evaluation` once its lock is held."""
     tags = {"campaign_id": params.campaign_id, "horizon_days": str(horizon_days),
-            "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d"}
+            "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d",
+            **Owner.me().tags()}
     run = client.create_run(exp_id, tags=tags)
     run_id = run.info.run_id
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="crm-exp-run-"))
     label = f"[{params.campaign_id} {horizon_days}d]"
+    _stop_at("run_created", progress)
+    work = None
     try:
+        work = scratch_dir("run")
         log_params(client, run_id, _flat_params(params, params_path))
         folders: dict[str, Path] = {}
         parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
@@ -169,7 +242,6 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         log_headline(client, run_id, evaluation.summary(), evaluation.metrics())
         customers_file = _customers_file(client, run_id, evaluation, results, work)
         client.log_artifacts(run_id, str(results), "results")
-        register_models(client, run_id, results, params.campaign_id, horizon_days, progress)
 
         progress(f"{label} rendering report")
         stems = [nb.stem for nb in extras]
@@ -196,20 +268,43 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
         for name, html in html_pages.items():
             (staged / f"{name}.html").write_text(html, encoding="utf-8")
         client.log_artifacts(run_id, str(staged), "report")
-        if customers_file is not None:  # before summary.json, which lists it
-            _publish_file(customers_file, report_dir(reports_root, params.campaign_id,
-                                                     horizon_days) / CUSTOMERS_FILE)
-        report = publish_report(reports_root, params.campaign_id, horizon_days, html_pages,
-                                summary)
+        _stop_at("publishing", progress)
+        try:
+            if customers_file is not None:  # before summary.json, which lists it
+                _publish_file(customers_file, report_dir(reports_root, params.campaign_id,
+                                                         horizon_days) / CUSTOMERS_FILE)
+            report = publish_report(reports_root, params.campaign_id, horizon_days,
+                                    html_pages, summary)
+        except OSError as exc:
+            raise FolderNotWritable(
+                f"{exc.filename or reports_root}: the report could not be written "
+                f"({os_reason(exc)}); the MLflow run {run_id} is marked FAILED") from None
         client.set_terminated(run_id, "FINISHED")
+        _stop_at("finished", progress)
+        # only now: no model version points at a run that failed or was killed
+        _register(client, run_id, results, params.campaign_id, horizon_days, progress)
     except BaseException as exc:
         fail_run(client, run_id, exc)
         raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
     progress(f"{label} done in {seconds:.1f}s: {report}")
     return RunOutcome(params.campaign_id, horizon_days, run_id, report, seconds, summary)
+
+
+def _register(client, run_id: str, results: Path, campaign_id: str, horizon_days: int,
+              progress: Callable[[str], None]) -> None:
+    """Register the run's models (after it is FINISHED); a failure there costs the models,
+    not the finished evaluation: the run is tagged ``models_not_registered`` with why."""
+    try:
+        register_models(client, run_id, results, campaign_id, horizon_days, progress)
+    except Exception as exc:  # noqa: BLE001 - the report and the run are complete
+        why = f"{type(exc).__name__}: {exc}"[:_TAG_CHARS]
+        progress(f"[{campaign_id} {horizon_days}d] models not registered: {why}")
+        with contextlib.suppress(Exception):
+            client.set_tag(run_id, "models_not_registered", why)
 
 
 def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path,

@@ -5,10 +5,13 @@ The MLflow runs are the ledger: an evaluation is done when a FINISHED run tagged
 ``campaign_id``, ``horizon_days`` and ``report_type`` exists. Nothing else is kept in sync.
 
 Concurrency: each evaluation is guarded by an exclusive, non-blocking file lock
-(``<reports>/.locks/<campaign>-<H>d.lock``, ``fcntl.flock``); a scheduler that cannot take
-the lock leaves that evaluation to the process holding it. The lock dies with its process,
-so a killed scheduler never blocks the next one; the next one marks the killed run's
-leftover RUNNING run FAILED ("interrupted") and evaluates again.
+(``<reports>/.locks/<campaign>-<H>d.lock``, ``fcntl.flock``,
+:func:`crm_experiments.tracking.ledger.evaluation_lock`), the same lock a manual
+``crm-exp run`` takes; a scheduler that cannot take the lock leaves that evaluation to the
+process holding it (a scheduler or a manual run). The lock dies with its process, so a killed
+scheduler never blocks the next one; the killed run's leftover RUNNING run is marked FAILED
+("interrupted") when the store is next opened (its owner process is gone) and the evaluation
+runs again.
 
 Preflight: before it is run, each due evaluation goes through
 :func:`crm_experiments.pipeline.preflight.preflight` (once per campaign file); one that fails
@@ -18,18 +21,15 @@ checked again the next time (e.g. once the data reach the end of its window).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from crm_experiments.errors import CrmError, ParamsError
 from crm_experiments.params import CampaignParams, load_params
 from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
-from crm_experiments.tracking.ledger import finished_keys, mark_interrupted
+from crm_experiments.tracking.ledger import evaluation_lock, finished_keys, lock_dir
 
 CAMPAIGNS_DIR = Path("params") / "campaigns"
 
@@ -118,27 +118,6 @@ def due(today: dt.date, campaigns_dir: str | Path = CAMPAIGNS_DIR
     return pending, errors
 
 
-@contextlib.contextmanager
-def evaluation_lock(lock_dir: Path, key: str) -> Iterator[bool]:
-    """Yield True while holding the exclusive lock of ``key``, False if another process has it."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
 def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
             reports_root: str | Path = "reports",
             say: Callable[[str], None] = lambda m: None) -> tuple[list[Outcome], list[str]]:
@@ -149,7 +128,7 @@ def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
     pending, errors = due(today, campaigns_dir)
     problems = preflight_due(pending)
     client, exp_id = mlflow_client()
-    lock_dir = Path(reports_root) / ".locks"
+    locks = lock_dir(reports_root)
     outcomes = []
     for ev in pending:
         blocked = problems.get((ev.campaign_id, ev.horizon_days))
@@ -157,22 +136,21 @@ def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
             say(f"{ev.key}: not run, the preflight failed:\n  " + "\n  ".join(blocked))
             outcomes.append(Outcome(ev, "blocked", "; ".join(blocked)))
             continue
-        with evaluation_lock(lock_dir, ev.key) as held:
+        with evaluation_lock(locks, ev.key) as held:
             if not held:
-                say(f"{ev.key}: another scheduler is running it; skipped")
+                say(f"{ev.key}: another process (a scheduler or crm-exp run) is running it; "
+                    "skipped")
                 outcomes.append(Outcome(ev, "skipped_locked"))
                 continue
             if (ev.campaign_id, ev.horizon_days) in finished_keys(client, [exp_id],
                                                                   REPORT_TYPE):
                 outcomes.append(Outcome(ev, "skipped_done"))  # finished while we waited
                 continue
-            stale = mark_interrupted(client, exp_id, ev.campaign_id, ev.horizon_days, REPORT_TYPE)
-            if stale:
-                say(f"{ev.key}: marked {stale} interrupted run(s) FAILED")
             say(f"{ev.key}: due {ev.due_date}, evaluating")
             try:
                 outcome = run_evaluation(ev.params_path, ev.horizon_days,
-                                         reports_root=reports_root, progress=say)
+                                         reports_root=reports_root, progress=say,
+                                         held_lock=True)
             except Exception as exc:  # noqa: BLE001 - one failure must not stop the others
                 say(f"{ev.key}: FAILED: {exc}")
                 outcomes.append(Outcome(ev, "failed", str(exc)))
