@@ -38,8 +38,8 @@ def base_params(latest: PastCampaign, campaigns_dir: Path | None) -> dict:
     nested: dict = {}
     arms: dict[str, dict] = {}
     for key, value in latest.params.items():
-        if key == "params_file":
-            continue
+        if key.split(".")[0] not in CampaignParams.model_fields:
+            continue  # the run's own params (params_file, treatment_<i>.arm, control.arm ...)
         try:
             v = None if value == "None" else yaml.safe_load(value)  # None is logged as 'None'
         except yaml.YAMLError:

@@ -213,3 +213,18 @@ def test_the_plan_reads_aggregates_not_the_per_customer_table(past, tmp_path):
     got = {p.name for p in (tmp_path / run.info.run_id / "tables").iterdir()}
     assert got == stored - {PER_CUSTOMER_TABLE}
     assert "customers" not in result.tables() and not result.table("economics").empty
+
+
+def test_params_rebuilt_from_a_runs_mlflow_params(past):
+    """Without the campaign's YAML the plan rebuilds its params from the run's flat MLflow
+    params, which also hold the run's own keys (params file, arm positions): those are not
+    campaign params and are left out."""
+    from types import SimpleNamespace
+
+    from crm_experiments.plan.output import base_params
+
+    params = load_params(past["campaigns_dir"] / f"{REAL}.yaml")
+    logged = {**params.flat(), "params_file": f"{REAL}.yaml", "control.arm": "control",
+              "treatment_1.arm": params.treatment_arms[0], "treatment_1.label": "None"}
+    rebuilt = base_params(SimpleNamespace(campaign_id=REAL, params=logged), None)
+    assert rebuilt == params.model_dump(mode="json")
