@@ -27,15 +27,26 @@ class MappedFile:
     encoding: str
     orders: pd.DataFrame          # canonical columns except customer_id, plus ``buyer``
     dropped_columns: tuple[str, ...]
+    #: The file's one currency when the export names it (an import must use one currency).
+    currency: str | None = None
 
 
 def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: dict[str, str],
-                 now: dt.datetime) -> None:
-    """Rules every import applies after mapping (rows named by the source's data rows)."""
+                 now: dt.datetime, instants: dict[str, pd.Series] | None = None) -> None:
+    """Rules every import applies after mapping (rows named by the source's data rows).
+
+    ``instants`` (naive UTC, NaT where the export gave local time) order paid_at and
+    created_at where both are known: local times across a daylight-saving change do not."""
+    from crm_experiments.io.validate import MAX_MONEY
+
     for col in ("amount", "discount", "refund_amount"):
         if col in source:
             problems.mask(file, "negative_value", orders[col] < 0,
                           with_examples(f"{source[col]} is negative"), column=source[col],
+                          examples=orders[col])
+            problems.mask(file, "amount_too_large", orders[col].abs() > MAX_MONEY,
+                          with_examples(f"{source[col]} is larger than {MAX_MONEY:.0e} "
+                                        "(a unit or parsing error?)"), column=source[col],
                           examples=orders[col])
     if "refund_amount" in source:
         problems.mask(file, "refund_exceeds_amount",
@@ -50,7 +61,12 @@ def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: di
                 f"{source[col]} is after the export (now is {now:%Y-%m-%d %H:%M} in the "
                 f"shop's timezone)"), column=source[col], examples=orders[col].astype(str))
     if "paid_at" in source:
-        problems.mask(file, "paid_before_created", orders.paid_at < orders.created_at,
+        before = orders.paid_at < orders.created_at
+        if instants is not None and {"paid_at", "created_at"} <= instants.keys():
+            paid, created = instants["paid_at"], instants["created_at"]
+            both = paid.notna() & created.notna()
+            before = (before & ~both) | (both & (paid < created))
+        problems.mask(file, "paid_before_created", before,
                       f"{source['paid_at']} is before {source['created_at']}",
                       column=source["paid_at"])
     ids = orders.order_id

@@ -359,16 +359,42 @@ def parse_datetimes(series: pd.Series, timezone: str) -> tuple[pd.Series, pd.Ser
     return values, pd.Series(bad, index=idx)
 
 
+def parse_datetime_instants(series: pd.Series, timezone: str
+                            ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(naive shop-local values, instants as naive UTC where the text has a UTC offset else
+    NaT, unparseable mask) of a text column: the instants order two times a daylight-saving
+    change makes look the wrong way round in local time."""
+    values, bad = parse_datetimes(series, timezone)
+    zone = zoneinfo.ZoneInfo(timezone)
+    cache: dict[str, dt.datetime | None] = {}
+    out: list[dt.datetime | None] = []
+    for v in series.to_numpy():
+        if not isinstance(v, str):
+            out.append(None)
+            continue
+        if v not in cache:
+            cache[v] = _parse_pair(v.strip(), zone)[1]
+        out.append(cache[v])
+    instants = pd.to_datetime(pd.Series(out, index=series.index, dtype=object))
+    return values, instants.astype("datetime64[us]"), bad
+
+
 def _parse_one(text: str, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    return _parse_pair(text, zone)[0]
+
+
+def _parse_pair(text: str, zone: zoneinfo.ZoneInfo
+                ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(naive shop-local time, naive UTC instant when the text has an offset)."""
     m = _DATETIME.match(text)
     if m is None or (m.group("s1") == "年") != (m.group("s2") == "月"):
-        return None
+        return None, None
     try:
         value = dt.datetime(int(m.group("y")), int(m.group("m")), int(m.group("d")),
                             int(m.group("H") or 0), int(m.group("M") or 0),
                             int(m.group("S") or 0), int((m.group("f") or "0").ljust(6, "0")))
     except ValueError:
-        return None
+        return None, None
     tz = m.group("tz")
     if tz:
         if tz == "Z":
@@ -377,5 +403,7 @@ def _parse_one(text: str, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
             sign = -1 if tz[0] == "-" else 1
             digits = tz[1:].replace(":", "")
             offset = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        value = value.replace(tzinfo=dt.timezone(offset)).astimezone(zone).replace(tzinfo=None)
-    return value
+        instant = value.replace(tzinfo=dt.timezone(offset))
+        return (instant.astimezone(zone).replace(tzinfo=None),
+                instant.astimezone(dt.UTC).replace(tzinfo=None))
+    return value, None

@@ -9,7 +9,8 @@ problem of every file first, and writes only when there is no error:
    exports) is kept once, from the **last** file that has it; the dropped repeats are counted
    (and how many of them differ, e.g. a status that moved from unpaid to paid);
 3. buyers (nicks / emails) become pseudonymous customer ids (:mod:`.pseudonymise`) and are
-   then discarded, with every other personal column;
+   then discarded, with every other personal column; Shopify discount codes are pseudonymised
+   too (``VIP-<name>``); files naming different currencies are refused (``mixed_currency``);
 4. ``orders.parquet`` and ``customers.parquet`` (customer_id, first_order_at = the earliest
    order of the customer in the imported files, province of the latest order that has one)
    are written into a fresh temporary directory beside ``out_dir``, checked with the data
@@ -120,6 +121,7 @@ def import_exports(paths: Sequence[str | Path], out_dir: str | Path, *, fmt: str
         result = adapter.map_file(raw, problems, timezone=tz, now=now)
         if result is not None:
             mapped.append(result)
+    _check_one_currency(mapped, problems)
     if problems.errors:
         raise DataValidationError(problems.findings)
 
@@ -131,6 +133,10 @@ def import_exports(paths: Sequence[str | Path], out_dir: str | Path, *, fmt: str
         key_source = KeySource("the pseudonymiser given by the caller")
     ids = pseudonymiser.map(adapter.SOURCE, orders.buyer)
     orders["customer_id"] = orders.buyer.map(ids)
+    if getattr(adapter, "PSEUDONYMISE_CODES", False):
+        codes = orders.coupon_id
+        orders["coupon_id"] = [None if pd.isna(c) else pseudonymiser.code_id(adapter.SOURCE, c)
+                               for c in codes]
     orders = orders.drop(columns=["buyer"])[list(ORDER_COLUMNS)]
     customers = _customers(orders)
 
@@ -143,6 +149,21 @@ def import_exports(paths: Sequence[str | Path], out_dir: str | Path, *, fmt: str
                  for m in mapped],
         orders=len(orders), customers=len(customers), duplicates_dropped=dropped,
         duplicates_changed=changed, key_source=key_source, warnings=warnings)
+
+
+def _check_one_currency(mapped: list[MappedFile], problems: Problems) -> None:
+    """Files naming different currencies are refused (their amounts cannot be added up); the
+    finding names each file whose currency differs from the first file's."""
+    named = [(m.file, m.currency) for m in mapped if m.currency]
+    if len({c for _, c in named}) < 2:
+        return
+    first_file, first = named[0]
+    listing = ", ".join(f"{f}: {c}" for f, c in named)
+    for file, currency in named[1:]:
+        if currency != first:
+            problems.add(file, "mixed_currency", f"this file's orders are in {currency}, "
+                         f"those of {first_file} in {first} ({listing}); import one currency "
+                         "at a time", column="Currency")
 
 
 def _merge(mapped: list[MappedFile], problems: Problems) -> tuple[pd.DataFrame, int, int]:

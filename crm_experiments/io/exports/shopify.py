@@ -19,12 +19,13 @@ Created at                 created_at (required; ``2025-11-01 10:00:00 +0800`` i
                            to the shop's timezone)
 Total                      amount (required)
 Paid at                    paid_at (required on paid orders)
-Discount Code              coupon_id (a shared code names the discount, not a coupon)
+Discount Code              coupon_id, pseudonymised (``d_`` + 16 hex; a shared code names the
+                           discount, not a coupon; codes such as VIP-<name> carry a person)
 Discount Amount            discount
 Refunded Amount            refund_amount (empty = 0)
 Fulfilled at               shipped_at
 Shipping Province          province (else Billing Province), as Shopify writes it (``ON``)
-Currency                   checked only: one import must use one currency
+Currency                   checked only: one import (every file of it) must use one currency
 =========================  ===============================================================
 
 Everything else is dropped, among it the personal columns: Billing/Shipping Name, Street,
@@ -54,11 +55,14 @@ from crm_experiments.io.exports._parse import (
     check_ids,
     clean_text,
     parse_amounts,
-    parse_datetimes,
+    parse_datetime_instants,
     with_examples,
 )
 
 SOURCE = "shopify"
+#: Discount codes are chosen by the merchant and often carry a person (``VIP-ANNLEE``): the
+#: importer pseudonymises every code (:meth:`.pseudonymise.Pseudonymiser.code_id`).
+PSEUDONYMISE_CODES = True
 HEADERS: dict[str, str] = {
     "order_id": "Name", "email": "Email", "status": "Financial Status",
     "created_at": "Created at", "amount": "Total", "paid_at": "Paid at",
@@ -125,17 +129,19 @@ def map_file(raw: RawTable, problems: Problems, *, timezone: str,
     problems.mask(file, "required_null", buyer.isna(), f"the order has no {found['email']!r}"
                   + (f" and no {found['phone']!r}" if "phone" in found else "")
                   + ": it cannot be attributed to a customer", column=found["email"])
+    currencies: list[str] = []
     if "currency" in found:
-        currencies = o.currency.dropna().str.upper().unique()
+        currencies = list(o.currency.dropna().str.upper().unique())
         if len(currencies) > 1:
             problems.add(file, "mixed_currency", "orders are in different currencies "
                          f"({', '.join(sorted(currencies))}); import one currency at a time",
                          column=found["currency"])
 
     times: dict[str, pd.Series] = {}
+    instants: dict[str, pd.Series] = {}
     for c in ("created_at", "paid_at", "shipped_at"):
         series = o[c] if c in o else pd.Series([None] * len(o), index=o.index, dtype=object)
-        values, bad = parse_datetimes(series, timezone)
+        values, instants[c], bad = parse_datetime_instants(series, timezone)
         times[c] = values
         if c in found:
             problems.mask(file, "unparseable", bad, with_examples(
@@ -195,7 +201,9 @@ def map_file(raw: RawTable, problems: Problems, *, timezone: str,
     orders["discount"] = orders.discount.astype(np.float64)
     source = {c: found[c] for c in ("order_id", "created_at", "paid_at", "amount",
                                     "refund_amount", "shipped_at", "discount") if c in found}
-    check_orders(problems, file, orders, source, now)
+    check_orders(problems, file, orders, source, now,
+                 {c: v.where(is_paid) if c == "paid_at" else v for c, v in instants.items()})
     used = set(found.values())
     dropped = tuple(h for h in raw.headers if h and h not in used)
-    return MappedFile(file=file, encoding=raw.encoding, orders=orders, dropped_columns=dropped)
+    return MappedFile(file=file, encoding=raw.encoding, orders=orders, dropped_columns=dropped,
+                      currency=currencies[0] if len(currencies) == 1 else None)
