@@ -28,9 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from crm_experiments.io.process import check_writable, scratch_dir
     from crm_experiments.params import load_params
     from crm_experiments.pipeline.preflight import preflight
+    from crm_experiments.tracking.client import check_store, tracking_uri
 
     horizons = args.horizon or list(load_params(args.params).horizons)
-    check_writable(args.reports_dir)  # before anything else: a run that cannot publish
+    # before anything else: a run that could not publish, or not reach its tracking store
+    check_writable(args.reports_dir)
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://")):  # a local store is checked when opened
+        check_store(uri)
     # the preflight's staged tables become the run's shop cache: the data are read once
     # (named with our pid: removed by the next command if this one is killed)
     cache = scratch_dir("shop")

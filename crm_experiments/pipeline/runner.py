@@ -47,6 +47,7 @@ import shutil
 import signal
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,14 +382,16 @@ def _run_metrics(results: list[StoredResult]) -> dict[str, float]:
     return metrics
 
 
-def _kernel_manager_class():
+def _kernel_manager_class(connection_dir: Path | None = None):
     """Papermill's kernel manager. The kernel is always this interpreter's own ipykernel
     (``sys.executable``), so the notebooks import the very package that runs them: a
     ``python3`` kernelspec in a user or system Jupyter folder (``ipykernel install --user``)
     could name another Python without it (tests/test_packaging.py). The kernel's sockets get
     CurveZMQ encryption wherever pyzmq and jupyter_client support it
     (``transport_encryption="auto"``); elsewhere the plain local TCP of jupyter_client's default
-    (and ipykernel's warning about it)."""
+    (and ipykernel's warning about it). With ``connection_dir`` the kernel's connection file
+    goes there (the run's scratch folder, removed even after a kill) instead of a
+    ``tmp*.json`` of its own in the temporary folder."""
     import zmq
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -400,15 +403,24 @@ def _kernel_manager_class():
             # no kernel folders: "python3" is ipykernel's built-in spec, run by sys.executable
             return KernelSpecManager(data_dir=self.data_dir, kernel_dirs=[])
 
-    if not AsyncKernelManager.class_traits().get("transport_encryption"):
-        return InterpreterKernelManager  # jupyter_client before manager-provisioned encryption
+    base = InterpreterKernelManager
+    if AsyncKernelManager.class_traits().get("transport_encryption"):
+        class EncryptedKernelManager(InterpreterKernelManager):
+            @default("transport_encryption")
+            def _encrypt_when_supported(self) -> str:
+                return "auto" if zmq.has("curve") else "disabled"
 
-    class EncryptedKernelManager(InterpreterKernelManager):
-        @default("transport_encryption")
-        def _encrypt_when_supported(self) -> str:
-            return "auto" if zmq.has("curve") else "disabled"
+        base = EncryptedKernelManager
+    # else: jupyter_client before manager-provisioned encryption
+    if connection_dir is None:
+        return base
 
-    return EncryptedKernelManager
+    class ScratchKernelManager(base):
+        @default("connection_file")
+        def _in_scratch(self) -> str:
+            return str(connection_dir / f"kernel-{uuid.uuid4().hex}.json")
+
+    return ScratchKernelManager
 
 
 def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
@@ -424,7 +436,7 @@ def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
             parameters={"params_path": str(params_path), "horizon": int(horizon_days),
                         "results_dir": str(results)},
             kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(work),
         )
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(
