@@ -367,8 +367,13 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
         _skip(out, "interactions.csv/.parquet", "skip_interactions",
               "no interactions table: no participants vs non-participants comparison")
     if "coupons" not in staged and params.type == "coupon":
+        orders = staged.get("orders")
+        ids = orders is not None and "coupon_id" in orders.present and int(
+            orders.table.coupon_id.notnull().sum().execute()) > 0
         _skip(out, "coupons.csv/.parquet", "skip_coupons",
-              "no coupons table: coupon cost is the discount of orders with a coupon_id")
+              "no coupons table: coupon cost is the discount of orders with a coupon_id" if ids
+              else "no coupons table and no order with a coupon_id: the coupon cost is "
+                   "unknown, so the report shows no ROI")
     _cost_skips(out, params, staged.get("orders"))
     orders = staged.get("orders")
     if orders is None or "created_at" not in orders.present:

@@ -271,3 +271,17 @@ def test_customers_without_tiers_skip_the_tier_section(small_shop, tmp_path):
         params = write_params(tmp_path / "p.yaml", data, segments=["lifecycle_state"])
         skips = {f.rule: f for f in preflight(params, 7).skips}
         assert "skip_tiers" in skips and "tier migration" in str(skips["skip_tiers"])
+
+
+def test_a_coupon_cost_nothing_records_is_named(small_shop, tmp_path):
+    """No coupons table and no order with a coupon_id (a Taobao order export): the skip says
+    the coupon cost is unknown, not that it comes from the orders."""
+    lean = tmp_path / "no_coupon_ids"
+    lean.mkdir()
+    orders = pd.read_parquet(_data(small_shop) / "orders.parquet")
+    orders["coupon_id"] = None
+    orders.to_parquet(lean / "orders.parquet")
+    shutil.copy(_data(small_shop) / "assignments.parquet", lean / "assignments.parquet")
+    params = write_params(tmp_path / "p.yaml", lean, segments=["lifecycle_state"])
+    (skip,) = [f for f in preflight(params, 30).skips if f.rule == "skip_coupons"]
+    assert "the coupon cost is unknown, so the report shows no ROI" in skip.message
