@@ -11,6 +11,7 @@ written), 2 when the arguments cannot be used (missing file, DATA_DIR not empty 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -37,12 +38,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.io.exports.importer import import_exports
+    from crm_experiments.io.process import FolderNotWritable, check_writable, os_reason
 
+    check_writable(args.out, "output folder", create=False)  # before reading the exports
     try:
         result = import_exports(args.files, args.out, fmt=args.fmt, timezone=args.timezone,
                                 force=args.force)
     except DataValidationError as exc:
         return print_refusal(exc, args.out)
+    except OSError as exc:  # the disk filled or became read-only while writing
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
+        raise FolderNotWritable(f"{exc.filename or args.out}: could not be written "
+                                f"({os_reason(exc)})") from None
     for f in result.warnings:
         print(f, file=sys.stderr)
     ks = result.key_source

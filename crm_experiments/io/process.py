@@ -121,14 +121,22 @@ class FolderNotWritable(CrmError):
     """An output folder cannot be written (checked before the work, and when writing)."""
 
 
-def check_writable(folder: str | Path, what: str = "reports folder") -> Path:
-    """Create ``folder`` if needed and write and remove a probe file in it; raise
+def check_writable(folder: str | Path, what: str = "reports folder", *,
+                   create: bool = True) -> Path:
+    """Write and remove a probe file in ``folder`` (created first when ``create``; else, when
+    missing, in its nearest existing parent, where it would be created); raise
     :class:`FolderNotWritable` naming the folder and the reason (read-only, a file in the
     way, no space left ...). Works as root too, where permission bits are not enforced."""
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".crm-exp-probe-", dir=folder)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+            where = folder
+        else:
+            where = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+            if not where.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(where))
+        fd, probe = tempfile.mkstemp(prefix=".crm-exp-probe-", dir=where)
         try:
             os.write(fd, b"\0" * 4096)
             os.fsync(fd)
@@ -137,7 +145,7 @@ def check_writable(folder: str | Path, what: str = "reports folder") -> Path:
             os.unlink(probe)
     except OSError as exc:
         raise FolderNotWritable(f"{folder}: the {what} cannot be written "
-                                f"({os_reason(exc)}); nothing was run") from None
+                                f"({os_reason(exc)}); nothing was done") from None
     return folder
 
 

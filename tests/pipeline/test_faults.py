@@ -255,3 +255,15 @@ def test_read_only_or_full_reports_folder_is_refused_before_any_work(shop, fault
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     assert f"{reports}: the reports folder cannot be written ({reason})" in out.stderr
     assert _runs(shop["uri"]) == [] and _scratch(shop) == []
+
+
+def test_an_unwritable_import_out_is_refused_before_reading(tmp_path, capsys):
+    export = tmp_path / "orders_export.csv"
+    export.write_text("Name,Email\n#1001,a@example.com\n", encoding="utf-8")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["import", "--format", "shopify", str(export),
+                 "--out", str(blocker / "data")]) == 2
+    err = capsys.readouterr().err
+    assert f"{blocker}/data: the output folder cannot be written ({blocker} is a file" in err
+    assert "nothing was done" in err and "orders_export.csv" not in err  # not even read
