@@ -491,6 +491,17 @@ def _duplicate_checks(s: StagedTable) -> list[tuple[ir.Value, _Check]]:
     return out
 
 
+def _has_leading_zero(s: StagedTable, col: str) -> bool:
+    """Whether some value of ``col`` starts with ``0`` (cached per staged table)."""
+    key = (s.sql_name, col)
+    if key not in _LEADING_ZERO:
+        _LEADING_ZERO[key] = bool(s.table[col].startswith("0").any().execute())
+    return _LEADING_ZERO[key]
+
+
+_LEADING_ZERO: dict[tuple[str, str], bool] = {}
+
+
 def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check]:
     """Rules across tables (one anti-join each)."""
     out: list[_Check] = []
@@ -514,6 +525,8 @@ def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check
         if other is None or col not in s.present or other_col not in other.present:
             continue
         t, o = s.table, other.table
+        if not _has_leading_zero(s, col) and not _has_leading_zero(other, other_col):
+            continue  # the common case: one cheap scan per column instead of the joins
         known = o.select(_id=o[other_col]).filter(lambda x: x._id.notnull()).distinct()
         stripped = known.select(_z=known._id.re_replace("^0+", "")).distinct()
         missing = t.filter(t[col].notnull()).anti_join(known, t[col] == known._id)
