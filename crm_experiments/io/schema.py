@@ -3,6 +3,27 @@
 Column names are public interface; adapters for shop exports map onto them. A data directory
 holds ``<table>.csv`` or ``<table>.parquet``; only ``orders`` is required.
 Timestamps are normalised on read to naive local time in the campaign's timezone.
+
+Values (checked by :mod:`crm_experiments.io.validate`, which names file, column, rows, rule):
+
+* **numbers** are finite: NaN and ±inf (Parquet doubles, ``nan``/``inf`` text) are errors.
+* **money** (amount, discount, refund_amount, cost, face_value, threshold) is between 0 and
+  ``MAX_MONEY`` = 1e11 currency units per row. The bound is above any real order, refund or
+  coupon in any currency (1e11 Indonesian rupiah is about 6 million US dollars) and ten times
+  below the largest value the engine's exact money sums hold (DECIMAL(18, 6): just under 1e12),
+  so that a value accepted here can never overflow a sum; a larger value is a unit or parsing
+  error.
+* **timestamps**: a value with a UTC offset (``+08:00``, ``Z``) or in a zone-aware Parquet
+  column is an instant, converted to the shop's timezone; ``paid_at`` is compared with
+  ``created_at`` as instants. A value without one is shop-local time: in a timezone with
+  daylight saving, a local time the clock skips does not exist and one it repeats is
+  ambiguous; both are warnings naming the rows. Orders separated from the rest by more than 90
+  days and holding at most 1% of them (one order dated 2100) are named (``stray_date``): an
+  error when they lie in the future, because they would move the data's end.
+* **ids** are text: ``123`` stored as an integer in one file and as text in another is the same
+  id; ``00123`` and ``123`` are not, and an id that matches another table's only without its
+  leading zeros is an error (``id_leading_zeros``; not rewritten, since ``007`` and ``7`` may
+  be two customers).
 """
 
 from __future__ import annotations
