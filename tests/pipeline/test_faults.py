@@ -267,3 +267,20 @@ def test_an_unwritable_import_out_is_refused_before_reading(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{blocker}/data: the output folder cannot be written ({blocker} is a file" in err
     assert "nothing was done" in err and "orders_export.csv" not in err  # not even read
+
+
+@pytest.mark.skipif(not _namespace_mounts(),
+                    reason="needs root and unshare to mount a small file system in a private "
+                           "mount namespace")
+def test_a_reports_folder_that_fills_while_publishing_fails_the_run_with_a_message(shop):
+    reports = shop["cwd"] / "reports-small"
+    reports.mkdir()
+    # room for the up-front probe, not for the report's pages
+    script = f"mount -t tmpfs -o size=48k tmpfs {reports} && exec \"$@\""
+    out = _run_cli(shop, reports, wrap=("unshare", "-m", "sh", "-c", script, "sh"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert "the report could not be written (no space left on the device)" in out.stderr
+    (run,) = _runs(shop["uri"])
+    assert run.info.status == "FAILED" and "FolderNotWritable" in run.data.tags["error"]
+    assert f"the MLflow run {run.info.run_id} is marked FAILED" in out.stderr
+    assert _scratch(shop) == []
