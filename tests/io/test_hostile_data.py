@@ -16,7 +16,7 @@ Layout, so that cases for other commands can be added the same way:
   shopify``: exit code, the printed lines, and that a refused import wrote nothing (no output
   directory, no temporary directory); ``check`` inspects what an accepted import wrote.
 
-Tables are tiny and hand-made; the whole module runs in a few seconds.
+Tables are tiny and hand-made; the whole module runs in about 20 s.
 """
 
 from __future__ import annotations
@@ -295,6 +295,20 @@ def test_validate_hostile(case_id, tmp_path, capsys):
             load_shop(shop, timezone=case.tz)
         first = next(e for e in case.expect if e[0] == "error")
         assert _prefix(*first) in str(info.value)
+
+
+@pytest.mark.parametrize("amount", [np.nan, np.inf, 1e300], ids=["nan", "inf", "1e300"])
+def test_metrics_refuses_non_finite_and_absurd_amounts(amount, tmp_path, capsys):
+    """``crm-exp metrics`` on such an amount: exit 2 with the validation line, no traceback
+    and no DuckDB SQL (was: a traceback, or a DECIMAL conversion error quoting its SQL)."""
+    shop = _write(tmp_path / "shop", {"orders.parquet": orders_frame(
+        amount=[100.0, amount, 80.0])})
+    rc = main(["metrics", str(shop), "--as-of", "2025-11-10"])
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert rc == 2, text  # the CLI's exit code for data it cannot use
+    assert "orders.parquet, column 'amount', row 2:" in text
+    assert "Traceback" not in text and "DECIMAL" not in text and "SELECT" not in text
 
 
 # --- crm-exp import --format shopify ---------------------------------------------------------
