@@ -246,7 +246,7 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
 
         progress(f"{label} rendering report")
         stems = [nb.stem for nb in extras]
-        nav = page_nav(stems, params.language)
+        nav = page_nav(stems, params.language, params.type)
         html_pages = {"report": evaluation_page(evaluation, nav=nav)}
         for stem, result in extra_results.items():
             try:
@@ -254,7 +254,8 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
             except Exception as exc:  # a bug in one page: that page becomes a note
                 parts[stem] = _part_of(exc)
         for stem, part in parts.items():
-            html_pages[stem] = skipped_page(stem, part, params.language, nav=nav)
+            html_pages[stem] = skipped_page(stem, part, params.language, nav=nav,
+                                            campaign_type=params.type)
         _tag_parts(client, run_id, parts)
         links = {stem: f"{stem}.html" for stem in stems}
         summary = dict(evaluation.summary())

@@ -322,7 +322,7 @@ def page_title(stem: str, lang: str, campaign_type: str = "coupon") -> str:
 
 
 def page_nav(stems: Iterable[str], lang: str,
-             campaign_type: str = "coupon") -> list[tuple[str, str]]:
+             campaign_type: str) -> list[tuple[str, str]]:
     """The navigation bar of a report's pages: the report, the pages of ``stems`` (extra
     notebooks) and the portal, with translated titles and relative links."""
     nav = [(tr("report_title", lang), "report.html")]
@@ -346,7 +346,7 @@ def extra_page(stem: str, result, *, evaluation, nav: Iterable[tuple[str, str]] 
 
 
 def skipped_page(stem: str, part: dict, lang: str, *,
-                 nav: Iterable[tuple[str, str]] = (), campaign_type: str = "coupon") -> str:
+                 nav: Iterable[tuple[str, str]] = (), campaign_type: str) -> str:
     """The short page that stands in for the extra notebook ``stem`` when it was skipped or
     failed. ``part``: ``status`` (``skipped`` / ``failed``), ``key`` and ``facts`` (a text of
     the translation table and its values) or ``error`` and ``message`` (a failure's)."""

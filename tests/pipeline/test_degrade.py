@@ -150,11 +150,12 @@ def test_skipped_and_failed_extras_keep_the_report(broken_extras_run):
 def test_skipped_page_in_chinese():
     part = {"status": "skipped", "key": "skip_uplift_no_features",
             "facts": {"features": "gender, province"}, "message": "x"}
-    html = skipped_page("coupon_uplift", part, "zh", nav=[("报告", "report.html")])
+    html = skipped_page("coupon_uplift", part, "zh", nav=[("报告", "report.html")],
+                        campaign_type="coupon")
     assert 'lang="zh-CN"' in html and "本报告未包含" in html
     assert "gender, province 为空或只有一个取值" in html
     unknown = skipped_page("clv_churn", {"status": "failed", "error": "KeyError",
-                                         "message": "'x'"}, "en")
+                                         "message": "'x'"}, "en", campaign_type="coupon")
     assert "<code>KeyError</code>: &#39;x&#39;" in unknown
 
 

@@ -59,7 +59,7 @@ def test_run_writes_report_index_and_mlflow_run(small_shop, tracking, tmp_path, 
     # the page is the stored result's page: rendered again from the logged results, the same
     stored = Evaluation.read(client.download_artifacts(run.info.run_id, "results",
                                                        str(tmp_path / "logged")))
-    assert evaluation_page(stored, nav=page_nav(["clv_churn"], "en")) == html
+    assert evaluation_page(stored, nav=page_nav(["clv_churn"], "en", "coupon")) == html
     assert run.data.metrics["economics.coupon_200_30.incremental_profit"] == pytest.approx(
         stored.metrics()["economics.coupon_200_30.incremental_profit"])
 

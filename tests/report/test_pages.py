@@ -115,7 +115,7 @@ def test_effects_table_formats_each_metric_in_its_unit(evaluation):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_page_from_live_and_stored_result_is_identical(small_shop, evaluation, tmp_path, lang):
     ev = evaluation if lang == "zh" else evaluate(load_params(small_shop), 7)
-    nav = pages.page_nav(["clv_churn"], lang)
+    nav = pages.page_nav(["clv_churn"], lang, "coupon")
     live = pages.evaluation_page(ev, nav=nav)
     stored = Evaluation.read(ev.write(tmp_path / "results"))
     assert stored.summary() == ev.summary()
