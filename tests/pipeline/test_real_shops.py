@@ -1,17 +1,19 @@
 """Real-shaped shops end to end (issue 16): a Taobao and a Shopify shop, each imported from its
-marketplace export with its campaign lists, run by the CLI exactly as a user would at 7 and 30
-days with every analysis on:
+marketplace export with its campaign lists (Taobao crowd lists of nicks; a Shopify customer
+segment export of e-mails), run by the CLI exactly as a user would, with every analysis on:
 
     crm-exp import --format SOURCE EXPORT --out data/shop
     crm-exp lists --source SOURCE --data data/shop --campaign-id d11_2025 --arm NAME=FILE ...
     crm-exp validate --params params/d11_2025.yaml
     crm-exp run params/d11_2025.yaml --horizon 7 --horizon 30
 
-Each gives a complete report and FINISHED MLflow runs; what an imported shop cannot have (no
-member tiers, genders, satisfaction survey, reminders, ...) is a note saying why, never a
-missing page; nothing personal from the exports reaches the data directory, the reports or
-MLflow. The shop is the session's small demo shop (4,000 customers), exported by
-tests/io/export_fakes.py.
+(Taobao at 30 days in English, its 7 days being the README walk of tests/io/test_lists.py;
+Shopify at 7 and 30 days in Chinese.) Each gives a complete report and FINISHED MLflow runs;
+what an import cannot have (no reviews or surveys, interactions, coupons table, member tiers,
+genders; for Taobao no coupon id on any order) is a note saying why, never a missing page or
+a made-up 0; nothing personal from the exports reaches the data directory, the reports,
+MLflow or the terminal. The shop is the session's small demo shop (4,000 customers), exported
+by tests/io/export_fakes.py.
 """
 
 from __future__ import annotations
