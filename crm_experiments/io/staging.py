@@ -186,7 +186,13 @@ def _convert(col: str, src_type: str, kind: Kind, timezone: str) -> tuple[str, s
         return parse_timestamp_sql(v, timezone), v
     if kind in ("id", "text"):
         if src in ("DOUBLE", "FLOAT", "REAL"):  # ids that went through a float column
-            return (f"CASE WHEN {q} = trunc({q}) THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) "
+            # NaN / ±inf are no id: null, and reported as unparseable (were: a cast error)
+            return (f"CASE WHEN NOT isfinite({q}) THEN NULL "
+                    f"WHEN {q} = trunc({q}) AND abs({q}) < 9e18 "
+                    f"THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) "
+                    f"ELSE CAST({q} AS VARCHAR) END"), q
+        if src.startswith("DECIMAL"):  # 123 stored as DECIMAL(10, 2) is the id '123'
+            return (f"CASE WHEN {q} = trunc({q}) THEN CAST(CAST({q} AS HUGEINT) AS VARCHAR) "
                     f"ELSE CAST({q} AS VARCHAR) END"), None
         return f"CAST({q} AS VARCHAR)", None
     if kind == "timestamp":

@@ -301,6 +301,7 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
     gaps, folds = dst_intervals(timezone, EARLIEST.year, now.year + 1)
     for col, kind in s.parsed.items():
         what = {"timestamp": "a date/time", "number": "a finite number",
+                "id": "an id (a NaN or infinite number)", "text": "text",
                 "integer": "a whole number"}.get(kind, kind)
         extra = col in s.extras
         checks.append(_Check(

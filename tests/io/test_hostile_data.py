@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -251,6 +252,18 @@ VALIDATE_CASES: dict[str, Case] = {
         {"orders.parquet": orders_frame(customer_id=[123.0, 456.0, 123.0]),
          "assignments.csv": ASSIGN.format("123,d11,control", "456,d11,c100_10")},
         [], absent=("id_leading_zeros",)),
+    "decimal_ids_match_text": Case(
+        "ids stored as DECIMAL(10, 2) (123.00) are the ids '123' of customers.csv: nothing "
+        "reported (was: '123.00', every order's customer unknown)",
+        {"orders.parquet": orders_frame(customer_id=[Decimal("123.00"), Decimal("456.00"),
+                                                     Decimal("123.00")]),
+         "customers.csv": "customer_id\n123\n456\n"},
+        [], absent=("id_leading_zeros", "unknown_customer")),
+    "nan_customer_id_float": Case(
+        "a NaN customer id in a float id column: an error naming the row (was: DuckDB could "
+        "not read the file, a cast error without a row)",
+        {"orders.parquet": orders_frame(customer_id=[1.0, np.nan, 2.0])},
+        [E("unparseable", "orders.parquet", "customer_id", [2])], absent=("unreadable_file",)),
 }
 
 
