@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     horizons = args.horizon or list(load_params(args.params).horizons)
     # before anything else: a run that could not publish, or not reach its tracking store
-    check_writable(args.reports_dir)
+    check_writable(args.reports_dir, create=False)  # created only by a run that runs
     uri = tracking_uri()
     if uri.startswith(("http://", "https://")):  # a local store is checked when opened
         check_store(uri)
