@@ -13,8 +13,12 @@ broken tracking store or an unreachable tracking server is refused with what to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +28,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reports-dir", default="reports", help="where reports go (reports/)")
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM (``kill``, systemd stopping a unit, a CI timeout) raises
+    KeyboardInterrupt like Ctrl-C, so the MLflow run is marked FAILED and the scratch folders
+    are removed at once, instead of being left to the next command as after ``kill -9``."""
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"terminated by {signal.Signals(signum).name}")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
+    with terminate_as_interrupt():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from crm_experiments.io.process import check_writable, scratch_dir
     from crm_experiments.params import load_params
     from crm_experiments.pipeline.preflight import preflight

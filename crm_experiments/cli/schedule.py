@@ -19,13 +19,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crm_experiments.cli.run import terminate_as_interrupt
     from crm_experiments.pipeline.schedule import run_due
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    outcomes, errors = run_due(args.today, campaigns_dir=args.campaigns,
-                               reports_root=args.reports_dir, say=say)
+    with terminate_as_interrupt():
+        outcomes, errors = run_due(args.today, campaigns_dir=args.campaigns,
+                                   reports_root=args.reports_dir, say=say)
     for err in errors:
         print(f"invalid campaign file: {err}", file=sys.stderr)
     counts: dict[str, int] = {}

@@ -208,9 +208,9 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
     run_id = run.info.run_id
     started = time.perf_counter()
     label = f"[{params.campaign_id} {horizon_days}d]"
-    _stop_at("run_created", progress)
     work = None
     try:
+        _stop_at("run_created", progress)
         work = scratch_dir("run")
         log_params(client, run_id, _flat_params(params, params_path))
         folders: dict[str, Path] = {}

@@ -281,3 +281,16 @@ def test_a_reports_folder_that_fills_while_publishing_fails_the_run_with_a_messa
     assert run.info.status == "FAILED" and "FolderNotWritable" in run.data.tags["error"]
     assert f"the MLflow run {run.info.run_id} is marked FAILED" in out.stderr
     assert _scratch(shop) == []
+
+
+def test_sigterm_fails_the_run_at_once_and_cleans_up(shop):
+    run = Run(shop, stop_at="run_created")
+    run.wait_for("stopped at run_created")
+    run.proc.send_signal(signal.SIGTERM)
+    run.proc.send_signal(signal.SIGCONT)
+    assert run.proc.wait(timeout=60) == 130
+    run.wait_for("crm-exp run: interrupted")
+    (failed,) = _runs(shop["uri"])  # marked by the run itself, no other command needed
+    assert failed.info.status == "FAILED"
+    assert failed.data.tags["error"] == "KeyboardInterrupt: terminated by SIGTERM"
+    assert sorted(p.name for p in shop["tmp"].iterdir()) == []
