@@ -252,6 +252,42 @@ VALIDATE_CASES: dict[str, Case] = {
         {"orders.parquet": orders_frame(customer_id=[123.0, 456.0, 123.0]),
          "assignments.csv": ASSIGN.format("123,d11,control", "456,d11,c100_10")},
         [], absent=("id_leading_zeros",)),
+    "nan_survey_score_parquet": Case(
+        "a NaN survey score (Parquet): unparseable, error in surveys.parquet",
+        {"orders.csv": orders_csv(*OK_ROWS), "surveys.parquet": pd.DataFrame({
+            "customer_id": ["c1", "c2"], "answered_at": pd.to_datetime(["2025-11-05"] * 2),
+            "score": [5.0, np.nan], "scale": ["csat5", "csat5"]})},
+        [E("unparseable", "surveys.parquet", "score", [2])]),
+    "inf_interaction_value_parquet": Case(
+        "an infinite interaction value (points): unparseable, error",
+        {"orders.csv": orders_csv(*OK_ROWS), "interactions.parquet": pd.DataFrame({
+            "customer_id": ["c1"], "at": pd.to_datetime(["2025-11-05"]),
+            "kind": ["points_earned"], "value": [np.inf]})},
+        [E("unparseable", "interactions.parquet", "value", [1])]),
+    "two_stray_orders_2100_parquet": Case(
+        "two orders in 2100 (zone-aware Parquet) among 300: both rows named, error",
+        {"orders.parquet": pd.DataFrame({
+            "order_id": [f"o{i}" for i in range(302)], "customer_id": ["c1"] * 302,
+            "created_at": pd.DatetimeIndex(
+                [*pd.date_range("2025-01-01", periods=300, freq="D"),
+                 pd.Timestamp("2100-01-01"), pd.Timestamp("2100-02-01")]).tz_localize("UTC"),
+            "amount": [10.0] * 302})},
+        [E("stray_date", "orders.parquet", "created_at", [301, 302])]),
+    "leading_zeros_redeemed_order": Case(
+        "coupons' redeemed_order_id '042' vs orders 42: error in coupons.csv",
+        {"orders.csv": orders_csv("42,c1,2025-11-01,,10,0"),
+         "coupons.csv": "coupon_id,customer_id,face_value,redeemed_order_id\nk1,c1,5,042\n"},
+        [E("id_leading_zeros", "coupons.csv", "redeemed_order_id", [1])]),
+    "leading_zeros_contacts": Case(
+        "contacts '0099' vs orders 99: error in contacts.csv",
+        {"orders.csv": orders_csv("o1,99,2025-11-01,,10,0"),
+         "contacts.csv": "customer_id,campaign_id,channel,sent_at\n0099,d11,sms,2025-10-30\n"},
+        [E("id_leading_zeros", "contacts.csv", "customer_id", [1])]),
+    "zero_padded_ids_everywhere": Case(
+        "'007' in orders and in assignments (both text): the same id, nothing reported",
+        {"orders.csv": orders_csv("o1,007,2025-11-01,,10,0"),
+         "assignments.csv": ASSIGN.format("007,d11,control", "008,d11,c100_10")},
+        [], absent=("id_leading_zeros",)),
     "decimal_ids_match_text": Case(
         "ids stored as DECIMAL(10, 2) (123.00) are the ids '123' of customers.csv: nothing "
         "reported (was: '123.00', every order's customer unknown)",
@@ -392,6 +428,19 @@ IMPORT_CASES: dict[str, ImportCase] = {
         {"a.csv": shopify(order(code="VIP-ANNLEE"), order("#1002", code="SUMMER10"),
                           order("#1003", code="vip-annlee"))},
         check=_codes_pseudonymised),
+    "naive_time_in_spring_gap": ImportCase(
+        "New York shop, 'Created at' 02:30 without offset on the spring-forward day: imported, "
+        "with a warning naming the row (the time does not exist)",
+        {"a.csv": shopify(order(created="2025-03-09 02:30:00", paid="2025-03-09 03:40:00"))},
+        [W("local_time_gap", "a.csv", "Created at", [1])], tz=NY),
+    "naive_time_in_fold": ImportCase(
+        "'Paid at' 01:30 without offset on the fall-back night: imported, warning (ambiguous)",
+        {"a.csv": shopify(order(created="2025-11-02 00:30:00", paid="2025-11-02 01:30:00"))},
+        [W("local_time_ambiguous", "a.csv", "Paid at", [1])], tz=NY),
+    "one_file_two_currencies": ImportCase(
+        "one export with CNY and USD orders: refused (mixed_currency), nothing written",
+        {"a.csv": shopify(order(), order("#1002", currency="USD"))},
+        [E("mixed_currency", "a.csv", "Currency")]),
     "huge_total": ImportCase(
         "a Total of 1e14: amount_too_large, nothing written",
         {"a.csv": shopify(order(total="100000000000000"))},

@@ -32,12 +32,15 @@ class MappedFile:
 
 
 def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: dict[str, str],
-                 now: dt.datetime, instants: dict[str, pd.Series] | None = None) -> None:
+                 now: dt.datetime, instants: dict[str, pd.Series] | None = None,
+                 timezone: str | None = None) -> None:
     """Rules every import applies after mapping (rows named by the source's data rows).
 
     ``instants`` (naive UTC, NaT where the export gave local time) order paid_at and
-    created_at where both are known: local times across a daylight-saving change do not."""
-    from crm_experiments.io.validate import MAX_MONEY
+    created_at where both are known: local times across a daylight-saving change do not.
+    With ``instants`` and ``timezone``, local times (no offset) that the daylight-saving
+    changes of ``timezone`` skip or repeat are warnings (rules of the data contract)."""
+    from crm_experiments.io.validate import EARLIEST, MAX_MONEY, dst_intervals
 
     for col in ("amount", "discount", "refund_amount"):
         if col in source:
@@ -66,6 +69,9 @@ def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: di
             paid, created = instants["paid_at"], instants["created_at"]
             both = paid.notna() & created.notna()
             before = (before & ~both) | (both & (paid < created))
+        if timezone is not None:
+            _flag_local_times(problems, file, orders, source, instants, timezone,
+                              dst_intervals(timezone, EARLIEST.year, now.year + 1))
         problems.mask(file, "paid_before_created", before,
                       f"{source['paid_at']} is before {source['created_at']}",
                       column=source["paid_at"])
@@ -74,3 +80,25 @@ def check_orders(problems: Problems, file: str, orders: pd.DataFrame, source: di
     problems.mask(file, "duplicate_key", dup, with_examples(
         f"{source['order_id']} appears more than once in this file; these are the repeats"),
         column=source["order_id"], examples=ids)
+
+
+def _flag_local_times(problems: Problems, file: str, orders: pd.DataFrame,
+                      source: dict[str, str], instants: dict[str, pd.Series], timezone: str,
+                      spans: tuple) -> None:
+    """``local_time_gap`` / ``local_time_ambiguous`` warnings for times given without offset."""
+    gaps, folds = spans
+    for col in ("created_at", "paid_at", "shipped_at"):
+        if col not in source or col not in instants:
+            continue
+        local = orders[col].notna() & instants[col].isna()
+        for rule, intervals, text in (
+                ("local_time_gap", gaps, "does not exist in {tz} (the hour a daylight-saving "
+                 "change skips): was it written in another timezone?"),
+                ("local_time_ambiguous", folds, "is in the hour a daylight-saving change repeats "
+                 "in {tz}: it could be either of two instants")):
+            inside = pd.Series(False, index=orders.index)
+            for lo, hi in intervals:
+                inside |= (orders[col] >= pd.Timestamp(lo)) & (orders[col] < pd.Timestamp(hi))
+            problems.mask(file, rule, local & inside, with_examples(
+                f"{source[col]} " + text.format(tz=timezone)), column=source[col],
+                severity="warning", examples=orders[col].astype(str))

@@ -202,7 +202,8 @@ def map_file(raw: RawTable, problems: Problems, *, timezone: str,
     source = {c: found[c] for c in ("order_id", "created_at", "paid_at", "amount",
                                     "refund_amount", "shipped_at", "discount") if c in found}
     check_orders(problems, file, orders, source, now,
-                 {c: v.where(is_paid) if c == "paid_at" else v for c, v in instants.items()})
+                 {c: v.where(is_paid) if c == "paid_at" else v for c, v in instants.items()},
+                 timezone=timezone)
     used = set(found.values())
     dropped = tuple(h for h in raw.headers if h and h not in used)
     return MappedFile(file=file, encoding=raw.encoding, orders=orders, dropped_columns=dropped,
