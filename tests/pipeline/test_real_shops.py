@@ -276,6 +276,12 @@ def test_the_coupon_cost_is_what_the_export_records(walk):
         if h == 30:
             uplift = pages["coupon_uplift.html"]
             assert (tr("no_cost_recorded", lang) in uplift) == (walk.source == "taobao")
+    # the portal's headline: no ROI reads as such, not "– (– … –)"
+    portal = _visible((walk.folders[max(walk.runs)].parents[1] / "index.html").read_text(
+        encoding="utf-8"))
+    no_roi = f"{tr('roi', lang)} {tr('no_cost_recorded', lang)}"
+    assert (no_roi in portal) == (walk.source == "taobao")
+    assert "– (– … –)" not in portal
 
 
 @pytest.mark.slow
