@@ -1044,6 +1044,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "roi_clause_no_cost": ("; no cost was recorded, so there is no ROI",
                            "；未记录成本，无法计算投资回报率"),
     "no_cost_recorded": ("no cost recorded", "未记录成本"),
+    # the total of an arm whose main cost is not recorded but other costs are (e.g. messages)
+    "cost_at_least": ("at least {amount} (not every cost recorded)",
+                      "至少 {amount}（部分成本未记录）"),
     # campaign types (params.campaign_type): a key + "_<type>" is that type's wording; a
     # type without its own key takes the key + "_message" (no coupon words) when there is one
     "costs_shop_discount": ("discount, message and fixed costs", "优惠、消息和固定成本"),

@@ -157,8 +157,16 @@ def test_shop_discount_without_recorded_discounts_says_so(small_shop, tmp_path):
     for lang in ("en", "zh"):
         page = _check_words(ev, lang, None, tr("note_no_cost_shop_discount", lang))
         rows = _money_rows(page)
-        # ROI, discounts, campaign cost and cost per incremental order
-        assert rows and all(r.count(tr("no_cost_recorded", lang)) == 4 for r in rows)
+        # ROI, discounts and cost per incremental order; the campaign cost is at least the
+        # recorded messages and fixed cost
+        assert rows and all(r.count(tr("no_cost_recorded", lang)) == 3 for r in rows)
+        assert all(_cost_at_least(r, lang) for r in rows)
+
+
+def _cost_at_least(row: str, lang: str) -> bool:
+    """The money row's campaign cost reads as a lower bound (some cost is not recorded)."""
+    return all(part.strip() in row
+               for part in tr("cost_at_least", lang, amount="\0").split("\0"))
 
 
 # --- payment reminders (催付) against a holdout --------------------------------------------
@@ -208,7 +216,8 @@ def test_payment_reminder_without_contacts_says_no_cost(small_shop, tmp_path):
     assert not econ["message_cost_recorded"].any() and not econ["cost_recorded"].any()
     page = _check_words(ev, "zh", None, tr("note_no_cost_payment_reminder", "zh"))
     rows = _money_rows(page)
-    assert rows and all(r.count(tr("no_cost_recorded", "zh")) == 4 for r in rows)
+    assert rows and all(r.count(tr("no_cost_recorded", "zh")) == 3 for r in rows)
+    assert all(_cost_at_least(r, "zh") for r in rows)
 
 
 # --- member day and tier benefits ----------------------------------------------------------
@@ -253,8 +262,8 @@ def test_member_day_reads_as_one(member_day, lang, tmp_path):
     offer_a = next(r for k, r in rows.items() if "Offer A" in k)
     offer_b = next(r for k, r in rows.items() if "Offer B" in k)
     assert tr("no_cost_recorded", lang) not in offer_a
-    # ROI, benefits, campaign cost and cost per incremental order
-    assert offer_b.count(tr("no_cost_recorded", lang)) == 4
+    # ROI, benefits and cost per incremental order; the campaign cost is a lower bound
+    assert offer_b.count(tr("no_cost_recorded", lang)) == 3 and _cost_at_least(offer_b, lang)
 
 
 # --- the uplift page, its title in the navigation and the portal ---------------------------
