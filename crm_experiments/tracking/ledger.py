@@ -50,6 +50,23 @@ def close_interrupted(client, run, why: str) -> None:
     client.set_tag(run.info.run_id, INTERRUPTED_AT_TAG, now)
     client.set_tag(run.info.run_id, "error", msg[:4000])
     client.set_terminated(run.info.run_id, "FAILED")
+    drop_model_versions(client, run.info.run_id)
+
+
+def drop_model_versions(client, run_id: str) -> int:
+    """Delete the registered model versions that point at ``run_id`` (a run that did not
+    finish: since models are registered only after FINISHED, such versions were left by
+    an older version of the runner). Returns how many."""
+    try:
+        versions = client.search_model_versions(f"run_id = '{run_id}'")
+    except Exception:  # noqa: BLE001 - e.g. a store without a model registry
+        log.warning("could not look up the model versions of run %s", run_id, exc_info=True)
+        return 0
+    for v in versions:
+        client.delete_model_version(v.name, v.version)
+        log.warning("deleted model %s version %s: its run %s did not finish",
+                    v.name, v.version, run_id)
+    return len(versions)
 
 
 def reap_dead_runs(client, exp_id: str) -> list[str]:

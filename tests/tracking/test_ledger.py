@@ -36,3 +36,16 @@ def test_only_runs_of_gone_processes_are_closed(tracking):
     assert mark_interrupted(client, exp_id, "c", 7, REPORT_TYPE) == 1
     assert client.get_run(untagged).info.status == "FAILED"
     assert client.get_run(live).info.status == "RUNNING"
+
+
+def test_model_versions_of_a_closed_run_are_deleted(tracking):
+    client, exp_id = mlflow_client()
+    untagged = _run(client, exp_id, None)  # a run killed by an older runner, which
+    client.create_registered_model("clv_churn.model")  # registered before finishing
+    client.create_model_version("clv_churn.model", f"runs:/{untagged}/results/m", untagged)
+    finished = _run(client, exp_id, Owner.me(), campaign="d")
+    client.set_terminated(finished, "FINISHED")
+    client.create_model_version("clv_churn.model", f"runs:/{finished}/results/m", finished)
+    assert mark_interrupted(client, exp_id, "c", 7, REPORT_TYPE) == 1
+    versions = client.search_model_versions("name = 'clv_churn.model'")
+    assert [v.run_id for v in versions] == [finished]
