@@ -1,6 +1,11 @@
 """Campaign parameters: one YAML file per campaign, validated before anything runs.
 
-An unknown key is an error (``extra="forbid"``), never a silent default.
+An unknown key is an error (``extra="forbid"``), never a silent default. The file is checked
+as a whole before the model sees it (:func:`load_params`): at most ``MAX_FILE_BYTES``, no key
+given twice in one mapping, nesting at most ``MAX_DEPTH`` levels, at most ``MAX_VALUES`` values
+once anchors are expanded. Every number is finite (``allow_inf_nan=False``), money amounts are
+0..``MAX_MONEY``, horizons 1-365 days, the currency an ISO 4217 code, and text fields
+(display name, labels, channel and segment names) bounded and free of control characters.
 
 >>> p = CampaignParams.model_validate({
 ...     "campaign_id": "d11_2025", "display_name": "Double 11",
@@ -20,13 +25,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from crm_experiments.errors import ParamsError
 
@@ -36,9 +51,55 @@ CAMPAIGN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: ``make lab`` opens; in an installed wheel, real files), so any install finds them.
 NOTEBOOKS_DIR = Path(str(resources.files("crm_experiments") / "notebooks")).resolve()
 
+#: Largest money amount (costs, coupon values) in the shop's currency: far above any campaign,
+#: far below where sums and ratios of amounts overflow or lose every digit.
+MAX_MONEY = 1e12
+#: Longest display name or arm label (characters); names (channels, segments) are shorter.
+MAX_TEXT = 200
+MAX_NAME = 64
+#: Bounds of the params file itself (a campaign's file is a few kB, a dozen levels deep).
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 20
+MAX_VALUES = 100_000
+#: Sale days the evaluation can place in time (windows reach 730 days before, 365 after).
+FIRST_SALE_DAY, LAST_SALE_DAY = dt.date(1990, 1, 1), dt.date(2199, 12, 31)
+#: Characters a text field may not hold: controls (C0, DEL, C1), line/paragraph separators and
+#: the bidirectional overrides and isolates that reorder the text around them on a page.
+_FORBIDDEN_FORMAT = {"\u2028", "\u2029", *map(chr, range(0x202A, 0x202F)),
+                     *map(chr, range(0x2066, 0x206A))}
+
+
+def _printable(value: str) -> str:
+    """Refuse control characters (they would break a report line or reorder its text)."""
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) == "Cc" or ch in _FORBIDDEN_FORMAT:
+            raise ValueError(f"character U+{ord(ch):04X} at position {i + 1} is a control "
+                             "character: text fields must be printable (they appear in the "
+                             "reports)")
+    return value
+
+
+#: A display text (shown on the reports, escaped by the templates; markup is kept as text).
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_printable)]
+#: A name: a channel, a segment column, the control arm.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_printable)]
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+#: Longest evaluation horizon (days after the sale end).
+MAX_HORIZON = 365
+Horizon = Annotated[int, Field(ge=1, le=MAX_HORIZON)]
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    """ISO 4217 codes Babel knows (current and historic)."""
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              str_max_length=1000)
 
 
 class DataSource(_Strict):
@@ -62,6 +123,12 @@ class DataSource(_Strict):
         "); a relative local path is taken relative to the data directory. Tables not listed "
         "are <path>/<table>.parquet.")
 
+    @field_validator("path")
+    @classmethod
+    def _printable_path(cls, value: Path) -> Path:
+        _printable(str(value))
+        return value
+
     @model_validator(mode="after")
     def _spark_only(self) -> DataSource:
         if self.engine != "spark":
@@ -81,6 +148,9 @@ class SaleWindow(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> SaleWindow:
+        for day in (self.start, self.end):
+            if not FIRST_SALE_DAY <= day <= LAST_SALE_DAY:
+                raise ValueError(f"sale day {day} is outside {FIRST_SALE_DAY}..{LAST_SALE_DAY}")
         if self.end < self.start:
             raise ValueError(f"sale end {self.end} is before sale start {self.start}")
         return self
@@ -89,16 +159,18 @@ class SaleWindow(_Strict):
 class Arm(_Strict):
     """One arm of the randomised test; the control arm gets no coupon and no message."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME)
     planned_share: float = Field(gt=0, lt=1, description="Planned share of assigned customers.")
-    coupon_face_value: float = Field(0.0, ge=0,
+    coupon_face_value: float = Field(0.0, ge=0, le=MAX_MONEY,
                                      description="Coupon value Y of 'spend X get Y off'.")
-    coupon_threshold: float = Field(0.0, ge=0, description="Coupon threshold X (0 = no threshold).")
+    coupon_threshold: float = Field(0.0, ge=0, le=MAX_MONEY,
+                                    description="Coupon threshold X (0 = no threshold).")
     benefit_cost: float | None = Field(
-        None, ge=0, description="campaign_type member_day: cost of the arm's benefit (gift, "
-        "points, free shipping) per member of the arm who buys in the evaluation window, in "
-        "the shop's currency. Unset: the benefit's cost is not recorded (the report says so).")
-    label: str | None = None
+        None, ge=0, le=MAX_MONEY, description="campaign_type member_day: cost of the arm's "
+        "benefit (gift, points, free shipping) per member of the arm who buys in the "
+        "evaluation window, in the shop's currency. Unset: the benefit's cost is not "
+        "recorded (the report says so).")
+    label: Text | None = None
 
 
 #: The kinds of campaign the evaluation words and costs (``CampaignParams.campaign_type``).
@@ -111,16 +183,28 @@ class Costs(_Strict):
 
     gross_margin: float = Field(0.45, gt=0, lt=1,
                                 description="Gross margin on list price (before discounts).")
-    message_cost: dict[str, float] = Field(default_factory=lambda: {"sms": 0.05})
-    fixed_cost: float = Field(0.0, ge=0, description="Fixed campaign cost (design, tooling).")
-    currency: str = "CNY"
+    message_cost: dict[Name, Money] = Field(default_factory=lambda: {"sms": 0.05},
+                                            description="Cost of one contact, by channel.")
+    fixed_cost: float = Field(0.0, ge=0, le=MAX_MONEY,
+                              description="Fixed campaign cost (design, tooling).")
+    currency: str = Field("CNY", description="ISO 4217 code of the shop's currency, e.g. CNY.")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if value not in _currencies():
+            hint = (f" (did you mean {value.strip().upper()}?)"
+                    if value.strip().upper() in _currencies() else "")
+            raise ValueError(f"{value[:40]!r} is not an ISO 4217 currency code{hint}: use three "
+                             "capital letters such as CNY, USD or EUR")
+        return value
 
 
 class CampaignParams(_Strict):
     """Everything one evaluation needs; loaded from ``params/<campaign>.yaml``."""
 
     campaign_id: str
-    display_name: str
+    display_name: Text = Field(min_length=1)
     language: Literal["en", "zh"] = "en"
     timezone: str = "Asia/Shanghai"
     data: DataSource
@@ -128,10 +212,10 @@ class CampaignParams(_Strict):
     pre_period_days: int = Field(90, ge=7, le=730,
                                  description="Days before the sale used as the 'before' window "
                                  "and for pre-period covariates.")
-    horizons: tuple[int, ...] = (7, 30)
+    horizons: tuple[int, ...] = Field((7, 30), max_length=20)
     retention_days: int = Field(30, ge=1, le=365)
     lifecycle_period_months: Literal[3, 6, 12] = 3
-    control_arm: str = "control"
+    control_arm: Name = "control"
     campaign_type: CampaignType | None = Field(
         None, description="What the treatment arms get, which sets the report's wording and "
         "cost lines: coupon (coupons; cost = redeemed face value), message (messages only: "
@@ -141,16 +225,17 @@ class CampaignParams(_Strict):
         "effect = paid orders recovered), member_day (member-day or tier benefits; cost = "
         "arms.<name>.benefit_cost per buying member, plus discounts on its orders). Unset: "
         "coupon when a treatment arm has coupon_face_value > 0, else message.")
-    arms: tuple[Arm, ...]
+    arms: tuple[Arm, ...] = Field(max_length=50)
     costs: Costs = Costs()
-    segments: tuple[str, ...] = ("lifecycle_state",)
-    extra_notebooks: dict[str, tuple[int, ...]] = Field(
+    segments: tuple[Name, ...] = ("lifecycle_state",)
+    extra_notebooks: dict[str, tuple[Horizon, ...]] = Field(
         default_factory=dict,
         description="Notebooks (in notebooks/) run after the evaluation, each with the horizons "
         "it runs at (empty = every horizon), e.g. {clv_churn: [30], coupon_uplift: []}.")
     alpha: float = Field(0.05, gt=0, lt=0.5)
     srm_alpha: float = Field(0.001, gt=0, lt=0.5)
-    seed: int = 20251111
+    seed: int = Field(20251111, ge=0, le=2**32 - 1,
+                      description="Random seed (0 to 2**32 - 1, what NumPy accepts).")
 
     @field_validator("campaign_id")
     @classmethod
@@ -172,8 +257,8 @@ class CampaignParams(_Strict):
     @field_validator("horizons")
     @classmethod
     def _positive_horizons(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or any(h < 1 or h > 365 for h in value):
-            raise ValueError("horizons must be 1-365 days after the sale end")
+        if not value or any(h < 1 or h > MAX_HORIZON for h in value):
+            raise ValueError(f"horizons must be 1-{MAX_HORIZON} days after the sale end")
         return tuple(sorted(set(value)))
 
     @model_validator(mode="after")
@@ -289,17 +374,126 @@ class CampaignParams(_Strict):
         return out
 
 
+class _Refused(Exception):
+    """A params file the YAML check refuses (message, 1-based line)."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that stops nesting at ``MAX_DEPTH`` levels (the composer recurses
+    once per level: a deeply nested file would otherwise end in ``RecursionError``)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN201 (PyYAML's signature)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep: a campaign's "
+                               "parameters are a few levels of keys and lists", mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _where(keys: list[str]) -> str:
+    return ".".join(keys) or "(top level)"
+
+
+def _check_nodes(node: yaml.Node, keys: list[str], sizes: dict[int, int],
+                 open_: set[int]) -> int:
+    """Refuse a key given twice in one mapping and anchors that refer to themselves; return
+    the number of values ``node`` expands to (an alias counts its anchor's values again)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_:
+        raise _Refused(f"{_where(keys)}: an alias refers to the value that contains it (a "
+                       "recursive anchor): write the value out", node.start_mark.line + 1)
+    open_.add(id(node))
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            line = key_node.start_mark.line + 1
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                if key in seen:
+                    raise _Refused(f"{_where([*keys, key])}: key {key!r} is given twice (lines "
+                                   f"{seen[key]} and {line}): give each key once (YAML would "
+                                   "silently keep the last)", line)
+                seen[key] = line
+            size += _check_nodes(value_node, [*keys, key], sizes, open_)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            size += _check_nodes(item, [*keys, str(i)], sizes, open_)
+    open_.discard(id(node))
+    sizes[id(node)] = size
+    if size > MAX_VALUES:
+        raise _Refused(f"{_where(keys)}: expands to more than {MAX_VALUES:,} values (anchors "
+                       "and aliases): a campaign's parameters are a few dozen",
+                       node.start_mark.line + 1)
+    return size
+
+
+def _read_yaml(path: Path) -> object:
+    """The file's YAML document after the whole-file checks (see the module docstring)."""
+    try:
+        n_bytes = path.stat().st_size
+        if n_bytes > MAX_FILE_BYTES:
+            raise ParamsError(f"{path}: {n_bytes:,} bytes, more than the {MAX_FILE_BYTES:,} a "
+                              "params file may have (a campaign's file is a few kB)")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ParamsError(f"{path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise ParamsError(f"{path}: is a directory, not a params file") from exc
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{path}: not UTF-8 text (byte {exc.start + 1}): save the file as "
+                          "UTF-8") from exc
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    loader = None
+    try:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, [], {}, set())
+        return loader.construct_document(node)
+    except _Refused as exc:
+        line = f"line {exc.line}: " if exc.line else ""
+        raise ParamsError(f"{path}: {line}{exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _short(key: object) -> str:
+    text = str(key)
+    return f"{text[:40]}..." if len(text) > 40 else text
+
+
+def _shown(value: object) -> str:
+    """A short ``(got ...)`` of a scalar input, for an error line."""
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        return ""
+    text = repr(value)
+    return f" (got {text[:60]}{'...' if len(text) > 60 else ''})"
+
+
 def load_params(path: str | Path) -> CampaignParams:
-    """Read and validate a campaign YAML file; raise :class:`ParamsError` naming the file.
+    """Read and validate a campaign YAML file; raise :class:`ParamsError` naming the file,
+    the key and the rule.
 
     A relative ``data.path`` is resolved against the YAML file's directory."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ParamsError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
     try:
@@ -307,8 +501,10 @@ def load_params(path: str | Path) -> CampaignParams:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  {where}: {err['msg']}")
+            where = ".".join(_short(p) for p in err["loc"]) or "(top level)"
+            # a value error names the value itself; a type or range rule does not
+            got = "" if err["type"] in ("missing", "value_error") else _shown(err.get("input"))
+            lines.append(f"  {where}: {err['msg']}{got}")
         raise ParamsError(f"{path}: invalid campaign parameters\n" + "\n".join(lines)) from exc
     data_path = params.data.path
     if not data_path.is_absolute():

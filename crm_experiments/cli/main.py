@@ -3,6 +3,9 @@
 Each subcommand lives in ``crm_experiments/cli/<name>.py`` with two functions,
 ``configure(parser)`` and ``run(args) -> int``; this module only dispatches. Errors raised on
 purpose (:class:`~crm_experiments.errors.CrmError`) are printed without a traceback and exit 2.
+An option that takes one value and is given twice is refused (exit 2), never silently replaced
+by the last value; options that collect values (``action="append"``: ``--metric``,
+``--horizon``) keep every value.
 """
 
 from __future__ import annotations
@@ -41,8 +44,54 @@ def _load(name: str):
         raise
 
 
+_GIVEN = "_options_given"
+
+
+class _StoreOnce(argparse.Action):
+    """argparse's ``store``, but an option given a second time is an error naming both values
+    (``compare --alpha 0.05 --alpha 0.1`` would otherwise run with 0.1 without a word)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+        if self.option_strings:
+            given = namespace.__dict__.setdefault(_GIVEN, {})
+            if self.dest in given:
+                parser.error(f"argument {'/'.join(self.option_strings)}: given twice "
+                             f"('{given[self.dest]}', then '{values}'): give it once")
+            given[self.dest] = values
+        setattr(namespace, self.dest, values)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every plain ``add_argument`` (action ``store``) of every subcommand is a
+    :class:`_StoreOnce`: the check lives here, not in each ``configure``."""
+
+    def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
+    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201
+        namespace, extras = super().parse_known_args(args, namespace)
+        namespace.__dict__.pop(_GIVEN, None)
+        return namespace, extras
+
+
+def horizon_days(text: str) -> int:
+    """argparse type of ``--horizon``: whole days 1..``MAX_HORIZON`` (the params' rule)."""
+    from crm_experiments.params import MAX_HORIZON
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= value <= MAX_HORIZON:
+        raise argparse.ArgumentTypeError(f"{value} days: a horizon is 1-{MAX_HORIZON} days after "
+                                         "the sale end")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crm-exp", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="crm-exp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in SUBCOMMANDS.items():
         module = _load(name)

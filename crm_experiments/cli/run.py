@@ -22,8 +22,10 @@ from collections.abc import Iterator
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from crm_experiments.cli.main import horizon_days
+
     parser.add_argument("params", help="campaign parameters (YAML)")
-    parser.add_argument("--horizon", type=int, action="append",
+    parser.add_argument("--horizon", type=horizon_days, action="append",
                         help="days after the sale end (repeatable; default: the params' horizons)")
     parser.add_argument("--reports-dir", default="reports", help="where reports go (reports/)")
 

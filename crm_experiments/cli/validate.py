@@ -21,13 +21,15 @@ from crm_experiments.errors import CrmError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from crm_experiments.cli.main import horizon_days
+
     parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, nargs="?", default=None,
                         help="directory holding orders.csv / orders.parquet and other tables "
                              "(with --params: default the params' data.path)")
     parser.add_argument("--params", metavar="PARAMS.yaml", type=Path, default=None,
                         help="campaign parameters: run the preflight of `crm-exp run` (arms, "
                              "assignments, segments, horizons, skipped parts)")
-    parser.add_argument("--horizon", type=int, action="append", default=None,
+    parser.add_argument("--horizon", type=horizon_days, action="append", default=None,
                         help="with --params: the horizon(s) to check (default: the params')")
     parser.add_argument("--timezone", metavar="TZ", default=None,
                         help="the shop's timezone (default: the params' timezone, else "

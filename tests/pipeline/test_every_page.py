@@ -239,7 +239,7 @@ def _hostile_shop(small_shop: Path, root: Path) -> Path:
     raw["display_name"] = f"Double 11 {PAYLOADS[0]} {PAYLOADS[1]}"
     for i, arm in enumerate(raw["arms"]):
         arm["label"] = f"{arm.get('label', arm['name'])} {PAYLOADS[i % 2]}"
-    raw["costs"]["currency"] = PAYLOADS[0]
+    # (no markup in costs.currency: the params refuse anything but an ISO 4217 code)
     raw["costs"]["message_cost"] = {**raw["costs"]["message_cost"], PAYLOADS[1]: 0.01}
     params = root / "hostile.yaml"
     params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

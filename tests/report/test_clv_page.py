@@ -23,7 +23,6 @@ PAYLOADS = {
     "control": "对照组 <b onmouseover=x>ctl</b>",
     "coupon_100_10": '满100减10 <img src=x onerror="alert(1)">',
     "coupon_200_30": "满200减30 </td><script>arm</script>",
-    "currency": "<i>CUR</i>",
     "tier": "<svg onload=alert(2)>senior",
 }
 #: ASCII words a Chinese page may show: method and model names, and their parameters.
@@ -39,8 +38,8 @@ def payload_shop(tmp_path_factory) -> Path:
     raw = yaml.safe_load(DEMO_PARAMS.read_text(encoding="utf-8"))
     arms = [{**a, "label": PAYLOADS[a["name"]]} for a in raw["arms"]]
     params_file = write_params(root / "payload.yaml", root / "data", language="zh",
-                               display_name=PAYLOADS["display_name"], arms=arms,
-                               costs={**raw["costs"], "currency": PAYLOADS["currency"]})
+                               display_name=PAYLOADS["display_name"], arms=arms)
+    # (a currency with markup is refused by the params: an ISO 4217 code, tests/test_params.py)
     generate_shop(root / "data", load_params(params_file), n_customers=4_000)
     path = root / "data" / "customers.parquet"
     customers = pd.read_parquet(path)
