@@ -39,6 +39,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -100,6 +101,23 @@ def _currencies() -> frozenset[str]:
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
                               str_max_length=1000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: object, info: ValidationInfo) -> object:
+        """No parameter is a yes/no: YAML reads ``yes``, ``no``, ``on``, ``off``, ``true`` as
+        booleans, which pydantic would otherwise take as 1 and 0 (``fixed_cost: no`` = 0).
+        Checked in the value and in its items (a mapping that is a nested model checks its
+        own fields)."""
+        nested = cls.model_fields[info.field_name].annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            return value
+        items = value.values() if isinstance(value, dict) else (
+            value if isinstance(value, (list, tuple)) else (value,))
+        if any(isinstance(v, bool) for v in items):
+            raise ValueError("yes/no, true/false and on/off are YAML booleans, and no parameter "
+                             "is a yes/no: write the number, or quote the text ('on')")
+        return value
 
 
 class DataSource(_Strict):

@@ -161,8 +161,15 @@ HOSTILE = [
     ("python_object_tag", _raw("!!python/object/apply:os.system [echo hi]"), None,
      "not valid YAML"),
     ("list_at_top_level", _raw("- campaign_id\n- demo\n"), None, "mapping of keys"),
+    # YAML 1.1 booleans (yes/no/on/off) are not taken as 1/0 or as text
     ("yaml_boolean_id", _demo_text("campaign_id: demo_d11", "campaign_id: yes"), "campaign_id",
-     "valid string"),
+     "YAML booleans"),
+    ("fixed_cost_no", _demo_text("fixed_cost: 2000", "fixed_cost: no"), "costs.fixed_cost",
+     "YAML booleans"),
+    ("message_cost_off", _demo_text("sms: 0.05", "sms: off"), "costs.message_cost",
+     "YAML booleans"),
+    ("horizon_true", _demo_text("horizons: [7, 30]", "horizons: [true, 30]"), "horizons",
+     "YAML booleans"),
 ]
 
 
