@@ -11,6 +11,7 @@ report and MLflow show. Nothing here renders or logs.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
@@ -548,6 +549,14 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         shop, arms, start, end, arm_names=arm_names, control=params.control_arm,
         alpha=params.alpha)
     notes += tier_notes
+    design = next_round_design(customers, comparison, params)
+    if design is None:
+        notes.append("note_no_design")  # the next-round section is left out: say why
+    if any(math.isfinite(e.estimate) and math.isnan(e.ci_low) for e in comparison.effects):
+        notes.append("note_effect_no_spread")  # a metric constant in both arms: no interval
+    if any(e.mean_control == 0 and math.isnan(e.rel_estimate) and not math.isnan(e.ci_low)
+           for e in comparison.effects):
+        notes.append("note_relative_zero_control")  # e.g. no buyer in the holdout
     return Evaluation(
         params=params, horizon_days=horizon_days, window=(start, end), data_end=data_end,
         n_assigned=len(customers), comparison=comparison, economics=econ,
@@ -560,7 +569,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         true_effects=known_true_effects(shop.data_dir, params, horizon_days),
         did=did,
         heterogeneity=heterogeneity_tests(customers, params, segs),
-        design=next_round_design(customers, comparison, params),
+        design=design,
         data_start=span[0], coverage=coverage, covariates_without_spread=flat,
         customers=customers,
     )
@@ -637,17 +646,21 @@ def next_round_design(customers: pd.DataFrame, comparison: ComparisonResult,
                       params: CampaignParams, metric: str = "net_profit") -> Design | None:
     """The smallest holdout share that detects this round's best positive effect on
     ``metric`` with 80% power at the same number of customers, using the variance reduction
-    this round achieved (a plan for the next round, not a test of this one)."""
+    this round achieved (a plan for the next round, not a test of this one). None (not
+    estimable) when the holdout's ``metric`` has no spread (e.g. no buyer in the holdout: the
+    power calculation needs its standard deviation), or no effect is positive and the holdout
+    mean is 0."""
     effects = [e for e in comparison.effects if e.metric == metric]
     best = max(effects, key=lambda e: e.estimate, default=None)
     control = customers.loc[customers["arm"] == params.control_arm, metric]
-    if best is None or len(control) < 2:
+    sd = float(control.std(ddof=1)) if len(control) >= 2 else math.nan
+    if best is None or not sd > 0 or not math.isfinite(sd):
         return None
     effect = best.estimate if best.estimate > 0 else 0.1 * abs(control.mean())
     if not effect > 0:
         return None
     return recommend_holdout_share(
-        len(customers), effect, float(control.std(ddof=1)), alpha=params.alpha, power=0.8,
+        len(customers), effect, sd, alpha=params.alpha, power=0.8,
         # a covariate can (by chance) widen an interval a little: plan with no reduction then
         variance_reduction=min(max(float(best.variance_reduction or 0.0), 0.0), 0.95),
         baseline_mean=float(control.mean()))

@@ -73,6 +73,20 @@ def _fmt(x: float | None, pct: bool = False) -> str:
     return f"{x:+.2%}" if pct else f"{x:,.4g}"
 
 
+def not_estimable(result: ComparisonResult) -> list[str]:
+    """Why a figure shown as '-' (null in JSON) is missing, one sentence per arm x metric."""
+    out = []
+    for e in result.effects:
+        if math.isfinite(e.estimate) and math.isnan(e.ci_low):
+            out.append(f"{e.metric}, {e.arm}: not estimable: no spread in '{e.arm}' nor in "
+                       f"'{e.control}' (every value equal), so no interval or p-value; the "
+                       "difference is exact in the sample")
+        elif e.mean_control == 0 and math.isnan(e.rel_estimate):
+            out.append(f"{e.metric}, {e.arm}: relative effect not estimable: the control "
+                       f"'{e.control}' mean is 0")
+    return out
+
+
 def render_table(result: ComparisonResult) -> str:
     """Plain-text table: one line per arm x metric, then the SRM and correction notes."""
     level = f"{1 - result.alpha:.0%}"
@@ -103,6 +117,7 @@ def render_table(result: ComparisonResult) -> str:
     lines.append(frame.to_string(index=False))
     lines.append(f"'p adj' and 'CI rel adj': {result.correction}; other columns unadjusted."
                  if result.correction else "No multiple-comparison correction.")
+    lines += not_estimable(result)
     return "\n".join(lines)
 
 
@@ -135,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         ratios=ratios, alpha=args.alpha, planned_shares=planned or None,
         correction=None if args.correction == "none" else args.correction, source=str(path))
     if args.json:
-        print(json.dumps(_plain(result.to_dict()), indent=2))
+        print(json.dumps(_plain({**result.to_dict(), "not_estimable": not_estimable(result)}),
+                         indent=2))
     else:
         print(render_table(result))
     return 0

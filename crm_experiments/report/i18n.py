@@ -1206,6 +1206,21 @@ TEXT: dict[str, tuple[str, str]] = {
                              "数据从 {date} 开始，在“{window}”窗口之内：其数值只覆盖部分时段。"),
     "note_no_shipping": ("No order has a shipping time (shipped_at): the shipping rates are "
                          "unknown.", "没有订单记录发货时间（shipped_at）：发货相关比率未知。"),
+    "note_no_design": (
+        "Next-round design not estimable: the holdout's net profit per customer has no spread "
+        "(e.g. no buyer in the holdout) or there is no effect to plan for, so no holdout size "
+        "can be computed.",
+        "无法估计下一轮设计：对照组每位客户的净利润没有波动（例如对照组无人购买），或没有可据以"
+        "规划的效应，因此无法计算对照组规模。"),
+    "note_effect_no_spread": (
+        "Not estimable: a metric has the same value for every customer of both groups (e.g. no "
+        "revenue in the window); its difference is shown without interval or p-value.",
+        "无法估计：某指标在两组所有客户中取值相同（例如窗口内没有收入）；其差值不附置信区间和 "
+        "p 值。"),
+    "note_relative_zero_control": (
+        "Relative effects not estimable for metrics where the holdout's mean is 0 (e.g. no "
+        "buyer in the holdout): only the absolute differences are shown.",
+        "对照组均值为 0 的指标（例如对照组无人购买）无法估计相对效应：仅显示绝对差值。"),
     "note_no_did": (
         "No assigned customer bought in the pre-period: the difference-in-differences "
         "cross-check is left out (it would repeat the holdout comparison).",

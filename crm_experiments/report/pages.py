@@ -260,7 +260,9 @@ def _migration(frame: pd.DataFrame | None, arms: list[dict]) -> list[dict]:
 
 def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control: str,
             lang: str) -> dict:
-    out: dict = {"migration": []}
+    # every chart key present (None: no data, e.g. no sale buyer to follow for retention)
+    out: dict = {"migration": [], "profit": None, "effects": None, "retention": None,
+                 "lifecycle": None}
     if not t["economics"].empty:
         out["profit"] = charts.profit_chart(t["economics"], currency=s["currency"], lang=lang)
     if not t["effects"].empty:

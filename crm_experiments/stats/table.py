@@ -10,6 +10,14 @@ metric:
 * any other metric: Welch t (``welch_t``);
 * a ratio ``{"aov": ("revenue", "orders")}``: ratio of sums, delta method (``delta_ratio``).
 
+A metric constant within both arms of a comparison (all-zero revenue, no buyer anywhere)
+keeps its exact difference of means, but its standard error, interval and p-value are NaN: a
+within-arm variance of 0 gives no sampling error to estimate, and a p-value needs an interval.
+A column whose fourth powers overflow float64 (|value| above ~1e76) is refused (names the
+column and rows), as its variances would be inf/NaN. A control that is 0 throughout (no
+buyer in the holdout) has no relative effect (NaN); the absolute difference and its interval
+stand.
+
 All effects of the call form one family for the multiple-comparison correction (Holm by
 default, see :mod:`.multiple`). With ``planned_shares`` the sample ratio is checked first
 (:mod:`.srm`); a failed check is reported in ``result.srm`` and ``result.verdict_withheld``.
@@ -18,7 +26,7 @@ default, see :mod:`.multiple`). With ``planned_shares`` the sample ratio is chec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -112,7 +120,38 @@ def _numeric(df: pd.DataFrame, col: str, role: str, source: str) -> np.ndarray:
     values = s.to_numpy(dtype=float)
     if not np.isfinite(values).all():
         raise TableError(f"{source}: {role} column '{col}' has infinite values")
+    # Welch's df and the delta method square variances: fourth powers must stay in float64,
+    # else every variance, interval and p-value turns inf/NaN
+    limit = (np.finfo(float).max / len(values)) ** 0.25 / 10
+    big = np.flatnonzero(np.abs(values) > limit)
+    if len(big):
+        rows = ", ".join(str(i + 1) for i in big[:5]) + (" ..." if len(big) > 5 else "")
+        raise TableError(f"{source}: {role} column '{col}' has values too large to compare "
+                         f"(data rows {rows}, e.g. {values[big[0]]:.3g}; limit {limit:.2g}): "
+                         "their variances overflow double precision")
     return values
+
+
+def _zero_control(e: Effect) -> Effect:
+    """Control all 0 (e.g. no buyer in the holdout): ``arm / control - 1`` is undefined, so
+    the relative effect and its interval are NaN (Lin's intercept would be ~1e-16 rounding
+    noise, giving relative effects of -10^14). The absolute difference stands."""
+    nan = float("nan")
+    return replace(e, mean_control=0.0, rel_estimate=nan, rel_ci_low=nan, rel_ci_high=nan,
+                   rel_se=nan)
+
+
+def _no_spread(e: Effect, y_t: np.ndarray, y_c: np.ndarray) -> Effect:
+    """Both arms constant (e.g. no revenue in either): the difference of the two values is
+    exact in the sample, but the within-arm variance is 0, so no standard error, interval or
+    p-value exists (statsmodels' Welch gives NaN; Lin's HC2 fit a spurious ~0 error). Keep the
+    estimate, blank the inference."""
+    m_t, m_c = float(y_t[0]), float(y_c[0])
+    nan = float("nan")
+    return replace(e, mean_arm=m_t, mean_control=m_c, estimate=m_t - m_c,
+                   rel_estimate=m_t / m_c - 1 if m_c else nan, ci_low=nan, ci_high=nan,
+                   p_value=nan, se=nan, rel_ci_low=nan, rel_ci_high=nan, rel_se=nan,
+                   variance_reduction=None)
 
 
 def _is_binary(values: np.ndarray) -> bool:
@@ -184,11 +223,16 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
             on = labels == a
             if x is not None:
                 keep = on | is_ctl
-                effects.append(compare_adjusted(y[keep], x[keep], on[keep], alpha, **tag))
-                continue
-            s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
-            estimator = compare_proportions if binary else compare_means
-            effects.append(estimator(s_t, s_c, alpha, **tag))
+                effect = compare_adjusted(y[keep], x[keep], on[keep], alpha, **tag)
+            else:
+                s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
+                estimator = compare_proportions if binary else compare_means
+                effect = estimator(s_t, s_c, alpha, **tag)
+            if np.ptp(y[on]) == 0 and np.ptp(y[is_ctl]) == 0:
+                effect = _no_spread(effect, y[on], y[is_ctl])
+            elif not y[is_ctl].any():
+                effect = _zero_control(effect)
+            effects.append(effect)
     for name, (num, den) in ratios.items():
         y = _numeric(df, num, f"ratio '{name}' numerator", source)
         d = _numeric(df, den, f"ratio '{name}' denominator", source)
