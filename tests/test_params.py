@@ -271,3 +271,19 @@ def test_options_that_collect_values_keep_every_value():
     assert not hasattr(args, "_options_given")
     args = build_parser().parse_args(["run", "p.yaml", "--horizon", "7", "--horizon", "30"])
     assert args.horizon == [7, 30]
+
+
+def test_due_lists_every_hostile_campaign_file_and_exits_1(tmp_path, capsys):
+    # a campaign folder with a deeply nested file (was a RecursionError that stopped `due` and
+    # `schedule` for every campaign) and a duplicated key: one line per file, exit 1
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "deep.yaml").write_text("campaign_id: x\nextra: " + "[" * 3000 + "]" * 3000,
+                                      encoding="utf-8")
+    (folder / "dup.yaml").write_text(_demo_text("seed: 20251111", "seed: 1\nseed: 2")(),
+                                     encoding="utf-8")
+    assert main(["due", "--campaigns", str(folder), "--today", "2025-12-31"]) == 1
+    err = capsys.readouterr().err
+    assert "deep.yaml: line 2: nested more than 20 levels" in err
+    assert "dup.yaml: line 45: seed: key 'seed' is given twice (lines 44 and 45)" in err
+    assert "Traceback" not in err
