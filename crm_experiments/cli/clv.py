@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -117,18 +115,15 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     """``frame`` to ``path`` (Parquet or CSV by its suffix) through a temporary file and an
     atomic rename."""
     from crm_experiments.errors import CrmError
+    from crm_experiments.io.atomic import atomic_path
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        if path.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if path.suffix.lower() == ".csv":
+                frame.to_csv(tmp, index=False)
+            else:
+                frame.to_parquet(tmp, index=False)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise CrmError(f"{path}: cannot write the predictions ({exc})") from exc
     return path
 

@@ -45,7 +45,6 @@ import contextlib
 import os
 import shutil
 import signal
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -55,6 +54,7 @@ from pathlib import Path
 from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import AnalysisSkipped, CrmError
+from crm_experiments.io.atomic import atomic_copy
 from crm_experiments.io.cache import shop_cache
 from crm_experiments.io.exports.pseudonymise import personal_id_reason
 from crm_experiments.io.process import (
@@ -273,7 +273,7 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
         _stop_at("publishing", progress)
         try:
             if customers_file is not None:  # before summary.json, which lists it
-                _publish_file(customers_file, report_dir(reports_root, params.campaign_id,
+                atomic_copy(customers_file, report_dir(reports_root, params.campaign_id,
                                                          horizon_days) / CUSTOMERS_FILE)
             report = publish_report(reports_root, params.campaign_id, horizon_days,
                                     html_pages, summary)
@@ -326,22 +326,6 @@ def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path
     shutil.move(path, kept)
     client.set_tag(run_id, "customers_table", f"not logged to MLflow: {reason}"[:_TAG_CHARS])
     return kept
-
-
-def _publish_file(source: Path, target: Path) -> Path:
-    """Copy ``source`` to ``target`` through a temporary file and an atomic rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return target
 
 
 def _read_extras(folders: dict[str, Path], parts: dict[str, dict]) -> dict[str, StoredResult]:

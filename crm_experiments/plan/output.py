@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from crm_experiments.analyses.result import jsonable
 from crm_experiments.errors import CrmError
+from crm_experiments.io.atomic import atomic_write_text
 from crm_experiments.params import CampaignParams, load_params
 from crm_experiments.plan.decide import Plan
 from crm_experiments.plan.gather import PastCampaign, PlanError
@@ -109,19 +108,6 @@ def params_yaml(plan: Plan, raw: dict) -> str:
     return "\n".join(lines) + "\n" + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 # --- the page, plan.json and the stored plan ------------------------------------------------
 def page_options(plan: Plan, raw: dict) -> dict:
     """Language, currency, name and labels of the plan page: the next round's params."""
@@ -153,11 +139,11 @@ def write_outputs(plan: Plan, raw: dict, out_dir: Path, params_name: str) -> Pat
     summary = out_dir / "summary.html"
     for lang in LANGUAGES:
         path = summary if lang == options["lang"] else out_dir / f"summary.{lang}.html"
-        write_atomic(path, plan_page(plan, **{**options, "lang": lang},
+        atomic_write_text(path, plan_page(plan, **{**options, "lang": lang},
                                      params_path=params_name))
     listing = {"display_name": options["display_name"], "language": options["lang"],
                "currency": options["currency"], "draft_params": params_name}
-    write_atomic(out_dir / "plan.json", json.dumps(
+    atomic_write_text(out_dir / "plan.json", json.dumps(
         {**plan_json(plan, options["currency"]), **listing}, indent=2, ensure_ascii=False))
     plan.write(out_dir)
     return summary
@@ -179,7 +165,7 @@ def publish(plan: Plan, raw: dict, params_path: Path, out_dir: Path, *,
                                           "source_campaigns": ",".join(plan.campaigns),
                                           "mlflow.runName": f"{plan.next_id}-plan"})
     try:
-        write_atomic(params_path, text)
+        atomic_write_text(params_path, text)
         load_params(params_path)  # what we wrote validates
         summary = write_outputs(plan, raw, out_dir, str(params_path))
         client.log_artifact(run.info.run_id, str(params_path), "plan")

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm_experiments.io.atomic import atomic_write_text
 from crm_experiments.params import CAMPAIGN_ID_PATTERN
 from crm_experiments.plan.decide import Plan, build_plan
 from crm_experiments.plan.gather import PlanError, gather_evaluations
@@ -16,7 +17,6 @@ from crm_experiments.plan.output import (
     next_params,
     params_yaml,
     publish,
-    write_atomic,
     write_outputs,
 )
 from crm_experiments.report.render import write_index
@@ -102,6 +102,6 @@ def draft_plan(next_id: str, *, out_dir: str | Path, campaigns: list[str] | str 
     plan, raw = _prepare(next_id, campaigns or None, _date(sale_start), _date(sale_end), budget,
                          Path(campaigns_dir), data_path)
     params_path = out / f"{next_id}.yaml"
-    write_atomic(params_path, params_yaml(plan, raw))
+    atomic_write_text(params_path, params_yaml(plan, raw))
     summary = write_outputs(plan, raw, out, params_path.name)
     return PlanOutcome(plan, params_path, summary, None, raw)

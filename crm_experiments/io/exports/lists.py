@@ -37,9 +37,7 @@ channel. A list only partly matching the customers gives a warning with the shar
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 from crm_experiments.errors import CrmError, DataValidationError, Finding
+from crm_experiments.io.atomic import atomic_path
 from crm_experiments.io.exports._parse import (
     DATE_FORMATS_HELP,
     FileRefused,
@@ -315,10 +314,7 @@ def _existing(data_dir: Path, name: str) -> tuple[Path, pd.DataFrame | None]:
 
 
 def _write_atomically(path: Path, kept: pd.DataFrame | None, new: pd.DataFrame) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             frame = new if kept is None or kept.empty else pd.concat([kept, new],
                                                                       ignore_index=True)
@@ -331,10 +327,3 @@ def _write_atomically(path: Path, kept: pd.DataFrame | None, new: pd.DataFrame) 
             text = text.astype(object).where(text.notna(), "")
             frame = text if kept is None else pd.concat([kept, text], ignore_index=True)
             frame.to_csv(tmp, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
