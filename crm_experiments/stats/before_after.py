@@ -164,6 +164,8 @@ def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, 
     the treated customers' counterfactual ``mean(pre | T) + mean(Δ | C)``, so that
     ``estimate = mean_arm - mean_control`` and ``rel_estimate`` is the effect relative to what
     the treated would have had without the campaign (delta-method interval, normal reference).
+    A change constant in both arms has NaN interval and p-value (no sampling error to
+    estimate); a counterfactual mean of 0 (no revenue before or after) a NaN relative effect.
     """
     pre = np.asarray(y_pre, dtype=float)
     post = np.asarray(y_post, dtype=float)
@@ -183,17 +185,25 @@ def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, 
         method = "did_change_ols_cluster"
     did = float(fit.params[1])
     low, high = fit.conf_int(alpha)[1]
+    p_value, se = float(fit.pvalues[1]), float(fit.bse[1])
+    if np.ptp(change[t]) == 0 and np.ptp(change[~t]) == 0:
+        # the change is constant in both arms (e.g. no revenue before or after): the
+        # difference is exact in the sample, no sampling error to estimate -> no interval, no p
+        low = high = p_value = se = math.nan
     m_arm = float(post[t].mean())
     m_cf = m_arm - did
-    rel = m_arm / m_cf - 1
-    rel_se = _rel_se(pre, post, t, None if cluster is None else np.asarray(cluster))
+    if pre[t].mean() + change[~t].mean() == 0:  # counterfactual 0: no relative effect
+        rel = rel_se = math.nan
+    else:
+        rel = m_arm / m_cf - 1
+        rel_se = _rel_se(pre, post, t, None if cluster is None else np.asarray(cluster))
     z = stats.norm.ppf(1 - alpha / 2)
     return Effect(
         metric=metric, arm=arm, control=control, n_arm=int(t.sum()), n_control=int((~t).sum()),
         mean_arm=m_arm, mean_control=m_cf, estimate=did, ci_low=float(low), ci_high=float(high),
-        p_value=float(fit.pvalues[1]), rel_estimate=float(rel),
+        p_value=p_value, rel_estimate=float(rel),
         rel_ci_low=float(rel - z * rel_se), rel_ci_high=float(rel + z * rel_se), method=method,
-        alpha=alpha, se=float(fit.bse[1]), rel_se=rel_se, df=math.inf)
+        alpha=alpha, se=se, rel_se=rel_se, df=math.inf)
 
 
 def did_by_arm(df: pd.DataFrame, arm_col: str, control: str, pre_col: str, post_col: str, *,

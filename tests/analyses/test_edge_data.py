@@ -67,6 +67,12 @@ def zero_amounts(data: Path, params) -> None:
     o.to_parquet(data / "orders.parquet")
 
 
+def zero_amounts_everywhere(data: Path, params) -> None:
+    o = _orders(data)
+    o[["amount", "discount", "refund_amount"]] = 0.0
+    o.to_parquet(data / "orders.parquet")
+
+
 def keep_orders_in_window(n: int):
     def change(data: Path, params) -> None:
         o = _orders(data)
@@ -105,6 +111,8 @@ class Case:
     no_interval: set[str] = field(default_factory=set)  # metrics: CI and p NaN, estimate kept
     no_relative: set[str] = field(default_factory=set)  # metrics: relative effect NaN
     same_effects: bool = False  # effects equal the unchanged shop's
+    window_only: bool = True  # only the evaluation window changed: earlier KPIs equal
+    did_no_interval: set[str] = field(default_factory=set)  # DiD metrics: CI, p, relative NaN
 
 
 CASES = {
@@ -123,6 +131,13 @@ CASES = {
     "all-zero-revenue": Case(
         zero_amounts, notes={"note_effect_no_spread", "note_no_design"}, absent={"next-round"},
         no_interval=set(MONEY), no_relative=set(MONEY)),
+    # every order of the shop at 0, before the sale too: the DiD cross-check's change is 0 in
+    # both arms -> no interval, and its counterfactual 0 -> no relative effect (was:
+    # ZeroDivisionError in the DiD)
+    "all-zero-revenue-everywhere": Case(
+        zero_amounts_everywhere, notes={"note_effect_no_spread", "note_no_design"},
+        absent={"next-round"}, no_interval=set(MONEY), no_relative=set(MONEY),
+        window_only=False, did_no_interval={"revenue", "net_profit"}),
     # a single order in the window: completes (was: the page failed on the missing retention
     # chart); pairs of arms without any buyer have no interval; no unpaid order to remind of
     "one-order-in-window": Case(
@@ -197,10 +212,16 @@ def test_evaluation_completes_with_notes(edge, base, tmp_path):
         elif math.isfinite(row["rel_estimate"]):
             assert abs(row["rel_estimate"]) < 1e3, (arm, metric)  # no rounding-noise ratios
     assert (ev.design is None) == ("note_no_design" in ev.notes)
+    did = ev.tables()["did"]
+    assert did["estimate"].map(math.isfinite).all()
+    for metric in case.did_no_interval:
+        rows = did[did["metric"] == metric]
+        assert len(rows) and rows[["ci_low", "p_value", "rel_estimate"]].isna().all().all()
     # nothing else changed: the windows before the sale are the unchanged shop's
-    kpis, kpis0 = ev.tables()["kpis"], base.tables()["kpis"]
-    pd.testing.assert_frame_equal(kpis[["kpi", "weeks_before", "last_year"]],
-                                  kpis0[["kpi", "weeks_before", "last_year"]])
+    if case.window_only:
+        kpis, kpis0 = ev.tables()["kpis"], base.tables()["kpis"]
+        pd.testing.assert_frame_equal(kpis[["kpi", "weeks_before", "last_year"]],
+                                      kpis0[["kpi", "weeks_before", "last_year"]])
     if case.same_effects:
         pd.testing.assert_frame_equal(ev.tables()["effects"], base.tables()["effects"])
         pd.testing.assert_frame_equal(ev.design.to_frame(), base.design.to_frame())
