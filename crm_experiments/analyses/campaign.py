@@ -496,6 +496,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     segs = segment_columns if segment_columns is not None else tuple(
         s for s in params.segments if s in customers.columns)
     segment_effects = per_segment_effects(customers, params, segs)
+    if segs and segment_effects.empty:
+        notes.append("note_segments_too_small")  # segments and heterogeneity left out: why
 
     kpi_windows = {
         "sale": (start, end),
@@ -648,21 +650,23 @@ def next_round_design(customers: pd.DataFrame, comparison: ComparisonResult,
     ``metric`` with 80% power at the same number of customers, using the variance reduction
     this round achieved (a plan for the next round, not a test of this one). None (not
     estimable) when the holdout's ``metric`` has no spread (e.g. no buyer in the holdout: the
-    power calculation needs its standard deviation), or no effect is positive and the holdout
-    mean is 0."""
+    power calculation needs its standard deviation), no effect is positive and the holdout
+    mean is 0, or there are too few customers (under 30) to hold 2 out at a 5% share."""
     effects = [e for e in comparison.effects if e.metric == metric]
     best = max(effects, key=lambda e: e.estimate, default=None)
     control = customers.loc[customers["arm"] == params.control_arm, metric]
     sd = float(control.std(ddof=1)) if len(control) >= 2 else math.nan
-    if best is None or not sd > 0 or not math.isfinite(sd):
-        return None
+    if best is None or not sd > 0 or not math.isfinite(sd) or round(0.05 * len(customers)) < 2:
+        return None  # the smallest share searched (5%) must leave 2 customers held out
     effect = best.estimate if best.estimate > 0 else 0.1 * abs(control.mean())
     if not effect > 0:
         return None
     return recommend_holdout_share(
         len(customers), effect, sd, alpha=params.alpha, power=0.8,
         # a covariate can (by chance) widen an interval a little: plan with no reduction then
-        variance_reduction=min(max(float(best.variance_reduction or 0.0), 0.0), 0.95),
+        # (NaN, e.g. an overfitted regression on a handful of customers: no reduction)
+        variance_reduction=min(max(float(np.nan_to_num(best.variance_reduction or 0.0)), 0.0),
+                               0.95),
         baseline_mean=float(control.mean()))
 
 

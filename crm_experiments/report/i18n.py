@@ -1208,15 +1208,19 @@ TEXT: dict[str, tuple[str, str]] = {
                          "unknown.", "没有订单记录发货时间（shipped_at）：发货相关比率未知。"),
     "note_no_design": (
         "Next-round design not estimable: the holdout's net profit per customer has no spread "
-        "(e.g. no buyer in the holdout) or there is no effect to plan for, so no holdout size "
-        "can be computed.",
-        "无法估计下一轮设计：对照组每位客户的净利润没有波动（例如对照组无人购买），或没有可据以"
-        "规划的效应，因此无法计算对照组规模。"),
+        "(e.g. no buyer in the holdout), there is no effect to plan for, or too few customers "
+        "(under 30), so no holdout size can be computed.",
+        "无法估计下一轮设计：对照组每位客户的净利润没有波动（例如对照组无人购买）、没有可据以"
+        "规划的效应，或客户太少（不足 30 位），因此无法计算对照组规模。"),
     "note_effect_no_spread": (
         "Not estimable: a metric has the same value for every customer of both groups (e.g. no "
         "revenue in the window); its difference is shown without interval or p-value.",
         "无法估计：某指标在两组所有客户中取值相同（例如窗口内没有收入）；其差值不附置信区间和 "
         "p 值。"),
+    "note_segments_too_small": (
+        "Effects by segment and the heterogeneity test are left out: no segment value has at "
+        "least 30 customers in every group.",
+        "省略分群效应和异质性检验：没有任何分群取值在每组中至少有 30 位客户。"),
     "note_relative_zero_control": (
         "Relative effects not estimable for metrics where the holdout's mean is 0 (e.g. no "
         "buyer in the holdout): only the absolute differences are shown.",
