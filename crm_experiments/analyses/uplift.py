@@ -45,6 +45,8 @@ BASE_FEATURES = ("lifecycle_state", "tier", "pre_orders", "pre_revenue", "pre_gr
                  "pre_converted")
 #: Below this many customers the model is smaller and the bootstrap shorter.
 SMALL_SHOP = 20_000
+# the T-learner needs 20 customers per arm in the training half of the 50/50 split
+MIN_CUSTOMERS_PER_ARM = 40
 
 
 def customer_table(shop: ShopData, params: CampaignParams, horizon: int
@@ -251,6 +253,14 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
         raise AnalysisSkipped("skip_uplift_no_features",
                               f"coupon uplift skipped: no usable feature column ({names} are "
                               "empty or constant)", features=names)
+    counts = customers["arm"].value_counts()
+    too_small = [f"{a} ({int(counts.get(a, 0))})" for a in params.arm_names
+                 if counts.get(a, 0) < MIN_CUSTOMERS_PER_ARM]
+    if too_small:
+        raise AnalysisSkipped("skip_uplift_small_arms",
+                              f"coupon uplift skipped: arm(s) with fewer than "
+                              f"{MIN_CUSTOMERS_PER_ARM} customers: {', '.join(too_small)}",
+                              arms=", ".join(too_small), minimum=MIN_CUSTOMERS_PER_ARM)
     comparison = compare_campaign(customers, params)
     money = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
     arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}

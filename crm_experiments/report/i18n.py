@@ -989,6 +989,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "skip_clv_no_spend_model": (
         "the spend model (Gamma-Gamma) could not be fitted, even with a penalizer ({reason}).",
         "即使加入惩罚项，也无法拟合消费金额模型（Gamma-Gamma）（{reason}）。"),
+    "skip_uplift_small_arms": (
+        "too few customers to learn who responds: the model needs at least {minimum} customers "
+        "in every group, and {arms} have fewer.",
+        "客户太少，无法学习谁会响应：模型要求每组至少 {minimum} 位客户，而 {arms} 不足。"),
     "skip_uplift_no_features": (
         "the customer table has no column to learn from: {features} are empty or hold one "
         "value only.",
