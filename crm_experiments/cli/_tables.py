@@ -12,6 +12,8 @@ from crm_experiments.errors import CrmError
 def read_customer_table(path: Path, arm: str, error: type[CrmError] = CrmError) -> pd.DataFrame:
     """The table at ``path``; the ``arm`` column is read as text (arm "1" stays "1", not 1.0).
     Raises ``error`` naming the file when it is missing or unreadable."""
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a table file")
     if not path.is_file():
         raise error(f"{path}: no such file")
     try:

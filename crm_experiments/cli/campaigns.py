@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 
 import pandas as pd
@@ -29,15 +28,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def headlines(campaign: str | None = None) -> pd.DataFrame:
     """The headline table of the tracking store (:func:`campaign_headlines`); an empty one when
     there is no store yet (none is created)."""
-    from crm_experiments.tracking.client import REPORT_TYPE, local_store, mlflow_client
+    from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client, store_absent
     from crm_experiments.tracking.headlines import COLUMNS, campaign_headlines
 
-    if not os.environ.get("MLFLOW_TRACKING_URI") and not local_store().is_file():
+    if store_absent():
         return pd.DataFrame(columns=list(COLUMNS))
     client, exp_id = mlflow_client()
     frame = campaign_headlines(client, [exp_id], REPORT_TYPE)
     if campaign is not None:
+        others = int((frame["campaign_id"] != campaign).sum())
         frame = frame[frame["campaign_id"] == campaign].reset_index(drop=True)
+        frame.attrs["other_runs"] = others
     return frame
 
 
@@ -70,7 +71,11 @@ def _roi(x) -> str:
     return "" if x is None else f"{100 * x:.0f}%"
 
 
-def _print_text(records: list[dict]) -> None:
+def _print_text(records: list[dict], campaign: str | None = None, other_runs: int = 0) -> None:
+    if not records and campaign is not None and other_runs:
+        print(f"no evaluation of campaign {campaign!r} in the tracking store ({other_runs} "
+              "evaluation run(s) of other campaigns; `crm-exp campaigns` lists them)")
+        return
     if not records:
         print("no campaign evaluations in the tracking store yet (crm-exp run or "
               "crm-exp schedule logs them)")
@@ -102,7 +107,8 @@ def _print_text(records: list[dict]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
-    records = _records(headlines(args.campaign))
+    frame = headlines(args.campaign)
+    records = _records(frame)
     if fmt == "json":
         print(json.dumps(records, indent=2, ensure_ascii=False))
     elif fmt == "csv":
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                                                _columns()])
         frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
-        _print_text(records)
+        _print_text(records, args.campaign, frame.attrs.get("other_runs", 0))
     return 0
 
 

@@ -25,17 +25,40 @@ from pathlib import Path
 import pandas as pd
 
 PREDICTION_FORMATS = (".parquet", ".csv")
+MAX_CHURN_DAYS = 365
+
+
+def _day(text: str) -> str:
+    """argparse type of the period ends: an ISO date (YYYY-MM-DD), kept as text."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _churn_days(text: str) -> int:
+    """argparse type of ``--churn-days``: whole days 1..``MAX_CHURN_DAYS``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= value <= MAX_CHURN_DAYS:
+        raise argparse.ArgumentTypeError(f"{value} days: churn is judged over 1-{MAX_CHURN_DAYS}"
+                                         " days without a purchase")
+    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data_dir", metavar="DATA_DIR", help="directory of canonical tables")
-    parser.add_argument("--calibration-end", required=True,
+    parser.add_argument("--calibration-end", required=True, type=_day,
                         help="first day after the calibration period (YYYY-MM-DD, exclusive)")
-    parser.add_argument("--observation-end", required=True,
+    parser.add_argument("--observation-end", required=True, type=_day,
                         help="first day after the holdout period (YYYY-MM-DD, exclusive)")
     parser.add_argument("--unit", choices=("day", "week"), default="week",
                         help="time unit of recency/T and the likelihood (default week)")
-    parser.add_argument("--churn-days", type=int, default=30,
+    parser.add_argument("--churn-days", type=_churn_days, default=30,
                         help="churn = no purchase in this many days (default 30)")
     parser.add_argument("--timezone", default="Asia/Shanghai")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -52,12 +75,18 @@ def clv_report(shop, calibration_end, observation_end, *, unit: str = "week",
     from crm_experiments.errors import CrmError
     from crm_experiments.models.btyd import ModelWarning
     from crm_experiments.models.churn import compare_churn_scorers
-    from crm_experiments.models.features import rfm_features
+    from crm_experiments.models.features import data_end, rfm_features
     from crm_experiments.models.gamma_gamma import GammaGammaModel
     from crm_experiments.models.validation import fit_purchase_models, validate_models
 
     cal, obs = pd.Timestamp(calibration_end), pd.Timestamp(observation_end)
     orders = shop["orders"]
+    end = data_end(orders)
+    if obs > end:  # days without data would count as days without purchases
+        raise CrmError(f"{shop.data_dir}: the orders end on {(end - pd.Timedelta(days=1)).date()}"
+                       f", before the observation end {obs.date()}: the holdout would count the "
+                       "days without data as days without purchases; use --observation-end "
+                       f"{end.date()} or earlier")
     feats = rfm_features(orders, cal, obs, unit=unit)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -130,11 +159,17 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.errors import CrmError
+    from crm_experiments.io.process import check_writable
     from crm_experiments.io.reader import load_shop
 
-    if args.predictions is not None and args.predictions.suffix.lower() not in PREDICTION_FORMATS:
-        raise CrmError(f"--predictions {args.predictions}: the file must end in "
-                       f"{' or '.join(PREDICTION_FORMATS)}")
+    if args.predictions is not None:
+        if args.predictions.suffix.lower() not in PREDICTION_FORMATS:
+            raise CrmError(f"--predictions {args.predictions}: the file must end in "
+                           f"{' or '.join(PREDICTION_FORMATS)}")
+        if args.predictions.is_dir():
+            raise CrmError(f"--predictions {args.predictions}: is a folder, not a file")
+        # before the fits: a file that cannot be written is refused first
+        check_writable(args.predictions.parent, "folder of --predictions", create=False)
     shop = load_shop(args.data_dir, timezone=args.timezone)
     fitted: dict = {}
     rep = clv_report(shop, args.calibration_end, args.observation_end, unit=args.unit,

@@ -67,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    from crm_experiments.cli.generate import check_customers
+    from crm_experiments.io.process import check_writable
+
+    check_customers(args.customers)
+    # before the data are generated: the reports can be written
+    check_writable(args.reports_dir, create=False)
     args.params = args.params or str(default_params())
     params = load_params(args.params)
     ensure_demo_data(params, args.customers, args.regenerate, say)

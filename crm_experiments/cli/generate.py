@@ -12,6 +12,18 @@ from pathlib import Path
 
 from crm_experiments.errors import CrmError
 
+#: Bounds of a generated shop: below 10 customers the arms are empty; above MAX_CUSTOMERS the
+#: arrays do not fit a machine's memory (about 3.3 orders and 1 KB of tables per customer).
+MIN_CUSTOMERS, MAX_CUSTOMERS = 10, 5_000_000
+#: --purchase-rate-scale above this multiplies orders past any real shop (and memory).
+MAX_RATE_SCALE = 10.0
+
+
+def check_customers(n: int, option: str = "--customers") -> None:
+    """Refuse a number of customers outside MIN_CUSTOMERS..MAX_CUSTOMERS, naming the option."""
+    if not MIN_CUSTOMERS <= n <= MAX_CUSTOMERS:
+        raise CrmError(f"{option} must be {MIN_CUSTOMERS} to {MAX_CUSTOMERS:,}, got {n}")
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("params", metavar="PARAMS.yaml", type=Path,
@@ -33,15 +45,19 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from crm_experiments.demo.generator import generate_shop
+    from crm_experiments.io.process import check_writable
     from crm_experiments.params import load_params
 
     params = load_params(args.params)
-    if args.customers < 10:
-        raise CrmError(f"--customers must be at least 10, got {args.customers}")
-    if not args.purchase_rate_scale > 0:
-        raise CrmError(f"--purchase-rate-scale must be > 0, got {args.purchase_rate_scale}")
+    check_customers(args.customers)
+    if not 0 < args.purchase_rate_scale <= MAX_RATE_SCALE:  # NaN fails too
+        raise CrmError(f"--purchase-rate-scale must be > 0 and at most {MAX_RATE_SCALE:g}, "
+                       f"got {args.purchase_rate_scale}")
+    if args.seed is not None and not 0 <= args.seed <= 2**32 - 1:
+        raise CrmError(f"--seed must be 0 to 2**32 - 1 (the params' rule), got {args.seed}")
     if args.out_dir.exists() and not args.out_dir.is_dir():
         raise CrmError(f"{args.out_dir} exists and is not a directory")
+    check_writable(args.out_dir, "output folder", create=False)
     started = time.perf_counter()
     out = generate_shop(args.out_dir, params, n_customers=args.customers, seed=args.seed,
                         file_format=args.format, purchase_rate_scale=args.purchase_rate_scale)

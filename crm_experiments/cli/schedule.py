@@ -20,7 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.cli.run import terminate_as_interrupt
+    from crm_experiments.io.process import check_writable
     from crm_experiments.pipeline.schedule import run_due
+
+    # before any evaluation (and its lock, kept in the reports folder): it can be written
+    check_writable(args.reports_dir, create=False)
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -24,6 +24,8 @@ from crm_experiments.cli._tables import read_customer_table
 from crm_experiments.cli.compare import _plain
 from crm_experiments.uplift.model import UpliftInputError, UpliftResult, analyse_uplift
 
+MAX_BOOT = 100_000  # bootstrap resamples; more only takes longer (and memory)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("table", help="per-customer table, .csv or .parquet")
@@ -49,16 +51,27 @@ def _read(path: Path, arm: str) -> pd.DataFrame:
 
 
 def _costs(values: list[str]) -> dict[str, float]:
-    out = {}
+    """``ARM=VALUE`` options as {arm: cost}: one finite cost from 0 to ``MAX_MONEY`` per arm
+    (a second value for the same arm is refused, not kept silently)."""
+    from crm_experiments.params import MAX_MONEY
+
+    out: dict[str, float] = {}
     for v in values:
         key, sep, rest = v.partition("=")
         if not sep or not key or not rest:
             raise UpliftInputError(f"--cost-per-treated {v!r}: expected ARM=VALUE")
         try:
-            out[key] = float(rest)
+            cost = float(rest)
         except ValueError:
             raise UpliftInputError(f"--cost-per-treated {v!r}: {rest!r} is not a number") \
                 from None
+        if not 0 <= cost <= MAX_MONEY:  # NaN fails both comparisons
+            raise UpliftInputError(f"--cost-per-treated {v!r}: a cost per customer is a number "
+                                   f"from 0 to {MAX_MONEY:g}")
+        if key in out:
+            raise UpliftInputError(f"--cost-per-treated: arm {key!r} given twice ({out[key]:g}, "
+                                   f"then {cost:g}): give it once")
+        out[key] = cost
     return out
 
 
@@ -86,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
     features = [f.strip() for f in args.features.split(",") if f.strip()]
     if not features:
         raise UpliftInputError("--features: give at least one column, e.g. --features a,b")
-    if args.n_boot < 10:
-        raise UpliftInputError(f"--n-boot {args.n_boot}: use at least 10 resamples")
+    if not 10 <= args.n_boot <= MAX_BOOT:
+        raise UpliftInputError(f"--n-boot {args.n_boot}: use 10 to {MAX_BOOT:,} resamples")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise UpliftInputError(f"--seed {args.seed}: use 0 to 2**32 - 1 (what NumPy accepts)")
     df = _read(path, args.arm)
     result = analyse_uplift(
         df, arm=args.arm, control=args.control, outcome=args.outcome, features=features,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from crm_experiments.errors import CrmError, ParamsError
 from crm_experiments.params import CampaignParams, load_params
-from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
+from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client, store_absent
 from crm_experiments.tracking.ledger import evaluation_lock, finished_keys, lock_dir
 
 CAMPAIGNS_DIR = Path("params") / "campaigns"
@@ -111,8 +111,10 @@ def due(today: dt.date, campaigns_dir: str | Path = CAMPAIGNS_DIR
     """Evaluations whose date has come (``due_date <= today``) and that have no FINISHED run
     yet, oldest first; plus the errors of invalid campaign files."""
     campaigns, errors = load_campaigns(campaigns_dir)
-    client, exp_id = mlflow_client()
-    done = finished_keys(client, [exp_id], REPORT_TYPE)
+    done: set = set()
+    if not store_absent():  # no store yet: nothing is done (and none is created here)
+        client, exp_id = mlflow_client()
+        done = finished_keys(client, [exp_id], REPORT_TYPE)
     pending = [e for e in evaluations(campaigns)
                if e.due_date <= today and (e.campaign_id, e.horizon_days) not in done]
     return pending, errors

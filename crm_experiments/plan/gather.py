@@ -21,7 +21,7 @@ from crm_experiments.analyses.result import (
     StoredResult,
 )
 from crm_experiments.errors import CrmError
-from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client
+from crm_experiments.tracking.client import REPORT_TYPE, mlflow_client, store_absent
 
 RESULTS = "results"  # the artifact folder the runner logs an evaluation's result into
 PER_CUSTOMER_TABLE = "customers.parquet"  # Evaluation.tables()["customers"]: not downloaded
@@ -118,6 +118,9 @@ def read_evaluation(client, run_id: str, campaign_id: str, work: Path) -> Stored
 def gather_evaluations(campaign_ids: list[str] | None = None) -> list[PastCampaign]:
     """Every campaign's FINISHED evaluation at its longest horizon (oldest sale first)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if store_absent():  # nothing to read: do not create an empty store
+        raise PlanError("no FINISHED campaign evaluation in MLflow (no tracking store yet); "
+                        "run `crm-exp run` first")
     client, exp_id = mlflow_client()
     query = f"tags.report_type = '{REPORT_TYPE}' and attributes.status = 'FINISHED'"
     runs = []

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from crm_experiments.analyses.result import jsonable
 from crm_experiments.errors import CrmError
@@ -69,7 +70,12 @@ def next_params(plan: Plan, base: dict, *, sale_start: dt.date | None,
     if sale_start is None:
         sale_start = _next_year(old_start)
     if sale_end is None:
-        sale_end = sale_start + (old_end - old_start)
+        try:
+            sale_end = sale_start + (old_end - old_start)
+        except OverflowError:
+            days = (old_end - old_start).days + 1
+            raise PlanError(f"sale start {sale_start}: a round of {days} days would end after "
+                            "year 9999") from None
     raw["campaign_id"] = plan.next_id
     raw["display_name"] = tr("plan_display_name", raw.get("language", "en"),
                              next_id=plan.next_id, campaigns=", ".join(plan.campaigns))
@@ -85,7 +91,12 @@ def next_params(plan: Plan, base: dict, *, sale_start: dt.date | None,
     if data_path is not None:
         raw["data"]["path"] = str(data_path)
     raw["data"]["path"] = str(raw["data"]["path"])
-    CampaignParams.model_validate(raw)
+    try:
+        CampaignParams.model_validate(raw)
+    except ValidationError as exc:  # e.g. a default sale end past the last allowed day
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}"
+                            for e in exc.errors())
+        raise PlanError(f"the next round's params would be invalid ({reasons})") from None
     return raw
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_experiments.io.atomic import atomic_write_text
-from crm_experiments.params import CAMPAIGN_ID_PATTERN
+from crm_experiments.io.process import check_writable
+from crm_experiments.params import CAMPAIGN_ID_PATTERN, FIRST_SALE_DAY, LAST_SALE_DAY, MAX_MONEY
 from crm_experiments.plan.decide import Plan, build_plan
 from crm_experiments.plan.gather import PlanError, gather_evaluations
 from crm_experiments.plan.output import (
@@ -43,6 +44,12 @@ def _prepare(next_id: str, campaigns: list[str] | None, sale_start: dt.date | No
         raise PlanError(f"sale end {sale_end} is before sale start {sale_start}")
     if budget is not None and not budget > 0:
         raise PlanError(f"--budget {budget}: must be positive")
+    if budget is not None and not budget <= MAX_MONEY:  # inf is no budget, not a cap
+        raise PlanError(f"--budget {budget}: at most {MAX_MONEY:g} (leave it out for no cap)")
+    for option, day in (("--sale-start", sale_start), ("--sale-end", sale_end)):
+        if day is not None and not FIRST_SALE_DAY <= day <= LAST_SALE_DAY:
+            raise PlanError(f"{option} {day}: outside {FIRST_SALE_DAY}..{LAST_SALE_DAY}, the "
+                            "days a campaign can have")
     past = gather_evaluations(campaigns or None)
     if next_id in {p.campaign_id for p in past}:
         raise PlanError(f"--next-id {next_id!r} is already an evaluated campaign")
@@ -67,9 +74,13 @@ def make_plan(next_id: str, *, campaigns: list[str] | None = None,
     evaluates it before a person accepts it by moving it there; ``campaigns_dir`` is read for
     the latest campaign's own params."""
     campaigns_dir = Path(campaigns_dir)
+    out = Path(out_dir) if out_dir else Path("reports") / next_id / "plan"
+    if CAMPAIGN_ID_PATTERN.match(next_id):  # else _prepare refuses the id, naming it
+        # before the work and before the MLflow run: both folders can be written
+        check_writable(drafts_dir, "drafts folder", create=False)
+        check_writable(out, "plan folder", create=False)
     plan, raw = _prepare(next_id, campaigns, sale_start, sale_end, budget, campaigns_dir,
                          data_path)
-    out = Path(out_dir) if out_dir else Path("reports") / next_id / "plan"
     params_path, summary, run_id = publish(plan, raw, Path(drafts_dir) / f"{next_id}.yaml", out,
                                            force=force)
     if out.name == "plan" and out.parent.name == next_id:  # the reports layout: list it

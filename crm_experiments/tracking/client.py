@@ -145,6 +145,14 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{local_store()}"
 
 
+def store_absent() -> bool:
+    """True when :func:`tracking_uri` is a local SQLite store that does not exist yet: a
+    command that only reads (``plan``, ``campaigns``) says there is nothing instead of
+    creating an empty store."""
+    db = _store_path(tracking_uri())
+    return db is not None and not db.exists()
+
+
 def mlflow_client():
     """An MLflow client on :func:`tracking_uri` and the id of our experiment (created if
     missing; with a local sqlite store its artifacts go to ``mlartifacts/`` beside it)."""

@@ -59,6 +59,7 @@ from crm_experiments.io.exports._parse import (
 from crm_experiments.io.exports.importer import FORMATS
 from crm_experiments.io.exports.pseudonymise import KeySource, Pseudonymiser, load_key
 from crm_experiments.io.staging import resolve_timezone
+from crm_experiments.params import CAMPAIGN_ID_PATTERN, FIRST_SALE_DAY, LAST_SALE_DAY, MAX_MONEY
 
 IDENTIFIER_HEADERS: dict[str, tuple[str, ...]] = {
     "taobao": ("买家会员名", "买家昵称", "会员名", "nick"),
@@ -137,6 +138,12 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
         raise CrmError("no arm list given (--arm NAME=FILE)")
     if not campaign_id.strip():
         raise CrmError("the campaign id is empty")
+    if not CAMPAIGN_ID_PATTERN.match(campaign_id):
+        # the params' rule: an id that no params file can carry would never be evaluated
+        raise CrmError(f"--campaign-id {campaign_id!r}: use 1-64 characters of a-z, 0-9, '_' "
+                       "or '-' (the campaign_id of the params)")
+    if cost is not None and not 0 <= cost <= MAX_MONEY:  # NaN fails both comparisons
+        raise CrmError(f"--cost {cost}: a cost per message is a number from 0 to {MAX_MONEY:g}")
     for _, p in arms:
         if not Path(p).is_file():
             raise CrmError(f"{p}: file not found")
@@ -149,6 +156,9 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
             from exc
     if assigned is not None and assigned.tzinfo is not None:
         assigned = assigned.tz_convert(tz).tz_localize(None)
+    if assigned is not None and not FIRST_SALE_DAY <= assigned.date() <= LAST_SALE_DAY:
+        raise CrmError(f"--assigned-at {assigned_at!r}: outside {FIRST_SALE_DAY}.."
+                       f"{LAST_SALE_DAY}, the days a campaign can have")
     known = _known_customers(data_dir)
     if pseudonymiser is None:
         key, key_source = load_key()
@@ -162,6 +172,11 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
         if not ARM_NAME.fullmatch(arm):
             problems.add(Path(p).name, "invalid_arm_name",
                          f"arm name {arm!r} must be letters, digits, '_', '.' or '-'")
+    if control_arm not in names:  # else every list's customers would count as treated
+        problems.add(Path(arms[0][1]).name, "missing_control",
+                     f"no list for the control arm {control_arm!r} (arms given: "
+                     f"{', '.join(names)}): add --arm {control_arm}=FILE or name the holdout "
+                     "with --control")
     for arm in {a for a in names if names.count(a) > 1}:
         files = [Path(p).name for a, p in arms if a == arm]
         problems.add(files[-1], "duplicate_arm",
