@@ -498,6 +498,11 @@ def _design_inputs(arms: pd.DataFrame, kinds: pd.DataFrame, primary: str | None,
             if g["variance_reduction"].notna().any() else 0.0
         sds = g["se"] / np.sqrt(1 / g["n_arm"] + 1 / g["n_control"]) / math.sqrt(1 - vr0)
         sd, mean = float(np.sqrt(np.average(sds ** 2, weights=g["n_arm"]))), math.nan
+    if not (math.isfinite(sd) and sd > 0):  # e.g. no customer of the holdout bought
+        raise PlanError(
+            "cannot size the next round's holdout: net profit per customer has no spread "
+            f"(sd {sd:g}) in the evaluations of {', '.join(map(str, per['campaign_id']))}; "
+            "plan from a campaign whose holdout bought (--campaigns) or set the shares by hand")
     vr = g["variance_reduction"].dropna()
     vr = (min(max(float(vr.iloc[0] if len(vr) == 1 else np.median(vr)), 0.0),
               MAX_VARIANCE_REDUCTION) if len(vr) else 0.0)

@@ -166,3 +166,19 @@ def test_a_decision_unlike_the_evaluations_is_explained(drafted):
     notes = _decisions_that_differ(arms, kinds, "c")
     assert [(n["args"]["kind"], n["args"]["plan_key"], n["args"]["evaluation_key"])
             for n in notes] == [("k1", "plan_decision_keep", "decision_label_test_again")]
+
+
+def test_a_holdout_without_spread_is_a_clear_refusal():
+    """A past evaluation whose holdout's net profit has no spread (no holdout customer
+    bought) cannot size the next holdout: a PlanError naming the campaign, not statsmodels'
+    'sd must be positive' traceback."""
+    from crm_experiments.plan.decide import _design_inputs
+
+    arms = pd.DataFrame({"campaign_id": ["c_zero"], "kind": ["coupon"], "control_sd": [0.0],
+                         "control_mean": [0.0], "n_control": [500], "variance_reduction": [0.2],
+                         "se": [0.1], "n_arm": [500]})
+    kinds = pd.DataFrame({"kind": ["coupon"], "estimate": [1.0], "ci_high": [2.0], "k": [1]})
+    with pytest.raises(PlanError, match=r"no spread \(sd 0\) in the evaluations of c_zero"):
+        _design_inputs(arms, kinds, "coupon", 0.05, 0.8, [])
+    arms["control_sd"] = 3.0  # with spread it sizes the holdout
+    assert _design_inputs(arms, kinds, "coupon", 0.05, 0.8, [])["sd"] == 3.0
