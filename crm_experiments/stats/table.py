@@ -197,7 +197,9 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     counts = {a: int((labels == a).sum()) for a in arms}
     small = [a for a, n in counts.items() if n < 2]
     if small:
-        raise TableError(f"{source}: arm(s) {', '.join(small)} have fewer than 2 rows")
+        raise TableError(f"{source}: arm(s) {', '.join(small)} have fewer than 2 rows "
+                         f"(customers or units; {', '.join(f'{a}: {counts[a]}' for a in small)})"
+                         ": a mean's variance needs at least 2")
     unknown_cov = sorted(set(covariates) - set(metrics))
     if unknown_cov:
         raise TableError(f"{source}: covariate given for {', '.join(unknown_cov)}, which is "
