@@ -118,6 +118,9 @@ CASES: dict[str, Cmd] = {
                                "random bytes named .csv"),
     "uplift-empty-table": Cmd(f"uplift empty.csv {UP}", 2, r"empty\.csv: cannot read the table",
                               "an empty file"),
+    "uplift-csv-named-parquet": Cmd(f"uplift csv.parquet {UP}", 2, r"csv\.parquet: cannot "
+                                    r"read the table \(.*not a parquet file", "a CSV file "
+                                    "named .parquet"),
     "uplift-single-arm": Cmd(f"uplift onearm.csv {UP}", 2, r"holds only the control arm",
                              "a table with the control arm only: nothing to compare"),
     "uplift-unknown-control": Cmd("uplift twoarm.csv --arm arm --control nosuch --outcome y "
@@ -262,6 +265,15 @@ CASES: dict[str, Cmd] = {
     "lists-binary-file": Cmd(f"lists {LISTS} --arm control=control.csv --arm coupon=bin.csv", 1,
                              r"bin\.csv: \[unreadable_file\] the file holds NUL bytes",
                              "a binary file"),
+    "lists-binary-xlsx": Cmd(f"lists {LISTS} --arm control=control.csv --arm coupon=bin.xlsx",
+                             1, r"bin\.xlsx: \[unreadable_file\] not a readable \.xlsx",
+                             "random bytes named .xlsx"),
+    "lists-empty-xlsx": Cmd(f"lists {LISTS} --arm control=control.csv --arm coupon=empty.xlsx",
+                            1, r"empty\.xlsx: \[empty_file\]", "an empty .xlsx"),
+    "lists-wrong-source": Cmd(f"lists {LISTS.replace('taobao', 'shopify')} {ARMS}", 1,
+                              r"\[missing_column\] no buyer column: looked for the headers "
+                              r"Email, email \(the file has 买家会员名\)", "Taobao lists read "
+                              "as Shopify: the headers looked for and found are named"),
     "lists-folder-as-list": Cmd(f"lists {LISTS} --arm control=control.csv --arm coupon=adir", 2,
                                 r"adir: file not found", "a folder as a list"),
     "lists-missing-data": Cmd(f"lists --source taobao --data nowhere --campaign-id c1 {ARMS}", 2,
@@ -392,8 +404,11 @@ def world(tmp_path_factory) -> Path:
     (w / "afile").write_text("x\n", encoding="utf-8")
     (w / "bin.csv").write_bytes(bytes(range(256)) * 4)
     (w / "empty.csv").write_bytes(b"")
+    (w / "empty.xlsx").write_bytes(b"")
+    (w / "bin.xlsx").write_bytes(bytes(range(256)) * 4)
     _rng_table(["control"], 40).to_csv(w / "onearm.csv", index=False)
     _rng_table(["control", "a"], 200).to_csv(w / "twoarm.csv", index=False)
+    _rng_table(["control", "a"], 40).to_csv(w / "csv.parquet", index=False)
     # lists: a data folder whose customers are four Taobao nicks pseudonymised with KEY
     key = Pseudonymiser(KEY.encode())
     (w / "ldata").mkdir()
