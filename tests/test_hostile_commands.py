@@ -229,7 +229,8 @@ CASES: dict[str, Cmd] = {
     "schedule-file-as-folder": Cmd("schedule --today 2026-01-01 --campaigns afile", 2,
                                    r"afile: campaign folder not found", "a file as the folder"),
     "schedule-today-not-a-date": Cmd("schedule --today notadate --campaigns camps", 2,
-                                     r"argument --today: invalid", "--today not a date"),
+                                     r"argument --today: 'notadate' is not a date \(YYYY-MM-DD\)",
+                                     "--today not a date: the value and the format"),
     "schedule-reports-unwritable": Cmd("schedule --today 2026-01-01 --campaigns camps "
                                        "--reports-dir afile/rep", 2, r"afile/rep: the reports "
                                        r"folder cannot be written.*nothing was done",

@@ -24,41 +24,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from crm_experiments.cli._types import iso_date, whole_days
+
 PREDICTION_FORMATS = (".parquet", ".csv")
 MAX_CHURN_DAYS = 365
-
-
-def _day(text: str) -> str:
-    """argparse type of the period ends: an ISO date (YYYY-MM-DD), kept as text."""
-    import datetime as dt
-
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _churn_days(text: str) -> int:
-    """argparse type of ``--churn-days``: whole days 1..``MAX_CHURN_DAYS``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 1 <= value <= MAX_CHURN_DAYS:
-        raise argparse.ArgumentTypeError(f"{value} days: churn is judged over 1-{MAX_CHURN_DAYS}"
-                                         " days without a purchase")
-    return value
+CHURN_DAYS = whole_days(MAX_CHURN_DAYS,
+                        f"churn is judged over 1-{MAX_CHURN_DAYS} days without a purchase")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data_dir", metavar="DATA_DIR", help="directory of canonical tables")
-    parser.add_argument("--calibration-end", required=True, type=_day,
+    parser.add_argument("--calibration-end", required=True, type=iso_date,
                         help="first day after the calibration period (YYYY-MM-DD, exclusive)")
-    parser.add_argument("--observation-end", required=True, type=_day,
+    parser.add_argument("--observation-end", required=True, type=iso_date,
                         help="first day after the holdout period (YYYY-MM-DD, exclusive)")
     parser.add_argument("--unit", choices=("day", "week"), default="week",
                         help="time unit of recency/T and the likelihood (default week)")
-    parser.add_argument("--churn-days", type=_churn_days, default=30,
+    parser.add_argument("--churn-days", type=CHURN_DAYS, default=30,
                         help="churn = no purchase in this many days (default 30)")
     parser.add_argument("--timezone", default="Asia/Shanghai")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -9,9 +9,11 @@ import datetime as dt
 import json
 import sys
 
+from crm_experiments.cli._types import iso_date
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--today", type=dt.date.fromisoformat, default=dt.date.today(),
+    parser.add_argument("--today", type=iso_date, default=dt.date.today(),
                         help="the date to check against (YYYY-MM-DD; default today)")
     parser.add_argument("--campaigns", default="params/campaigns",
                         help="folder with one YAML per campaign")

@@ -76,20 +76,6 @@ class _Parser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def horizon_days(text: str) -> int:
-    """argparse type of ``--horizon``: whole days 1..``MAX_HORIZON`` (the params' rule)."""
-    from crm_experiments.params import MAX_HORIZON
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 1 <= value <= MAX_HORIZON:
-        raise argparse.ArgumentTypeError(f"{value} days: a horizon is 1-{MAX_HORIZON} days after "
-                                         "the sale end")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="crm-exp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

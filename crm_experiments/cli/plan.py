@@ -13,23 +13,17 @@ language, ``summary.<other>.html``); logs both to MLflow (run tagged
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+from crm_experiments.cli._types import iso_date
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--next-id", required=True, help="campaign id of the next round")
     parser.add_argument("--campaigns", help="comma-separated campaign ids (default: all "
                         "campaigns with a finished evaluation)")
-    parser.add_argument("--sale-start", type=_date, help="first sale day (default: the latest "
+    parser.add_argument("--sale-start", type=iso_date, help="first sale day (default: the latest "
                         "campaign's, one year later)")
-    parser.add_argument("--sale-end", type=_date, help="last sale day (default: same length)")
+    parser.add_argument("--sale-end", type=iso_date, help="last sale day (default: same length)")
     parser.add_argument("--budget", type=float, help="spend cap for coupons, messages and "
                         "fixed cost (currency of the shop)")
     parser.add_argument("--campaigns-dir", default="params/campaigns",

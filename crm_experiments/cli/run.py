@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from crm_experiments.cli.main import horizon_days
+    from crm_experiments.cli._types import horizon_days
 
     parser.add_argument("params", help="campaign parameters (YAML)")
     parser.add_argument("--horizon", type=horizon_days, action="append",

@@ -21,7 +21,7 @@ from crm_experiments.errors import CrmError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from crm_experiments.cli.main import horizon_days
+    from crm_experiments.cli._types import horizon_days
 
     parser.add_argument("data_dir", metavar="DATA_DIR", type=Path, nargs="?", default=None,
                         help="directory holding orders.csv / orders.parquet and other tables "
