@@ -39,6 +39,7 @@ from crm_experiments.stats.effects import (
     compare_means,
     compare_proportions,
     compare_ratios,
+    lin_design,
 )
 from crm_experiments.stats.multiple import adjust
 from crm_experiments.stats.result import Effect, effects_frame
@@ -158,6 +159,28 @@ def _is_binary(values: np.ndarray) -> bool:
     return bool(np.isin(values, (0.0, 1.0)).all())
 
 
+def lin_identified(x, treatment) -> bool:
+    """Whether Lin's regression (:func:`~crm_experiments.stats.effects.compare_adjusted`) is
+    identified with a residual left in each arm: each arm has more rows than its own
+    intercept and slopes (``k + 2`` for ``k`` covariate columns) and the design has full
+    column rank (a covariate constant within an arm makes its interaction column zero).
+    Otherwise HC2 errors of a saturated or rank-deficient fit are zero or undefined and the
+    interval would claim a precision the data do not have.
+
+    >>> import numpy as np
+    >>> lin_identified(np.arange(6.0), np.array([1, 1, 1, 1, 0, 0], bool))  # 2 controls
+    False
+    >>> lin_identified(np.arange(8.0), np.array([1, 1, 1, 1, 0, 0, 0, 0], bool))
+    True
+    """
+    on = np.asarray(treatment, dtype=bool)
+    xs = np.asarray(x, dtype=float).reshape(len(on), -1)
+    if min(on.sum(), (~on).sum()) < xs.shape[1] + 2:
+        return False
+    _, design = lin_design(np.zeros(len(on)), xs, on)
+    return int(np.linalg.matrix_rank(design.T @ design)) == design.shape[1]
+
+
 def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[str] = (),
                  covariates: Mapping[str, str] | None = None,
                  ratios: Mapping[str, tuple[str, str]] | None = None,
@@ -223,10 +246,10 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
         for a in treated:
             tag = {"metric": metric, "arm": a, "control": control}
             on = labels == a
-            if x is not None:
-                keep = on | is_ctl
+            keep = on | is_ctl
+            if x is not None and lin_identified(x[keep], on[keep]):
                 effect = compare_adjusted(y[keep], x[keep], on[keep], alpha, **tag)
-            else:
+            else:  # no covariate, or too few rows to fit its slopes: the plain comparison
                 s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
                 estimator = compare_proportions if binary else compare_means
                 effect = estimator(s_t, s_c, alpha, **tag)

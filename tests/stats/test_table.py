@@ -112,3 +112,25 @@ def test_engine_path_equals_row_path(customers, kind, x, den):
                                     else c[den]))
         for field in ("estimate", "ci_low", "ci_high", "p_value", "rel_ci_low", "rel_ci_high"):
             assert getattr(e, field) == pytest.approx(getattr(want, field), rel=1e-9)
+
+
+def test_too_few_rows_for_the_covariate_slopes_get_welch():
+    """Two holdout rows cannot fit Lin's per-arm slopes (saturated: HC2 errors undefined);
+    the metric gets Welch's comparison, equal to scipy's, and says so in its method; with
+    enough rows the same data get the adjustment."""
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(3)
+    y_t, y_c = rng.gamma(2.0, 30.0, 40), np.array([12.0, 85.0])
+    x = np.r_[rng.gamma(2.0, 20.0, 40), [10.0, 60.0]]
+    df = pd.DataFrame({"arm": ["t"] * 40 + ["c"] * 2, "y": np.r_[y_t, y_c], "x": x})
+    e = compare_arms(df, arm="arm", control="c", metrics=["y"], covariates={"y": "x"},
+                     binary_metrics=()).effects[0]
+    assert e.method == "welch_t"
+    welch = sps.ttest_ind(y_t, y_c, equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    assert e.estimate == pytest.approx(y_t.mean() - y_c.mean())
+    assert (e.ci_low, e.ci_high, e.p_value) == pytest.approx((ci.low, ci.high, welch.pvalue))
+    more = pd.concat([df, df[df.arm == "c"].assign(y=[30.0, 5.0], x=[25.0, 3.0])])
+    assert compare_arms(more, arm="arm", control="c", metrics=["y"], covariates={"y": "x"},
+                        binary_metrics=()).effects[0].method == "lin_ols_hc2"
