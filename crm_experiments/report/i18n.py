@@ -1261,6 +1261,57 @@ TEXT: dict[str, tuple[str, str]] = {
         "投资回报率和每增量订单成本。提供优惠券表（或订单的优惠券编号）即可计算。"),
     "roi_clause_no_coupon_cost": ("; the coupons' cost is not recorded, so there is no ROI",
                                   "；未记录优惠券成本，无法计算投资回报率"),
+    # --- sale watch page (report.watch_page) ------------------------------------------------
+    "watch_title": ("Sale watch: {name}", "活动实时监测：{name}"),
+    "watch_day": ("Data through {day} (sale {start} to {end})",
+                  "数据截至 {day}（活动期 {start} 至 {end}）"),
+    "watch_intervals_today": ("Arms vs the holdout, cumulative since the sale start",
+                              "各实验组与对照组比较（自活动开始累计）"),
+    "watch_metric": ("Metric", "指标"),
+    "watch_metric_converted": ("Conversion (share of customers who bought)",
+                               "转化率（购买客户占比）"),
+    "watch_metric_revenue": ("Net revenue per customer", "每客户净收入"),
+    "watch_estimate": ("Difference vs holdout", "与对照组的差"),
+    "watch_cs": ("Always-valid interval", "随时有效区间"),
+    "watch_naive": ("Fixed-sample interval (not for daily looks)", "固定样本区间（不可每日查看）"),
+    "watch_status": ("Status", "状态"),
+    "watch_between": ("{lo} to {hi}", "{lo} 至 {hi}"),
+    "watch_excludes_zero": ("differs from the holdout", "与对照组有差异"),
+    "watch_includes_zero": ("no clear difference yet", "尚无明确差异"),
+    "watch_cs_method": (
+        "Always-valid {level} intervals (asymptotic confidence sequence, normal mixture, tuned "
+        "to all assigned customers): they hold at every day simultaneously, so they may be "
+        "checked daily and the test stopped the first day one excludes 0. The fixed-sample "
+        "Welch interval is narrower but only valid for a single look.",
+        "随时有效的 {level} 区间（渐近置信序列，正态混合边界，按全部实验客户数调参）：在每一天同时成立，"
+        "因此可以每天查看，并在区间首次不含 0 的那天停止。固定样本 Welch 区间更窄，但只对单次查看有效。"),
+    "watch_srm": ("Sample ratio check", "样本比例检查"),
+    "watch_srm_ok": ("Arm sizes match the plan (chi-square p = {p}, {n} customers).",
+                     "各组人数符合计划（卡方检验 p = {p}，共 {n} 位客户）。"),
+    "watch_srm_mismatch": (
+        "Sample ratio mismatch (chi-square p = {p}, {n} customers): assignment or tracking is "
+        "broken; do not trust the comparisons.",
+        "样本比例异常（卡方检验 p = {p}，共 {n} 位客户）：分组或追踪有误，请勿信任比较结果。"),
+    "watch_observed_share": ("Observed share", "实际占比"),
+    "watch_planned_share": ("Planned share", "计划占比"),
+    "watch_kpis": ("Shop KPIs per day against the baseline", "每日店铺指标与基线对比"),
+    "watch_day_col": ("Day", "日期"),
+    "watch_baseline": ("Baseline (average day of {n})", "基线（{n} 天日均）"),
+    "watch_kpi_note": (
+        "From {lead} days before the sale start; * = a sale day. Baseline: the average day of "
+        "the {n} days before these (orders and money per day; rates over the {n} days).",
+        "从活动开始前 {lead} 天起；* = 活动日。基线：此前 {n} 天的日均值（订单与金额为日均；比率按 {n} 天整体计算）。"),
+    "watch_kpi_paid_orders": ("Paid orders", "已付款订单"),
+    "watch_kpi_gmv": ("GMV", "成交额"),
+    "watch_kpi_net_revenue": ("Net revenue", "净收入"),
+    "watch_kpi_aov": ("Average order value", "客单价"),
+    "watch_kpi_paid_rate": ("Paid rate", "付款率"),
+    "watch_kpi_refund_rate": ("Refund rate", "退款率"),
+    "watch_by_day": ("Intervals day by day", "逐日区间"),
+    "watch_note_not_started": ("The sale has not started: intervals begin on its first day.",
+                               "活动尚未开始：区间从活动第一天开始计算。"),
+    "watch_note_no_holdout": ("The holdout has fewer than 2 customers: no interval against it.",
+                              "对照组少于 2 位客户：无法与之比较区间。"),
 }
 
 
