@@ -1,0 +1,170 @@
+"""The daily watch of a running sale (``crm-exp watch``): :func:`watch_sale` -> :class:`SaleWatch`.
+
+For the watched day ``D`` (from five days before the sale start to its last day):
+
+* **KPIs per day** (:func:`crm_experiments.metrics.kpis.kpi_comparison`, the evaluation's
+  KPIs) of every day from five days before the start to ``D``, against a **baseline**: the
+  average day of the 28 days before the watch window (money and order counts / 28; rates of
+  the whole 28 days).
+* **Always-valid intervals** per treatment arm vs the holdout, for conversion (share of the
+  arm's customers with a purchase since the sale start) and revenue per customer (net
+  revenue since the sale start, currency), at each sale day up to ``D``:
+  :func:`crm_experiments.stats.sequential.confidence_sequence` (asymptotic confidence
+  sequence, normal mixture, tuned with ``planned_n`` = the customers assigned to the arm and
+  the holdout), on the per-(day, arm) cumulative sums of
+  :func:`crm_experiments.metrics.watch.daily_arm_moments`. They may be looked at every day;
+  the fixed-sample Welch interval (``naive_*``) is kept to compare, not to decide on.
+  Here every assigned customer is counted from the first day (outcomes accumulate, the count
+  does not grow), so the intervals are the boundary's width at ``t`` = all assigned customers.
+* **Sample ratio**: :func:`crm_experiments.stats.srm.check_sample_ratio` of the assigned
+  counts against the planned shares.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from crm_experiments.errors import CrmError
+from crm_experiments.io.reader import ShopData
+from crm_experiments.metrics.kpis import data_span, kpi_comparison
+from crm_experiments.metrics.watch import daily_arm_moments
+from crm_experiments.params import CampaignParams
+from crm_experiments.stats.aggr import MomentStats
+from crm_experiments.stats.sequential import confidence_sequence
+from crm_experiments.stats.srm import SampleRatioResult, check_sample_ratio
+
+#: days watched before the sale start
+LEAD_DAYS = 5
+#: days of the baseline, ending where the watch window starts
+BASELINE_DAYS = 28
+#: KPIs shown per day, and which of them are totals (divided by the baseline's days)
+KPIS = ("paid_orders", "gmv", "net_revenue", "aov", "paid_rate", "refund_rate")
+TOTALS = ("paid_orders", "gmv", "net_revenue")
+METRICS = ("converted", "revenue")
+
+
+@dataclass(frozen=True)
+class SaleWatch:
+    """What the watch page shows for day ``day``; frames described in the module docstring.
+
+    ``kpis``: rows = KPI, columns = ``baseline`` then one ISO date per watched day.
+    ``intervals``: one row per (day, arm, metric) with ``n_arm``, ``n_control``,
+    ``estimate``, ``lower``/``upper`` (always-valid), ``naive_lower``/``naive_upper``
+    (fixed-sample Welch), ``excludes_zero``, ``rho``, ``planned_n``.
+    """
+
+    campaign_id: str
+    day: dt.date
+    first_day: dt.date
+    alpha: float
+    kpis: pd.DataFrame
+    intervals: pd.DataFrame
+    srm: SampleRatioResult
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The intervals, one row per (day, arm, metric)."""
+        return self.intervals.copy()
+
+    def latest(self) -> pd.DataFrame:
+        """The intervals of the watched day only (empty before the sale starts)."""
+        return self.intervals[self.intervals["day"] == self.day].reset_index(drop=True)
+
+
+def default_day(params: CampaignParams, today: dt.date | None = None) -> dt.date:
+    """Today in the shop's timezone, clipped to the sale's days."""
+    if today is None:
+        today = pd.Timestamp.now(tz=params.timezone).date()
+    return min(max(today, params.sale.start), params.sale.end)
+
+
+def watch_sale(shop: ShopData, params: CampaignParams, day: dt.date) -> SaleWatch:
+    """The watch of ``day`` (module docstring). Raises :class:`CrmError` for a day outside
+    the watch window, data that do not reach the day, or a campaign without assignments."""
+    first = params.sale.start - dt.timedelta(days=LEAD_DAYS)
+    if day < first:
+        raise CrmError(f"--day {day} is before the watch window: it starts {LEAD_DAYS} days "
+                       f"before the sale start ({params.sale.start}), on {first}")
+    if day > params.sale.end:
+        raise CrmError(f"--day {day} is after the sale's last day ({params.sale.end}); "
+                       "after the sale use `crm-exp run` for the evaluation")
+    orders = shop["orders"]
+    span = data_span(orders)
+    if span[1] is None or span[1].date() < day:
+        last = "no orders" if span[1] is None else f"the last order is on {span[1].date()}"
+        raise CrmError(f"{shop.data_dir}: the orders do not reach {day} ({last}); "
+                       "watch an earlier --day or export newer data")
+    if not shop.has("assignments"):
+        raise CrmError(f"{shop.data_dir}: no assignments table; the watch needs "
+                       "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
+    a = shop["assignments"]
+    a = a.filter(a.campaign_id == params.campaign_id)
+    moments = daily_arm_moments(orders, a, params.sale.start, day)
+    counts = (a.select("customer_id", "arm").distinct().group_by("arm")
+              .aggregate(n=lambda t: t.count()).to_pandas())
+    if counts.empty:
+        raise CrmError(f"{shop.data_dir}: no assignments for campaign '{params.campaign_id}' "
+                       "(assignments.campaign_id); the watch compares the arms with the holdout")
+    counts = dict(zip(counts["arm"].astype(str), counts["n"].astype(int), strict=True))
+    unknown = sorted(set(counts) - set(params.arm_names))
+    if unknown:
+        raise CrmError(f"assignments of '{params.campaign_id}' name arms the params do not "
+                       f"declare: {', '.join(unknown)}")
+    srm = check_sample_ratio(counts, {x.name: x.planned_share for x in params.arms})
+    notes = []
+    if counts.get(params.control_arm, 0) < 2:
+        notes.append("watch_note_no_holdout")
+    if day < params.sale.start:
+        notes.append("watch_note_not_started")
+    intervals = _intervals(moments, params) if not notes else _empty_intervals()
+    return SaleWatch(campaign_id=params.campaign_id, day=day, first_day=first,
+                     alpha=params.alpha, kpis=_daily_kpis(orders, first, day), intervals=intervals,
+                     srm=srm, notes=tuple(notes))
+
+
+def _daily_kpis(orders, first: dt.date, day: dt.date) -> pd.DataFrame:
+    start = pd.Timestamp(first)
+    windows = {"baseline": (start - pd.Timedelta(days=BASELINE_DAYS), start)}
+    for d in pd.date_range(start, pd.Timestamp(day), freq="D"):
+        windows[d.date().isoformat()] = (d, d + pd.Timedelta(days=1))
+    frame = kpi_comparison(orders, windows).loc[list(KPIS)]
+    frame.loc[list(TOTALS), "baseline"] = frame.loc[list(TOTALS), "baseline"] / BASELINE_DAYS
+    return frame
+
+
+def _moment(row: pd.Series, metric: str) -> MomentStats:
+    if metric == "converted":
+        return MomentStats(n=int(row["n"]), sum_y=row["conv_sum"], sum_yy=row["conv_sum"])
+    return MomentStats(n=int(row["n"]), sum_y=row["rev_sum"], sum_yy=row["rev_sum_sq"])
+
+
+def _empty_intervals() -> pd.DataFrame:
+    return pd.DataFrame(columns=["day", "arm", "metric", "n_arm", "n_control", "estimate",
+                                 "lower", "upper", "naive_lower", "naive_upper",
+                                 "excludes_zero", "rho", "planned_n"])
+
+
+def _intervals(moments: pd.DataFrame, params: CampaignParams) -> pd.DataFrame:
+    control = moments[moments["arm"] == params.control_arm].set_index("day").sort_index()
+    frames = []
+    for arm in params.treatment_arms:
+        rows = moments[moments["arm"] == arm].set_index("day").sort_index()
+        if rows.empty or int(rows["n"].iloc[0]) < 2:
+            continue
+        for metric in METRICS:
+            looks_a = [_moment(r, metric) for _, r in rows.iterrows()]
+            looks_c = [_moment(r, metric) for _, r in control.iterrows()]
+            planned = float(rows["n"].iloc[0] + control["n"].iloc[0])
+            r = confidence_sequence(looks_a, looks_c, alpha=params.alpha, planned_n=planned,
+                                    metric=metric, arm=arm, control=params.control_arm)
+            f = r.to_frame().drop(columns=["look", "control", "alpha", "method"])
+            f.insert(0, "day", [d.date() for d in rows.index])
+            f["planned_n"] = planned
+            frames.append(f)
+    if not frames:
+        return _empty_intervals()
+    cols = list(_empty_intervals().columns)
+    return pd.concat(frames, ignore_index=True)[cols]

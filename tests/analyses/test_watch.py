@@ -1,0 +1,121 @@
+"""The sale watch (analyses.watch): always-valid intervals recomputed from pandas per-customer
+data, wider than the fixed-sample Welch interval, the sample-ratio check and the refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from crm_experiments.analyses.watch import LEAD_DAYS, default_day, watch_sale
+from crm_experiments.errors import CrmError
+from crm_experiments.io.reader import load_shop
+from crm_experiments.params import load_params
+from crm_experiments.stats.aggr import MomentStats
+from crm_experiments.stats.sequential import confidence_sequence
+from crm_experiments.stats.srm import check_sample_ratio
+
+DAY = dt.date(2025, 11, 4)
+
+
+@pytest.fixture(scope="module")
+def setup(small_shop):
+    params = load_params(small_shop)
+    shop = load_shop(params.data.path, params=params)
+    return params, shop, watch_sale(shop, params, DAY)
+
+
+@pytest.fixture(scope="module")
+def per_customer_by_day(setup):
+    """Independent pandas computation: per assigned customer, net revenue since the sale
+    start through each day (purchases = paid and not fully refunded)."""
+    params, shop, _ = setup
+    o = shop["orders"].to_pandas()
+    a = shop["assignments"].to_pandas()
+    a = a[a["campaign_id"] == params.campaign_id][["customer_id", "arm"]]
+    refund = o["refund_amount"].fillna(0)
+    o = o[o["paid_at"].notna() & ((refund <= 0) | (refund < o["amount"]))].copy()
+    o["rev"] = o["amount"] - o["refund_amount"].fillna(0)
+    start = pd.Timestamp(params.sale.start)
+    out = {}
+    for d in pd.date_range(start, pd.Timestamp(DAY)):
+        w = o[(o["created_at"] >= start) & (o["created_at"] < d + pd.Timedelta(days=1))]
+        rev = w.groupby("customer_id")["rev"].sum()
+        t = a.assign(revenue=a["customer_id"].map(rev).fillna(0.0).astype(float))
+        t["converted"] = a["customer_id"].isin(rev.index).astype(float)
+        out[d.date()] = t
+    return out
+
+
+def test_intervals_equal_confidence_sequence_on_pandas_data(setup, per_customer_by_day):
+    params, _, w = setup
+    days = sorted(per_customer_by_day)
+    assert sorted(set(w.intervals["day"])) == days
+    for arm in params.treatment_arms:
+        for metric in ("converted", "revenue"):
+            looks = {g: [MomentStats.from_arrays(t.loc[t["arm"] == g, metric])
+                         for t in (per_customer_by_day[d] for d in days)]
+                     for g in (arm, params.control_arm)}
+            first = per_customer_by_day[days[0]]
+            n = int(first["arm"].isin([arm, params.control_arm]).sum())
+            ref = confidence_sequence(looks[arm], looks[params.control_arm],
+                                      alpha=params.alpha, planned_n=n)
+            iv = w.intervals
+            got = iv[(iv["arm"] == arm) & (iv["metric"] == metric)].sort_values("day")
+            np.testing.assert_allclose(got["estimate"], ref.estimate, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(got["lower"], ref.lower, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(got["upper"], ref.upper, rtol=1e-9, atol=1e-12)
+
+
+def test_always_valid_interval_wider_than_welch(setup, per_customer_by_day):
+    params, _, w = setup
+    last = per_customer_by_day[DAY]
+    for r in w.latest().itertuples(index=False):
+        y_a = last.loc[last["arm"] == r.arm, r.metric]
+        y_c = last.loc[last["arm"] == params.control_arm, r.metric]
+        test = stats.ttest_ind(y_a, y_c, equal_var=False)
+        welch = test.confidence_interval(0.95)
+        assert r.lower < welch.low and r.upper > welch.high
+        assert r.naive_lower == pytest.approx(welch.low, rel=1e-9)
+        se = (welch.high - welch.low) / 2 / stats.t.ppf(0.975, test.df)
+        assert (r.upper - r.lower) / 2 / se > 1.96
+
+
+def test_sample_ratio_against_planned_shares(setup, per_customer_by_day):
+    params, _, w = setup
+    counts = per_customer_by_day[DAY]["arm"].value_counts().to_dict()
+    ref = check_sample_ratio(counts, {a.name: a.planned_share for a in params.arms})
+    assert w.srm.p_value == pytest.approx(ref.p_value)
+    assert dict(zip(w.srm.arms, w.srm.counts, strict=True)) == counts
+
+
+def test_kpis_cover_five_days_before_the_start_to_the_day(setup):
+    params, _, w = setup
+    first = params.sale.start - dt.timedelta(days=LEAD_DAYS)
+    assert list(w.kpis.columns) == ["baseline"] + [
+        d.date().isoformat() for d in pd.date_range(first, DAY)]
+    assert (w.kpis.loc["gmv"] > 0).all()
+
+
+def test_before_the_sale_only_kpis(setup):
+    params, shop, _ = setup
+    w = watch_sale(shop, params, params.sale.start - dt.timedelta(days=1))
+    assert w.intervals.empty and "watch_note_not_started" in w.notes
+
+
+@pytest.mark.parametrize("offset, match", [(-LEAD_DAYS - 1, "before the watch window"),
+                                           (11, "after the sale's last day")])
+def test_days_outside_the_window_refused(setup, offset, match):
+    params, shop, _ = setup
+    with pytest.raises(CrmError, match=match):
+        watch_sale(shop, params, params.sale.start + dt.timedelta(days=offset))
+
+
+def test_default_day_clipped_to_the_sale(setup):
+    params, _, _ = setup
+    assert default_day(params, dt.date(2020, 1, 1)) == params.sale.start
+    assert default_day(params, dt.date(2030, 1, 1)) == params.sale.end
+    assert default_day(params, DAY) == DAY
