@@ -1,7 +1,10 @@
 """``crm-exp schedule --today DATE``: run every due evaluation once (cron / systemd / Airflow).
 
 Exit 1 when a campaign file is invalid or an evaluation failed or was blocked by the preflight
-(each listed with its reason), so the scheduler's own alerting sees it."""
+(each listed with its reason), so the scheduler's own alerting sees it. While a sale is watched
+(five days before its start to its last day) it also writes yesterday's watch page of that
+campaign (:func:`crm_experiments.pipeline.schedule.run_watches`); a page that cannot be made is
+listed as skipped with its reason, without changing the exit code."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.cli.run import terminate_as_interrupt
     from crm_experiments.io.process import check_writable
-    from crm_experiments.pipeline.schedule import run_due
+    from crm_experiments.pipeline.schedule import run_due, run_watches
 
     # before any evaluation (and its lock, kept in the reports folder): it can be written
     check_writable(args.reports_dir, create=False)
@@ -34,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     with terminate_as_interrupt():
         outcomes, errors = run_due(args.today, campaigns_dir=args.campaigns,
                                    reports_root=args.reports_dir, say=say)
+        watches = run_watches(args.today, campaigns_dir=args.campaigns,
+                              reports_root=args.reports_dir, say=say)
     for err in errors:
         print(f"invalid campaign file: {err}", file=sys.stderr)
     counts: dict[str, int] = {}
@@ -41,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         counts[o.status] = counts.get(o.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing due"
     print(f"schedule {args.today}: {summary}")
+    for w in watches:
+        print(f"  watch {w.campaign_id} {w.day}: {w.status} {w.detail}")
     for o in outcomes:
         if o.status in ("failed", "blocked"):
             print(f"  {o.status.upper()} {o.evaluation.key}: {o.detail}")

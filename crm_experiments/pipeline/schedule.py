@@ -17,6 +17,12 @@ Preflight: before it is run, each due evaluation goes through
 :func:`crm_experiments.pipeline.preflight.preflight` (once per campaign file); one that fails
 it is not run (no MLflow run, no report) but reported as ``blocked`` with the reasons, and is
 checked again the next time (e.g. once the data reach the end of its window).
+
+Sale watch: :func:`run_watches` writes, for every campaign whose watch window (five days before
+the sale start to its last day) contains yesterday (the last complete day), the watch page of
+that day (``<reports>/<campaign_id>/watch/<day>.html``, :mod:`crm_experiments.analyses.watch`);
+a campaign whose page cannot be made (data not reaching the day, no assignments) is reported
+and skipped, the others are written.
 """
 
 from __future__ import annotations
@@ -159,3 +165,38 @@ def run_due(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
                 continue
             outcomes.append(Outcome(ev, "finished", str(outcome.report_path)))
     return outcomes, errors
+
+
+@dataclass(frozen=True)
+class WatchOutcome:
+    campaign_id: str
+    day: dt.date
+    status: str  # "written" | "skipped"
+    detail: str = ""
+
+
+def run_watches(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
+                reports_root: str | Path = "reports",
+                say: Callable[[str], None] = lambda m: None) -> list[WatchOutcome]:
+    """The watch page of yesterday for every campaign being watched (module docstring);
+    never raises for one campaign's failure."""
+    from crm_experiments.analyses.watch import LEAD_DAYS, watch_sale
+    from crm_experiments.io.reader import load_shop
+    from crm_experiments.report.watch_page import write_watch_page
+
+    day = today - dt.timedelta(days=1)
+    campaigns, _ = load_campaigns(campaigns_dir)
+    outcomes = []
+    for _, params in campaigns:
+        if not params.sale.start - dt.timedelta(days=LEAD_DAYS) <= day <= params.sale.end:
+            continue
+        try:
+            shop = load_shop(params.data.path, params=params)
+            path = write_watch_page(watch_sale(shop, params, day), params, reports_root)
+        except CrmError as exc:
+            say(f"watch {params.campaign_id} {day}: not written: {exc}")
+            outcomes.append(WatchOutcome(params.campaign_id, day, "skipped", str(exc)))
+            continue
+        say(f"watch {params.campaign_id} {day}: {path}")
+        outcomes.append(WatchOutcome(params.campaign_id, day, "written", str(path)))
+    return outcomes
