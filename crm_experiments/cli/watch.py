@@ -5,8 +5,9 @@ For day ``D`` (default: today in the shop's timezone, clipped to the sale's days
 the sale start to ``D`` against a baseline, per treatment arm the always-valid interval of
 conversion and net revenue per customer vs the holdout (cumulative since the sale start), and
 the sample-ratio check (:mod:`crm_experiments.analyses.watch`). Prints one line per arm and the
-page's path. A day outside the watch window, data that do not reach ``D`` or a campaign without
-assignments are refused (exit 2) before anything is written.
+page's path; the portal (``<reports-dir>/index.html``) lists the page. A day outside the
+watch window, data that do not reach ``D`` or a campaign without assignments are refused
+(exit 2) before anything is written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from crm_experiments.io.reader import load_shop
     from crm_experiments.params import load_params
     from crm_experiments.report.i18n import tr
+    from crm_experiments.report.render import write_index
     from crm_experiments.report.watch_page import write_watch_page
 
     params = load_params(args.params)
@@ -48,5 +50,6 @@ def run(args: argparse.Namespace) -> int:
             parts.append(f"{r.metric} {r.estimate:+.4g} [{r.lower:.4g}, {r.upper:.4g}]{flag}")
         print(f"  {arm} vs {params.control_arm}: " + "; ".join(parts))
     path = write_watch_page(w, params, args.reports_dir)
+    write_index(args.reports_dir)
     print(f"  page: {path}")
     return 0

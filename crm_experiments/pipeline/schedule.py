@@ -182,6 +182,7 @@ def run_watches(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
     never raises for one campaign's failure."""
     from crm_experiments.analyses.watch import LEAD_DAYS, watch_sale
     from crm_experiments.io.reader import load_shop
+    from crm_experiments.report.render import write_index
     from crm_experiments.report.watch_page import write_watch_page
 
     day = today - dt.timedelta(days=1)
@@ -199,4 +200,6 @@ def run_watches(today: dt.date, *, campaigns_dir: str | Path = CAMPAIGNS_DIR,
             continue
         say(f"watch {params.campaign_id} {day}: {path}")
         outcomes.append(WatchOutcome(params.campaign_id, day, "written", str(path)))
+    if any(o.status == "written" for o in outcomes):
+        write_index(reports_root)
     return outcomes

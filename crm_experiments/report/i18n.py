@@ -327,6 +327,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "portal_empty": ("No reports yet", "暂无报告"),
     "portal_arms": ("Arms", "分组"),
     "portal_plans": ("Next-round plans", "下一轮计划"),
+    "portal_watches": ("Sale watch pages (daily, during a sale)", "活动实时监测页面（活动期间每日）"),
     "portal_plans_note": (
         "Drafts: a plan's params are evaluated only after someone moves them into "
         "params/campaigns/.",

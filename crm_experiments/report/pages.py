@@ -379,10 +379,12 @@ def render_page(result, *, evaluation=None, nav: Iterable[tuple[str, str]] = ())
 
 
 # --- the portal ------------------------------------------------------------------------
-def portal_page(entries: Iterable[dict], plans: Iterable[dict] = ()) -> str:
+def portal_page(entries: Iterable[dict], plans: Iterable[dict] = (),
+                watches: Iterable[dict] = ()) -> str:
     """``reports/index.html``: one row per stored evaluation summary (as the runner publishes
     it: the result's summary plus ``_href``, ``pages``, ``mlflow_run_url`` ...) with its arms
-    by label, and one row per next-round plan (``plan.json`` plus ``_href``), bilingual."""
+    by label, one row per next-round plan (``plan.json`` plus ``_href``), and the sale watch
+    pages (``campaign_id``, ``day``, ``href``: :func:`.render.write_index`), bilingual."""
     rows = []
     for e in entries:
         v = {k: (e.get("verdict") or {}).get(k) for k in VERDICT_FIELDS}
@@ -418,4 +420,4 @@ def portal_page(entries: Iterable[dict], plans: Iterable[dict] = ()) -> str:
     } for p in plans]
     title = f"{tr('portal_title', 'en')} · {tr('portal_title', 'zh')}"
     return render_framed("portal.html.j2", lang="en", title=title, rows=rows,
-                         plans=plan_rows, page_titles=PAGE_TITLES)
+                         plans=plan_rows, page_titles=PAGE_TITLES, watches=list(watches))

@@ -37,7 +37,8 @@ def publish_report(reports_root: str | Path, campaign_id: str, horizon_days: int
 
 def write_index(reports_root: str | Path) -> Path:
     """``reports/index.html``: every report with its headline, newest evaluation first, and
-    every next-round plan (``<next_id>/plan/plan.json``, as ``crm-exp plan`` writes it)."""
+    every next-round plan (``<next_id>/plan/plan.json``, as ``crm-exp plan`` writes it), and
+    every sale watch page (``<campaign_id>/watch/<day>.html``, newest first)."""
     root = Path(reports_root)
     entries = []
     for summary_file in sorted(root.glob("*/*d/summary.json")):
@@ -60,4 +61,8 @@ def write_index(reports_root: str | Path) -> Path:
         if isinstance(p, dict) and (plan_file.parent / "summary.html").exists():
             p["_href"] = plan_file.parent.relative_to(root).as_posix() + "/summary.html"
             plans.append(p)
-    return atomic_write_text(root / "index.html", portal_page(entries, plans))
+    watches = [{"campaign_id": f.parent.parent.name, "day": f.stem,
+                "href": f.relative_to(root).as_posix()}
+               for f in root.glob("*/watch/*.html")]
+    watches.sort(key=lambda w: (w["day"], w["campaign_id"]), reverse=True)
+    return atomic_write_text(root / "index.html", portal_page(entries, plans, watches))

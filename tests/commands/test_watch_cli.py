@@ -30,6 +30,8 @@ def test_watch_writes_the_page(tmp_path, small_shop, capsys):
     html = page.read_text(encoding="utf-8")
     assert "Always-valid interval" in html and "chi-square p = " in html
     assert html.count("<td data-cs>") == 4  # two arms x (conversion, revenue)
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert f'data-watch="demo_d11/watch/{DAY}.html"' in index and "活动实时监测页面" in index
 
 
 def test_watch_in_chinese_escapes_params_text(tmp_path, small_shop):

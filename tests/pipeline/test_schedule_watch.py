@@ -17,6 +17,7 @@ def test_watch_pages_while_the_sale_is_watched(small_shop, tmp_path):
     assert [(o.campaign_id, o.day, o.status) for o in out] == [
         ("demo_d11", dt.date(2025, 11, 4), "written")]
     assert (reports / "demo_d11" / "watch" / "2025-11-04.html").exists()
+    assert 'href="demo_d11/watch/2025-11-04.html"' in (reports / "index.html").read_text()
     # outside the watch window: nothing
     assert run_watches(dt.date(2025, 10, 20), campaigns_dir=campaigns,
                        reports_root=reports) == []
