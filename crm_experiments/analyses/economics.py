@@ -11,11 +11,22 @@ arm's share of the fixed cost. A line whose source the shop does not record (no 
 table, no discount on any order, no ``benefit_cost`` for the arm) is flagged
 ``<line>_recorded`` False, counts 0 and leaves the arm's ROI undefined when it is the type's
 main cost (the first of its lines).
+
+Besides the interval, each arm gets two figures a manager can act on
+(:func:`profit_posterior`, documented there): ``prob_beats_holdout``, the probability that the
+arm's incremental profit is above 0, and ``expected_loss``, the money expected to be lost by
+rolling it out, E[max(0, -profit)], over the whole arm. They come from a normal model with a
+weak prior and the *unadjusted* standard error: they speak of this arm alone, while the
+verdict's interval is adjusted for the family of comparisons (Holm), so the two can disagree;
+:func:`disagreement` names when and the report says why.
 """
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
+from scipy.stats import norm
 
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.table import ComparisonResult
@@ -59,6 +70,9 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
     recorded = recorded or {}
     effects = {(e.arm, e.metric): e for e in comparison.effects}
     treated_n = customers[customers["arm"] != params.control_arm].groupby("arm").size()
+    holdout_sd = (float(customers.loc[customers["arm"] == params.control_arm,
+                                      "net_profit"].std(ddof=1))
+                  if "net_profit" in customers else math.nan)
     rows = {}
     for arm in params.treatment_arms:
         g = customers[customers["arm"] == arm]
@@ -77,6 +91,7 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
         inc = _scaled(profit, n, -fixed)
         inc_orders = orders.estimate * n if orders is not None else float("nan")
         costed = bool(total_cost > 0 and main_recorded)
+        prob, loss = profit_posterior(profit, n, fixed, holdout_sd)
         rows[arm] = {
             "label": params.arm(arm).label or arm,
             "customers": n,
@@ -99,6 +114,8 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
                                            if costed and inc_orders and inc_orders > 0
                                            else float("nan")),
             "cost_recorded": costed,
+            "prob_beats_holdout": prob,
+            "expected_loss": loss,
             **({f"{line}_recorded": flag for line, flag in flags.items()}
                if kind != "coupon" else {} if main_recorded else {"coupon_cost_recorded": False}),
         }
@@ -115,3 +132,62 @@ def _scaled(effect, n: int, shift: float = 0.0) -> tuple[float, float, float]:
     lo = effect.ci_low if lo is None or pd.isna(lo) else lo
     hi = effect.ci_high if hi is None or pd.isna(hi) else hi
     return effect.estimate * n + shift, lo * n + shift, hi * n + shift
+
+
+#: The prior's scale in standard deviations of the holdout's net profit per customer.
+PRIOR_SD_UNITS = 1.0
+#: Fallback prior scale in standard errors of the effect, when the holdout has no spread.
+PRIOR_SE_UNITS = 10.0
+
+
+def profit_posterior(effect, n: int, fixed: float = 0.0,
+                     holdout_sd: float = math.nan) -> tuple[float, float]:
+    """``(P(profit > 0), E[max(0, -profit)])`` of an arm's incremental profit, whole arm.
+
+    Model: the per-customer effect on net profit ``d`` has the prior N(0, tau^2); the
+    unadjusted estimate is ``d_hat ~ N(d, se^2)`` (``effect.estimate``, ``effect.se``). The
+    posterior is N(w d_hat, w se^2) with ``w = tau^2 / (tau^2 + se^2)``, and the arm's
+    profit ``n d - fixed`` is normal with mean ``m = n w d_hat - fixed`` and sd
+    ``s = n sqrt(w) se``; then P = Phi(m / s) and the expected loss of rolling out is
+    ``s phi(m/s) - m Phi(-m/s)`` (currency).
+
+    The prior is weak: centred on no effect, with ``tau`` = one standard deviation of the
+    holdout's net profit per customer (:data:`PRIOR_SD_UNITS`), i.e. a campaign moving every
+    customer's profit by a whole sd of it is still plausible. With 200 customers in each
+    group ``se^2 ~ 2 sd^2 / 200`` and ``w`` > 0.99: the data decide; only very small arms are
+    pulled towards 0. Without a usable holdout sd, ``tau`` = 10 se (:data:`PRIOR_SE_UNITS`).
+    The se is the unadjusted one on purpose: the probability is a statement about this arm;
+    the Holm adjustment is a frequentist guarantee over the family, which has no place in one
+    arm's posterior. NaN, NaN when the effect or its se is missing.
+    """
+    se = getattr(effect, "se", math.nan) if effect is not None else math.nan
+    if effect is None or not (se is not None and math.isfinite(se) and se > 0) \
+            or not math.isfinite(effect.estimate):
+        return math.nan, math.nan
+    tau = (PRIOR_SD_UNITS * holdout_sd if math.isfinite(holdout_sd) and holdout_sd > 0
+           else PRIOR_SE_UNITS * se)
+    w = tau ** 2 / (tau ** 2 + se ** 2)
+    m = n * w * effect.estimate - fixed
+    s = n * math.sqrt(w) * se
+    if s <= 0:
+        return math.nan, math.nan
+    z = m / s
+    return float(norm.cdf(z)), float(s * norm.pdf(z) - m * norm.cdf(-z))
+
+
+def disagreement(decision: str, prob: float, alpha: float = 0.05) -> str | None:
+    """Why the probability and the arm's decision seem to disagree, or None.
+
+    ``"adjusted"``: the decision is ``test_again`` although P >= 1 - alpha or P <= alpha (the
+    verdict's interval is two-sided and adjusted for the family; the probability is this arm
+    alone). ``"prior"``: ``roll_out`` with P < 1 - alpha or ``stop`` with P > alpha (the weak
+    prior pulls a small arm towards no effect; the interval has no prior). ``withheld`` and a
+    missing probability: None (nothing is claimed).
+    """
+    if prob is None or not math.isfinite(prob):
+        return None
+    if decision == "test_again" and (prob >= 1 - alpha or prob <= alpha):
+        return "adjusted"
+    if (decision == "roll_out" and prob < 1 - alpha) or (decision == "stop" and prob > alpha):
+        return "prior"
+    return None

@@ -314,3 +314,40 @@ def test_verdict_states_the_decision_rule(evaluation):
     assert s["language"] == "zh"
     assert "增量利润的 95% 区间（Holm 校正）整体高于零则推广" in section
     assert f"（p < {s['srm']['alpha']}）" in section
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_probability_and_expected_loss_beside_each_decision_and_why_they_differ(evaluation,
+                                                                                 lang):
+    """Each arm's probability of beating the holdout and expected loss stand in its decision;
+    constructed to disagree (test again at P = 97 %, roll out at P = 90 %), the page says why."""
+    econ = evaluation.economics.copy()
+    first, second = evaluation.params.treatment_arms
+    cols = ["incremental_profit", "incremental_profit_low", "incremental_profit_high",
+            "prob_beats_holdout", "expected_loss"]
+    econ.loc[first, cols] = [200.0, -10.0, 500.0, 0.97, 3.0]
+    econ.loc[second, cols] = [300.0, 50.0, 600.0, 0.90, 8.0]
+    params = evaluation.params.model_copy(update={"language": lang})
+    doctored = replace(evaluation, params=params, economics=econ,
+                       verdict=decide(econ, evaluation.comparison))
+    assert doctored.summary()["decisions"] == {first: "test_again", second: "roll_out"}
+    section = _section(pages.evaluation_page(doctored), "summary")
+    items = {arm: " ".join(_text(re.sub(r"</?span[^>]*>", "", item)).split()) for arm, item in zip(
+        (first, second), re.findall(r'<li class="crm-\w+">(.*?)</li>', section, re.S),
+        strict=True)}
+    from crm_experiments.report.format import money
+
+    cur = evaluation.params.costs.currency
+    assert tr("bayes_line", lang, prob="97%", loss=money(3.0, cur, lang)) in items[first]
+    assert tr("bayes_line", lang, prob="90%", loss=money(8.0, cur, lang)) in items[second]
+    level, holm = "95%", tr("plan_correction_holm", lang)
+    assert tr("bayes_why_adjusted", lang, level=level, correction=holm) in items[first]
+    assert tr("bayes_why_prior", lang) in items[second]
+    assert tr("bayes_why_adjusted", lang, level=level, correction=holm) not in items[second]
+    assert tr("bayes_model", lang) in _text(section)
+    # the undoctored page: the stored figures, and no why-sentence where they agree
+    plain = _section(pages.evaluation_page(replace(evaluation, params=params)), "summary")
+    for arm, row in evaluation.economics.iterrows():
+        assert f'data-figure="{arm}.prob_beats_holdout"' in plain
+        assert f'data-figure="{arm}.expected_loss">{money(row["expected_loss"], cur, lang)}<' \
+            in plain
