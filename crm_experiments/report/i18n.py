@@ -163,6 +163,31 @@ TEXT: dict[str, tuple[str, str]] = {
     "decision_label_stop": ("Stop", "停止"),
     "decision_label_test_again": ("Test again", "再测一轮"),
     "decision_label_withheld": ("Withheld", "暂缓"),
+    "bayes_line": (
+        "Probability it beats the holdout on profit: {prob}; expected loss if rolled out: "
+        "{loss}.",
+        "利润超过对照组的概率：{prob}；若推广，预期损失：{loss}。"),
+    "bayes_why_adjusted": (
+        "Why this differs from the decision: the probability speaks of this arm alone, while "
+        "the decision needs the whole {level} interval ({correction}, covering every arm and "
+        "metric compared) to lie on one side of zero, which asks for stronger evidence.",
+        "为何与决定不同：该概率只针对本组，而决定要求整个 {level} 区间（{correction}，"
+        "涵盖所有比较的组和指标）都落在零的同一侧，对证据的要求更高。"),
+    "bayes_why_prior": (
+        "Why this differs from the decision: the probability starts from a weak prior of no "
+        "effect, which pulls a small arm's estimate towards zero; the decision's interval has "
+        "no prior.",
+        "为何与决定不同：该概率从“无效果”的弱先验出发，会把小样本组的估计拉向零；"
+        "决定所用的区间不含先验。"),
+    "bayes_model": (
+        "Probability and expected loss: a normal model of each arm's effect on net profit per "
+        "customer (its unadjusted estimate and standard error) with a weak prior centred on no "
+        "effect (standard deviation: one standard deviation of the holdout's net profit per "
+        "customer); the expected loss is the average shortfall below zero profit over the "
+        "posterior.",
+        "概率与预期损失：对各组每客户净利润效应建立正态模型（未校正的估计值与标准误），"
+        "先验为以“无效果”为中心的弱先验（标准差取对照组每客户净利润的一个标准差）；"
+        "预期损失为后验分布下利润低于零部分的平均值。"),
     "n_arm_holdout": ("Customers (arm / holdout)", "客户数（实验组 / 对照组）"),
     "all_assigned": ("All assigned customers", "全部实验客户"),
     "retention_days": ("Retention after the sale ({h} days)", "活动后 {h} 天客户保持率"),

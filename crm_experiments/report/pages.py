@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
-from crm_experiments.analyses.economics import COST_LINES
+from crm_experiments.analyses.economics import COST_LINES, disagreement
 from crm_experiments.report import charts, fonts
 from crm_experiments.report.env import render, render_framed
 from crm_experiments.report.i18n import TEXT, tr, type_key
@@ -95,7 +95,9 @@ def evaluation_context(result) -> dict:
     control = s["control_arm"]
     economics = t["economics"]
     decisions = [{"arm": r["arm"], "label": labels.get(r["arm"], r["arm"]),
-                  "decision": s["decisions"][r["arm"]], "row": r}
+                  "decision": s["decisions"][r["arm"]], "row": r,
+                  "why": disagreement(s["decisions"][r["arm"]],
+                                      r.get("prob_beats_holdout", math.nan), s["alpha"])}
                  for r in _records(economics) if r["arm"] in s["decisions"]]
     truth = {(r["arm"], r["metric"]): r["true_effect"] for r in _records(t.get("true_effects"))}
     ctype = s.get("campaign_type", "coupon")
