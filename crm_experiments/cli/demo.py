@@ -1,4 +1,5 @@
-"""``crm-exp demo``: generate the demo shop once (cached), evaluate it at every horizon."""
+"""``crm-exp demo``: generate the demo shop once (cached), evaluate it at every horizon, and
+write the sale watch page of every sale day (what ``crm-exp watch`` shows during the sale)."""
 
 from __future__ import annotations
 
@@ -82,11 +83,39 @@ def run(args: argparse.Namespace) -> int:
         say(f"evaluation {i}/{len(params.horizons)}: {h} days after the sale")
         outcomes.append(run_evaluation(args.params, h, reports_root=args.reports_dir,
                                        progress=say))
+    watch_pages = write_sale_watch(params, args.reports_dir, say)
     print(f"\nDone in {time.perf_counter() - started:.0f}s.")
     for o in outcomes:
         v = o.summary["verdict"]
         print(f"  {o.horizon_days:>3}d report: {o.report_path}  ({v['status']}, best arm "
               f"{v['best_arm']}, MLflow run {o.run_id})")
     print(f"  all reports: {Path(args.reports_dir) / 'index.html'}")
+    if watch_pages:
+        print(f"  sale watch: {len(watch_pages)} pages, {watch_pages[-1].parent}")
     print(f"  MLflow: {tracking_uri()}  (browse with `make ui`, then http://127.0.0.1:5000)")
     return 0
+
+
+def write_sale_watch(params, reports_root, say) -> list[Path]:  # noqa: ANN001
+    """The watch page of every sale day (``<reports>/<id>/watch/<day>.html``) and the portal
+    listing them; a day whose page cannot be made is said and skipped."""
+    import datetime as dt
+
+    from crm_experiments.analyses.watch import watch_sale
+    from crm_experiments.errors import CrmError
+    from crm_experiments.io.reader import load_shop
+    from crm_experiments.report.render import write_index
+    from crm_experiments.report.watch_page import write_watch_page
+
+    shop = load_shop(params.data.path, params=params)
+    pages = []
+    day = params.sale.start
+    while day <= params.sale.end:
+        try:
+            pages.append(write_watch_page(watch_sale(shop, params, day), params, reports_root))
+        except CrmError as exc:
+            say(f"sale watch {day}: not written: {exc}")
+        day += dt.timedelta(days=1)
+    if pages:
+        write_index(reports_root)
+    return pages

@@ -79,3 +79,14 @@ def test_bad_day_is_a_usage_error(small_shop, bad, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["watch", str(small_shop), "--day", bad])
     assert exc.value.code == 2
+
+
+def test_demo_writes_the_watch_page_of_every_sale_day(tmp_path, small_shop):
+    from crm_experiments.cli.demo import write_sale_watch
+    from crm_experiments.params import load_params
+
+    params = load_params(_params(tmp_path, small_shop,
+                                 sale={"start": "2025-11-01", "end": "2025-11-03"}))
+    pages = write_sale_watch(params, tmp_path / "reports", print)
+    assert [p.name for p in pages] == ["2025-11-01.html", "2025-11-02.html", "2025-11-03.html"]
+    assert "2025-11-03.html" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
