@@ -251,7 +251,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "covariate_pre_orders": ("orders in the pre-period", "活动前订单数"),
     "covariate_pre_revenue": ("revenue in the pre-period", "活动前收入"),
     "covariate_pre_gross_profit": ("gross profit in the pre-period", "活动前毛利"),
-    "methods_relative": ("Relative effects use the delta method.", "相对效果使用 delta 方法。"),
+    "methods_relative": (
+        "Relative effects get Fieller's interval, from the same variances and critical value as "
+        "the absolute interval, so it excludes 0 exactly when the absolute test is significant; "
+        "it is left blank when the control mean is not clearly different from 0.",
+        "相对效果使用 Fieller 区间，方差和临界值与绝对区间相同，因此仅当绝对检验显著时才不包含 0；"
+        "当对照组均值与 0 无明显差异时不给出该区间。"),
     "methods_correction_holm": (
         "Intervals and p-values are corrected for multiple comparisons with Holm's method over "
         "one family of {m} comparisons ({arms} arms × {metrics} metrics); intervals at the "

@@ -75,13 +75,19 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
 
 def _adjusted(row: dict) -> dict:
     """``row`` with ``lo``, ``hi``, ``p``: the corrected interval and p-value where the
-    effect has them, else the plain ones."""
+    effect has them, else the plain ones; ``rel_lo``, ``rel_hi``: the relative interval at the
+    same level as ``p`` (a corrected one is NaN when Fieller's set is unbounded, shown blank,
+    never replaced by the uncorrected one)."""
     def pick(adjusted: str, plain: str):
         value = row.get(adjusted)
         return value if _finite(value) else row.get(plain)
+    corrected = _finite(row.get("p_value_adjusted")) and "rel_ci_low_adjusted" in row
+    rel = ("rel_ci_low_adjusted", "rel_ci_high_adjusted") if corrected else (
+        "rel_ci_low", "rel_ci_high")
     return {**row, "lo": pick("ci_low_adjusted", "ci_low"),
             "hi": pick("ci_high_adjusted", "ci_high"),
-            "p": pick("p_value_adjusted", "p_value")}
+            "p": pick("p_value_adjusted", "p_value"),
+            "rel_lo": row.get(rel[0]), "rel_hi": row.get(rel[1])}
 
 
 # --- the evaluation page -----------------------------------------------------------------

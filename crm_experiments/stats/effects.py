@@ -3,14 +3,25 @@
 Every estimator returns an :class:`~crm_experiments.stats.result.Effect` with the absolute
 difference ``arm - control`` and the relative effect ``arm / control - 1``.
 
-**Relative intervals: delta method, normal reference** (one choice for every estimator). With
-``r = m_t / m_c`` and ``s_t², s_c²`` the variances of the two estimated means,
+**Relative intervals: Fieller** (one rule for every test-based estimator). The relative effect
+is ``ρ - 1`` with ``ρ = m_t / m_c``; ``v_t, v_c`` are the variances of the two estimated means,
+``c`` their covariance (0 for independent arms; ``var(b0) + cov(b0, b_T)`` for Lin) and ``q``
+the SAME critical value as the absolute interval (``t_{1-α/2, df}`` or ``z_{1-α/2}``). The
+interval is the set of ``ρ`` the pivot ``(m_t - ρ m_c) / sqrt(v_t - 2ρc + ρ²v_c)`` does not
+reject, i.e. the roots of
 
-    var(r) ≈ s_t² / m_c² + m_t² s_c² / m_c⁴   ( = r² (s_t²/m_t² + s_c²/m_c²) )
+    (m_c² - q² v_c) ρ² - 2 (m_t m_c - q² c) ρ + (m_t² - q² v_t) = 0,
+    ρ = (B ∓ sqrt(B² - A C)) / A   with A = m_c² - q²v_c, B = m_t m_c - q²c, C = m_t² - q²v_t.
 
-and the interval is ``(r - 1) ± z_{1-α/2} · sqrt(var(r))``. It is symmetric around the point
-estimate. Other engines use Fieller's interval or a log-ratio interval (asymmetric, never below
--100 %); at shop sample sizes they agree closely, on small or noisy arms they differ.
+At ``ρ = 1`` the pivot is the absolute test's ``(m_t - m_c) / se``, so the relative interval
+excludes 0 exactly when the absolute interval does (``p < α``): the two never contradict. The
+delta method (``r ± z·se_r``, symmetric) could: e.g. -8.13 % ... -0.10 % beside p = 0.051.
+When ``A <= 0`` the control mean is not significantly different from 0 at level α and the set
+is unbounded (the whole line or two half-lines): the bounds are NaN, not a misleading finite
+interval. ``rel_se`` keeps the delta-method standard error
+``sqrt(v_t/m_c² - 2 m_t c/m_c³ + m_t² v_c/m_c⁴)`` for information. The Effect carries
+``var_mean_arm``, ``var_mean_control`` and ``cov_means`` so :mod:`.multiple` can redo Fieller
+at an adjusted level. The bootstrap keeps its own (percentile/BCa) relative interval.
 
 The estimators built on :class:`~crm_experiments.stats.aggr.MomentStats` also accept array
 fields (many simulated experiments at once); the returned Effect then holds arrays.
@@ -40,15 +51,42 @@ def _interval(est: Any, se: Any, df: Any, alpha: float) -> tuple[Any, Any, Any]:
     return est - q * se, est + q * se, p
 
 
-def _relative(m_t: Any, m_c: Any, var_m_t: Any, var_m_c: Any, alpha: float):
-    """Delta-method relative effect ``m_t/m_c - 1``: ``(rel, rel_se, rel_low, rel_high)``;
-    NaN/inf (not an exception) when the control mean is 0."""
+def fieller(m_t: Any, m_c: Any, var_m_t: Any, var_m_c: Any, cov: Any, q: Any
+            ) -> tuple[Any, Any]:
+    """Fieller interval for ``m_t / m_c - 1`` at critical value ``q`` (module docstring).
+
+    Vectorised; NaN bounds where the set is unbounded (``m_c² <= q² var_m_c``).
+
+    >>> lo, hi = fieller(11.0, 10.0, 0.25, 0.25, 0.0, 1.96)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (-0.0361, 0.2574)
+    """
+    m_t, m_c = np.asarray(m_t, dtype=float), np.asarray(m_c, dtype=float)
+    q2 = np.asarray(q, dtype=float) ** 2
+    a = m_c**2 - q2 * var_m_c
+    b = m_t * m_c - q2 * cov
+    c = m_t**2 - q2 * var_m_t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = np.sqrt(np.maximum(b**2 - a * c, 0.0))
+        bounded = a > 0
+        # the estimate m_t/m_c always lies inside a bounded set; guard against rounding
+        # (e.g. an arm without buyers: a zero-width set at -100 %)
+        rel = m_t / m_c - 1
+        low = np.where(bounded, np.minimum((b - root) / a - 1, rel), np.nan)
+        high = np.where(bounded, np.maximum((b + root) / a - 1, rel), np.nan)
+    return low, high
+
+
+def _relative(m_t: Any, m_c: Any, var_m_t: Any, var_m_c: Any, cov: Any, q: Any):
+    """Relative effect ``m_t/m_c - 1``: ``(rel, rel_se, rel_low, rel_high)``, Fieller bounds,
+    delta-method ``rel_se``; NaN/inf (not an exception) when the control mean is 0."""
     m_t, m_c = np.asarray(m_t, dtype=float), np.asarray(m_c, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = m_t / m_c - 1
-        rel_se = np.sqrt(var_m_t / m_c**2 + m_t**2 * var_m_c / m_c**4)
-    z = stats.norm.ppf(1 - alpha / 2)
-    return rel, rel_se, rel - z * rel_se, rel + z * rel_se
+        rel_se = np.sqrt(np.maximum(
+            var_m_t / m_c**2 - 2 * m_t * cov / m_c**3 + m_t**2 * var_m_c / m_c**4, 0.0))
+    low, high = fieller(m_t, m_c, var_m_t, var_m_c, cov, q)
+    return rel, rel_se, low, high
 
 
 def _scalar(value: Any) -> Any:
@@ -62,7 +100,8 @@ def _effect(*, m_t, m_c, var_m_t, var_m_c, n_t, n_c, df, alpha, method, labels,
     est = m_t - m_c
     se = np.sqrt(var_m_t + var_m_c)
     low, high, p = _interval(est, se, df, alpha)
-    rel, rel_se, rel_low, rel_high = _relative(m_t, m_c, var_m_t, var_m_c, alpha)
+    q = stats.t.ppf(1 - alpha / 2, df)
+    rel, rel_se, rel_low, rel_high = _relative(m_t, m_c, var_m_t, var_m_c, 0.0, q)
     return Effect(
         **{**_LABELS, **labels}, n_arm=n_t, n_control=n_c,
         mean_arm=_scalar(m_t), mean_control=_scalar(m_c), estimate=_scalar(est),
@@ -70,6 +109,7 @@ def _effect(*, m_t, m_c, var_m_t, var_m_c, n_t, n_c, df, alpha, method, labels,
         rel_estimate=_scalar(rel), rel_ci_low=_scalar(rel_low), rel_ci_high=_scalar(rel_high),
         method=method, alpha=alpha, se=_scalar(se), rel_se=_scalar(rel_se), df=_scalar(df),
         variance_reduction=None if variance_reduction is None else _scalar(variance_reduction),
+        var_mean_arm=_scalar(var_m_t), var_mean_control=_scalar(var_m_c), cov_means=0.0,
     )
 
 
@@ -85,7 +125,7 @@ def compare_means(stats_arm: MomentStats, stats_control: MomentStats, alpha: flo
     """Difference of means by Welch's t test (method ``welch_t``).
 
     ``se = sqrt(v_t/n_t + v_c/n_c)`` (sample variances, ddof=1), Welch-Satterthwaite df, CI
-    ``d ± t_{1-α/2, df} · se``; relative effect by the delta method (module docstring).
+    ``d ± t_{1-α/2, df} · se``; relative effect by Fieller with the same t (module docstring).
     ``labels``: ``metric``, ``arm``, ``control`` names carried into the result.
     """
     t, c = stats_arm, stats_control
@@ -101,7 +141,7 @@ def compare_proportions(stats_arm: MomentStats, stats_control: MomentStats,
 
     ``y`` is 0/1, so ``p = Σy / n`` and ``se = sqrt(p_t(1-p_t)/n_t + p_c(1-p_c)/n_c)`` for both
     the interval and the p-value. Equals statsmodels ``test_proportions_2indep(method="wald")``
-    and ``confint_proportions_2indep(method="wald")``. Relative effect: delta method.
+    and ``confint_proportions_2indep(method="wald")``. Relative effect: Fieller, same z.
     """
     t, c = stats_arm, stats_control
     p_t, p_c = t.mean_y, c.mean_y
@@ -125,7 +165,7 @@ def compare_ratios(stats_arm: MomentStats, stats_control: MomentStats, alpha: fl
 
     Each arm's ratio gets its delta-method variance (:func:`ratio_variance`); the difference has
     ``se = sqrt(var(R_t) + var(R_c))`` with a normal reference; the relative effect uses the
-    same variances in the delta method. ``mean_arm``/``mean_control`` are the ratios, ``n_*``
+    same variances in Fieller's interval. ``mean_arm``/``mean_control`` are the ratios, ``n_*``
     count customers (rows), not denominator units.
     """
     t, c = stats_arm, stats_control
@@ -178,7 +218,7 @@ def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Eff
     with HC2 heteroskedasticity-robust errors (statsmodels). The coefficient of ``T`` is the
     effect; statsmodels' robust inference uses the normal reference. Adjusted means are
     ``b0`` (control) and ``b0 + b_T`` (arm) at the pooled covariate mean; the relative effect
-    ``b_T / b0`` uses the delta method with the HC2 covariance of ``(b0, b_T)``.
+    ``b_T / b0`` gets Fieller's interval with the HC2 covariance of ``(b0, b0 + b_T)``.
     ``variance_reduction = 1 - se_HC2² / (v_t/n_t + v_c/n_c)``.
     """
     yy, design = lin_design(y, x, treatment)
@@ -186,10 +226,12 @@ def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Eff
     b0, b1 = fit.params[0], fit.params[1]
     cov = fit.cov_params()
     low, high = fit.conf_int(alpha)[1]
-    grad = np.array([-b1 / b0**2, 1 / b0])
-    rel_se = float(np.sqrt(grad @ cov[:2, :2] @ grad))
+    # means m_c = b0, m_t = b0 + b_T: their variances and covariance from the HC2 matrix
+    v_c = cov[0, 0]
+    v_t = cov[0, 0] + 2 * cov[0, 1] + cov[1, 1]
+    c_tc = cov[0, 0] + cov[0, 1]
     z = stats.norm.ppf(1 - alpha / 2)
-    rel = b1 / b0
+    rel, rel_se, rel_low, rel_high = _relative(b0 + b1, b0, v_t, v_c, c_tc, z)
     is_t = np.asarray(treatment, dtype=float) == 1
     y_t, y_c = yy[is_t], yy[~is_t]
     unadjusted = y_t.var(ddof=1) / len(y_t) + y_c.var(ddof=1) / len(y_c)
@@ -197,10 +239,11 @@ def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Eff
         **{**_LABELS, **labels}, n_arm=int(is_t.sum()), n_control=int((~is_t).sum()),
         mean_arm=float(b0 + b1), mean_control=float(b0), estimate=float(b1),
         ci_low=float(low), ci_high=float(high), p_value=float(fit.pvalues[1]),
-        rel_estimate=float(rel), rel_ci_low=float(rel - z * rel_se),
-        rel_ci_high=float(rel + z * rel_se), method="lin_ols_hc2", alpha=alpha,
-        se=float(fit.bse[1]), rel_se=rel_se, df=math.inf,
+        rel_estimate=float(rel), rel_ci_low=float(rel_low),
+        rel_ci_high=float(rel_high), method="lin_ols_hc2", alpha=alpha,
+        se=float(fit.bse[1]), rel_se=float(rel_se), df=math.inf,
         variance_reduction=float(1 - fit.bse[1] ** 2 / unadjusted),
+        var_mean_arm=float(v_t), var_mean_control=float(v_c), cov_means=float(c_tc),
     )
 
 

@@ -15,9 +15,14 @@
   Benjamini-Yekutieli (2005) false-coverage-rate intervals at level ``1 - alpha·R/m`` with
   ``R`` the number of BH discoveries (``R = 1`` when there are none, i.e. Bonferroni width).
 
-Widened intervals reuse each effect's ``se``/``df`` (absolute) and ``rel_se`` (relative, normal
-reference). Effects without a test (bootstrap: NaN p-value, no ``df``) get NaN adjusted values
-but still count in ``m``.
+Widened intervals reuse each effect's ``se``/``df`` (absolute) and, for the relative effect,
+Fieller's interval (:func:`crm_experiments.stats.effects.fieller`) from the effect's mean
+variances at the SAME adjusted critical value ``t_{1-level/2, df}``, so the adjusted relative
+interval excludes 0 exactly when the adjusted absolute interval does (NaN bounds when the set
+is unbounded). Effects without mean variances (difference-in-differences, before/after) fall
+back to the delta method ``rel ± z·rel_se``. An effect whose relative interval is NaN keeps
+NaN. Effects without a test (bootstrap: NaN p-value, no ``df``) get NaN adjusted values but
+still count in ``m``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from crm_experiments.stats.effects import fieller
 from crm_experiments.stats.result import Effect
 
 METHODS = {"holm": "holm", "bonferroni": "bonferroni", "bh": "fdr_bh"}
@@ -113,7 +119,13 @@ def adjust(effects: Sequence[Effect], method: str = "holm",
         else:
             q = stats.t.ppf(1 - level / 2, e.df)
             low, high = e.estimate - q * e.se, e.estimate + q * e.se
-            rel_low, rel_high = e.rel_estimate - z * e.rel_se, e.rel_estimate + z * e.rel_se
+            if math.isnan(e.rel_ci_low) or math.isnan(e.rel_ci_high):
+                rel_low = rel_high = math.nan
+            elif math.isnan(e.var_mean_arm) or math.isnan(e.var_mean_control):
+                rel_low, rel_high = e.rel_estimate - z * e.rel_se, e.rel_estimate + z * e.rel_se
+            else:
+                rel_low, rel_high = fieller(e.mean_arm, e.mean_control, e.var_mean_arm,
+                                            e.var_mean_control, e.cov_means, q)
         out.append(dataclasses.replace(
             e, p_value_adjusted=float(pa), ci_low_adjusted=float(low),
             ci_high_adjusted=float(high), rel_ci_low_adjusted=float(rel_low),

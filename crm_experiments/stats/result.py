@@ -2,7 +2,9 @@
 
 Units: ``estimate`` and its interval are in the metric's units (currency per customer, share of
 customers, currency per order); the ``rel_*`` fields are fractions (``0.031`` = +3.1 %).
-``se``/``rel_se`` and ``df`` (``inf`` = normal reference) let :mod:`.multiple` widen intervals.
+``se``/``df`` (``inf`` = normal reference) and ``var_mean_arm``/``var_mean_control``/``cov_means``
+(variances and covariance of the two estimated means, for Fieller's relative interval; NaN when
+the method does not give them) let :mod:`.multiple` widen intervals.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class Effect:
     rel_se: float = math.nan
     df: float = math.inf
     variance_reduction: float | None = None
+    var_mean_arm: float = math.nan
+    var_mean_control: float = math.nan
+    cov_means: float = math.nan
     p_value_adjusted: float | None = None
     ci_low_adjusted: float | None = None
     ci_high_adjusted: float | None = None

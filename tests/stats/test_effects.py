@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats import proportion as smp
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -41,15 +41,26 @@ def test_welch_matches_scipy_and_statsmodels(revenue):
     assert (e.n_arm, e.n_control) == (3000, 2500)
 
 
-def test_relative_interval_is_delta_method(revenue):
+def test_relative_interval_is_fieller(revenue):
+    """Hand check: the bounds are where Welch's pivot (m_t - ρ m_c)/sqrt(v_t + ρ² v_c) equals
+    the absolute interval's t quantile (root-finding, not the quadratic formula); rel_se stays
+    the delta-method standard error."""
     y_t, y_c = revenue
     e = compare_means(MomentStats.from_arrays(y_t), MomentStats.from_arrays(y_c))
     m_t, m_c = y_t.mean(), y_c.mean()
     s2_t, s2_c = y_t.var(ddof=1) / len(y_t), y_c.var(ddof=1) / len(y_c)
     r = m_t / m_c
-    se = np.sqrt(r**2 * (s2_t / m_t**2 + s2_c / m_c**2))
-    assert e.rel_se == pytest.approx(se)
-    assert e.rel_ci_low == pytest.approx(r - 1 - 1.959963984540054 * se)
+    assert e.rel_se == pytest.approx(np.sqrt(r**2 * (s2_t / m_t**2 + s2_c / m_c**2)))
+    q = stats.t.ppf(0.975, e.df)
+
+    def excess(rho):
+        return abs(m_t - rho * m_c) / np.sqrt(s2_t + rho**2 * s2_c) - q
+
+    low = optimize.brentq(excess, r / 3, r)
+    high = optimize.brentq(excess, r, 3 * r)
+    assert (e.rel_ci_low, e.rel_ci_high) == pytest.approx((low - 1, high - 1), rel=1e-9)
+    # asymmetric, unlike the delta method's r ± z·se
+    assert high - r > r - low
 
 
 @pytest.mark.parametrize("counts", [(130, 1000, 100, 1000), (45, 800, 61, 1200)])

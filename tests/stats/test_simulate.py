@@ -35,8 +35,8 @@ def test_aa_false_positive_rate(rates, scenario):
 def test_coverage_of_known_effect(rates, scenario):
     r = rates[scenario, "ab"]
     assert 0.935 <= r["coverage"] <= 0.965, r
-    # relative intervals (delta method, symmetric) run slightly low for skewed revenue at
-    # ~2,000 customers per arm (about 94 %); they are reported, with a looser floor
+    # relative intervals (Fieller, stats.effects) on skewed revenue at ~2,000 customers per
+    # arm; they are reported, with a looser floor
     assert 0.93 <= r["rel_coverage"] <= 0.97, r
 
 
