@@ -11,6 +11,7 @@ import pytest
 from crm_experiments.analyses.campaign import Evaluation, decide, evaluate
 from crm_experiments.params import load_params
 from crm_experiments.report import pages, render
+from crm_experiments.report.format import pct
 from crm_experiments.report.i18n import TEXT, tr
 from crm_experiments.stats.srm import check_sample_ratio
 
@@ -351,3 +352,19 @@ def test_probability_and_expected_loss_beside_each_decision_and_why_they_differ(
         assert f'data-figure="{arm}.prob_beats_holdout"' in plain
         assert f'data-figure="{arm}.expected_loss">{money(row["expected_loss"], cur, lang)}<' \
             in plain
+
+
+def test_relative_interval_is_at_the_level_of_the_p_value_shown(evaluation):
+    """The effects table prints the Holm/Bonferroni-adjusted p-value and interval, so the
+    relative interval beside them is the adjusted (Fieller) one, not the unadjusted one."""
+    table = _section(pages.evaluation_page(evaluation), "effects")
+    rows = re.findall(r"<tr>.*?</tr>", table)[1:]
+    effects = evaluation.tables()["effects"]
+    assert len(rows) == len(effects)
+    for row, e in zip(rows, effects.itertuples(), strict=True):
+        shown = f"({pct(e.rel_ci_low_adjusted, 'zh', 1, True)} … " \
+                f"{pct(e.rel_ci_high_adjusted, 'zh', 1, True)})"
+        assert shown in htmllib.unescape(row)
+        assert e.rel_ci_low_adjusted < e.rel_ci_low
+        assert (e.rel_ci_low_adjusted > 0 or e.rel_ci_high_adjusted < 0) == (
+            e.ci_low_adjusted > 0 or e.ci_high_adjusted < 0)
