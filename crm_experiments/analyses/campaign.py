@@ -186,8 +186,9 @@ class Evaluation(ResultMixin):
                 out[f"{key}.{col}"] = getattr(e, col)
         for arm, row in self.economics.iterrows():
             for col in ("incremental_profit", "incremental_profit_low", "incremental_profit_high",
-                        "roi", "roi_low", "roi_high", "total_cost", "incremental_revenue"):
-                out[f"economics.{arm}.{col}"] = row[col]
+                        "roi", "roi_low", "roi_high", "total_cost", "incremental_revenue",
+                        "prob_beats_holdout", "expected_loss"):
+                out[f"economics.{arm}.{col}"] = row.get(col)
         out["srm.p_value"] = self.comparison.srm.p_value
         return {k: float(v) for k, v in out.items()
                 if v is not None and not pd.isna(v) and np.isfinite(float(v))}

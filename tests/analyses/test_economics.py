@@ -102,3 +102,8 @@ def test_economics_stores_them_per_arm_from_the_unadjusted_effect(small_shop):
         assert row["prob_beats_holdout"] == pytest.approx(flat, abs=0.02)
     stored = result.tables()["economics"]
     assert {"prob_beats_holdout", "expected_loss"} <= set(stored.columns)
+    # and MLflow gets them per arm (as the other economics figures, also by arm position)
+    metrics = result.metrics()
+    for arm, row in econ.iterrows():
+        for col in ("prob_beats_holdout", "expected_loss"):
+            assert metrics[f"economics.{arm}.{col}"] == pytest.approx(row[col])
