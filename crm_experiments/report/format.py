@@ -37,17 +37,25 @@ def _missing(value) -> bool:
         return True
 
 
-def money(value, currency: str = "CNY", lang: str = "en", digits: int = 0) -> str:
+def money(value, currency: str = "CNY", lang: str = "en", digits: int = 0,
+          signed: bool = False) -> str:
     """``¥12,345`` in the language's currency format; the symbol from Babel's data for
-    ``currency`` (an unknown code is written as the code)."""
+    ``currency`` (an unknown code is written as the code); ``signed``: ``+¥12`` / ``-¥12``
+    (a difference).
+
+    >>> money(12.5, "USD", "en", 2, signed=True), money(-3, "CNY", "zh", signed=True)
+    ('+$12.50', '-¥3')
+    """
     if _missing(value):
         return DASH
     fmt = "¤#,##0" + ("." + "0" * digits if digits else "")
+    if signed:
+        fmt = f"+{fmt};-{fmt}"
     try:
         return babel_numbers.format_currency(float(value), currency, format=fmt,
                                              locale=locale(lang), currency_digits=False)
     except babel_numbers.UnknownCurrencyError:
-        return f"{currency} {num(value, lang, digits)}"
+        return f"{currency} {num(value, lang, digits, signed)}"
 
 
 def num(value, lang: str = "en", digits: int = 2, signed: bool = False) -> str:

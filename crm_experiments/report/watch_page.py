@@ -18,19 +18,20 @@ _MONEY_KPIS = ("gmv", "net_revenue", "aov")
 _RATE_KPIS = ("paid_rate", "refund_rate")
 
 
-def _kpi(name: str, value, currency: str, lang: str) -> str:
+def _kpi(name: str, value, currency: str, lang: str, average: bool = False) -> str:
+    """A KPI cell; counts are whole numbers on a day and one decimal for the baseline's
+    average day."""
     if name in _MONEY_KPIS:
         return fmt.money(value, currency, lang)
     if name in _RATE_KPIS:
         return fmt.pct(value, lang)
-    return fmt.num(value, lang, 1 if name == "paid_orders" else 0)
+    return fmt.num(value, lang, 1 if average else 0)
 
 
 def _effect(metric: str, value, currency: str, lang: str) -> str:
     if metric == "converted":
         return fmt.pct(value, lang, 2, signed=True)
-    signed = fmt.num(value, lang, 2, signed=True)
-    return f"{signed} {currency}"
+    return fmt.money(value, currency, lang, 2, signed=True)
 
 
 def _interval(metric: str, lo, hi, currency: str, lang: str) -> str:
@@ -46,7 +47,7 @@ def watch_context(w: SaleWatch, params: CampaignParams) -> dict:
         label = tr("watch_baseline", lang, n=BASELINE_DAYS) if col == "baseline" else \
             fmt.date(col, lang)
         kpi_rows.append({"label": label, "sale": col != "baseline" and col >= str(
-            params.sale.start), "values": [_kpi(k, w.kpis.at[k, col], cur, lang)
+            params.sale.start), "values": [_kpi(k, w.kpis.at[k, col], cur, lang, col == "baseline")
                                            for k in w.kpis.index]})
     rows = []
     for r in w.intervals.itertuples(index=False):
