@@ -44,7 +44,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from crm_experiments.stats.aggr import MomentStats
-from crm_experiments.stats.effects import compare_means, ratio_variance
+from crm_experiments.stats.effects import compare_means, fieller, ratio_variance
 from crm_experiments.stats.result import Effect
 
 NOT_CAUSAL = ("Before/after comparison without a control group: NOT a causal effect of the "
@@ -150,6 +150,31 @@ def _rel_se(pre, post, treated, groups) -> float:
     return float(np.sqrt(g / (g - 1) * np.sum(totals**2)))
 
 
+def _mean_covariance(pre, post, treated, groups, se: float) -> tuple[float, float, float]:
+    """``(var(m_arm), var(m_cf), cov(m_arm, m_cf))`` for Fieller's relative DiD interval.
+
+    ``m_arm = mean(post | T)``, ``m_cf = mean(pre | T) + mean(Δ | C)``; ``var(m_cf)`` and the
+    covariance from per-customer influence terms centred within their arm (summed per cluster
+    when ``groups`` is given; ``n/(n-1)`` per arm or ``G/(G-1)`` factor), and ``var(m_arm)``
+    set so that ``var(m_arm) - 2 cov + var(m_cf)`` is exactly the fit's ``se²``: at ``ρ = 1``
+    Fieller's pivot is then the DiD test itself.
+    """
+    t = treated
+    n_t, n_c = t.sum(), (~t).sum()
+    change = post - pre
+    arm = np.where(t, (post - post[t].mean()) / n_t, 0.0)
+    cf = np.where(t, (pre - pre[t].mean()) / n_t, (change - change[~t].mean()) / n_c)
+    if groups is None:
+        w = np.where(t, n_t / (n_t - 1), n_c / (n_c - 1))
+        v_cf, c_means = float(np.sum(w * cf**2)), float(np.sum(w * arm * cf))
+    else:
+        totals = pd.DataFrame({"arm": arm, "cf": cf}).groupby(groups).sum().to_numpy()
+        g = len(totals)
+        v_cf = float(g / (g - 1) * np.sum(totals[:, 1] ** 2))
+        c_means = float(g / (g - 1) * np.sum(totals[:, 0] * totals[:, 1]))
+    return se**2 + 2 * c_means - v_cf, v_cf, c_means
+
+
 def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, cluster=None,
                               metric: str = "", arm: str = "treatment",
                               control: str = "control") -> Effect:
@@ -163,7 +188,9 @@ def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, 
     In the returned Effect, ``mean_arm`` is the treated post-period mean and ``mean_control``
     the treated customers' counterfactual ``mean(pre | T) + mean(Δ | C)``, so that
     ``estimate = mean_arm - mean_control`` and ``rel_estimate`` is the effect relative to what
-    the treated would have had without the campaign (delta-method interval, normal reference).
+    the treated would have had without the campaign (Fieller's interval, normal reference, at
+    the DiD test's own critical value and standard error, so it excludes 0 iff the DiD
+    interval does; :func:`_mean_covariance`).
     A change constant in both arms has NaN interval and p-value (no sampling error to
     estimate); a counterfactual mean of 0 (no revenue before or after) a NaN relative effect.
     """
@@ -192,18 +219,24 @@ def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, 
         low = high = p_value = se = math.nan
     m_arm = float(post[t].mean())
     m_cf = m_arm - did
-    if pre[t].mean() + change[~t].mean() == 0:  # counterfactual 0: no relative effect
-        rel = rel_se = math.nan
+    groups = None if cluster is None else np.asarray(cluster)
+    z = stats.norm.ppf(1 - alpha / 2)
+    v_arm = v_cf = c_means = math.nan
+    if pre[t].mean() + change[~t].mean() == 0 or math.isnan(se):
+        # counterfactual 0 (no relative effect) or no sampling error (no interval)
+        rel = m_arm / m_cf - 1 if pre[t].mean() + change[~t].mean() != 0 else math.nan
+        rel_se = rel_low = rel_high = math.nan
     else:
         rel = m_arm / m_cf - 1
-        rel_se = _rel_se(pre, post, t, None if cluster is None else np.asarray(cluster))
-    z = stats.norm.ppf(1 - alpha / 2)
+        rel_se = _rel_se(pre, post, t, groups)
+        v_arm, v_cf, c_means = _mean_covariance(pre, post, t, groups, se)
+        rel_low, rel_high = (float(v) for v in fieller(m_arm, m_cf, v_arm, v_cf, c_means, z))
     return Effect(
         metric=metric, arm=arm, control=control, n_arm=int(t.sum()), n_control=int((~t).sum()),
         mean_arm=m_arm, mean_control=m_cf, estimate=did, ci_low=float(low), ci_high=float(high),
-        p_value=p_value, rel_estimate=float(rel),
-        rel_ci_low=float(rel - z * rel_se), rel_ci_high=float(rel + z * rel_se), method=method,
-        alpha=alpha, se=se, rel_se=rel_se, df=math.inf)
+        p_value=p_value, rel_estimate=float(rel), rel_ci_low=rel_low, rel_ci_high=rel_high,
+        method=method, alpha=alpha, se=se, rel_se=rel_se, df=math.inf,
+        var_mean_arm=float(v_arm), var_mean_control=float(v_cf), cov_means=float(c_means))
 
 
 def did_by_arm(df: pd.DataFrame, arm_col: str, control: str, pre_col: str, post_col: str, *,

@@ -19,8 +19,8 @@ Widened intervals reuse each effect's ``se``/``df`` (absolute) and, for the rela
 Fieller's interval (:func:`crm_experiments.stats.effects.fieller`) from the effect's mean
 variances at the SAME adjusted critical value ``t_{1-level/2, df}``, so the adjusted relative
 interval excludes 0 exactly when the adjusted absolute interval does (NaN bounds when the set
-is unbounded). Effects without mean variances (difference-in-differences, before/after) fall
-back to the delta method ``rel ± z·rel_se``. An effect whose relative interval is NaN keeps
+is unbounded). Effects built without the mean variances (NaN ``var_mean_*``) fall back to
+the delta method ``rel ± z·rel_se``. An effect whose relative interval is NaN keeps
 NaN. Effects without a test (bootstrap: NaN p-value, no ``df``) get NaN adjusted values but
 still count in ``m``.
 """

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from crm_experiments.stats.aggr import MomentStats
+from crm_experiments.stats.before_after import difference_in_differences
 from crm_experiments.stats.effects import (
     compare_adjusted,
     compare_means,
@@ -84,6 +85,28 @@ def test_lin_relative_agrees_with_hc2_test():
     _assert_agree(type("E", (), stacked))
     e = rows[0]
     assert e.cov_means != 0
+    assert e.var_mean_arm - 2 * e.cov_means + e.var_mean_control == pytest.approx(e.se**2)
+
+
+@pytest.mark.parametrize("clustered", [False, True])
+def test_did_relative_agrees_with_the_did_test(clustered):
+    """DiD: m_arm = mean(post|T) and the counterfactual mean(pre|T) + mean(Δ|C) are correlated
+    through the treated customers' pre and post values; Fieller uses that covariance."""
+    rng = np.random.default_rng(186)
+    rows = []
+    for _ in range(150):
+        n = 60
+        t = np.arange(n) < n // 2
+        level = rng.gamma(2, 30, n)
+        pre = level + rng.normal(0, 10, n)
+        post = level * 1.1 + rng.normal(0, 10, n) + rng.uniform(-2, 12) * t
+        groups = np.arange(n) // 2 if clustered else None
+        rows.append(difference_in_differences(pre, post, t, cluster=groups))
+    stacked = {f: np.array([getattr(e, f) for e in rows])
+               for f in ("rel_ci_low", "rel_ci_high", "ci_low", "ci_high", "p_value")}
+    _assert_agree(type("E", (), stacked))
+    e = rows[0]
+    assert e.cov_means > 0
     assert e.var_mean_arm - 2 * e.cov_means + e.var_mean_control == pytest.approx(e.se**2)
 
 
