@@ -10,8 +10,9 @@ and prices, so the result always carries ``causal=False`` and a plain ``label`` 
 * ``paired=True`` (both arrays over the same customers, in the same order): the per-customer
   differences ``d_i = current_i - baseline_i``, ``se = sd(d) / sqrt(n)``, t interval with
   ``n - 1`` degrees of freedom (equals ``scipy.stats.ttest_rel``). The relative effect
-  ``R - 1`` with ``R = Σcurrent / Σbaseline`` uses the delta method of a ratio over the same
-  customers, ``var(R) ≈ var(c - R b) / (n · mean(b)²)``, which accounts for the pairing.
+  ``R - 1`` with ``R = Σcurrent / Σbaseline`` gets Fieller's interval
+  (:func:`~crm_experiments.stats.effects.fieller`) with the two means' sample covariance
+  (the pairing) and the same t quantile, so it excludes 0 iff the paired interval does.
 
 **With a control group** (:func:`difference_in_differences`) each customer's change
 ``Δ_i = post_i - pre_i`` is regressed on the treated indicator, ``Δ ~ 1 + T``, by OLS with HC2
@@ -44,7 +45,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from crm_experiments.stats.aggr import MomentStats
-from crm_experiments.stats.effects import compare_means, fieller, ratio_variance
+from crm_experiments.stats.effects import compare_means, fieller
 from crm_experiments.stats.result import Effect
 
 NOT_CAUSAL = ("Before/after comparison without a control group: NOT a causal effect of the "
@@ -117,14 +118,16 @@ def compare_to_baseline(current, baseline, *, alpha: float = 0.05, paired: bool 
     with np.errstate(divide="ignore", invalid="ignore"):
         p = float(2 * stats.t.sf(abs(est / se), df))
         ratio = c.sum() / b.sum()
-        rel_se = float(np.sqrt(ratio_variance(MomentStats.from_arrays(c, den=b))))
-    z = stats.norm.ppf(1 - alpha / 2)
+    # Fieller with the pairing's covariance and the paired t quantile: var(m_c) - 2 cov +
+    # var(m_b) = var(d)/n = se², so the interval excludes 0 iff the paired t interval does
+    cov = np.cov(c, b, ddof=1) / n
+    rel_low, rel_high = (float(v) for v in fieller(c.mean(), b.mean(), cov[0, 0], cov[1, 1],
+                                                   cov[0, 1], q))
     return BaselineComparison(
         metric=metric, n_current=n, n_baseline=n, mean_current=float(c.mean()),
         mean_baseline=float(b.mean()), estimate=est, ci_low=est - q * se, ci_high=est + q * se,
-        p_value=p, rel_estimate=float(ratio - 1), rel_ci_low=float(ratio - 1 - z * rel_se),
-        rel_ci_high=float(ratio - 1 + z * rel_se), se=se, df=float(df), method="paired_t",
-        alpha=alpha, paired=True)
+        p_value=p, rel_estimate=float(ratio - 1), rel_ci_low=rel_low, rel_ci_high=rel_high,
+        se=se, df=float(df), method="paired_t", alpha=alpha, paired=True)
 
 
 def _rel_se(pre, post, treated, groups) -> float:

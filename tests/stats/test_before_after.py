@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.weightstats import DescrStatsW
 
 from crm_experiments.stats.before_after import (
@@ -46,11 +46,18 @@ def test_paired_baseline_matches_ttest_rel_and_tconfint(windows):
     # pairing removes the shared customer level: narrower than the unpaired interval
     unpaired = compare_to_baseline(cur, base, alpha=0.1)
     assert r.ci_high - r.ci_low < unpaired.ci_high - unpaired.ci_low
-    # relative se: linearised ratio over the same customers
+    # relative interval: Fieller with the pairing; its bounds are where the paired t pivot
+    # of cur - ρ·base equals the t quantile (root-finding by hand)
     ratio = cur.sum() / base.sum()
-    lin = (cur - ratio * base) / base.mean()
-    se = lin.std(ddof=1) / np.sqrt(len(cur))
-    assert r.rel_ci_high - r.rel_estimate == pytest.approx(stats.norm.ppf(0.95) * se)
+    q = stats.t.ppf(0.95, len(cur) - 1)
+
+    def excess(rho):
+        d = cur - rho * base
+        return abs(d.mean()) / (d.std(ddof=1) / np.sqrt(len(d))) - q
+
+    bounds = optimize.brentq(excess, ratio / 2, ratio), optimize.brentq(excess, ratio, 2 * ratio)
+    assert (r.rel_ci_low + 1, r.rel_ci_high + 1) == pytest.approx(bounds, rel=1e-9)
+    assert (r.rel_ci_low > 0 or r.rel_ci_high < 0) == (r.ci_low > 0 or r.ci_high < 0)
 
 
 def test_paired_needs_same_customers(windows):
