@@ -35,32 +35,31 @@ def publish_report(reports_root: str | Path, campaign_id: str, horizon_days: int
     return target / "report.html"
 
 
+def _listed(root: Path, pattern: str, page: str) -> list[dict]:
+    """The JSON documents matching ``pattern`` under ``root`` whose ``page`` stands beside
+    them, each with ``_href`` (the page, relative to ``root``); unreadable ones are skipped
+    (a report being written, or a broken file, does not break the portal)."""
+    out = []
+    for doc_file in sorted(root.glob(pattern)):
+        try:
+            doc = json.loads(doc_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(doc, dict) and (doc_file.parent / page).exists():
+            doc["_href"] = doc_file.parent.relative_to(root).as_posix() + "/" + page
+            out.append(doc)
+    return out
+
+
 def write_index(reports_root: str | Path) -> Path:
     """``reports/index.html``: every report with its headline, newest evaluation first, and
     every next-round plan (``<next_id>/plan/plan.json``, as ``crm-exp plan`` writes it), and
     every sale watch page (``<campaign_id>/watch/<day>.html``, newest first)."""
     root = Path(reports_root)
-    entries = []
-    for summary_file in sorted(root.glob("*/*d/summary.json")):
-        try:
-            s = json.loads(summary_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(s, dict) or not (summary_file.parent / "report.html").exists():
-            continue
-        s["_href"] = summary_file.parent.relative_to(root).as_posix() + "/report.html"
-        entries.append(s)
+    entries = _listed(root, "*/*d/summary.json", "report.html")
     entries.sort(key=lambda s: (str(s.get("window_end", "")), str(s.get("campaign_id", ""))),
                  reverse=True)
-    plans = []
-    for plan_file in sorted(root.glob("*/plan/plan.json")):
-        try:
-            p = json.loads(plan_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(p, dict) and (plan_file.parent / "summary.html").exists():
-            p["_href"] = plan_file.parent.relative_to(root).as_posix() + "/summary.html"
-            plans.append(p)
+    plans = _listed(root, "*/plan/plan.json", "summary.html")
     watches = [{"campaign_id": f.parent.parent.name, "day": f.stem,
                 "href": f.relative_to(root).as_posix()}
                for f in root.glob("*/watch/*.html")]

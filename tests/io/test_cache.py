@@ -21,6 +21,16 @@ def _summary(shop) -> pd.Series:
                        first=o.created_at.min(), last=o.created_at.max()).to_pandas().iloc[0]
 
 
+def _negative_amount_copy(params, tmp_path):
+    """A data directory with the shop's orders and one negative amount (data row 3)."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    orders = pd.read_parquet(params.data.path / "orders.parquet")
+    orders.loc[2, "amount"] = -20.0
+    orders.to_parquet(bad / "orders.parquet")
+    return bad
+
+
 def test_notebooks_of_a_run_reuse_the_cache_with_the_same_tables(small_shop):
     params = load_params(small_shop)
     direct = load_shop(params.data.path, params=params)
@@ -59,11 +69,7 @@ def test_a_data_file_changed_during_the_run_is_read_again(small_shop, tmp_path):
 
 def test_bad_data_fails_before_any_notebook_and_leaves_nothing(small_shop, tmp_path):
     params = load_params(small_shop)
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    orders = pd.read_parquet(params.data.path / "orders.parquet")
-    orders.loc[2, "amount"] = -20.0
-    orders.to_parquet(bad / "orders.parquet")
+    bad = _negative_amount_copy(params, tmp_path)
     bad_params = params.model_copy(update={"data": params.data.model_copy(update={"path": bad})})
     with (pytest.raises(DataValidationError, match=r"orders.parquet, column 'amount', row 3"),
           shop_cache(bad_params)):
@@ -100,11 +106,7 @@ def test_a_failed_preflight_writes_no_cache(small_shop, tmp_path):
     from crm_experiments.pipeline.preflight import preflight
 
     params = load_params(small_shop)
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    orders = pd.read_parquet(params.data.path / "orders.parquet")
-    orders.loc[2, "amount"] = -20.0
-    orders.to_parquet(bad / "orders.parquet")
+    bad = _negative_amount_copy(params, tmp_path)
     raw = small_shop.read_text(encoding="utf-8")
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text(raw.replace(str(params.data.path), str(bad)), encoding="utf-8")
