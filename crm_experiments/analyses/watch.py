@@ -23,7 +23,7 @@ For the watched day ``D`` (from five days before the sale start to its last day)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -72,6 +72,18 @@ class SaleWatch:
     def latest(self) -> pd.DataFrame:
         """The intervals of the watched day only (empty before the sale starts)."""
         return self.intervals[self.intervals["day"] == self.day].reset_index(drop=True)
+
+    def as_of(self, day: dt.date, sale_start: dt.date) -> SaleWatch:
+        """The watch of an earlier sale day ``day`` (``sale_start`` <= ``day`` <= ``self.day``)
+        as :func:`watch_sale` would give it: every figure is cumulative to its own day and
+        the arm sizes and planned n do not change with the day, so it is this watch cut at
+        ``day`` (how ``crm-exp demo`` writes a page per sale day from one computation)."""
+        if not sale_start <= day <= self.day:
+            raise ValueError(f"{day} is not a sale day up to {self.day}")
+        days = pd.to_datetime(self.intervals["day"]).dt.date
+        columns = [c for c in self.kpis.columns if c == "baseline" or c <= day.isoformat()]
+        return replace(self, day=day, kpis=self.kpis[columns],
+                       intervals=self.intervals[days <= day].reset_index(drop=True))
 
 
 def default_day(params: CampaignParams, today: dt.date | None = None) -> dt.date:

@@ -144,3 +144,16 @@ def test_daily_peeking_under_aa_keeps_the_error_rate(setup, per_customer_by_day)
     naive = ((r.naive_lower > 0) | (r.naive_upper < 0)).any(axis=0).mean()
     print(f"A/A any-day exclusion: always-valid {cs:.3f}, fixed-sample {naive:.3f}")
     assert cs <= 0.05 and naive > cs
+
+
+def test_an_earlier_sale_day_cut_from_a_later_watch_equals_its_own_watch(setup):
+    """`crm-exp demo` writes every sale day's page from the last day's watch (as_of)."""
+    params, shop, w = setup
+    earlier = params.sale.start + dt.timedelta(days=1)
+    direct, cut = watch_sale(shop, params, earlier), w.as_of(earlier, params.sale.start)
+    assert cut.day == direct.day and cut.notes == direct.notes
+    pd.testing.assert_frame_equal(cut.kpis, direct.kpis)
+    pd.testing.assert_frame_equal(cut.intervals, direct.intervals)
+    assert cut.srm == direct.srm
+    with pytest.raises(ValueError):
+        w.as_of(DAY + dt.timedelta(days=1), params.sale.start)
