@@ -218,6 +218,45 @@ class Costs(_Strict):
         return value
 
 
+class ShopHoldout(_Strict):
+    """The shop-wide holdout: a stable share of customers that no campaign contacts from
+    ``start`` to ``end`` (both days inclusive), to price all CRM work against
+    (``crm-exp holdout``). Membership is a pure function of ``salt`` and the pseudonymous
+    customer id (:func:`crm_experiments.io.holdout.holdout_members`): every campaign that
+    declares the same section excludes the same customers (``crm-exp lists --holdout``)."""
+
+    share: float = Field(gt=0, le=0.5, description="Share of customers held out, in (0, 0.5].")
+    salt: Name = Field(description="Text mixed into the hash of each customer id; changing it "
+                       "draws a new holdout. Keep it for the whole period.")
+    start: dt.date = Field(description="First day of the holdout period.")
+    end: dt.date = Field(description="Last day of the holdout period (inclusive).")
+    min_detectable_profit: float | None = Field(
+        None, gt=0, le=MAX_MONEY, description="Desired precision: the incremental net profit "
+        "per customer (currency) the holdout should detect at 80% power; the report recommends "
+        "the share that reaches it. Unset: the share for the observed effect.")
+
+    @model_validator(mode="after")
+    def _period(self) -> ShopHoldout:
+        for day in (self.start, self.end):
+            if not FIRST_SALE_DAY <= day <= LAST_SALE_DAY:
+                raise ValueError(f"shop_holdout day {day} is outside {FIRST_SALE_DAY}.."
+                                 f"{LAST_SALE_DAY}")
+        if self.end < self.start:
+            raise ValueError(f"shop_holdout end {self.end} is before its start {self.start}: "
+                             "the period runs from start to end, both inclusive")
+        return self
+
+    @property
+    def period_start(self) -> pd.Timestamp:
+        """Start of the period's first day (naive, shop timezone)."""
+        return pd.Timestamp(self.start)
+
+    @property
+    def period_end(self) -> pd.Timestamp:
+        """End of the period (exclusive): midnight after its last day."""
+        return pd.Timestamp(self.end) + pd.Timedelta(days=1)
+
+
 class CampaignParams(_Strict):
     """Everything one evaluation needs; loaded from ``params/<campaign>.yaml``."""
 
@@ -254,6 +293,9 @@ class CampaignParams(_Strict):
     srm_alpha: float = Field(0.001, gt=0, lt=0.5)
     seed: int = Field(20251111, ge=0, le=2**32 - 1,
                       description="Random seed (0 to 2**32 - 1, what NumPy accepts).")
+    shop_holdout: ShopHoldout | None = Field(
+        None, description="The shop-wide holdout (share, salt, start, end): customers no "
+        "campaign contacts in the period; `crm-exp holdout` measures all CRM work against them.")
 
     @field_validator("campaign_id")
     @classmethod
