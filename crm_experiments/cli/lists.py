@@ -3,6 +3,8 @@
 Turns one buyer list per arm (CSV/XLSX: Taobao nicks or Shopify e-mails, optional send time,
 channel and cost) into the campaign's ``assignments`` and ``contacts`` in DIR, with the same
 pseudonymous ids as ``crm-exp import`` (see :mod:`crm_experiments.io.exports.lists`).
+With ``--holdout PARAMS.yaml`` (a params file with a ``shop_holdout`` section) the members of
+the shop-wide holdout are dropped from every list and counted (``crm-exp holdout``).
 Exit status: 0 when written (warnings alone are fine), 1 when a list breaks a rule (nothing
 written), 2 when the arguments cannot be used.
 """
@@ -44,16 +46,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="cost per message when the lists have no 费用/cost column")
     parser.add_argument("--timezone", metavar="TZ", default=None,
                         help="the shop's timezone (default Asia/Shanghai)")
+    parser.add_argument("--holdout", metavar="PARAMS.yaml", default=None,
+                        help="params whose shop_holdout section declares the shop-wide "
+                             "holdout: its members are dropped from every list")
 
 
 def run(args: argparse.Namespace) -> int:
+    from crm_experiments.errors import ParamsError
     from crm_experiments.io.exports.lists import import_lists
+    from crm_experiments.params import load_params
 
+    holdout = None
+    if args.holdout is not None:
+        holdout = load_params(args.holdout).shop_holdout
+        if holdout is None:
+            raise ParamsError(f"{args.holdout}: --holdout needs a shop_holdout section (share, "
+                              "salt, start, end) in the params")
     try:
         result = import_lists(args.arm, args.data, fmt=args.source,
                               campaign_id=args.campaign_id, control_arm=args.control,
                               assigned_at=args.assigned_at, channel=args.channel,
-                              cost=args.cost, timezone=args.timezone)
+                              cost=args.cost, timezone=args.timezone, holdout=holdout)
     except DataValidationError as exc:
         return print_refusal(exc, args.data)
     for f in result.warnings:
@@ -63,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     for a in result.arms:
         print(f"arm {a.arm} ({a.file}): {a.customers:,} customers, {a.matched:,} with orders, "
               f"{a.contacts:,} contacts")
+    if holdout is not None:
+        excluded = sum(a.excluded for a in result.arms)
+        print(f"shop holdout ({holdout.share:.1%}, {holdout.start} to {holdout.end}): "
+              f"{excluded:,} customers of the lists excluded (" + ", ".join(
+                  f"{a.arm} {a.excluded:,}" for a in result.arms) + ")")
     print(f"OK: campaign {result.campaign_id} written to {result.data_dir} "
           f"({', '.join(result.written) or 'nothing'}); replaced {result.replaced_assignments:,} "
           f"earlier assignments and {result.replaced_contacts:,} contacts of this campaign")

@@ -58,8 +58,15 @@ from crm_experiments.io.exports._parse import (
 )
 from crm_experiments.io.exports.importer import FORMATS
 from crm_experiments.io.exports.pseudonymise import KeySource, Pseudonymiser, load_key
+from crm_experiments.io.holdout import holdout_members
 from crm_experiments.io.staging import resolve_timezone
-from crm_experiments.params import CAMPAIGN_ID_PATTERN, FIRST_SALE_DAY, LAST_SALE_DAY, MAX_MONEY
+from crm_experiments.params import (
+    CAMPAIGN_ID_PATTERN,
+    FIRST_SALE_DAY,
+    LAST_SALE_DAY,
+    MAX_MONEY,
+    ShopHoldout,
+)
 
 IDENTIFIER_HEADERS: dict[str, tuple[str, ...]] = {
     "taobao": ("买家会员名", "买家昵称", "会员名", "nick"),
@@ -82,6 +89,8 @@ class ArmCount:
     customers: int
     matched: int
     contacts: int
+    #: customers of the list dropped as members of the shop-wide holdout
+    excluded: int = 0
 
 
 @dataclass
@@ -122,8 +131,14 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
                  campaign_id: str, control_arm: str = "control",
                  assigned_at: dt.datetime | str | None = None, channel: str | None = None,
                  cost: float | None = None, timezone: str | None = None,
-                 pseudonymiser: Pseudonymiser | None = None) -> ListsResult:
+                 pseudonymiser: Pseudonymiser | None = None,
+                 holdout: ShopHoldout | None = None) -> ListsResult:
     """Turn one list per arm into the campaign's assignments and contacts; see the module doc.
+
+    With ``holdout`` (the params' ``shop_holdout``), members of the shop-wide holdout
+    (:func:`crm_experiments.io.holdout.holdout_members`) are dropped from every arm's list,
+    control included, and counted in ``ArmCount.excluded``: no campaign assigns or contacts
+    them.
 
     Raises :class:`~crm_experiments.errors.DataValidationError` with every finding when a list
     breaks a rule, :class:`~crm_experiments.errors.CrmError` for unusable arguments; in both
@@ -225,6 +240,11 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
 
     assignments, contacts, counts = [], [], []
     for arm, file, _, frame in per_arm:
+        excluded = 0
+        if holdout is not None:
+            member = holdout_members(holdout, frame.customer_id)
+            excluded = int(frame.customer_id[member].nunique())
+            frame = frame[~member]
         once = frame.drop_duplicates("customer_id")
         assignments.append(pd.DataFrame({
             "customer_id": once.customer_id, "campaign_id": campaign_id, "arm": arm,
@@ -233,7 +253,8 @@ def import_lists(arms: Sequence[tuple[str, str | Path]], data_dir: str | Path, *
         contacts.append(pd.DataFrame({
             "customer_id": c.customer_id, "campaign_id": campaign_id, "channel": c.channel,
             "sent_at": c.sent_at, "cost": c.cost}))
-        counts.append(ArmCount(arm, file, len(once), int(once._matched.sum()), len(c)))
+        counts.append(ArmCount(arm, file, len(once), int(once._matched.sum()), len(c),
+                               excluded))
     new_a = pd.concat(assignments, ignore_index=True)
     new_c = pd.concat(contacts, ignore_index=True)
     new_a["assigned_at"] = pd.to_datetime(new_a.assigned_at)
