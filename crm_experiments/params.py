@@ -257,6 +257,24 @@ class ShopHoldout(_Strict):
         return pd.Timestamp(self.end) + pd.Timedelta(days=1)
 
 
+class Capping(_Strict):
+    """Pre-registered capping (winsorising) of the money outcomes: revenue and gross profit
+    above their ``percentile``-th percentile over all assigned customers (every arm together)
+    are set to it, net profit follows gross profit (:mod:`crm_experiments.stats.capping`).
+    Declared here, before the analysis, never chosen after seeing the effects."""
+
+    percentile: float = Field(description="Upper percentile of the cap, strictly between 50 "
+                              "and 100, e.g. 99.5 (the top 0.5% of values are capped).")
+
+    @field_validator("percentile")
+    @classmethod
+    def _in_range(cls, value: float) -> float:
+        if not 50 < value < 100:
+            raise ValueError("capping.percentile must be strictly between 50 and 100, e.g. "
+                             f"99.5 (got {value:g})")
+        return value
+
+
 class CampaignParams(_Strict):
     """Everything one evaluation needs; loaded from ``params/<campaign>.yaml``."""
 
@@ -296,6 +314,10 @@ class CampaignParams(_Strict):
     shop_holdout: ShopHoldout | None = Field(
         None, description="The shop-wide holdout (share, salt, start, end): customers no "
         "campaign contacts in the period; `crm-exp holdout` measures all CRM work against them.")
+    capping: Capping | None = Field(
+        None, description="Pre-registered capping of money outcomes, e.g. {percentile: 99.5}: "
+        "revenue and gross profit capped at that pooled percentile before the comparison "
+        "(net profit follows gross profit); declared before the analysis. Unset: no capping.")
 
     @field_validator("campaign_id")
     @classmethod
