@@ -54,6 +54,7 @@ from crm_experiments.metrics.orders import in_window, is_purchase
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.before_after import did_by_arm
+from crm_experiments.stats.capping import CappingApplied, cap_money
 from crm_experiments.stats.design import Design, recommend_holdout_share
 from crm_experiments.stats.heterogeneity import heterogeneity_frame, interaction_test
 from crm_experiments.stats.multiple import adjust
@@ -173,6 +174,9 @@ class Evaluation(ResultMixin):
     # the per-customer table the comparison used (campaign_customers: pseudonymous id, arm,
     # window outcomes, costs, pre-period covariates), for analysts; the one customer-level table
     customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the pre-registered capping of the money outcomes the comparison applied (params.capping;
+    # None: off); the summary's "capping" (absent from results stored before issue 18.2)
+    capping: CappingApplied | None = None
 
     # --- flat views for tracking --------------------------------------------------------
     def metrics(self) -> dict[str, float]:
@@ -222,6 +226,8 @@ class Evaluation(ResultMixin):
             "arms": [{"name": a.name, "label": labels[a.name], "planned_share": a.planned_share,
                       "control": a.name == p.control_arm} for a in p.arms],
             "notes": list(self.notes),
+            # only with capping on: a summary without it reads as before (and as old results)
+            **({"capping": self.capping.to_dict()} if self.capping is not None else {}),
             "methods": {**methods_applied(self.comparison, self.segment_effects, self.did,
                                           self.heterogeneity, self.design,
                                           without_spread=self.covariates_without_spread),
@@ -574,6 +580,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=design,
         data_start=span[0], coverage=coverage, covariates_without_spread=flat,
+        capping=apply_capping(customers, params)[1],
         customers=customers,
     )
 
@@ -585,6 +592,7 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> Compari
     adjusts nothing: that metric gets the plain comparison), with the sample-ratio check
     against the planned shares. Every figure derived from the campaign's effects (economics,
     verdict, pages, plan) starts here."""
+    customers, _ = apply_capping(customers, params)  # pre-registered capping (issue 18.2)
     planned = {a.name: a.planned_share for a in params.arms}
     metrics = [*OUTCOMES, "orders"]
     flat = covariates_without_spread(customers)
@@ -598,6 +606,17 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> Compari
     srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
                              alpha=params.srm_alpha)
     return replace(comparison, srm=srm)
+
+
+def apply_capping(customers: pd.DataFrame, params: CampaignParams
+                  ) -> tuple[pd.DataFrame, CappingApplied | None]:
+    """The per-customer table with its money outcomes capped as ``params.capping`` declares
+    (:func:`~crm_experiments.stats.capping.cap_money`: revenue and gross profit at their pooled
+    percentile, net profit recomputed from the capped gross profit) and the record of it; the
+    table unchanged and None when capping is off. The campaign's effects, hence its economics
+    and verdict, are then those of the capped values; segment effects, the cross-checks and the
+    stored ``customers`` table keep the uncapped values."""
+    return cap_money(customers, params.capping.percentile if params.capping else None)
 
 
 def did_cross_check(customers: pd.DataFrame, params: CampaignParams,
