@@ -47,6 +47,8 @@ class Effect:
     rel_se: float = math.nan
     df: float = math.inf
     variance_reduction: float | None = None
+    #: the plain comparison's se (Welch / two proportions), for adjusted methods
+    se_unadjusted: float = math.nan
     var_mean_arm: float = math.nan
     var_mean_control: float = math.nan
     cov_means: float = math.nan

@@ -4,8 +4,12 @@
 one row per customer, an arm column and numeric metric columns, and picks the estimator per
 metric:
 
-* a metric with a covariate (``covariates={"revenue": "revenue_pre"}``): Lin's regression
-  adjustment with HC2 errors (``lin_ols_hc2``), reporting the variance reduction;
+* a metric with covariates (``covariates={"revenue": "revenue_pre"}`` or a list of columns):
+  regression adjustment by :func:`~crm_experiments.stats.adjustment.compare_regression`
+  (Lin's interacted OLS with HC2 errors, ``lin_ols_hc2``; ridge per arm, ``lin_ridge``, where
+  covariates are many for the arm's size; with ``strata``, post-stratification,
+  ``post_stratified``, for arms too small for a regression), reporting the variance reduction
+  against the plain comparison; what adjusted each comparison is in ``result.adjustments``;
 * a 0/1 (or boolean) metric: two-proportion z, unpooled (``two_proportion_z_unpooled``);
 * any other metric: Welch t (``welch_t``);
 * a ratio ``{"aov": ("revenue", "orders")}``: ratio of sums, delta method (``delta_ratio``).
@@ -32,14 +36,13 @@ import numpy as np
 import pandas as pd
 
 from crm_experiments.errors import CrmError
+from crm_experiments.stats.adjustment import Adjustment, compare_regression, lin_identified  # noqa: F401
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.effects import (
-    compare_adjusted,
     compare_cuped,
     compare_means,
     compare_proportions,
     compare_ratios,
-    lin_design,
 )
 from crm_experiments.stats.multiple import adjust
 from crm_experiments.stats.result import Effect, effects_frame
@@ -60,6 +63,8 @@ class ComparisonResult:
     correction: str | None
     control: str
     arms: tuple[str, ...]
+    #: per (metric, arm) comparison with covariates or strata: what adjusted it
+    adjustments: tuple[Adjustment, ...] = ()
 
     @property
     def verdict_withheld(self) -> bool:
@@ -77,6 +82,7 @@ class ComparisonResult:
             "correction": self.correction, "verdict_withheld": self.verdict_withheld,
             "srm": None if self.srm is None else self.srm.to_dict(),
             "effects": [asdict(e) for e in self.effects],
+            "adjustments": [asdict(a) for a in self.adjustments],
         }
 
 
@@ -159,36 +165,19 @@ def _is_binary(values: np.ndarray) -> bool:
     return bool(np.isin(values, (0.0, 1.0)).all())
 
 
-def lin_identified(x, treatment) -> bool:
-    """Whether Lin's regression (:func:`~crm_experiments.stats.effects.compare_adjusted`) is
-    identified with a residual left in each arm: each arm has more rows than its own
-    intercept and slopes (``k + 2`` for ``k`` covariate columns) and the design has full
-    column rank (a covariate constant within an arm makes its interaction column zero).
-    Otherwise HC2 errors of a saturated or rank-deficient fit are zero or undefined and the
-    interval would claim a precision the data do not have.
-
-    >>> import numpy as np
-    >>> lin_identified(np.arange(6.0), np.array([1, 1, 1, 1, 0, 0], bool))  # 2 controls
-    False
-    >>> lin_identified(np.arange(8.0), np.array([1, 1, 1, 1, 0, 0, 0, 0], bool))
-    True
-    """
-    on = np.asarray(treatment, dtype=bool)
-    xs = np.asarray(x, dtype=float).reshape(len(on), -1)
-    if min(on.sum(), (~on).sum()) < xs.shape[1] + 2:
-        return False
-    _, design = lin_design(np.zeros(len(on)), xs, on)
-    return int(np.linalg.matrix_rank(design.T @ design)) == design.shape[1]
-
-
 def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[str] = (),
-                 covariates: Mapping[str, str] | None = None,
+                 covariates: Mapping[str, str | Sequence[str]] | None = None,
+                 strata: str | None = None, adjustment: str = "auto",
                  ratios: Mapping[str, tuple[str, str]] | None = None,
                  binary_metrics: Sequence[str] | None = None, alpha: float = 0.05,
                  planned_shares: Mapping[str, float] | None = None,
                  correction: str | None = "holm", source: str = "table") -> ComparisonResult:
     """Every non-control arm against ``control`` for each metric and ratio (module docstring).
 
+    ``covariates`` maps a metric to one covariate column or a list of them; ``strata`` names a
+    column to post-stratify on where no regression fits (e.g. lifecycle state); ``adjustment``
+    is the method rule of :func:`~crm_experiments.stats.adjustment.compare_regression`
+    (``auto``, ``ols``, ``ridge``, ``post_stratification``, ``none``).
     ``binary_metrics=None`` auto-detects metrics whose values are all 0/1; pass a list to
     choose. ``correction``: ``"holm"``, ``"bonferroni"``, ``"bh"`` or ``None``. ``source``
     names the table in error messages (a file path).
@@ -237,19 +226,30 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
         except ValueError as exc:
             raise TableError(f"{source}: planned shares: {exc}") from exc
 
+    if strata is not None and strata not in df.columns:
+        raise TableError(f"{source}: strata column '{strata}' not found; columns are "
+                         f"{', '.join(map(str, df.columns))}")
+    layers = df[strata].astype(str).to_numpy() if strata is not None else None
     effects: list[Effect] = []
+    applied: list[Adjustment] = []
     for metric in metrics:
         y = _numeric(df, metric, "metric", source)
         binary = (_is_binary(y) if binary_metrics is None else metric in binary_metrics)
-        x = (_numeric(df, covariates[metric], "covariate", source)
-             if metric in covariates else None)
+        names = covariates.get(metric, ())
+        names = [names] if isinstance(names, str) else list(names)
+        x = (np.column_stack([_numeric(df, c, "covariate", source) for c in names])
+             if names else None)
         for a in treated:
             tag = {"metric": metric, "arm": a, "control": control}
             on = labels == a
             keep = on | is_ctl
-            if x is not None and lin_identified(x[keep], on[keep]):
-                effect = compare_adjusted(y[keep], x[keep], on[keep], alpha, **tag)
-            else:  # no covariate, or too few rows to fit its slopes: the plain comparison
+            if x is not None or layers is not None:
+                effect, how = compare_regression(
+                    y[keep], None if x is None else x[keep], on[keep], alpha, names=names,
+                    strata=None if layers is None else layers[keep], method=adjustment,
+                    binary=binary, **tag)
+                applied.append(how)
+            else:  # no covariate: the plain comparison
                 s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
                 estimator = compare_proportions if binary else compare_means
                 effect = estimator(s_t, s_c, alpha, **tag)
@@ -274,4 +274,4 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
         effects = list(adjust(effects, correction, alpha))
     return ComparisonResult(effects=tuple(effects), srm=srm, alpha=alpha,
                             correction=effects[0].correction if correction else None,
-                            control=control, arms=tuple(treated))
+                            control=control, arms=tuple(treated), adjustments=tuple(applied))

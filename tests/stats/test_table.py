@@ -132,5 +132,9 @@ def test_too_few_rows_for_the_covariate_slopes_get_welch():
     assert e.estimate == pytest.approx(y_t.mean() - y_c.mean())
     assert (e.ci_low, e.ci_high, e.p_value) == pytest.approx((ci.low, ci.high, welch.pvalue))
     more = pd.concat([df, df[df.arm == "c"].assign(y=[30.0, 5.0], x=[25.0, 3.0])])
+    # four holdout rows identify the slopes: Lin's OLS when asked for, while the automatic
+    # rule wants 20 rows per parameter (stats.adjustment) and keeps Welch
     assert compare_arms(more, arm="arm", control="c", metrics=["y"], covariates={"y": "x"},
-                        binary_metrics=()).effects[0].method == "lin_ols_hc2"
+                        binary_metrics=(), adjustment="ols").effects[0].method == "lin_ols_hc2"
+    assert compare_arms(more, arm="arm", control="c", metrics=["y"], covariates={"y": "x"},
+                        binary_metrics=()).effects[0].method == "welch_t"
