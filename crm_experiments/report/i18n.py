@@ -292,6 +292,27 @@ TEXT: dict[str, tuple[str, str]] = {
         "Next round: power of a difference in means (normal approximation) with the variance "
         "reduction this round achieved.",
         "下一轮建议：均值差的检验力（正态近似），计入本轮实现的方差缩减。"),
+    # pre-registered capping of money outcomes (issue 18.2; analyses.campaign.apply_capping)
+    "methods_capping": (
+        "Capping, declared in the params before the analysis: revenue and gross profit per "
+        "customer above their percentile {p} over all {n} assigned customers (every arm "
+        "together) were set to it: {caps}. Net profit follows the capped gross profit (costs "
+        "are not capped).",
+        "截尾处理（分析前已在参数中声明）：每客户收入和毛利高于其在全部 {n} 位实验客户（各组合并）中第 {p} "
+        "百分位数的部分被截至该值：{caps}。净利润随截尾后的毛利计算（成本不截尾）。"),
+    "methods_cap_column": ("{metric} at {cap} ({n} customers capped)",
+                           "{metric}截至 {cap}（{n} 位客户被截尾）"),
+    "methods_capping_skipped": (
+        "Not capped: {metrics}, whose percentile {p} is 0 (fewer than {share} of customers have "
+        "a positive value; capping would erase it).",
+        "未截尾：{metrics}，其第 {p} 百分位数为 0（有正值的客户少于 {share}，截尾会抹去该指标）。"),
+    "methods_capping_money": (
+        "The effects on money, and the incremental revenue, profit, ROI and verdict computed from "
+        "them, are those of the capped values: an effect carried by the biggest spenders is "
+        "understated (biased towards 0, a conservative figure) in exchange for narrower "
+        "intervals. Effects by segment and the cross-checks use the uncapped values.",
+        "金额类效果以及由此计算的增量收入、利润、投资回报率和结论均基于截尾后的数值：由最大额消费者带来的效果会被低估"
+        "（偏向 0，属保守估计），换来更窄的区间。分群效果和交叉验证使用未截尾的数值。"),
     "methods_descriptive": (
         "KPIs, before/after figures, satisfaction, cohorts and reactivation rates are "
         "descriptive, not causal.",
