@@ -11,9 +11,13 @@ everyone's spending).
 Rules of :func:`cap_money`:
 
 * **Pooled cap.** ``c`` is the ``percentile``-th percentile of the column over *all* customers
-  of the table (every arm together, non-buyers' zeros included; linear interpolation, as
-  :func:`numpy.percentile`), so the cap is one number that does not depend on the arm a
-  customer is in, and treats every arm alike.
+  of the table (every arm together, non-buyers' zeros included), so the cap is one number that
+  does not depend on the arm a customer is in, and treats every arm alike. The percentile is
+  the empirical one (:func:`numpy.percentile` with ``method="inverted_cdf"``: the smallest
+  observed value with at least ``percentile`` % of the values at or below it), so the cap is a
+  value some customer has, at most ``100 - percentile`` % of the customers are above it, and
+  capping a capped table again changes nothing (an interpolated percentile would move the cap
+  down at every pass).
 * **Upper tail only.** Values below the cap are untouched (refunds can make revenue small, not
   heavy-tailed below).
 * **Revenue and gross profit** are capped each at its own percentile; **net profit** is not
@@ -67,16 +71,19 @@ class CappingApplied:
 
 
 def pooled_cap(values: Sequence[float] | np.ndarray | pd.Series, percentile: float) -> float:
-    """The ``percentile``-th percentile (0-100, linear interpolation) of ``values``, NaN
-    ignored: the cap of :func:`winsorize`.
+    """The empirical ``percentile``-th percentile (0-100) of ``values``, NaN ignored: the
+    smallest value with at least ``percentile`` % of the values at or below it; the cap of
+    :func:`winsorize`.
 
-    >>> pooled_cap([0, 0, 10, 20, 1000], 50)
-    10.0
+    >>> pooled_cap([0, 0, 10, 20, 1000], 50), pooled_cap([0, 0, 10, 20, 1000], 90)
+    (10.0, 1000.0)
     """
     _check_percentile(percentile)
     arr = np.asarray(values, dtype=float)
     arr = arr[~np.isnan(arr)]
-    return float(np.percentile(arr, percentile)) if arr.size else float("nan")
+    if not arr.size:
+        return float("nan")
+    return float(np.percentile(arr, percentile, method="inverted_cdf"))
 
 
 def winsorize(values: Sequence[float] | np.ndarray | pd.Series, percentile: float
@@ -107,10 +114,10 @@ def cap_money(customers: pd.DataFrame, percentile: float | None,
     ...                    "message_cost": [0.05] * 10})
     >>> df["net_profit"] = df["gross_profit"] - df["message_cost"]
     >>> out, applied = cap_money(df, 90)
-    >>> {k: round(v, 2) for k, v in applied.caps.items()}, applied.n_capped
-    ({'revenue': 163.0, 'gross_profit': 65.2}, {'revenue': 1, 'gross_profit': 1})
-    >>> round(float(out["net_profit"].iloc[-1]), 2), out["revenue"].iloc[:9].tolist()[-1]
-    (65.15, 70.0)
+    >>> applied.caps, applied.n_capped
+    ({'revenue': 70.0, 'gross_profit': 28.0}, {'revenue': 1, 'gross_profit': 1})
+    >>> out["revenue"].tolist()[-2:], round(float(out["net_profit"].iloc[-1]), 2)
+    ([70.0, 70.0], 27.95)
     """
     if percentile is None:
         return customers, None
