@@ -1364,6 +1364,110 @@ TEXT: dict[str, tuple[str, str]] = {
                                "活动尚未开始：区间从活动第一天开始计算。"),
     "watch_note_no_holdout": ("The holdout has fewer than 2 customers: no interval against it.",
                               "对照组少于 2 位客户：无法与之比较区间。"),
+    # --- shop-wide holdout page (report.holdout_page) --------------------------------------
+    "holdout_title": ("Shop-wide holdout: what all CRM work earned ({name})",
+                      "全店对照组：全部 CRM 活动的收益（{name}）"),
+    "holdout_period": ("Period {start} to {end}; measured to {to}. {n_h} customers held out "
+                       "({share} declared), {n_e} exposed to CRM.",
+                       "期间 {start} 至 {end}；数据截至 {to}。对照组 {n_h} 位客户（设定比例 "
+                       "{share}），接触 CRM 的客户 {n_e} 位。"),
+    "holdout_headline": ("All CRM work in the period: net profit after contact costs {total} "
+                         "({lo} to {hi}), {per} per exposed customer.",
+                         "本期全部 CRM 活动：扣除触达成本后的净利润 {total}（{lo} 至 {hi}），"
+                         "每位接触客户 {per}。"),
+    "holdout_truth_line": ("Generator's true net profit per exposed customer: {truth} ({inside}).",
+                           "生成器的真实值（每位接触客户净利润）：{truth}（{inside}）。"),
+    "holdout_truth_inside": ("inside the interval", "在区间内"),
+    "holdout_truth_outside": ("outside the interval", "在区间外"),
+    "holdout_effects": ("Exposed minus holdout, per customer", "接触组减对照组（每客户）"),
+    "holdout_totals": ("Cumulative incremental money (per-customer effect x exposed customers)",
+                       "累计增量金额（每客户效果 × 接触客户数）"),
+    "holdout_total": ("Total", "合计"),
+    "holdout_groups": ("The two groups in the period (means per customer)",
+                       "两组在本期的情况（每客户均值）"),
+    "holdout_group": ("Group", "组别"),
+    "holdout_group_exposed": ("Exposed to CRM", "接触 CRM"),
+    "holdout_group_holdout": ("Held out", "对照组"),
+    "holdout_metric_revenue": ("Net revenue", "净收入"),
+    "holdout_metric_gross_profit": ("Gross profit", "毛利"),
+    "holdout_metric_net_profit": ("Net profit after contact costs", "扣除触达成本后的净利润"),
+    "holdout_metric_repurchase": ("Repurchase (2+ purchases)", "复购率（2 次及以上购买）"),
+    "holdout_col_contacts": ("Contacts", "触达次数"),
+    "holdout_col_contact_cost": ("Contact cost", "触达成本"),
+    "holdout_col_coupon_cost": ("Coupon cost (in gross profit)", "优惠券成本（已计入毛利）"),
+    "holdout_method": (
+        "The groups are split at random by a hash of the pseudonymous customer id, so the "
+        "comparison is causal (intention to treat). Population: customers with a purchase "
+        "before the period start. Money: Lin's regression adjustment on the pre-period value "
+        "(HC2 errors), repurchase on the pre-period purchase count; Welch or two proportions "
+        "where the adjustment cannot be fitted; relative changes with Fieller's interval. "
+        "{level} intervals, each on its own (net profit is the question; the others explain "
+        "it). Coupon costs are inside gross profit (margin on list price); contact costs of "
+        "every campaign in the period are subtracted.",
+        "两组按假名客户 ID 的哈希随机划分，因此比较是因果性的（意向处理）。总体：期初之前有购买"
+        "的客户。金额指标：以期前同一指标做 Lin 回归调整（HC2 标准误），复购率以期前购买次数调整；"
+        "无法拟合调整时用 Welch 或两比例检验；相对变化用 Fieller 区间。{level} 区间，各自独立"
+        "（核心问题是净利润，其他指标用于解释）。优惠券成本已计入毛利（按标价计毛利率）；扣除"
+        "本期所有活动的触达成本。"),
+    "holdout_drift": ("Drift check: balance of the groups over time", "漂移检查：两组随时间的均衡性"),
+    "holdout_drift_note": (
+        "Chi-square test of the groups' shares of lifecycle states and RFM segments; flagged "
+        "when p < {alpha} and a share differs by more than {smd} standard deviations. At the "
+        "start this checks the split; later the CRM work itself moves the exposed group.",
+        "对两组的生命周期状态与 RFM 分群占比做卡方检验；当 p < {alpha} 且某一占比相差超过 {smd} "
+        "个标准差时标记。期初检验的是分组本身；之后 CRM 活动本身会改变接触组。"),
+    "holdout_moment": ("Moment", "时点"),
+    "holdout_kind": ("Breakdown", "维度"),
+    "holdout_kind_lifecycle": ("Lifecycle state", "生命周期状态"),
+    "holdout_kind_rfm": ("RFM segment", "RFM 分群"),
+    "holdout_chi2": ("Chi-square p", "卡方 p 值"),
+    "holdout_max_smd": ("Largest standardised difference", "最大标准化差异"),
+    "holdout_balanced": ("balanced", "均衡"),
+    "holdout_unbalanced": ("out of balance", "不均衡"),
+    "holdout_design": ("Holdout size", "对照组规模"),
+    "holdout_design_current": (
+        "With {share} held out, the smallest net profit per customer this holdout detects at "
+        "{power} power is {mde}.",
+        "当前对照组占 {share}，以 {power} 的检验力可检测的每客户净利润最小为 {mde}。"),
+    "holdout_design_recommend": (
+        "To detect {target} per customer at {power} power, hold out {share} of customers.",
+        "要以 {power} 的检验力检测每客户 {target}，对照组应占客户的 {share}。"),
+    "holdout_design_unreachable": (
+        "Even half of the customers held out would not detect {target} per customer at {power} "
+        "power.",
+        "即使一半客户作为对照组，也无法以 {power} 的检验力检测每客户 {target}。"),
+    "holdout_design_method": (
+        "Two-sample z power (statsmodels) from the observed standard deviation of net profit "
+        "per customer ({sd}) and the adjustment's variance reduction ({vr}).",
+        "基于每客户净利润的观测标准差（{sd}）与调整带来的方差缩减（{vr}），按双样本 z 检验计算"
+        "检验力（statsmodels）。"),
+    "holdout_note_partial": ("The data end on {day}: the figures cover the period up to then.",
+                             "数据截至 {day}：各项数字只覆盖到该日。"),
+    "holdout_note_no_contacts": (
+        "No contacts table: contact costs are unknown (counted as 0) and whether the holdout "
+        "was kept out of every campaign cannot be checked.",
+        "没有触达表：触达成本未知（按 0 计），也无法核查对照组是否被所有活动排除。"),
+    "holdout_note_contaminated": (
+        "Holdout members were reached anyway: {contacted} contacted and {assigned} assigned to "
+        "a campaign in the period. They stay in the holdout (intention to treat), which "
+        "understates the effect; exclude them with `crm-exp lists --holdout`.",
+        "部分对照组客户仍被触达：本期 {contacted} 位被触达，{assigned} 位被分入活动。他们仍计入"
+        "对照组（意向处理），会低估效果；请用 `crm-exp lists --holdout` 排除。"),
+    "holdout_note_too_few": ("The holdout has {n} customers with a purchase before the start: "
+                             "at least 2 are needed to compare; no effect is estimated.",
+                             "对照组中期初前有购买的客户只有 {n} 位：至少需要 2 位才能比较；"
+                             "未估计效果。"),
+    "holdout_note_no_design": ("Net profit has no spread: no holdout size can be recommended.",
+                               "净利润没有波动：无法推荐对照组规模。"),
+    "holdout_note_no_target": ("The observed effect on net profit is 0: declare "
+                               "shop_holdout.min_detectable_profit to get a recommended share.",
+                               "观测到的净利润效果为 0：请设定 shop_holdout.min_detectable_profit "
+                               "以获得推荐比例。"),
+    "holdout_note_unbalanced_start": (
+        "The groups were out of balance at the period start: the split may not be random "
+        "(ids that are not pseudonymous, or a salt reused on a selected list).",
+        "期初两组即不均衡：分组可能并非随机（ID 不是假名，或盐值用于已筛选的名单）。"),
+    "portal_holdouts": ("Shop-wide holdout", "全店对照组"),
 }
 
 
