@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "import": "import a Taobao or Shopify export into canonical tables",
     "lists": "turn buyer lists per arm into a campaign's assignments and contacts",
     "watch": "the daily watch of a running sale (always-valid intervals, KPIs)",
+    "holdout": "what all CRM work earned against the shop-wide holdout",
 }
 
 

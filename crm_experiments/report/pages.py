@@ -388,11 +388,12 @@ def render_page(result, *, evaluation=None, nav: Iterable[tuple[str, str]] = ())
 
 # --- the portal ------------------------------------------------------------------------
 def portal_page(entries: Iterable[dict], plans: Iterable[dict] = (),
-                watches: Iterable[dict] = ()) -> str:
+                watches: Iterable[dict] = (), *, holdouts: Iterable[dict] = ()) -> str:
     """``reports/index.html``: one row per stored evaluation summary (as the runner publishes
     it: the result's summary plus ``_href``, ``pages``, ``mlflow_run_url`` ...) with its arms
     by label, one row per next-round plan (``plan.json`` plus ``_href``), and the sale watch
-    pages (``campaign_id``, ``day``, ``href``: :func:`.render.write_index`), bilingual."""
+    pages (``campaign_id``, ``day``, ``href``: :func:`.render.write_index`) and the shop-wide
+    holdout pages (``campaign_id``, ``period``, ``href``), bilingual."""
     rows = []
     for e in entries:
         v = {k: (e.get("verdict") or {}).get(k) for k in VERDICT_FIELDS}
@@ -428,4 +429,5 @@ def portal_page(entries: Iterable[dict], plans: Iterable[dict] = (),
     } for p in plans]
     title = f"{tr('portal_title', 'en')} · {tr('portal_title', 'zh')}"
     return render_framed("portal.html.j2", lang="en", title=title, rows=rows,
-                         plans=plan_rows, page_titles=PAGE_TITLES, watches=list(watches))
+                         plans=plan_rows, page_titles=PAGE_TITLES, watches=list(watches),
+                         holdouts=list(holdouts))

@@ -54,7 +54,8 @@ def _listed(root: Path, pattern: str, page: str) -> list[dict]:
 def write_index(reports_root: str | Path) -> Path:
     """``reports/index.html``: every report with its headline, newest evaluation first, and
     every next-round plan (``<next_id>/plan/plan.json``, as ``crm-exp plan`` writes it), and
-    every sale watch page (``<campaign_id>/watch/<day>.html``, newest first)."""
+    every sale watch page (``<campaign_id>/watch/<day>.html``, newest first), and every
+    shop-wide holdout page (``<campaign_id>/holdout/<start>_<end>.html``, newest first)."""
     root = Path(reports_root)
     entries = _listed(root, "*/*d/summary.json", "report.html")
     entries.sort(key=lambda s: (str(s.get("window_end", "")), str(s.get("campaign_id", ""))),
@@ -64,4 +65,9 @@ def write_index(reports_root: str | Path) -> Path:
                 "href": f.relative_to(root).as_posix()}
                for f in root.glob("*/watch/*.html")]
     watches.sort(key=lambda w: (w["day"], w["campaign_id"]), reverse=True)
-    return atomic_write_text(root / "index.html", portal_page(entries, plans, watches))
+    holdouts = [{"campaign_id": f.parent.parent.name, "period": f.stem.replace("_", " – "),
+                 "href": f.relative_to(root).as_posix()}
+                for f in root.glob("*/holdout/*.html")]
+    holdouts.sort(key=lambda w: (w["period"], w["campaign_id"]), reverse=True)
+    return atomic_write_text(root / "index.html",
+                             portal_page(entries, plans, watches, holdouts=holdouts))
