@@ -264,7 +264,8 @@ class Capping(_Strict):
     Declared here, before the analysis, never chosen after seeing the effects."""
 
     percentile: float = Field(description="Upper percentile of the cap, strictly between 50 "
-                              "and 100, e.g. 99.5 (the top 0.5% of values are capped).")
+                              "and 100, e.g. 99.5 (at most the top 0.5% of values are "
+                              "capped).")
 
     @field_validator("percentile")
     @classmethod
