@@ -1,5 +1,6 @@
-"""``crm-exp demo``: generate the demo shop once (cached), evaluate it at every horizon, and
-write the sale watch page of every sale day (what ``crm-exp watch`` shows during the sale)."""
+"""``crm-exp demo``: generate the demo shop once (cached), evaluate it at every horizon,
+write the sale watch page of every sale day (what ``crm-exp watch`` shows during the sale)
+and the shop-wide holdout page (what ``crm-exp holdout`` shows)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         outcomes.append(run_evaluation(args.params, h, reports_root=args.reports_dir,
                                        progress=say))
     watch_pages = write_sale_watch(params, args.reports_dir, say)
+    holdout_page = write_shop_holdout(params, args.reports_dir, say)
     print(f"\nDone in {time.perf_counter() - started:.0f}s.")
     for o in outcomes:
         v = o.summary["verdict"]
@@ -92,8 +94,32 @@ def run(args: argparse.Namespace) -> int:
     print(f"  all reports: {Path(args.reports_dir) / 'index.html'}")
     if watch_pages:
         print(f"  sale watch: {len(watch_pages)} pages, {watch_pages[-1].parent}")
+    if holdout_page:
+        print(f"  shop holdout: {holdout_page}")
     print(f"  MLflow: {tracking_uri()}  (browse with `make ui`, then http://127.0.0.1:5000)")
     return 0
+
+
+def write_shop_holdout(params, reports_root, say) -> Path | None:  # noqa: ANN001
+    """The shop-wide holdout page (``<reports>/<id>/holdout/<start>_<end>.html``) and the
+    portal listing it, when the params declare ``shop_holdout``; a page that cannot be made
+    is said and skipped."""
+    from crm_experiments.analyses.holdout import evaluate_holdout
+    from crm_experiments.errors import CrmError
+    from crm_experiments.io.reader import load_shop
+    from crm_experiments.report.holdout_page import write_holdout_page
+    from crm_experiments.report.render import write_index
+
+    if params.shop_holdout is None:
+        return None
+    try:
+        r = evaluate_holdout(load_shop(params.data.path, params=params), params)
+    except CrmError as exc:
+        say(f"shop holdout: not written: {exc}")
+        return None
+    path = write_holdout_page(r, reports_root)
+    write_index(reports_root)
+    return path
 
 
 def write_sale_watch(params, reports_root, say) -> list[Path]:  # noqa: ANN001

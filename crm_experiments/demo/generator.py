@@ -92,6 +92,16 @@ Treatment effect (superposition / common random numbers)
     uniforms) is shared across arms, so each assigned customer's outcomes under every arm are
     computed, while only the assigned arm is written to the tables.
 
+Shop-wide holdout
+    With ``params.shop_holdout`` whose period holds the assignment date, its members
+    (:func:`crm_experiments.io.holdout.holdout_members`) are drawn into the experiment as
+    before, so every random draw and the campaign's truth (over all drawn customers) stay as
+    they were, but they live the control process and are not written to assignments,
+    coupons or contacts: the written arms are the drawn ones less a random ~share of each.
+    ``truth.json["shop_holdout"]`` holds the true cumulative effect per exposed customer over
+    the period (:func:`_holdout_truth`); ``truth.json["data"]["arm_sizes_written"]`` the
+    written arms' sizes.
+
 Truth
     ``truth.json``: per horizon ``H`` and treated arm, the mean over **all assigned customers**
     (overall, per lifecycle state at the sale start, per tier) of ``Y(arm) - Y(control)``
@@ -119,11 +129,12 @@ import pyarrow.parquet as pq
 from scipy.special import ndtr
 
 from crm_experiments.demo.calendar import ShopCalendar
+from crm_experiments.io.holdout import holdout_members
 from crm_experiments.io.schema import TABLES
 from crm_experiments.params import CampaignParams
 
-GENERATOR_VERSION = 3  # 2: late payments and payment reminders that work; knobs;
-#                        3: realistic, strong coupon heterogeneity (LIFT)
+GENERATOR_VERSION = 4  # 2: late payments and payment reminders that work; knobs;
+#                        3: realistic, strong coupon heterogeneity (LIFT); 4: shop holdout
 
 # --- model constants (documented in the module docstring) ------------------------------------
 LAMBDA_SHAPE, LAMBDA_MEAN = 0.9, 4.0          # purchases per year while alive
@@ -530,6 +541,18 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     control_idx = arm_names.index(params.control_arm)
     slot = np.full(n, -1, dtype="int64")  # customer -> position among assigned
     slot[assigned] = np.arange(n_assigned)
+    # the shop-wide holdout (when the assignment date is in its period): members drawn into
+    # the experiment keep their potential outcomes (every random draw stays as it was, and so
+    # does the campaign's truth over all drawn customers) but live the control process and
+    # are never written to assignments, coupons or contacts
+    member = np.zeros(n, dtype=bool)
+    assign_date = history_start + dt.timedelta(days=int(assign_day))
+    if params.shop_holdout is not None and (
+            params.shop_holdout.start <= assign_date <= params.shop_holdout.end):
+        member = holdout_members(params.shop_holdout,
+                                 _ids("C", np.arange(1, n + 1), _width(n, 7)).to_pylist())
+        arm_of[member & assigned_mask] = control_idx
+    written = ~member[assigned]  # the drawn customers the assignments table lists
 
     # --- lifecycle state at the sale start, tier at the assignment date -----------------------
     P = params.lifecycle_period_months
@@ -542,6 +565,13 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     spend = np.bincount(base.cust[spend_rows], weights=(base.list_price * (1 - base.refund_frac))
                         [spend_rows], minlength=n)
     tier_of = np.searchsorted(np.array(TIER_BOUNDS), spend, side="right")
+    holdout_pop = holdout_pre = None
+    if params.shop_holdout is not None:  # before the treatment settles sale orders in place
+        s0 = float(cal.day_of(params.shop_holdout.start))
+        holdout_pop = np.zeros(n, dtype=bool)
+        holdout_pop[base.cust[purchase & (base.t < s0)]] = True
+        rows = purchase & (base.t >= s0) & (base.t < d)
+        holdout_pre = np.bincount(base.cust[rows], minlength=n).astype("float64")
 
     # --- treatment: extra processes per treated arm, coupons, outcomes per arm -----------------
     lifts = lift_table(params, lift, lift_scale)
@@ -704,11 +734,12 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
             "timedelta64[s]")
 
     arm_arr = np.array(arm_names)
+    n_written = int(written.sum())
     assignments_tbl = pa.table({
-        "customer_id": cust_ids.take(pa.array(assigned)),
-        "campaign_id": pa.array(np.full(n_assigned, params.campaign_id)),
-        "arm": pa.array(arm_arr[arm_of_assigned]),
-        "assigned_at": tsa(at_day(assign_day, np.zeros(n_assigned, dtype="int64"))),
+        "customer_id": cust_ids.take(pa.array(assigned[written])),
+        "campaign_id": pa.array(np.full(n_written, params.campaign_id)),
+        "arm": pa.array(arm_arr[arm_of_assigned[written]]),
+        "assigned_at": tsa(at_day(assign_day, np.zeros(n_written, dtype="int64"))),
     })
     coupon_face = np.array([params.arm(a).coupon_face_value for a in arm_names])
     coupon_thr = np.array([params.arm(a).coupon_threshold for a in arm_names])
@@ -776,13 +807,69 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         "reminder_after_minutes": REMIND_AFTER_MIN,
         "late_payment_minutes": f"{REMIND_AFTER_MIN + 1:g} + truncated Exponential(scale "
                                 f"{LATE_SCALE_MIN:g}) < {LATE_MAX_MIN:g}"}
+    if params.shop_holdout is not None:
+        truth["shop_holdout"] = _holdout_truth(
+            params, cal, potential, arm_of_assigned, slot, member, holdout_pop, holdout_pre,
+            d, horizons)
+        truth["shop_holdout"]["members_drawn_but_not_assigned"] = int((~written).sum())
     truth["data"] = {"history_start": str(history_start), "data_end": str(data_end),
                      "assigned_at": str(history_start + dt.timedelta(days=int(assign_day))),
                      "arm_sizes": {a: int(s) for a, s in zip(arm_names, sizes, strict=True)},
+                     "arm_sizes_written": {a: int((arm_of_assigned[written] == j).sum())
+                                           for j, a in enumerate(arm_names)},
                      "randomisation": "exact complete randomisation (random permutation cut "
                                       "at the planned shares, largest remainders)",
                      "rows": {k: v.num_rows for k, v in tables.items()}}
     return tables, truth, effects_tbl
+
+
+def _holdout_truth(params, cal, potential, arm_of_assigned, slot, member, pop, pre, d,
+                   horizons) -> dict:
+    """The true cumulative effect of the campaign on the shop-wide holdout's comparison: over
+    the customers with a purchase before the period start who are not members (the exposed),
+    the mean of ``Y(realised arm) - Y(no CRM)`` per customer, for the period ``[start, end
+    + 1)``; 0 for a customer never assigned. Needs the period to start by the sale start
+    (before it nothing differs) and to end on a horizon's last day (the potential outcomes
+    are those of the horizons' windows)."""
+    h = params.shop_holdout
+    out = {"start": h.start.isoformat(), "end": h.end.isoformat(), "salt": h.salt,
+           "share": h.share, "population": "customers with a purchase before the start",
+           "definition": "mean over exposed customers (not members) of Y(assigned arm) - "
+                         "Y(control); repurchase: 2+ purchases in the period",
+           "effects": None}
+    horizon = (h.end - params.sale.end).days
+    if horizon not in horizons or float(cal.day_of(h.start)) > d:
+        out["why_no_effects"] = ("the period must start on or before the sale start and end "
+                                 "on the last day of a horizon's window")
+        return out
+    exposed = np.flatnonzero(pop & ~member)
+    pos = slot[exposed]
+    on = pos >= 0  # assigned (never assigned: no effect)
+    ctl = potential[params.control_arm][horizon]
+    arm_names = list(params.arm_names)
+    effects = {}
+    for metric in ("revenue", "gross_profit", "net_profit", "orders"):
+        diff = np.zeros(len(exposed))
+        for j, name in enumerate(arm_names):
+            if name == params.control_arm:
+                continue
+            sel = on.copy()
+            sel[on] = arm_of_assigned[pos[on]] == j
+            diff[sel] = potential[name][horizon][metric][pos[sel]] - ctl[metric][pos[sel]]
+        effects[metric] = float(diff.mean()) if len(diff) else None
+    rep = np.zeros(len(exposed))
+    for j, name in enumerate(arm_names):
+        if name == params.control_arm:
+            continue
+        sel = on.copy()
+        sel[on] = arm_of_assigned[pos[on]] == j
+        base = pre[exposed[sel]]
+        rep[sel] = ((base + potential[name][horizon]["orders"][pos[sel]] >= 2).astype(float)
+                    - (base + ctl["orders"][pos[sel]] >= 2).astype(float))
+    effects["repurchase"] = float(rep.mean()) if len(rep) else None
+    out.update(effects=effects, horizon_days=horizon, n_exposed=int(len(exposed)),
+               n_holdout=int((pop & member).sum()))
+    return out
 
 
 def _masked_take(ids: pa.Array, idx: np.ndarray) -> pa.Array:

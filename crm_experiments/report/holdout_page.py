@@ -12,7 +12,15 @@ from crm_experiments.analyses.holdout import DRIFT_ALPHA, DRIFT_SMD
 from crm_experiments.io.atomic import atomic_write_text
 from crm_experiments.report import format as fmt
 from crm_experiments.report.env import render_framed
-from crm_experiments.report.i18n import tr
+from crm_experiments.report.i18n import TEXT, tr
+
+#: key prefix of a drift category's label in the translation table, by breakdown
+_CATEGORY_KEYS = {"lifecycle": "state_", "rfm": "rfm_"}
+
+
+def _category(kind: str, value: str, lang: str) -> str:
+    key = f"{_CATEGORY_KEYS.get(kind, '')}{value}"
+    return tr(key, lang) if key in TEXT else str(value)
 
 
 def _value(metric: str, value, cur: str, lang: str, signed: bool = False) -> str:
@@ -32,8 +40,6 @@ def holdout_context(summary: dict, tables: dict) -> dict:
     effects, totals = tables["effects"], tables["totals"]
     rows = [{
         "metric": tr(f"holdout_metric_{r.metric}", lang),
-        "exposed": _value(r.metric, r.mean_exposed, cur, lang),
-        "holdout": _value(r.metric, r.mean_holdout, cur, lang),
         "estimate": _value(r.metric, r.estimate, cur, lang, True),
         "interval": _between(r.metric, r.ci_low, r.ci_high, cur, lang),
         "relative": fmt.pct(r.rel_estimate, lang, 1, signed=True),
@@ -61,7 +67,7 @@ def holdout_context(summary: dict, tables: dict) -> dict:
     drift_rows = [{
         "moment": fmt.date(r.date, lang), "kind": tr(f"holdout_kind_{r.kind}", lang),
         "p": fmt.pvalue(r.p_value), "smd": fmt.num(r.max_abs_smd, lang, 3),
-        "worst": str(r.worst_category),
+        "worst": _category(r.kind, r.worst_category, lang),
         "status": tr("holdout_unbalanced" if r.flagged else "holdout_balanced", lang),
         "flagged": bool(r.flagged),
     } for r in tables["drift"].itertuples(index=False)]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from crm_experiments.demo.generator import METRICS, STATES, TIERS, generate_shop
+from crm_experiments.io.holdout import holdout_members
 from crm_experiments.io.schema import TABLES
 from crm_experiments.params import load_params
 
@@ -84,8 +85,11 @@ def test_assignment_and_contacts(shop, params):
     assert a.customer_id.is_unique
     assert set(a.arm) == set(params.arm_names)
     shares = a.arm.value_counts(normalize=True)
-    for arm in params.arms:
-        assert abs(shares[arm.name] - arm.planned_share) < 1e-3
+    drawn = json.loads((shop / "truth.json").read_text())["data"]["arm_sizes"]
+    for arm in params.arms:  # exact over the drawn customers; the written ones lack the
+        # members of the shop-wide holdout, a random ~5% of each arm
+        assert abs(drawn[arm.name] / sum(drawn.values()) - arm.planned_share) < 1e-3
+        assert abs(shares[arm.name] - arm.planned_share) < 0.01
     control = set(a.customer_id[a.arm == params.control_arm])
     assert not control & set(contacts.customer_id)
     sms = contacts[contacts.channel == "sms"]
@@ -95,7 +99,10 @@ def test_assignment_and_contacts(shop, params):
     orders = read(shop, "orders")
     assigned_at = a.assigned_at.iloc[0]
     early = orders[orders.paid_at.notna() & (orders.created_at < assigned_at)].customer_id
-    assert set(a.customer_id) == set(early)
+    # ... except the members of the shop-wide holdout, whom no campaign assigns
+    members = set(early[holdout_members(params.shop_holdout, early)])
+    assert members and not members & set(contacts.customer_id)
+    assert set(a.customer_id) == set(early) - members
 
 
 def test_same_seed_same_tables_other_seed_differs(tmp_path, params):
@@ -194,4 +201,8 @@ def test_realised_differences_agree_with_truth(tmp_path, params):
     # realised control means equal the control potential outcomes on the control arm
     x = _realised(path, params, 30)
     te = pd.read_parquet(path / "true_effects.parquet").set_index("customer_id")
+    # true effects cover every drawn customer; the written arms lack the shop holdout's members
+    drawn = te.index.isin(x.index)
+    assert (~drawn).any() and not holdout_members(params.shop_holdout, te.index[drawn]).any()
+    te = te[drawn]
     assert (te.arm == x.arm.reindex(te.index)).all()
