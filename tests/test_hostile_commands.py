@@ -381,6 +381,25 @@ CASES: dict[str, Cmd] = {
     "run-reports-unwritable": Cmd("run shop.yaml --reports-dir afile/rep", 2, r"afile/rep: the "
                                   r"reports folder cannot be written.*nothing was done",
                                   "an unwritable reports folder, refused before the preflight"),
+    # ---- holdout (and lists --holdout) ----------------------------------------------------
+    "holdout-missing-params": Cmd("holdout nowhere.yaml", 2, r"nowhere\.yaml: file not found",
+                                  "a params file that does not exist is named"),
+    "holdout-no-section": Cmd("holdout nohold.yaml", 2, r"shop_holdout: the params declare no",
+                              "params without a shop_holdout section: the section is named",
+                              absent=("reports",)),
+    "holdout-reports-unwritable": Cmd("holdout shop.yaml --reports-dir afile/rep", 2,
+                                      r"afile/rep", "an unwritable reports folder, refused "
+                                      "before any work"),
+    "holdout-period-after-data": Cmd("holdout later.yaml", 2, r"do not reach the holdout "
+                                     r"period", "a period after the last order: nothing to "
+                                     "measure, said so", absent=("reports",)),
+    "lists-holdout-no-section": Cmd(f"lists {LISTS} {ARMS} --holdout nohold.yaml", 2,
+                                    r"--holdout needs a shop_holdout section",
+                                    "lists --holdout with params that declare no holdout: "
+                                    "refused before any list is read"),
+    "lists-holdout-missing": Cmd(f"lists {LISTS} {ARMS} --holdout nowhere.yaml", 2,
+                                 r"nowhere\.yaml: file not found",
+                                 "a --holdout params file that does not exist"),
 }
 
 
@@ -398,6 +417,9 @@ def world(tmp_path_factory) -> Path:
                   n_customers=300)
     generate_shop(w / "tiny", load_params(write_params(w / "tiny.yaml", w / "tiny")),
                   n_customers=10)
+    write_params(w / "nohold.yaml", w / "data", shop_holdout=None)
+    write_params(w / "later.yaml", w / "data", shop_holdout={
+        "share": 0.05, "salt": "x", "start": "2027-01-01", "end": "2027-03-31"})
     (w / "camps").mkdir()
     write_params(w / "camps" / "shop.yaml", w / "data")
     for name in ("adir", "adir.csv", "empty_campaigns"):
