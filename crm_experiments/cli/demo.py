@@ -100,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_shop_holdout(params, reports_root, say) -> Path | None:  # noqa: ANN001
-    """The shop-wide holdout page (``<reports>/<id>/holdout/<start>_<end>.html``) and the
-    portal listing it, when the params declare ``shop_holdout``; a page that cannot be made
-    is said and skipped."""
+def write_shop_holdout(params, reports_root, say, log: bool = True) -> Path | None:  # noqa: ANN001
+    """The shop-wide holdout page (``<reports>/<id>/holdout/<start>_<end>.html``), the
+    portal listing it and (``log``) its MLflow run, when the params declare ``shop_holdout``;
+    a page that cannot be made is said and skipped."""
     from crm_experiments.analyses.holdout import evaluate_holdout
     from crm_experiments.errors import CrmError
     from crm_experiments.io.reader import load_shop
@@ -119,6 +119,10 @@ def write_shop_holdout(params, reports_root, say) -> Path | None:  # noqa: ANN00
         return None
     path = write_holdout_page(r, reports_root)
     write_index(reports_root)
+    if log:
+        from crm_experiments.tracking.holdout import log_holdout
+
+        log_holdout(r.summary(), r.metrics(), path)
     return path
 
 

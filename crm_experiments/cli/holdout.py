@@ -6,10 +6,11 @@ exposed to CRM with the held-out customers over the period
 contact costs and repurchase per customer and in total, with intervals; the drift check; the
 recommended holdout share), prints the headline and writes
 ``<reports-dir>/<campaign_id>/holdout/<start>_<end>.html``, listed by the portal
-(``<reports-dir>/index.html``). Params without the section, or data that end before the
-period, are refused (exit 2) before anything is written; a part that cannot be computed (no
-contacts table, too few members, data ending inside the period) is a note on the page and
-in the output (exit 0).
+(``<reports-dir>/index.html``), and logs an MLflow run (``report_type=shop_holdout``: its
+metrics and the page; ``--no-mlflow`` to skip). Params without the section, or data that
+end before the period, are refused (exit 2) before anything is written; a part that cannot
+be computed (no contacts table, too few members, data ending inside the period) is a note on
+the page and in the output (exit 0).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import argparse
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("params", help="campaign parameters (YAML) with a shop_holdout section")
     parser.add_argument("--reports-dir", default="reports", help="where reports go (reports/)")
+    parser.add_argument("--no-mlflow", action="store_true",
+                        help="do not log the analysis to MLflow (a run tagged "
+                             "report_type=shop_holdout)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
     path = write_holdout_page(r, args.reports_dir)
     write_index(args.reports_dir)
     print(f"  page: {path}")
+    if not args.no_mlflow:
+        from crm_experiments.tracking.client import tracking_uri
+        from crm_experiments.tracking.holdout import log_holdout
+
+        run_id = log_holdout(r.summary(), r.metrics(), path)
+        print(f"  MLflow run {run_id} ({tracking_uri()})")
     return 0
 
 

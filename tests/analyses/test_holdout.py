@@ -84,12 +84,20 @@ def test_holdout_recovers_the_generators_true_cumulative_effect(strong_shop):
     assert 0 < d["recommended_share"] <= 0.5 and d["mde_current"] > 0
 
 
-def test_command_page_portal_and_stored_copy(strong_shop, tmp_path, capsys):
+def test_command_page_portal_mlflow_and_stored_copy(strong_shop, tmp_path, tracking, capsys):
+    from mlflow.tracking import MlflowClient
+
     f, params, r = strong_shop
     reports = tmp_path / "reports"
     reports.mkdir()
     assert main(["holdout", str(f), "--reports-dir", str(reports)]) == 0
     out = capsys.readouterr().out
+    runs = MlflowClient(tracking).search_runs(
+        [e.experiment_id for e in MlflowClient(tracking).search_experiments()],
+        filter_string="tags.report_type = 'shop_holdout'")
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.metrics["holdout.net_profit.estimate"] == pytest.approx(
+        r.effect("net_profit")["estimate"])
     assert "net_profit per customer" in out and "true +" in out
     page = reports / params.campaign_id / "holdout" / "2025-10-20_2025-12-11.html"
     text = page.read_text(encoding="utf-8")
@@ -127,7 +135,7 @@ def test_refusals_and_notes(strong_shop, tmp_path, capsys):
         shutil.copy(params.data.path / f"{name}.parquet", bare)
     p = write_params(tmp_path / "bare.yaml", bare,
                      shop_holdout={"share": 0.3, "salt": "strong", **PERIOD})
-    assert main(["holdout", str(p), "--reports-dir", str(tmp_path)]) == 0
+    assert main(["holdout", str(p), "--reports-dir", str(tmp_path), "--no-mlflow"]) == 0
     out = capsys.readouterr().out
     assert "No contacts table" in out and "net_profit per customer" in out
     # data ending inside the period: measured to the last day, said so
