@@ -136,6 +136,7 @@ def make_pool(table: pd.DataFrame, control: str, arm: str) -> Pool:
             ("revenue", "net_profit", "orders", "converted", "pre_revenue",
              "pre_gross_profit", "pre_converted")}
     cols["stratum"] = pd.factorize(t[STRATA])[0].astype(float)
+    cols["treated"] = (t["arm"] == arm).to_numpy(dtype=float)   # the real assignment
     names: tuple[str, ...] = ()
     if adjustment is not None:
         x = adjustment.covariate_columns(t, list(NUMERIC_COVARIATES), list(CATEGORICAL_COVARIATES))
@@ -732,7 +733,16 @@ def run(argv: list[str] | None = None, on_row: Callable[[Case], None] | None = N
     todo, notes = cases(pool)
     if args.small_arms:
         n_arm, n_ctl = (int(v) for v in args.small_arms.split(","))
-        todo += small_cases(small_pool(table, control, arm, n_ctl, n_arm, args.seed))
+        small = small_pool(table, control, arm, n_ctl, n_arm, args.seed)
+        todo += small_cases(small)
+        if adjustment is not None:
+            real = small.cols["treated"] == 1
+            chosen = {m: adjustment.compare_regression(
+                small.cols[m], small.cols["X"], real, ALPHA, names=small.covariate_names,
+                strata=small.cols["stratum"])[1].method for m in ("converted", "revenue")}
+            notes.append(f"at {small.n_arm}/{small.n_control} customers with "
+                         f"{len(small.covariate_names)} covariates compare_regression's "
+                         f"automatic rule picks {chosen} (real arms of the small pool)")
     todo = [c for c in todo if args.only in c.method]
     # one BLAS thread: thousands of small fits; with two OpenBLAS threads a 7,000 x 13 QR took
     # 0.1-0.3 s instead of 1-6 ms on this 2-core machine under load (threads spin-waiting)
