@@ -15,7 +15,12 @@ DEMO_PARAMS = REPO / "params" / "demo.yaml"
 
 
 def write_params(path: Path, data_dir: Path, **overrides) -> Path:
+    """The demo's params with ``data.path`` and ``overrides``. The demo's shop-wide holdout
+    is left out unless ``shop_holdout`` is given: its members would leave the campaign, and
+    the test shops keep the campaign exactly as the tests measured it (the holdout's own
+    tests declare one)."""
     raw = yaml.safe_load(DEMO_PARAMS.read_text(encoding="utf-8"))
+    raw.pop("shop_holdout", None)
     raw["data"]["path"] = str(data_dir)
     raw.update(overrides)
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

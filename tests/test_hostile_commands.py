@@ -387,7 +387,7 @@ CASES: dict[str, Cmd] = {
     "holdout-no-section": Cmd("holdout nohold.yaml", 2, r"shop_holdout: the params declare no",
                               "params without a shop_holdout section: the section is named",
                               absent=("reports",)),
-    "holdout-reports-unwritable": Cmd("holdout shop.yaml --reports-dir afile/rep", 2,
+    "holdout-reports-unwritable": Cmd("holdout later.yaml --reports-dir afile/rep", 2,
                                       r"afile/rep", "an unwritable reports folder, refused "
                                       "before any work"),
     "holdout-period-after-data": Cmd("holdout later.yaml", 2, r"do not reach the holdout "
