@@ -199,7 +199,7 @@ Out = dict[str, np.ndarray]
 
 
 def _fields(e) -> Out:
-    keys = ("p_value", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "se")
+    keys = ("estimate", "p_value", "ci_low", "ci_high", "rel_ci_low", "rel_ci_high", "se")
     out = {k: np.asarray(getattr(e, k), dtype=float) for k in keys}
     vr = e.variance_reduction
     out["variance_reduction"] = np.asarray(np.nan if vr is None else vr, dtype=float)
@@ -372,7 +372,7 @@ def simulate(case: Case, n_experiments: int, seed: int) -> dict:
     for phase, lift in (("aa", None), ("ab", case.lift)):
         rng = np.random.default_rng([seed, 0 if lift is None else 1])
         rejected = covered = rel_covered = 0
-        se, vr = [], []
+        se, vr, est = [], [], []
         done = 0
         while done < n_experiments:
             k = min(case.batch, n_experiments - done)
@@ -392,10 +392,15 @@ def simulate(case: Case, n_experiments: int, seed: int) -> dict:
             rel_covered += int(np.sum(unbounded | ((o["rel_ci_low"] <= target_rel)
                                                    & (target_rel <= o["rel_ci_high"]))))
             se.append(np.broadcast_to(o["se"], (k,)))
+            est.append(np.broadcast_to(o["estimate"], (k,)))
             vr.append(np.broadcast_to(o["variance_reduction"], (k,)))
             done += k
         res[phase] = {"rejected": rejected, "covered": covered, "rel_covered": rel_covered,
                       "mean_se": float(np.mean(np.concatenate(se))),
+                      # spread of the estimates over the experiments / the mean se: > 1 means
+                      # the standard errors are too small
+                      "sd_over_se": float(np.std(np.concatenate(est), ddof=1)
+                                          / np.mean(np.concatenate(se))),
                       "variance_reduction": float(np.nanmean(np.concatenate(vr)))
                       if not np.all(np.isnan(np.concatenate(vr))) else math.nan}
     res["truth"] = (true_abs, true_rel)
@@ -418,7 +423,7 @@ def in_bands(res: dict) -> bool:
 
 def format_rows(rows: list[Case], header: bool = True) -> list[str]:
     head = (f"{'method':<34}{'metric':<15}{'n arm/ctl':>12}{'exps':>7}  {'A/A FP [95% CI]':<22}"
-            f"{'coverage [95% CI]':<23}{'rel cov':>8}{'A/A cov':>8}{'mean se':>9}"
+            f"{'coverage [95% CI]':<23}{'rel cov':>8}{'A/A cov':>8}{'mean se':>9}{'sd/se':>7}"
             f"{'var red':>8}{'sec':>6}  bands")
     lines = [head] if header else []
     for case in rows:
@@ -433,7 +438,7 @@ def format_rows(rows: list[Case], header: bool = True) -> list[str]:
             f"{case.method:<34}{case.metric:<15}"
             f"{f'{case.pool.n_arm}/{case.pool.n_control}':>12}{n:>7}  "
             f"{fp:6.2%} [{fl:5.2%}, {fh:5.2%}]  {cv:6.2%} [{cl:6.2%}, {ch:6.2%}]"
-            f"{rel:>8.2%}{aa_cov:>8.2%}{r['ab']['mean_se']:>9.4g}"
+            f"{rel:>8.2%}{aa_cov:>8.2%}{r['ab']['mean_se']:>9.4g}{r['aa']['sd_over_se']:>7.3f}"
             f"{'-' if math.isnan(vr) else f'{vr:.3f}':>8}{r['seconds']:>6.0f}  "
             f"{'ok' if in_bands(r) else 'OUT'}")
     return lines
@@ -776,7 +781,8 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print("A/A FP = share with p < 0.05; coverage = share of 95% intervals containing the true "
           "effect, 'rel cov' the same for Fieller's relative interval; 'A/A cov' of 0 in A/A; "
-          "mean se and var red (1 - se^2/se_plain^2) in the coverage runs; bands: FP 4-6%, "
+          "mean se and var red (1 - se^2/se_plain^2) in the coverage runs; sd/se = sd of the "
+          "A/A estimates / their mean se (> 1: se too small); bands: FP 4-6%, "
           "coverage 93.5-96.5%")
     print("daily peeking: see bench_sequential (always-valid intervals over 11 daily looks)")
     if out["parity"]:
