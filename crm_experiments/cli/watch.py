@@ -2,12 +2,13 @@
 
 For day ``D`` (default: today in the shop's timezone, clipped to the sale's days) writes
 ``<reports-dir>/<campaign_id>/watch/<D>.html``: the shop's KPIs per day from five days before
-the sale start to ``D`` against a baseline, per treatment arm the always-valid interval of
-conversion and net revenue per customer vs the holdout (cumulative since the sale start), and
-the sample-ratio check (:mod:`crm_experiments.analyses.watch`). Prints one line per arm and the
-page's path; the portal (``<reports-dir>/index.html``) lists the page. A day outside the
-watch window, data that do not reach ``D`` or a campaign without assignments are refused
-(exit 2) before anything is written.
+the sale start to ``D`` against a baseline, per treatment arm the group-sequential interval
+(valid under daily looks) of conversion and net revenue per customer vs the holdout
+(cumulative since the sale start), and the sample-ratio check
+(:mod:`crm_experiments.analyses.watch`). Prints one line per arm and the page's path; the
+portal (``<reports-dir>/index.html``) lists the page. A day outside the watch window, data
+that do not reach ``D`` or a campaign without assignments are refused (exit 2) before
+anything is written.
 """
 
 from __future__ import annotations

@@ -11,6 +11,12 @@ assigned to the arm (a customer without a purchase counts with 0):
 The statistics are cumulative (everything up to and including day ``d``), as
 :func:`crm_experiments.stats.sequential.confidence_sequence` expects; computed in the engine,
 only one row per (day, arm) comes back.
+
+:func:`daily_cross_sums` adds, per arm and pair of days ``j <= k``, ``rev_cross = Σ_i y_ij y_ik``
+(currency²) with ``y_ij`` customer ``i``'s cumulative net revenue through day ``j``: what the
+group-sequential boundary (:mod:`crm_experiments.stats.group_sequential`) needs for the
+covariance of the looks. (For conversion no extra sums are needed: a customer who bought by
+day ``j`` has bought by day ``k >= j``, so ``Σ_i c_ij c_ik = conv_sum`` of day ``j``.)
 """
 
 from __future__ import annotations
@@ -19,11 +25,25 @@ import datetime as dt
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from crm_experiments.metrics.orders import in_window, net_revenue, purchases
 
 COLUMNS = ("day", "arm", "n", "conv_sum", "rev_sum", "rev_sum_sq")
+CROSS_COLUMNS = ("arm", "day_j", "day_k", "rev_cross")
+
+
+def customer_day_revenue(orders: ir.Table, arms: ir.Table, start: pd.Timestamp,
+                         last_day: pd.Timestamp) -> ir.Table:
+    """Net revenue ``rev`` per (assigned customer, ``arm``, day of purchase ``_day``) in
+    ``[start, last_day + 1)``; ``arms``: ``customer_id``, ``arm`` (one row per customer).
+    (Per customer, so not for pages: the simulations of ``bench/bench_sequential.py``.)"""
+    p = purchases(orders)
+    p = p.filter(in_window(p.created_at, start, last_day + pd.Timedelta(days=1)))
+    p = p.mutate(_day=p.created_at.truncate("D"), _rev=net_revenue(p))
+    per_day = p.group_by("customer_id", "_day").aggregate(rev=p._rev.sum())
+    return per_day.join(arms, "customer_id")
 
 
 def daily_arm_moments(orders: ir.Table, assignments: ir.Table, start: dt.date | pd.Timestamp,
@@ -38,11 +58,7 @@ def daily_arm_moments(orders: ir.Table, assignments: ir.Table, start: dt.date | 
     sizes = arms.group_by("arm").aggregate(n=arms.count()).to_pandas()
     if days.empty:
         return pd.DataFrame(columns=list(COLUMNS))
-    p = purchases(orders)
-    p = p.filter(in_window(p.created_at, start, last_day + pd.Timedelta(days=1)))
-    p = p.mutate(_day=p.created_at.truncate("D"), _rev=net_revenue(p))
-    per_day = p.group_by("customer_id", "_day").aggregate(rev=p._rev.sum())
-    per_day = per_day.join(arms, "customer_id")
+    per_day = customer_day_revenue(orders, arms, start, last_day)
     looks = ibis.memtable(pd.DataFrame({"day": days.to_pydatetime()}))
     cum = per_day.cross_join(looks).filter(lambda t: t._day <= t.day)
     cum = cum.group_by("day", "arm", "customer_id").aggregate(y=cum.rev.sum())
@@ -57,3 +73,39 @@ def daily_arm_moments(orders: ir.Table, assignments: ir.Table, start: dt.date | 
         out[col] = pd.to_numeric(out[col]).fillna(0.0).astype("float64")
     out["n"] = out["n"].astype("int64")
     return out[list(COLUMNS)].sort_values(["day", "arm"], kind="stable").reset_index(drop=True)
+
+
+def daily_cross_sums(orders: ir.Table, assignments: ir.Table, start: dt.date | pd.Timestamp,
+                     last_day: dt.date | pd.Timestamp) -> pd.DataFrame:
+    """One row per (arm, ``day_j <= day_k``) of ``start .. last_day``: ``rev_cross`` =
+    ``Σ_i y_ij y_ik`` over the arm's assigned customers (module docstring).
+
+    The engine multiplies the daily revenues of each customer's pairs of purchase days and
+    sums them per (arm, day, day) (at most days² rows per arm come back); the cumulative sums
+    are then the two-way running sums of that small matrix.
+    """
+    start, last_day = pd.Timestamp(start).normalize(), pd.Timestamp(last_day).normalize()
+    days = pd.date_range(start, last_day, freq="D")
+    arms = assignments.select("customer_id", "arm").distinct()
+    names = sorted(arms.select("arm").distinct().to_pandas()["arm"].astype(str))
+    if days.empty:
+        return pd.DataFrame(columns=list(CROSS_COLUMNS))
+    a = customer_day_revenue(orders, arms, start, last_day)
+    b = a.select(customer_id=a.customer_id, _day2=a._day, rev2=a.rev)
+    pairs = a.join(b, "customer_id")
+    agg = (pairs.group_by("arm", "_day", "_day2")
+           .aggregate(s=(pairs.rev * pairs.rev2).sum()).to_pandas())
+    agg["arm"] = agg["arm"].astype(str)
+    pos = {d: i for i, d in enumerate(days)}
+    rows = []
+    upper = np.triu_indices(len(days))
+    for arm in names:
+        m = np.zeros((len(days), len(days)))
+        sub = agg[agg["arm"] == arm]
+        j = pd.to_datetime(sub["_day"]).dt.normalize().map(pos).to_numpy(int)
+        k = pd.to_datetime(sub["_day2"]).dt.normalize().map(pos).to_numpy(int)
+        np.add.at(m, (j, k), pd.to_numeric(sub["s"]).to_numpy(float))
+        cum = m.cumsum(axis=0).cumsum(axis=1)
+        rows.append(pd.DataFrame({"arm": arm, "day_j": days[upper[0]], "day_k": days[upper[1]],
+                                  "rev_cross": cum[upper]}))
+    return pd.concat(rows, ignore_index=True)[list(CROSS_COLUMNS)]

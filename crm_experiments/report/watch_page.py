@@ -1,10 +1,13 @@
 """The daily watch page of a running sale (``reports/<campaign_id>/watch/<day>.html``), from a
-:class:`~crm_experiments.analyses.watch.SaleWatch`. Numbers go through
+:class:`~crm_experiments.analyses.watch.SaleWatch`: per arm and metric the group-sequential
+interval for daily looks (the decision) beside the fixed-sample Welch interval (comparison
+only), and a methods sentence generated from the boundary applied. Numbers go through
 :mod:`crm_experiments.report.format`, sentences through the translation table; the template
 escapes every text (arm labels and the campaign name come from the params)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from crm_experiments.analyses.watch import BASELINE_DAYS, LEAD_DAYS, SaleWatch
@@ -35,8 +38,28 @@ def _effect(metric: str, value, currency: str, lang: str) -> str:
 
 
 def _interval(metric: str, lo, hi, currency: str, lang: str) -> str:
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # no variation yet: no interval
+        return tr("watch_no_variation", lang)
     return tr("watch_between", lang, lo=_effect(metric, lo, currency, lang),
               hi=_effect(metric, hi, currency, lang))
+
+
+def _method(w: SaleWatch, lang: str) -> str:
+    """The boundary applied, from the watch's own figures (spending function, planned looks,
+    alpha spent and the critical values of the watched day)."""
+    latest = w.latest()
+    crit = sorted(c for c in latest["critical_value"] if math.isfinite(c))
+    if not crit:
+        crit_text = tr("watch_no_variation", lang)
+    elif f"{crit[0]:.2f}" == f"{crit[-1]:.2f}":
+        crit_text = fmt.num(crit[0], lang, 2)
+    else:
+        crit_text = tr("watch_between", lang, lo=fmt.num(crit[0], lang, 2),
+                       hi=fmt.num(crit[-1], lang, 2))
+    return tr("watch_gs_method", lang, level=fmt.pct(1 - w.alpha, lang, 0), k=w.planned_looks,
+              alpha=fmt.pct(w.alpha, lang, 0), spending=tr(f"watch_spending_{w.spending}", lang),
+              spent=fmt.pct(float(latest["alpha_spent"].iloc[0]), lang, 2),
+              day=fmt.date(w.day, lang), c=crit_text)
 
 
 def watch_context(w: SaleWatch, params: CampaignParams) -> dict:
@@ -57,6 +80,8 @@ def watch_context(w: SaleWatch, params: CampaignParams) -> dict:
             "estimate": _effect(r.metric, r.estimate, cur, lang),
             "cs": _interval(r.metric, r.lower, r.upper, cur, lang),
             "naive": _interval(r.metric, r.naive_lower, r.naive_upper, cur, lang),
+            "critical": fmt.num(r.critical_value, lang, 2) if math.isfinite(r.critical_value)
+            else "–",
             "status": tr("watch_excludes_zero" if r.excludes_zero else "watch_includes_zero",
                          lang),
             "latest": r.day == w.day,
@@ -73,7 +98,7 @@ def watch_context(w: SaleWatch, params: CampaignParams) -> dict:
         "kpi_note": tr("watch_kpi_note", lang, lead=LEAD_DAYS, n=BASELINE_DAYS),
         "latest": [r for r in rows if r["latest"]],
         "rows": rows,
-        "cs_method": tr("watch_cs_method", lang, level=fmt.pct(1 - w.alpha, lang, 0)),
+        "gs_method": _method(w, lang) if not w.latest().empty else "",
         "srm_line": tr("watch_srm_ok" if srm.passed else "watch_srm_mismatch", lang,
                        p=fmt.pvalue(srm.p_value), n=fmt.num(sum(srm.counts), lang, 0)),
         "srm_rows": [{"arm": params.arm(a).label or a, "n": fmt.num(n, lang, 0),

@@ -28,7 +28,10 @@ def test_watch_writes_the_page(tmp_path, small_shop, capsys):
     assert page.exists() and str(page) in out
     assert "coupon_100_10 vs control: converted" in out and "Sample ratio OK" in out
     html = page.read_text(encoding="utf-8")
-    assert "Always-valid interval" in html and "chi-square p = " in html
+    # the page names the boundary applied (changed from the confidence sequence: issue 18.4)
+    assert "Interval for daily looks" in html and "chi-square p = " in html
+    assert "Group-sequential 95% intervals planned for 11 daily looks" in html
+    assert "Pocock-type spending function" in html and "Critical value |z|" in html
     assert html.count("<td data-cs>") == 4  # two arms x (conversion, revenue)
     index = (reports / "index.html").read_text(encoding="utf-8")
     assert f'data-watch="demo_d11/watch/{DAY}.html"' in index and "活动实时监测页面" in index
@@ -40,7 +43,8 @@ def test_watch_in_chinese_escapes_params_text(tmp_path, small_shop):
     reports = tmp_path / "reports"
     assert main(["watch", str(params), "--day", DAY, "--reports-dir", str(reports)]) == 0
     html = (reports / "demo_d11" / "watch" / f"{DAY}.html").read_text(encoding="utf-8")
-    assert "随时有效区间" in html and "样本比例检查" in html
+    assert "可每日查看的区间" in html and "样本比例检查" in html
+    assert "分组序贯 95% 区间" in html and "Pocock 型消耗函数" in html
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "<b>" not in html
 
