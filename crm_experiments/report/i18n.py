@@ -1349,8 +1349,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "watch_spending_pocock": ("Pocock-type spending function α·log(1 + (e − 1)·t)",
                               "Pocock 型消耗函数 α·log(1 + (e − 1)·t) "),
     "watch_spending_obrien_fleming": (
-        "O'Brien-Fleming-type spending function 2 − 2Φ(z₁₋α/₂ / √t)",
-        "O'Brien-Fleming 型消耗函数 2 − 2Φ(z₁₋α/₂ / √t) "),
+        "O'Brien-Fleming-type spending function 2 − 2Φ(z(1 − α/2) / √t)",
+        "O'Brien-Fleming 型消耗函数 2 − 2Φ(z(1 − α/2) / √t) "),
     "watch_srm": ("Sample ratio check", "样本比例检查"),
     "watch_srm_ok": ("Arm sizes match the plan (chi-square p = {p}, {n} customers).",
                      "各组人数符合计划（卡方检验 p = {p}，共 {n} 位客户）。"),
