@@ -81,6 +81,8 @@ def holdout_context(summary: dict, tables: dict) -> dict:
                       lo=fmt.money(t.total_low, cur, lang, 0, True),
                       hi=fmt.money(t.total_high, cur, lang, 0, True),
                       per=fmt.money(p.estimate, cur, lang, 2, True))
+        if t.total_low <= 0 <= t.total_high:
+            headline += " " + tr("holdout_inconclusive", lang)
         truth = (summary.get("truth") or {}).get("net_profit")
         if truth is not None:
             inside = p.ci_low <= truth <= p.ci_high

@@ -1392,6 +1392,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "holdout_truth_line": ("Generator's true net profit per exposed customer: {truth} ({inside}).",
                            "生成器的真实值（每位接触客户净利润）：{truth}（{inside}）。"),
     "holdout_truth_inside": ("inside the interval", "在区间内"),
+    "holdout_inconclusive": (
+        "The interval includes zero: this holdout cannot yet tell whether all CRM work paid "
+        "off (see the holdout size below).",
+        "区间包含零：该对照组尚无法判断全部 CRM 活动是否盈利（见下方对照组规模）。"),
     "holdout_truth_outside": ("outside the interval", "在区间外"),
     "holdout_effects": ("Exposed minus holdout, per customer", "接触组减对照组（每客户）"),
     "holdout_totals": ("Cumulative incremental money (per-customer effect x exposed customers)",
