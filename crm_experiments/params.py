@@ -276,6 +276,30 @@ class Capping(_Strict):
         return value
 
 
+#: covariate groups a campaign's effects can be adjusted on (crm_experiments.metrics.campaign)
+CovariateGroup = Literal["pre_period", "history", "lifecycle_state", "tier", "gender"]
+
+
+class RegressionAdjustment(_Strict):
+    """Which pre-period covariates sharpen the campaign's effects, declared before the analysis
+    (:mod:`crm_experiments.stats.adjustment`). Groups the shop's data lack (no tiers, no
+    gender in an export) are left out and the Methods text says so."""
+
+    covariates: tuple[CovariateGroup, ...] = Field(
+        ("pre_period", "history", "lifecycle_state", "tier", "gender"),
+        description="pre_period: orders, revenue, gross profit and purchase (0/1) in the "
+        "pre-period window; history: orders and revenue of all earlier history, days since the "
+        "last and the first purchase; lifecycle_state, tier, gender: as dummies. Empty: no "
+        "adjustment.")
+    method: Literal["auto", "ols", "ridge", "post_stratification", "none"] = Field(
+        "auto", description="auto: Lin's OLS with HC2 errors where the smaller arm has 20 rows "
+        "per parameter, ridge below that, post-stratification on strata for arms too small "
+        "for a regression; ols / ridge / post_stratification force one (falling back by the "
+        "same rule where the data cannot carry it); none: unadjusted.")
+    strata: Literal["lifecycle_state", "tier"] | None = Field(
+        "lifecycle_state", description="Column to post-stratify on where no regression fits.")
+
+
 class CampaignParams(_Strict):
     """Everything one evaluation needs; loaded from ``params/<campaign>.yaml``."""
 
@@ -309,6 +333,7 @@ class CampaignParams(_Strict):
         description="Notebooks (in notebooks/) run after the evaluation, each with the horizons "
         "it runs at (empty = every horizon), e.g. {clv_churn: [30], coupon_uplift: []}.")
     alpha: float = Field(0.05, gt=0, lt=0.5)
+    adjustment: RegressionAdjustment = RegressionAdjustment()
     srm_alpha: float = Field(0.001, gt=0, lt=0.5)
     seed: int = Field(20251111, ge=0, le=2**32 - 1,
                       description="Random seed (0 to 2**32 - 1, what NumPy accepts).")

@@ -42,7 +42,13 @@ from crm_experiments.analyses.segments import (
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
-from crm_experiments.metrics.campaign import COVARIATES, campaign_customers, discounts_recorded
+from crm_experiments.metrics.campaign import (
+    CATEGORICAL_COVARIATES,
+    COVARIATE_GROUPS,
+    COVARIATES,
+    campaign_customers,
+    discounts_recorded,
+)
 from crm_experiments.metrics.cohorts import default_comparison_window
 from crm_experiments.metrics.kpis import (
     data_span,
@@ -53,6 +59,7 @@ from crm_experiments.metrics.kpis import (
 from crm_experiments.metrics.orders import in_window, is_purchase
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
+from crm_experiments.stats.adjustment import covariate_columns, equivalent_extra_sample
 from crm_experiments.stats.before_after import did_by_arm
 from crm_experiments.stats.capping import CappingApplied, cap_money
 from crm_experiments.stats.design import Design, recommend_holdout_share
@@ -66,6 +73,10 @@ OUTCOMES = ("converted", "revenue", "gross_profit", "net_profit")
 #: The multiple-comparison correction of the campaign's family of effects and of each segment
 #: column's family.
 CORRECTION = "holm"
+#: Columns of the ``adjustment`` table (:func:`adjustment_table`).
+ADJUSTMENT_COLUMNS = ("metric", "arm", "method", "covariates", "strata", "reason",
+                      "variance_reduction", "extra_customers", "half_width",
+                      "half_width_unadjusted")
 #: The metric whose effect is tested for differences between segments.
 HETEROGENEITY_METRIC = "net_profit"
 
@@ -100,9 +111,10 @@ class Evaluation(ResultMixin):
     MAIN_TABLE: ClassVar[str] = "economics"
     #: 2: the tables reminders, rfm, tiers and tier_migration (issue 16.5); a version-1 copy
     #: (an earlier run in MLflow, read by the plan) is read without them
-    SCHEMA_VERSION: ClassVar[int] = 2
+    #: 3: the table adjustment (issue 18.1)
+    SCHEMA_VERSION: ClassVar[int] = 3
     SCHEMA_SINCE: ClassVar[dict[str, int]] = {
-        "reminders": 2, "rfm": 2, "tiers": 2, "tier_migration": 2}
+        "reminders": 2, "rfm": 2, "tiers": 2, "tier_migration": 2, "adjustment": 3}
     SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = {
         "effects": ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate", "ci_low",
                     "ci_high", "p_value", "rel_estimate", "rel_ci_low", "rel_ci_high", "method",
@@ -119,6 +131,7 @@ class Evaluation(ResultMixin):
                        "retention"),
         "lifecycle": ("arm", "moment", *lc.STATES),
         "design": tuple(Design.__dataclass_fields__),
+        "adjustment": ADJUSTMENT_COLUMNS,
         "true_effects": ("arm", "metric", "true_effect"),
         "retention_curve": ("arm", "day", "buyers", "returned", "share"),
         "interactions": INTERACTION_COLUMNS,
@@ -230,8 +243,12 @@ class Evaluation(ResultMixin):
             **({"capping": self.capping.to_dict()} if self.capping is not None else {}),
             "methods": {**methods_applied(self.comparison, self.segment_effects, self.did,
                                           self.heterogeneity, self.design,
-                                          without_spread=self.covariates_without_spread),
-                        "interactions": interaction_methods(self.interactions, p.alpha)},
+                                          without_spread=self.covariates_without_spread,
+                                          covariates_missing=adjustment_covariates(
+                                              self.customers, p)[2]
+                                          if not self.customers.empty else ()),
+                        "interactions": interaction_methods(self.interactions, p.alpha),
+                        "strata_column": p.adjustment.strata},
         })
 
     def _headline(self) -> dict:
@@ -247,6 +264,7 @@ class Evaluation(ResultMixin):
                   else pd.DataFrame(columns=list(Design.__dataclass_fields__)))
         out = {
             "effects": self.comparison.to_frame(),
+            "adjustment": adjustment_table(self.comparison),
             "economics": self.economics.reset_index(),
             "segment_effects": self.segment_effects,
             "kpis": self.kpis.reset_index(names="kpi"),
@@ -350,11 +368,30 @@ def arm_decisions(economics: pd.DataFrame, srm_passed: bool = True) -> dict[str,
     return out
 
 
+#: the estimators of :mod:`crm_experiments.stats.adjustment` and CUPED
+ADJUSTED_METHODS = ("lin_ols_hc2", "lin_ridge", "post_stratified", "cuped")
+
+
+def covariate_group(column: str) -> str:
+    """The covariate group (params ``adjustment.covariates``) of a covariate column.
+
+    >>> covariate_group("lifecycle_state=lost"), covariate_group("pre_revenue")
+    ('lifecycle_state', 'pre_period')
+    """
+    for group, cols in COVARIATE_GROUPS.items():
+        if column in cols:
+            return group
+    return column.split("=", 1)[0]
+
+
 def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
                     did: pd.DataFrame, heterogeneity: pd.DataFrame,
-                    design: Design | None, *, without_spread: tuple[str, ...] = ()) -> dict:
+                    design: Design | None, *, without_spread: tuple[str, ...] = (),
+                    covariates_missing: tuple[str, ...] = ()) -> dict:
     """What was actually applied, read from the effects themselves: per metric its test, the
-    covariate (when one adjusted it) and the variance reduction it achieved (range over arms);
+    covariate groups that adjusted it (``comparison.adjustments``; the one covariate of a
+    result stored before them) and the variance reduction it achieved (range over arms);
+    the declared covariate groups this shop lacks (``covariates_missing``);
     the multiple-comparison correction and its family; the segment families; which
     cross-checks ran; the covariates left out for having no spread (``without_spread``).
     The report's Methods section is written from this."""
@@ -364,11 +401,17 @@ def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
         es = [e for e in effects if e.metric == metric]
         reductions = [float(e.variance_reduction) for e in es
                       if e.variance_reduction is not None and np.isfinite(e.variance_reduction)]
-        adjusted = bool(reductions) or any(e.method in ("lin_ols_hc2", "cuped") for e in es)
+        adjusted = bool(reductions) or any(e.method in ADJUSTED_METHODS for e in es)
+        used = [c for a in comparison.adjustments if a.metric == metric for c in a.covariates]
+        groups = list(dict.fromkeys(covariate_group(c) for c in used))
         per_metric.append({
             "metric": metric,
             "methods": list(dict.fromkeys(e.method for e in es)),
-            "covariate": COVARIATES.get(metric) if adjusted else None,
+            # a comparison without the adjustments record (an older result): its one covariate
+            "covariate": (None if not adjusted or comparison.adjustments
+                          else COVARIATES.get(metric)),
+            "covariate_groups": groups if adjusted else [],
+            "covariate_columns": len(dict.fromkeys(used)),
             "variance_reduction_min": min(reductions) if reductions else None,
             "variance_reduction_max": max(reductions) if reductions else None,
         })
@@ -396,6 +439,8 @@ def methods_applied(comparison: ComparisonResult, segment_effects: pd.DataFrame,
         "heterogeneity_adjusted": (not heterogeneity.empty
                                    and COVARIATES[HETEROGENEITY_METRIC] not in without_spread),
         "covariates_without_spread": list(without_spread),
+        "covariates_missing": list(covariates_missing),
+        "strata": sorted({a.strata for a in comparison.adjustments if a.strata}),
         "design": design.method if design is not None else None,
     }
 
@@ -587,25 +632,82 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
 
 def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> ComparisonResult:
     """Every treatment arm against the holdout on :data:`OUTCOMES` and orders: the one family
-    of effects of a campaign (Holm over arms x metrics), each metric adjusted for its
-    pre-period covariate (a covariate without spread, e.g. no history before the sale,
-    adjusts nothing: that metric gets the plain comparison), with the sample-ratio check
+    of effects of a campaign (Holm over arms x metrics), each metric adjusted on the covariates
+    ``params.adjustment`` declares (:func:`adjustment_covariates`; by the rule of
+    :mod:`crm_experiments.stats.adjustment`: Lin's OLS, ridge or post-stratification; a
+    covariate without spread, e.g. no history before the sale, adjusts nothing), with the
+    sample-ratio check
     against the planned shares. Every figure derived from the campaign's effects (economics,
     verdict, pages, plan) starts here."""
     customers, _ = apply_capping(customers, params)  # pre-registered capping (issue 18.2)
     planned = {a.name: a.planned_share for a in params.arms}
     metrics = [*OUTCOMES, "orders"]
-    flat = covariates_without_spread(customers)
+    frame, columns, _ = adjustment_covariates(customers, params)
+    strata = params.adjustment.strata
     comparison = compare_arms(
-        customers, arm="arm", control=params.control_arm, metrics=metrics,
-        covariates={m: COVARIATES[m] for m in metrics if COVARIATES[m] not in flat},
-        alpha=params.alpha,
+        frame, arm="arm", control=params.control_arm, metrics=metrics,
+        covariates={m: list(columns) for m in metrics} if columns else None,
+        strata=strata if strata in frame and frame[strata].nunique() > 1 else None,
+        adjustment=params.adjustment.method, alpha=params.alpha,
         correction=CORRECTION, source=f"campaign {params.campaign_id}",
     )
     counts = customers["arm"].value_counts().to_dict()
     srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
                              alpha=params.srm_alpha)
     return replace(comparison, srm=srm)
+
+
+def adjustment_covariates(customers: pd.DataFrame, params: CampaignParams
+                          ) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    """The per-customer table with the covariate columns ``params.adjustment.covariates``
+    declares (:data:`~crm_experiments.metrics.campaign.COVARIATE_GROUPS`; lifecycle state,
+    tier and gender as dummies, :func:`~crm_experiments.stats.adjustment.covariate_columns`),
+    their names, and the declared groups this shop's data cannot give (a group absent or with
+    one value for everyone, e.g. tier "unknown" throughout in an import: it adjusts nothing).
+
+    Method ``none`` or no group declared: no covariate."""
+    groups = params.adjustment.covariates if params.adjustment.method != "none" else ()
+    numeric, categorical, missing = [], [], []
+    for group in groups:
+        cols = COVARIATE_GROUPS.get(group, (group,))
+        present = [c for c in cols if c in customers and customers[c].nunique() > 1]
+        if not present:
+            missing.append(group)
+        elif group in CATEGORICAL_COVARIATES:
+            categorical.append(group)
+        else:
+            numeric += present
+    x = covariate_columns(customers, numeric, categorical)
+    extra = x.drop(columns=numeric)
+    return pd.concat([customers, extra], axis=1), tuple(x.columns), tuple(missing)
+
+
+def adjustment_table(comparison: ComparisonResult) -> pd.DataFrame:
+    """Per (metric, arm): what adjusted the comparison and what it bought, one row each:
+    ``method``, ``covariates`` (count), ``variance_reduction`` (``1 - se²/se_plain²``),
+    ``extra_customers`` (:func:`~crm_experiments.stats.adjustment.equivalent_extra_sample` of
+    the comparison's customers), ``half_width`` of the interval the report shows (the
+    multiplicity-adjusted one when there is one) and ``half_width_unadjusted``, the plain
+    comparison's at the same critical value (their ratio is ``sqrt(1 - reduction)``)."""
+    by_key = {(a.metric, a.arm): a for a in comparison.adjustments}
+    rows = []
+    for e in comparison.effects:
+        a = by_key.get((e.metric, e.arm))
+        if a is None:
+            continue
+        low, high = ((e.ci_low_adjusted, e.ci_high_adjusted)
+                     if e.ci_low_adjusted is not None else (e.ci_low, e.ci_high))
+        q = (high - low) / (2 * e.se) if e.se and np.isfinite(e.se) else np.nan
+        vr = e.variance_reduction if a.method != "none" else np.nan
+        rows.append({
+            "metric": e.metric, "arm": e.arm, "method": a.method,
+            "covariates": len(a.covariates), "strata": a.strata, "reason": a.reason,
+            "variance_reduction": vr,
+            "extra_customers": equivalent_extra_sample(e.n_arm + e.n_control, vr),
+            "half_width": q * e.se,
+            "half_width_unadjusted": q * e.se_unadjusted if a.method != "none" else q * e.se,
+        })
+    return pd.DataFrame(rows, columns=list(ADJUSTMENT_COLUMNS))
 
 
 def apply_capping(customers: pd.DataFrame, params: CampaignParams

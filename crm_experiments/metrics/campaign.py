@@ -11,7 +11,10 @@ costs; ``coupon_cost`` = face value of its coupons redeemed in purchases of the 
 ``net_profit = gross_profit - message_cost - benefit_cost`` (coupon and other discounts are
 already inside gross profit, which counts the margin on the list price). Pre-period covariates
 (``pre_*``) are measured over ``pre_period_days`` before the
-assignment, so the treatment cannot have moved them.
+assignment, so the treatment cannot have moved them; so is the purchase **history** before the
+assignment (``hist_orders``, ``hist_revenue``, ``hist_buyer`` = any purchase,
+``days_since_last`` / ``days_since_first`` = days from the last / first purchase to the
+assignment, 0 without one) and the customer's ``gender`` when the shop records it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ import pandas as pd
 from crm_experiments.errors import CrmError
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics import lifecycle as lc
-from crm_experiments.metrics.orders import customer_window_outcomes, in_window, is_purchase
+from crm_experiments.metrics.orders import (
+    customer_window_outcomes,
+    exact_sum,
+    in_window,
+    is_purchase,
+    net_revenue,
+    purchases,
+)
 from crm_experiments.params import CampaignParams
 
 #: The pre-period covariate of each outcome (CUPED / Lin regression adjustment).
@@ -34,6 +44,24 @@ COVARIATES = {
     "gross_profit": "pre_gross_profit",
     "net_profit": "pre_gross_profit",
 }
+
+#: Numeric covariate columns of each covariate group (params ``adjustment.covariates``); the
+#: groups lifecycle_state, tier and gender are categorical columns of the same name.
+COVARIATE_GROUPS = {
+    "pre_period": ("pre_converted", "pre_orders", "pre_revenue", "pre_gross_profit"),
+    "history": ("hist_buyer", "hist_orders", "hist_revenue", "days_since_last",
+                "days_since_first"),
+}
+CATEGORICAL_COVARIATES = ("lifecycle_state", "tier", "gender")
+
+
+def _history(orders: ir.Table, before) -> ir.Table:
+    """Per customer with a purchase before ``before``: count, net revenue, first and last."""
+    p = purchases(orders)
+    p = p.filter(p.created_at < before)
+    return p.group_by("customer_id").aggregate(
+        hist_orders=p.count(), hist_revenue=exact_sum(net_revenue(p)),
+        first_at=p.created_at.min(), last_at=p.created_at.max())
 
 
 def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int, *,
@@ -65,6 +93,9 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
                                                           ("orders", "revenue", "gross_profit")])
     t = t.left_join(pre, "customer_id").select(
         t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
+    hist = _history(orders, pre_end)
+    t = t.left_join(hist, "customer_id").select(
+        t, hist.hist_orders, hist.hist_revenue, hist.first_at, hist.last_at)
     t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
     t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
     t = t.left_join(_discount_costs(orders, start, end), "customer_id").select(t, "discount_cost")
@@ -72,21 +103,28 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
         orders, params.sale_start, params.lifecycle_period_months)
     t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
         t, "lifecycle_state")
-    if shop.has("customers") and "tier" in shop["customers"].columns:
-        c = shop["customers"].select("customer_id", "tier")
-        t = t.left_join(c, "customer_id").select(t, "tier")
+    attributes = [c for c in ("tier", "gender")
+                  if shop.has("customers") and c in shop["customers"].columns]
+    if attributes:
+        c = shop["customers"].select("customer_id", *attributes)
+        t = t.left_join(c, "customer_id").select(t, *attributes)
     df = t.to_pandas()
     for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
-                "pre_gross_profit", "message_cost", "coupon_cost", "discount_cost"):
+                "pre_gross_profit", "message_cost", "coupon_cost", "discount_cost",
+                "hist_orders", "hist_revenue"):
         df[col] = pd.to_numeric(df[col]).fillna(0.0).astype("float64")
+    df["hist_buyer"] = (df["hist_orders"] > 0).astype("float64")
+    for col, at in (("days_since_last", "last_at"), ("days_since_first", "first_at")):
+        days = (pre_end - pd.to_datetime(df.pop(at))).dt.total_seconds() / 86400
+        df[col] = days.fillna(0.0).astype("float64")
     df["converted"] = (df["orders"] > 0).astype("float64")
     df["pre_converted"] = (df["pre_orders"] > 0).astype("float64")
     benefit = {a.name: a.benefit_cost or 0.0 for a in params.arms}
     df["benefit_cost"] = df["arm"].map(benefit).fillna(0.0).astype("float64") * df["converted"]
     df["net_profit"] = df["gross_profit"] - df["message_cost"] - df["benefit_cost"]
     df["lifecycle_state"] = df["lifecycle_state"].fillna(lc.NO_STATE).astype(str)
-    if "tier" in df:
-        df["tier"] = df["tier"].fillna("unknown").astype(str)
+    for col in attributes:
+        df[col] = df[col].fillna("unknown").astype(str)
     return df.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 

@@ -238,9 +238,49 @@ TEXT: dict[str, tuple[str, str]] = {
     "methods_covariate_one": ("covariate: {covariate}; variance reduced by {vr}",
                               "协变量：{covariate}；方差降低 {vr}"),
     "method_lin_ols_hc2": (
-        "regression adjustment for the customer's pre-period value (Lin's estimator, HC2 "
-        "robust errors)",
-        "按客户活动前的数值做回归调整（Lin 估计量，HC2 稳健标准误）"),
+        "regression adjustment on the customer's values before the sale (Lin's estimator: "
+        "OLS with treatment interactions, HC2 robust errors)",
+        "按客户活动前的数值做回归调整（Lin 估计量：含处理交互项的 OLS，HC2 稳健标准误）"),
+    "method_lin_ridge": (
+        "regression adjustment fitted by ridge regression per arm, as covariates are many for "
+        "the arm's size (penalty by generalised cross-validation; variance from the residuals)",
+        "协变量相对于组规模较多，按组用岭回归做回归调整（惩罚项由广义交叉验证选择；方差由残差计算）"),
+    "method_post_stratified": (
+        "post-stratification: differences within strata weighted by the strata's shares "
+        "(the arm is too small for a regression; t interval, Satterthwaite degrees of freedom)",
+        "事后分层：按层内差异加权（权重为各层占比；该组太小无法回归；t 区间，Satterthwaite 自由度）"),
+    "methods_covariates": (
+        "adjusted on {groups} ({n} columns); variance reduced by {low} to {high}",
+        "调整变量：{groups}（共 {n} 列）；方差降低 {low} 至 {high}"),
+    "methods_covariates_one": (
+        "adjusted on {groups} ({n} columns); variance reduced by {vr}",
+        "调整变量：{groups}（共 {n} 列）；方差降低 {vr}"),
+    "methods_covariates_missing": (
+        "Declared for the adjustment but not in this shop's data (or the same for every "
+        "customer), so not used: {groups}.",
+        "已声明用于调整、但本店数据中没有（或所有客户取值相同），因此未使用：{groups}。"),
+    "methods_strata": ("Strata for post-stratification: {column}.", "事后分层所用的层：{column}。"),
+    "adjustment_table_intro": (
+        "What the adjustment bought: the variance reduction against the unadjusted comparison, "
+        "the customers an unadjusted test would have needed on top for the same precision, and "
+        "the half-width of the interval shown in the effects table beside the unadjusted one "
+        "at the same level (narrower by the square root of 1 minus the reduction).",
+        "调整带来的收益：相对未调整比较的方差降低、未调整检验要达到同样精度还需增加的客户数，"
+        "以及效果表中区间的半宽与同一置信水平下未调整区间半宽的对比（缩窄比例为 1 减方差降低后的平方根）。"),
+    "adjustment_method": ("Method", "方法"),
+    "variance_reduction": ("Variance reduction", "方差降低"),
+    "extra_customers": ("As if more customers", "相当于增加客户"),
+    "half_width": ("Interval ±", "区间 ±"),
+    "half_width_unadjusted": ("Unadjusted ±", "未调整 ±"),
+    "adjmethod_lin_ols_hc2": ("Lin, OLS", "Lin，OLS"),
+    "adjmethod_lin_ridge": ("Lin, ridge", "Lin，岭回归"),
+    "adjmethod_post_stratified": ("post-stratified", "事后分层"),
+    "adjmethod_none": ("unadjusted", "未调整"),
+    "covgroup_pre_period": ("pre-period purchases", "活动前购买"),
+    "covgroup_history": ("purchase history", "历史购买记录"),
+    "covgroup_lifecycle_state": ("lifecycle state", "生命周期状态"),
+    "covgroup_tier": ("member tier", "会员等级"),
+    "covgroup_gender": ("gender", "性别"),
     "method_cuped": ("CUPED adjustment for the customer's pre-period value",
                      "按客户活动前的数值做 CUPED 调整"),
     "method_welch_t": ("Welch's t interval for a difference in means", "均值差的 Welch t 区间"),
@@ -346,11 +386,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "how surprising the difference would be if the campaign did nothing; small (below "
         "0.05) means unlikely to be chance.",
         "若活动毫无作用，出现这么大差异的可能性；小于 0.05 表示不太可能是偶然。"),
-    "gloss_adjustment": ("Regression adjustment (CUPED)", "回归调整（CUPED）"),
+    "gloss_adjustment": ("Regression adjustment", "回归调整"),
     "gloss_adjustment_text": (
-        "a correction that uses each customer's purchases before the campaign to make "
-        "intervals narrower without bias.",
-        "利用客户活动前的购买数据进行校正，在不引入偏差的情况下缩小区间。"),
+        "a correction that uses what was known of each customer before the campaign "
+        "(purchases, lifecycle state, tier) to make intervals narrower without bias.",
+        "利用活动前已知的客户信息（购买、生命周期状态、会员等级）进行校正，在不引入偏差的情况下缩小区间。"),
     "gloss_srm": ("Sample ratio check", "样本比例检验"),
     "gloss_srm_text": (
         "checks that the arms have the sizes planned; a mismatch means the assignment or the "
@@ -1324,33 +1364,19 @@ TEXT: dict[str, tuple[str, str]] = {
                                "转化率（购买客户占比）"),
     "watch_metric_revenue": ("Net revenue per customer", "每客户净收入"),
     "watch_estimate": ("Difference vs holdout", "与对照组的差"),
-    "watch_cs": ("Interval for daily looks", "可每日查看的区间"),
-    "watch_critical": ("Critical value |z|", "临界值 |z|"),
-    "watch_no_variation": ("none yet (no variation)", "暂无（尚无差异可计算）"),
+    "watch_cs": ("Always-valid interval", "随时有效区间"),
     "watch_naive": ("Fixed-sample interval (not for daily looks)", "固定样本区间（不可每日查看）"),
     "watch_status": ("Status", "状态"),
     "watch_between": ("{lo} to {hi}", "{lo} 至 {hi}"),
     "watch_excludes_zero": ("differs from the holdout", "与对照组有差异"),
     "watch_includes_zero": ("no clear difference yet", "尚无明确差异"),
-    "watch_gs_method": (
-        "Group-sequential {level} intervals planned for {k} daily looks, one per sale day: the "
-        "{alpha} chance of a false difference is spent over the sale by the Lan-DeMets "
-        "{spending} (t = sale days elapsed / {k}; {spent} spent by {day}), and each day's "
-        "critical value (on {day}: {c}) comes from the joint distribution of the daily z "
-        "statistics, estimated from the customers' cumulative outcomes. Checking every day and "
-        "acting on the first day an interval excludes 0 keeps that chance at {alpha}. A day's "
-        "interval uses only the data up to that day. The fixed-sample Welch interval is "
-        "narrower but valid only for a single look.",
-        "分组序贯 {level} 区间，按 {k} 次每日查看（每个活动日一次）设计：误判差异的总概率 {alpha} 按 "
-        "Lan-DeMets {spending}在活动期间分配（t = 已过活动天数 / {k}；截至 {day} 已分配 {spent}），"
-        "每天的临界值（{day}：{c}）来自每日 z 统计量的联合分布，由客户的累计结果估计。每天查看并在区间首次"
-        "不含 0 的那天采取行动，误判概率仍为 {alpha}。每天的区间只使用截至当天的数据。固定样本 Welch "
-        "区间更窄，但只对单次查看有效。"),
-    "watch_spending_pocock": ("Pocock-type spending function α·log(1 + (e − 1)·t)",
-                              "Pocock 型消耗函数 α·log(1 + (e − 1)·t) "),
-    "watch_spending_obrien_fleming": (
-        "O'Brien-Fleming-type spending function 2 − 2Φ(z(1 − α/2) / √t)",
-        "O'Brien-Fleming 型消耗函数 2 − 2Φ(z(1 − α/2) / √t) "),
+    "watch_cs_method": (
+        "Always-valid {level} intervals (asymptotic confidence sequence, normal mixture, tuned "
+        "to all assigned customers): they hold at every day simultaneously, so they may be "
+        "checked daily and the test stopped the first day one excludes 0. The fixed-sample "
+        "Welch interval is narrower but only valid for a single look.",
+        "随时有效的 {level} 区间（渐近置信序列，正态混合边界，按全部实验客户数调参）：在每一天同时成立，"
+        "因此可以每天查看，并在区间首次不含 0 的那天停止。固定样本 Welch 区间更窄，但只对单次查看有效。"),
     "watch_srm": ("Sample ratio check", "样本比例检查"),
     "watch_srm_ok": ("Arm sizes match the plan (chi-square p = {p}, {n} customers).",
                      "各组人数符合计划（卡方检验 p = {p}，共 {n} 位客户）。"),
@@ -1392,10 +1418,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "holdout_truth_line": ("Generator's true net profit per exposed customer: {truth} ({inside}).",
                            "生成器的真实值（每位接触客户净利润）：{truth}（{inside}）。"),
     "holdout_truth_inside": ("inside the interval", "在区间内"),
-    "holdout_inconclusive": (
-        "The interval includes zero: this holdout cannot yet tell whether all CRM work paid "
-        "off (see the holdout size below).",
-        "区间包含零：该对照组尚无法判断全部 CRM 活动是否盈利（见下方对照组规模）。"),
     "holdout_truth_outside": ("outside the interval", "在区间外"),
     "holdout_effects": ("Exposed minus holdout, per customer", "接触组减对照组（每客户）"),
     "holdout_totals": ("Cumulative incremental money (per-customer effect x exposed customers)",

@@ -109,7 +109,8 @@ def evaluation_context(result) -> dict:
     ctype = s.get("campaign_type", "coupon")
     coverage = s.get("coverage") or {}
     records = _records(economics)
-    adjusted = any(m.get("covariate") for m in s["methods"]["metrics"])
+    adjusted = any(m.get("covariate") or m.get("covariate_groups")
+                   for m in s["methods"]["metrics"])
     effects = [{**_adjusted(r), "true_effect": truth.get((r["arm"], r["metric"]), math.nan)}
                for r in _records(t["effects"])]
     segments = [_adjusted(r) for r in _records(t["segment_effects"])
@@ -134,6 +135,7 @@ def evaluation_context(result) -> dict:
         "control_share": next((a["planned_share"] for a in s["arms"] if a["control"]),
                               math.nan),
         "effects": effects,
+        "adjustment": _records(t.get("adjustment")),
         "has_truth": bool(truth),
         "did": _records(t.get("did")),
         "segments": segments,

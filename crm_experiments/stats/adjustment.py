@@ -60,6 +60,8 @@ RIDGE_MIN_ROWS = 40
 #: a stratum needs this many customers in each arm to stand alone, else it is pooled
 MIN_STRATUM_ROWS = 5
 #: ridge penalties tried by generalised cross-validation (covariates standardised)
+#: the label of the stratum pooling the small ones
+POOLED = "(pooled)"
 RIDGE_PENALTIES = tuple(float(a) for a in np.logspace(-2, 5, 29))
 METHODS = ("auto", "ols", "ridge", "post_stratification", "none")
 
@@ -81,20 +83,28 @@ class Adjustment:
     reason: str | None = None
 
 
+#: a categorical value held by fewer customers stays in the reference level (no dummy): a
+#: dummy of a handful of customers adds leverage, not precision
+MIN_LEVEL_ROWS = 20
+
+
 def covariate_columns(frame: pd.DataFrame, numeric: Sequence[str] = (),
-                      categorical: Sequence[str] = ()) -> pd.DataFrame:
+                      categorical: Sequence[str] = (),
+                      min_level_rows: int = MIN_LEVEL_ROWS) -> pd.DataFrame:
     """Numeric covariate matrix: the ``numeric`` columns as floats, each ``categorical`` column
-    as 0/1 dummies named ``column=value`` (every value but the most frequent, the reference).
+    as 0/1 dummies named ``column=value`` for every value held by at least ``min_level_rows``
+    customers except the most frequent (the reference, with the rare values).
 
     >>> f = pd.DataFrame({"pre": [1.0, 2.0, 3.0], "state": ["a", "b", "a"]})
-    >>> list(covariate_columns(f, ["pre"], ["state"]).columns)
+    >>> list(covariate_columns(f, ["pre"], ["state"], min_level_rows=1).columns)
     ['pre', 'state=b']
     """
     parts = [frame[list(numeric)].astype("float64")] if numeric else []
     for col in categorical:
         values = frame[col].astype(str)
-        reference = values.value_counts().index[0] if len(values) else None
-        for v in sorted(set(values) - {reference}):
+        counts = values.value_counts()
+        common = set(counts.index[1:][counts.iloc[1:] >= min_level_rows])
+        for v in sorted(common):
             parts.append(pd.DataFrame({f"{col}={v}": (values == v).astype("float64")}))
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
@@ -187,18 +197,18 @@ def pooled_strata(strata, treatment, min_rows: int = MIN_STRATUM_ROWS) -> np.nda
     >>> sorted(map(str, set(pooled_strata(s, on))))
     ['a', 'b']
     """
-    s = np.asarray(strata).astype(str)
+    s = np.asarray(strata).astype(object).astype(str)
     on = np.asarray(treatment, dtype=bool)
 
-    def short(label) -> bool:
-        rows = s == label
+    def short(labels: np.ndarray, label: str) -> bool:
+        rows = labels == label
         return min((rows & on).sum(), (rows & ~on).sum()) < min_rows
 
-    small = [v for v in np.unique(s) if short(v)]
-    out = np.where(np.isin(s, small), "\x00pooled", s)
-    if small and short("\x00pooled") and len(np.unique(out)) > 1:
-        labels, counts = np.unique(out[out != "\x00pooled"], return_counts=True)
-        out = np.where(out == "\x00pooled", labels[np.argmax(counts)], out)
+    small = [v for v in np.unique(s) if short(s, v)]
+    out = np.where(np.isin(s, small), POOLED, s).astype(object)
+    if small and short(out, POOLED) and len(np.unique(out)) > 1:
+        labels, counts = np.unique(out[out != POOLED], return_counts=True)
+        out = np.where(out == POOLED, labels[np.argmax(counts)], out)
     return out
 
 

@@ -95,18 +95,22 @@ def test_no_history_kpis_and_before_after_are_no_data(no_history, tmp_path):
 
 
 def test_no_history_names_no_adjustment_and_leaves_out_did(no_history):
+    """Without history the purchase covariates adjust nothing: the Methods text names them as
+    not in the data, and the effects are adjusted on what the shop has (tier, gender) only."""
     ev = no_history
     effects = ev.tables()["effects"]
-    assert effects["variance_reduction"].isna().all()
-    assert not set(effects["method"]) & {"lin_ols_hc2", "cuped"}
+    assert "cuped" not in set(effects["method"])
     methods = ev.summary()["methods"]
-    assert all(m["covariate"] is None for m in methods["metrics"])
+    assert {"pre_period", "history", "lifecycle_state"} <= set(methods["covariates_missing"])
+    assert all(set(m["covariate_groups"]) <= {"tier", "gender"} for m in methods["metrics"])
     assert "pre_revenue" in methods["covariates_without_spread"] and methods["did"] == []
     assert ev.did.empty and "note_no_did" in ev.notes
     page = pages.evaluation_page(ev)
     text = _text(_section(page, "methods"))
-    assert "CUPED" not in text and "Lin" not in text and "Welch" in text
-    assert tr("methods_no_history", "en", covariates="x").split(":")[0] in text
+    assert "CUPED" not in text
+    missing = tr("methods_covariates_missing", "en", groups="x").split(":")[0]
+    assert missing in text and tr("covgroup_history", "en") in text.split(missing)[1]
+    assert tr("methods_no_history", "en", covariates="x").split(":")[0] not in text
     assert tr("methods_did", "en") not in text
     assert "CUPED" not in _text(_section(page, "glossary"))
     assert 'class="crm-did"' not in page

@@ -81,3 +81,49 @@ def test_evaluation_is_a_stored_result(medium_evaluations, tmp_path):
     (tmp_path / "results" / "tables" / "economics.parquet").unlink()
     with pytest.raises(ResultSchemaError, match="economics"):
         Evaluation.read(tmp_path / "results")
+
+
+def test_adjusted_conversion_interval_is_narrower_by_the_stated_reduction(medium_evaluations):
+    """Issue 18's done-when on the demo shop: the conversion effect is adjusted on the declared
+    covariates; its interval (the one the report shows, Bonferroni level of the Holm family)
+    is narrower than the unadjusted Wald interval, computed here independently with
+    statsmodels, by exactly sqrt(1 - the variance reduction the report states); it covers the
+    generator's truth; and the many covariates reduce more than the one pre-period covariate."""
+    from scipy import stats
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    from crm_experiments.analyses.campaign import adjustment_table
+    from crm_experiments.report.format import pct
+    from crm_experiments.report.pages import evaluation_page
+    from crm_experiments.stats.table import compare_arms
+
+    params, evaluations = medium_evaluations
+    truth = json.loads((params.data.path / "truth.json").read_text())
+    for h, ev in evaluations.items():
+        table = adjustment_table(ev.comparison).set_index(["metric", "arm"])
+        page = evaluation_page(ev)
+        family = len(ev.comparison.effects)
+        customers = ev.customers
+        for e in ev.comparison.effects:
+            if e.metric != "converted":
+                continue
+            assert e.method == "lin_ols_hc2" and e.variance_reduction > 0.1
+            t = customers.loc[customers.arm == e.arm, "converted"]
+            c = customers.loc[customers.arm == params.control_arm, "converted"]
+            level = params.alpha / family  # Bonferroni level of the shown interval
+            low, high = confint_proportions_2indep(t.sum(), len(t), c.sum(), len(c),
+                                                   method="wald", alpha=level)
+            shown = e.ci_high_adjusted - e.ci_low_adjusted
+            assert shown / (high - low) == pytest.approx(np.sqrt(1 - e.variance_reduction),
+                                                         rel=1e-9)
+            row = table.loc[("converted", e.arm)]
+            assert row["half_width"] * 2 == pytest.approx(shown)
+            assert row["half_width_unadjusted"] * 2 == pytest.approx(high - low)
+            assert pct(e.variance_reduction, params.language, 1) in page
+            true = truth["effects"][str(h)][e.arm]["overall"]["converted"]
+            assert e.ci_low_adjusted <= true <= e.ci_high_adjusted
+            one = compare_arms(customers[customers.arm.isin([e.arm, params.control_arm])],
+                               arm="arm", control=params.control_arm, metrics=["converted"],
+                               covariates={"converted": "pre_converted"}, correction=None)
+            assert e.variance_reduction > one.effects[0].variance_reduction
+            assert stats.norm.ppf(1 - level / 2) * e.se == pytest.approx(shown / 2)

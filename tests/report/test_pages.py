@@ -160,12 +160,40 @@ def test_methods_say_what_was_applied(evaluation):
     assert methods["correction"] == "holm"
     assert methods["family_size"] == len(evaluation.comparison.effects) == 10
     by_metric = {m["metric"]: m for m in methods["metrics"]}
-    assert by_metric["revenue"]["covariate"] == "pre_revenue"
+    groups = ["pre_period", "history", "lifecycle_state", "tier", "gender"]
+    assert by_metric["revenue"]["covariate_groups"] == groups  # every declared group
     assert by_metric["revenue"]["methods"] == ["lin_ols_hc2"]
     section = _section(pages.evaluation_page(evaluation), "methods")
-    assert "Holm" in section and "10 个比较" in section and "活动前收入" in section
+    assert "Holm" in section and "10 个比较" in section
+    assert all(tr(f"covgroup_{g}", "zh") in section for g in groups)
     per_metric = re.search(r"<ul>.*?</ul>", section, re.S).group(0)
     assert "Lin" in per_metric and "Welch" not in per_metric  # no test that was not applied
+    # what the adjustment bought, per metric and arm, with the reduction the effects carry
+    rows = re.findall(r"<tr><td>.*?</tr>", section.split(tr("adjustment_table_intro", "zh"))[1],
+                      re.S)
+    assert len(rows) == len(evaluation.comparison.effects)
+
+
+def test_a_copy_stored_before_the_adjustment_table_renders_its_one_covariate(evaluation,
+                                                                           tmp_path):
+    """A schema-2 result (stored before issue 18.1: one covariate per metric, no adjustment
+    table) is still read and its Methods name that covariate, without the new table."""
+    import json
+
+    folder = evaluation.write(tmp_path / "results")
+    (folder / "tables" / "adjustment.parquet").unlink()
+    doc = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    doc["schema_version"] = 2
+    for m in doc["summary"]["methods"]["metrics"]:
+        m["covariate"] = {"converted": "pre_converted", "orders": "pre_orders"}.get(
+            m["metric"], "pre_revenue")
+        del m["covariate_groups"], m["covariate_columns"]
+    for key in ("covariates_missing", "strata", "strata_column"):
+        del doc["summary"]["methods"][key]
+    (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
+    section = _section(pages.evaluation_page(Evaluation.read(folder)), "methods")
+    assert tr("covariate_pre_revenue", "zh") in section
+    assert tr("adjustment_table_intro", "zh") not in section
 
 
 def test_notebook_sections_are_the_page_body(evaluation):
