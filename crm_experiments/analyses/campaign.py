@@ -77,6 +77,13 @@ CORRECTION = "holm"
 ADJUSTMENT_COLUMNS = ("metric", "arm", "method", "covariates", "strata", "reason",
                       "variance_reduction", "extra_customers", "half_width",
                       "half_width_unadjusted")
+#: Metrics reported beside the decision's family, each adjusted like it: repurchase (2+
+#: purchases in the window), retention (a purchase in the window among the pre-period's
+#: buyers) and the average order value (revenue / orders, a ratio).
+SECONDARY_METRICS = ("repurchased", "retained", "aov")
+SECONDARY_COLUMNS = ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate",
+                     "ci_low", "ci_high", "p_value", "method", "variance_reduction",
+                     "p_value_adjusted", "ci_low_adjusted", "ci_high_adjusted")
 #: The metric whose effect is tested for differences between segments.
 HETEROGENEITY_METRIC = "net_profit"
 
@@ -111,10 +118,11 @@ class Evaluation(ResultMixin):
     MAIN_TABLE: ClassVar[str] = "economics"
     #: 2: the tables reminders, rfm, tiers and tier_migration (issue 16.5); a version-1 copy
     #: (an earlier run in MLflow, read by the plan) is read without them
-    #: 3: the table adjustment (issue 18.1)
+    #: 3: the tables adjustment and secondary_effects (issue 18.1)
     SCHEMA_VERSION: ClassVar[int] = 3
     SCHEMA_SINCE: ClassVar[dict[str, int]] = {
-        "reminders": 2, "rfm": 2, "tiers": 2, "tier_migration": 2, "adjustment": 3}
+        "reminders": 2, "rfm": 2, "tiers": 2, "tier_migration": 2, "adjustment": 3,
+        "secondary_effects": 3}
     SCHEMA: ClassVar[dict[str, tuple[str, ...]]] = {
         "effects": ("arm", "metric", "n_arm", "n_control", "mean_control", "estimate", "ci_low",
                     "ci_high", "p_value", "rel_estimate", "rel_ci_low", "rel_ci_high", "method",
@@ -132,6 +140,7 @@ class Evaluation(ResultMixin):
         "lifecycle": ("arm", "moment", *lc.STATES),
         "design": tuple(Design.__dataclass_fields__),
         "adjustment": ADJUSTMENT_COLUMNS,
+        "secondary_effects": SECONDARY_COLUMNS,
         "true_effects": ("arm", "metric", "true_effect"),
         "retention_curve": ("arm", "day", "buyers", "returned", "share"),
         "interactions": INTERACTION_COLUMNS,
@@ -190,6 +199,9 @@ class Evaluation(ResultMixin):
     # the pre-registered capping of the money outcomes the comparison applied (params.capping;
     # None: off); the summary's "capping" (absent from results stored before issue 18.2)
     capping: CappingApplied | None = None
+    # metrics outside the decision (repurchase, retention, average order value), adjusted the
+    # same way, their own Holm family (secondary_comparison); None for a copy before them
+    secondary: ComparisonResult | None = None
 
     # --- flat views for tracking --------------------------------------------------------
     def metrics(self) -> dict[str, float]:
@@ -197,7 +209,10 @@ class Evaluation(ResultMixin):
         out: dict[str, float] = {"n_assigned": self.n_assigned}
         for name, value in self.kpis["sale"].items():
             out[f"kpi.{name}"] = value
-        for e in self.comparison.to_frame().itertuples():
+        effects = [self.comparison.to_frame()]
+        if self.secondary is not None:
+            effects.append(self.secondary.to_frame())
+        for e in pd.concat(effects, ignore_index=True).itertuples():
             key = f"effect.{e.arm}.{e.metric}"
             for col in ("estimate", "ci_low", "ci_high", "p_value", "rel_estimate"):
                 out[f"{key}.{col}"] = getattr(e, col)
@@ -265,6 +280,8 @@ class Evaluation(ResultMixin):
         out = {
             "effects": self.comparison.to_frame(),
             "adjustment": adjustment_table(self.comparison),
+            "secondary_effects": (self.secondary.to_frame() if self.secondary is not None
+                                  else pd.DataFrame(columns=list(SECONDARY_COLUMNS))),
             "economics": self.economics.reset_index(),
             "segment_effects": self.segment_effects,
             "kpis": self.kpis.reset_index(names="kpi"),
@@ -540,6 +557,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
                        f"params do not declare ({list(params.arm_names)})")
     flat = covariates_without_spread(customers)
     comparison = compare_campaign(customers, params)
+    secondary, secondary_notes = secondary_comparison(customers, params)
+    notes += secondary_notes
     econ = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
     if not econ.empty and not econ["cost_recorded"].all():
         # no ROI rather than an infinite one; a coupon cost unknown says so
@@ -625,7 +644,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=design,
         data_start=span[0], coverage=coverage, covariates_without_spread=flat,
-        capping=apply_capping(customers, params)[1],
+        capping=apply_capping(customers, params)[1], secondary=secondary,
         customers=customers,
     )
 
@@ -655,6 +674,42 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> Compari
     srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
                              alpha=params.srm_alpha)
     return replace(comparison, srm=srm)
+
+
+def secondary_comparison(customers: pd.DataFrame, params: CampaignParams
+                         ) -> tuple[ComparisonResult | None, tuple[str, ...]]:
+    """Every treatment arm against the holdout on :data:`SECONDARY_METRICS`, adjusted on the
+    declared covariates like :func:`compare_campaign` (the average order value on its
+    linearised values), Holm over this family of its own (it does not enter the decision),
+    and the notes (translation keys) of the metrics left out: retention without a pre-period
+    buyer in some arm, the order value without an order in some arm."""
+    customers, _ = apply_capping(customers, params)
+    frame, columns, _ = adjustment_covariates(customers, params)
+    covs = list(columns)
+    arms = frame.groupby("arm")
+    notes: list[str] = []
+    common = {"arm": "arm", "control": params.control_arm, "alpha": params.alpha,
+              "adjustment": params.adjustment.method, "correction": None,
+              "source": f"campaign {params.campaign_id}"}
+    parts = [compare_arms(frame, metrics=["repurchased"],
+                          covariates={"repurchased": covs} if covs else None, **common)]
+    if (arms["orders"].sum() > 0).all() and len(arms) == len(params.arm_names):
+        parts.append(compare_arms(frame, ratios={"aov": ("revenue", "orders")},
+                                  covariates={"aov": covs} if covs else None, **common))
+    else:
+        notes.append("note_no_aov")
+    earlier = frame[frame["pre_converted"] == 1].assign(retained=lambda f: f["converted"])
+    sizes = earlier["arm"].value_counts()
+    if all(sizes.get(a, 0) >= 2 for a in params.arm_names):
+        parts.append(compare_arms(earlier, metrics=["retained"],
+                                  covariates={"retained": covs} if covs else None, **common))
+    else:
+        notes.append("note_no_retention")
+    effects = adjust([e for c in parts for e in c.effects], CORRECTION, params.alpha)
+    return ComparisonResult(
+        effects=tuple(effects), srm=None, alpha=params.alpha, correction=effects[0].correction,
+        control=params.control_arm, arms=parts[0].arms,
+        adjustments=tuple(a for c in parts for a in c.adjustments)), tuple(notes)
 
 
 def adjustment_covariates(customers: pd.DataFrame, params: CampaignParams

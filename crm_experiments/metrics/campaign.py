@@ -3,8 +3,9 @@ the evaluation window, the campaign's costs, pre-period covariates, lifecycle st
 
 At horizon ``H`` the **evaluation window** runs from the sale start (00:00) to the sale end + ``H``
 days (exclusive). Outcomes are those of :mod:`crm_experiments.metrics.orders` (``converted``,
-``orders``, ``revenue``, ``gross_profit``); ``message_cost`` = sum of the campaign's contact
-costs; ``coupon_cost`` = face value of its coupons redeemed in purchases of the window;
+``orders``, ``revenue``, ``gross_profit``) and ``repurchased`` (2+ purchases in the window);
+``message_cost`` = sum of the campaign's contact costs; ``coupon_cost`` = face value of its
+coupons redeemed in purchases of the window;
 ``discount_cost`` = discounts recorded on the window's purchases without a coupon
 (``orders.discount``: a shop discount, 店铺优惠, or a member price); ``benefit_cost`` = the arm's
 ``benefit_cost`` (member-day campaigns) if the customer bought in the window, else 0;
@@ -118,6 +119,7 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
         days = (pre_end - pd.to_datetime(df.pop(at))).dt.total_seconds() / 86400
         df[col] = days.fillna(0.0).astype("float64")
     df["converted"] = (df["orders"] > 0).astype("float64")
+    df["repurchased"] = (df["orders"] >= 2).astype("float64")
     df["pre_converted"] = (df["pre_orders"] > 0).astype("float64")
     benefit = {a.name: a.benefit_cost or 0.0 for a in params.arms}
     df["benefit_cost"] = df["arm"].map(benefit).fillna(0.0).astype("float64") * df["converted"]

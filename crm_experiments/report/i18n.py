@@ -52,6 +52,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "srm_ok": ("Sample ratio check passed (chi-square p = {p}).",
                "样本比例检验通过（卡方检验 p = {p}）。"),
     "effects": ("Effect per customer against the holdout", "相对对照组的每客户效果"),
+    "repurchased": ("Repurchasers (2+ orders, share of customers)", "复购率（2 单及以上）"),
+    "retained": ("Retention of earlier buyers (share)", "老客留存率"),
+    "secondary_effects": ("Other metrics (not part of the decision)", "其他指标（不参与决策）"),
+    "secondary_effects_intro": (
+        "Adjusted like the metrics above; their own family of {m} comparisons (Holm), so they "
+        "do not change the decision. Retention: share of the customers who bought in the "
+        "pre-period that bought again in the window; the order value is a ratio of sums "
+        "(delta method).",
+        "调整方式与上表相同；单独构成 {m} 个比较的族（Holm 校正），不影响决策。留存率：活动前期购买过的客户中"
+        "在窗口内再次购买的比例；客单价为总和之比（delta 方法）。"),
+    "note_no_aov": (
+        "The average order value is left out of the other metrics: an arm has no order in the "
+        "window.",
+        "其他指标中省略客单价：某组在窗口内没有订单。"),
+    "note_no_retention": (
+        "Retention is left out of the other metrics: an arm has fewer than two customers who "
+        "bought in the pre-period.",
+        "其他指标中省略留存率：某组活动前期购买过的客户少于两位。"),
     "metric": ("Metric", "指标"),
     "effect": ("Effect", "效果"),
     "interval": ("95% interval", "95% 区间"),

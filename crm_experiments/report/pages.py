@@ -136,6 +136,7 @@ def evaluation_context(result) -> dict:
                               math.nan),
         "effects": effects,
         "adjustment": _records(t.get("adjustment")),
+        "secondary": [_adjusted(r) for r in _records(t.get("secondary_effects"))],
         "has_truth": bool(truth),
         "did": _records(t.get("did")),
         "segments": segments,

@@ -12,7 +12,9 @@ metric:
   against the plain comparison; what adjusted each comparison is in ``result.adjustments``;
 * a 0/1 (or boolean) metric: two-proportion z, unpooled (``two_proportion_z_unpooled``);
 * any other metric: Welch t (``welch_t``);
-* a ratio ``{"aov": ("revenue", "orders")}``: ratio of sums, delta method (``delta_ratio``).
+* a ratio ``{"aov": ("revenue", "orders")}``: ratio of sums, delta method (``delta_ratio``);
+  with covariates under the ratio's name, adjusted on its linearised values
+  (:func:`~crm_experiments.stats.adjustment.compare_ratio_regression`).
 
 A metric constant within both arms of a comparison (all-zero revenue, no buyer anywhere)
 keeps its exact difference of means, but its standard error, interval and p-value are NaN: a
@@ -36,7 +38,12 @@ import numpy as np
 import pandas as pd
 
 from crm_experiments.errors import CrmError
-from crm_experiments.stats.adjustment import Adjustment, compare_regression, lin_identified  # noqa: F401
+from crm_experiments.stats.adjustment import (  # noqa: F401 (lin_identified: public here)
+    Adjustment,
+    compare_ratio_regression,
+    compare_regression,
+    lin_identified,
+)
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.effects import (
     compare_cuped,
@@ -212,7 +219,7 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
         raise TableError(f"{source}: arm(s) {', '.join(small)} have fewer than 2 rows "
                          f"(customers or units; {', '.join(f'{a}: {counts[a]}' for a in small)})"
                          ": a mean's variance needs at least 2")
-    unknown_cov = sorted(set(covariates) - set(metrics))
+    unknown_cov = sorted(set(covariates) - set(metrics) - set(ratios))
     if unknown_cov:
         raise TableError(f"{source}: covariate given for {', '.join(unknown_cov)}, which is "
                          "not among the metrics")
@@ -266,10 +273,22 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
                 raise TableError(f"{source}: ratio '{name}': denominator '{den}' sums to 0 "
                                  f"in arm '{a}'")
         s_c = MomentStats.from_arrays(y[is_ctl], den=d[is_ctl])
+        names = covariates.get(name, ())
+        names = [names] if isinstance(names, str) else list(names)
+        x = (np.column_stack([_numeric(df, c, "covariate", source) for c in names])
+             if names else None)
         for a in treated:
             on = labels == a
-            effects.append(compare_ratios(MomentStats.from_arrays(y[on], den=d[on]), s_c,
-                                          alpha, metric=name, arm=a, control=control))
+            if x is None:
+                effects.append(compare_ratios(MomentStats.from_arrays(y[on], den=d[on]), s_c,
+                                              alpha, metric=name, arm=a, control=control))
+                continue
+            keep = on | is_ctl
+            effect, how = compare_ratio_regression(
+                y[keep], d[keep], x[keep], on[keep], alpha, names=names, method=adjustment,
+                metric=name, arm=a, control=control)
+            effects.append(effect)
+            applied.append(how)
     if correction is not None:
         effects = list(adjust(effects, correction, alpha))
     return ComparisonResult(effects=tuple(effects), srm=srm, alpha=alpha,

@@ -157,3 +157,40 @@ def test_equivalent_extra_sample():
     assert equivalent_extra_sample(1000, 0.5) == 1000
     assert equivalent_extra_sample(1000, -0.1) == 0
     assert np.isnan(equivalent_extra_sample(1000, float("nan")))
+
+
+def test_ratio_adjustment_is_lin_on_the_linearised_values():
+    """Average order value adjusted on the pre-period spend: without covariates the
+    linearised values reproduce the delta method's variance; with them the estimate and HC2
+    error equal statsmodels' interacted OLS on those values, and the variance falls."""
+    from crm_experiments.stats.adjustment import compare_ratio_regression, ratio_linearised
+    from crm_experiments.stats.table import compare_arms
+
+    rng = np.random.default_rng(4)
+    n = 6000
+    pre = rng.gamma(0.8, 60.0, n)
+    on = rng.random(n) < 0.5
+    orders = rng.poisson(0.3 + pre / 150)
+    revenue = orders * (40 + 0.6 * pre + rng.gamma(2.0, 10.0, n)) + 3.0 * on * (orders > 0)
+    u = ratio_linearised(revenue, orders, on)
+    plain = compare_arms(pd.DataFrame({"arm": np.where(on, "t", "c"), "r": revenue,
+                                       "o": orders}), arm="arm", control="c",
+                         ratios={"aov": ("r", "o")}, correction=None).effects[0]
+    assert plain.method == "delta_ratio"
+    for rows in (on, ~on):
+        assert u[rows].mean() == pytest.approx(revenue[rows].sum() / orders[rows].sum())
+    assert np.sqrt(u[on].var(ddof=1) / on.sum() + u[~on].var(ddof=1) / (~on).sum()) == \
+        pytest.approx(plain.se, rel=1e-9)
+    e, how = compare_ratio_regression(revenue, orders, pre, on, names=["pre"], metric="aov")
+    assert how.method == "lin_ols_hc2" and e.se_unadjusted == pytest.approx(plain.se)
+    t = on.astype(float)
+    xc = pre - pre.mean()
+    fit = sm.OLS(u, np.column_stack([np.ones(n), t, xc, t * xc])).fit(cov_type="HC2")
+    assert (e.estimate, e.se) == pytest.approx((fit.params[1], fit.bse[1]), rel=1e-10)
+    assert e.variance_reduction > 0.05
+    framed = compare_arms(pd.DataFrame({"arm": np.where(on, "t", "c"), "r": revenue,
+                                        "o": orders, "pre": pre}), arm="arm", control="c",
+                          ratios={"aov": ("r", "o")}, covariates={"aov": ["pre"]},
+                          correction=None)
+    assert framed.effects[0].estimate == pytest.approx(e.estimate)
+    assert framed.adjustments[0].method == "lin_ols_hc2"
