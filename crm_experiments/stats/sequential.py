@@ -6,6 +6,11 @@ A confidence sequence is a sequence of intervals that contains the true effect a
 simultaneously with probability ≥ 1 - α (asymptotically), so it may be checked as often as
 wanted and the sale stopped at the first look that excludes 0.
 
+When the looks are planned (one per sale day) and their correlation can be estimated, the
+calibrated group-sequential boundary of :mod:`crm_experiments.stats.group_sequential` is
+narrower and errs at the nominal rate; the sale watch uses that one and keeps this sequence
+beside it (valid for unplanned looks too, and conservative: about 1-2 % under daily looks).
+
 **Boundary** (normal-mixture / "Robbins" boundary of Howard, Ramdas, McAuliffe & Sekhon 2021,
 *Time-uniform, nonparametric, nonasymptotic confidence sequences*, Ann. Statist.; in its
 asymptotic form from Waudby-Smith, Arnold, Wu, Lindon & Ramdas, *Time-uniform central limit
