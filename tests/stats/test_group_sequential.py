@@ -142,13 +142,13 @@ def test_daily_peeking_under_aa_keeps_the_nominal_rate():
     """The watch's design, simulated: fixed arms (10,000 vs 5,000 customers), each buying on
     each of 5 planned days with probability 4 %, spending gamma(2, 30); the boundary is
     recomputed from every sale's own data. Stopping at the first day whose interval excludes
-    0: false positives at the nominal 5 % (binomial sd 1.3 % at 300 sales; the benchmark's
+    0: false positives at the nominal 5 % (binomial sd 0.9 % at 600 sales; the benchmark's
     1,000 demo shuffles and synthetic sales give 4-6 %); the naive daily interval errs far
     more often. (At a few thousand customers the normal approximation's tails make it ~6 %:
     tests/analyses/test_watch.py on the 4,000-customer shop.)"""
     rng = np.random.default_rng(18)
     gs = naive = 0
-    sales = 300
+    sales = 600
     for i in range(sales):
         buys = [rng.random((n, 5)) < 0.04 for n in (10_000, 5_000)]
         if i % 2:  # conversion and revenue in turn
