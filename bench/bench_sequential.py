@@ -2,7 +2,7 @@
 against the confidence sequence and the naive fixed-sample interval.
 
     .venv/bin/python bench/bench_sequential.py [--sales 1000] [--seed 0] [--workers 2]
-        [--params params/demo.yaml] [--cs-sales 20000]
+        [--params params/demo.yaml] [--cs-sales 20000] [--spending pocock] [--parts 123]
 
 Three parts, every row "looked at every day, stop at the first day the interval excludes 0":
 
@@ -21,8 +21,11 @@ Three parts, every row "looked at every day, stop at the first day the interval 
 
 Columns: ``any`` share of sales where some look excludes 0 (false-positive rate under A/A,
 power otherwise); ``last`` the single fixed-sample test at the last day; ``cov last`` /
-``cov all`` coverage of the true difference at the last look / at every look. Unknown
-arguments are ignored (BENCH_ARGS of other benchmarks).
+``cov all`` coverage of the true difference at the last look / at every look; ``GS day`` the
+mean first day whose GS interval excludes 0 (among the sales where one does); ``c last`` the
+mean critical value of the last look. ``--spending obrien_fleming`` compares the other
+spending function (the watch uses Pocock-type). Unknown arguments are ignored (BENCH_ARGS of
+other benchmarks).
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ from pathlib import Path
 import numpy as np
 
 from crm_experiments.stats.aggr import MomentStats
-from crm_experiments.stats.group_sequential import LookMoments, group_sequential
+from crm_experiments.stats.group_sequential import (
+    SPENDING_FUNCTIONS,
+    LookMoments,
+    group_sequential,
+)
 from crm_experiments.stats.sequential import DAILY_CONTROL, confidence_sequence, simulate_sale
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +55,7 @@ METRICS = ("converted", "revenue")
 DAILY_P = (0.05, 0.02, 0.015, 0.012, 0.01, 0.01, 0.01, 0.012, 0.015, 0.02, 0.04)
 MU, SIGMA = 3.5, 1.2
 _DATA: dict[str, np.ndarray] = {}  # the demo's per-customer outcomes, shared with the workers
+_SPENDING = ["pocock"]  # the spending function, shared with the workers
 
 
 def demo_outcomes(params_path: Path) -> tuple[dict[str, np.ndarray], int, int]:
@@ -83,7 +91,7 @@ def demo_outcomes(params_path: Path) -> tuple[dict[str, np.ndarray], int, int]:
 def _record(y_arm: np.ndarray, y_ctl: np.ndarray, truth: np.ndarray, alpha: float) -> dict:
     """One sale, one metric: the three intervals at every look."""
     g = group_sequential(LookMoments.from_outcomes(y_arm), LookMoments.from_outcomes(y_ctl),
-                         planned_looks=y_arm.shape[1], alpha=alpha)
+                         planned_looks=y_arm.shape[1], alpha=alpha, spending=_SPENDING[0])
     cs = confidence_sequence([MomentStats.from_arrays(y_arm[:, k]) for k in range(len(truth))],
                              [MomentStats.from_arrays(y_ctl[:, k]) for k in range(len(truth))],
                              alpha=alpha, planned_n=len(y_arm) + len(y_ctl))
@@ -96,6 +104,7 @@ def _record(y_arm: np.ndarray, y_ctl: np.ndarray, truth: np.ndarray, alpha: floa
         out[f"{name}_cov_last"] = bool(cover[-1])
         out[f"{name}_cov_all"] = bool(cover.all())
     out["c_last"] = float(g.critical_value[-1])
+    out["stop"] = g.stopped_at or 0
     return out
 
 
@@ -155,7 +164,7 @@ def _chunks(total: int, seed: int, size: int = 25) -> list[tuple[int, int]]:
 
 HEADER = (f"{'metric':<10}{'lift':>6}{'GS any':>8}{'CS any':>8}{'naive any':>11}"
           f"{'naive last':>12}{'GS cov last':>13}{'GS cov all':>12}{'CS cov all':>12}"
-          f"{'naive cov all':>15}{'c last':>8}")
+          f"{'naive cov all':>15}{'GS day':>8}{'c last':>8}")
 
 
 def _line(metric: str, lift: float, recs: list[dict]) -> str:
@@ -164,10 +173,14 @@ def _line(metric: str, lift: float, recs: list[dict]) -> str:
     def rate(key: str) -> float:
         return sum(r[key] for r in m) / len(m)
 
+    stops = [r["stop"] for r in m if r["stop"]]
+    stop = float(np.mean(stops)) if stops else float("nan")
+
     return (f"{metric:<10}{lift:>6.0%}{rate('gs_any'):>8.4f}{rate('cs_any'):>8.4f}"
             f"{rate('naive_any'):>11.4f}{rate('naive_last'):>12.4f}{rate('gs_cov_last'):>13.4f}"
             f"{rate('gs_cov_all'):>12.4f}{rate('cs_cov_all'):>12.4f}"
-            f"{rate('naive_cov_all'):>15.4f}{np.mean([r['c_last'] for r in m]):>8.3f}")
+            f"{rate('naive_cov_all'):>15.4f}{stop:>8.2f}"
+            f"{np.mean([r['c_last'] for r in m]):>8.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,18 +191,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--params", default=str(REPO / "params" / "demo.yaml"))
     parser.add_argument("--lifts", type=float, nargs="*", default=[0.0, 0.10])
+    parser.add_argument("--spending", default="pocock", choices=SPENDING_FUNCTIONS)
+    parser.add_argument("--parts", default="123", help="which parts to run (1, 2, 3)")
     args, _ = parser.parse_known_args(argv)  # BENCH_ARGS of other benchmarks are ignored
     alpha = 0.05
-    print(f"alpha {alpha}; group-sequential (GS): Pocock-type alpha spending over the 11 daily "
-          "looks, correlations of the daily z statistics estimated per sale")
+    _SPENDING[0] = args.spending
+    print(f"alpha {alpha}; group-sequential (GS): {args.spending} alpha spending over the 11 "
+          "daily looks, correlations of the daily z statistics estimated per sale")
 
     started = time.perf_counter()
     n_ctl, n_arm = 8_632, 17_263  # the demo's holdout and first arm
-    try:
-        data, n_ctl, n_arm = demo_outcomes(Path(args.params))
-    except Exception as exc:  # noqa: BLE001  (no demo data: `crm-exp demo` makes it)
-        print(f"\n1. demo A/A: skipped, the demo shop cannot be read ({exc})")
-    else:
+    data = None
+    if "1" in args.parts:
+        try:
+            data, n_ctl, n_arm = demo_outcomes(Path(args.params))
+        except Exception as exc:  # noqa: BLE001  (no demo data: `crm-exp demo` makes it)
+            print(f"\n1. demo A/A: skipped, the demo shop cannot be read ({exc})")
+    if data is not None:
         _DATA.update(data)
         tasks = [(s, k, n_ctl, alpha) for s, k in _chunks(args.sales, args.seed)]
         recs = _run(_demo_chunk, tasks, args.workers)
@@ -199,6 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         for metric in METRICS:
             print(_line(metric, 0.0, recs))
 
+    if "2" in args.parts:
+        _synthetic(args, n_ctl, n_arm, alpha)
+    if "3" in args.parts:
+        _arriving(args)
+    print("lift 0 %: 'any' columns are false-positive rates; otherwise powers of stopping at "
+          "the first look that excludes 0")
+    return 0
+
+
+def _synthetic(args: argparse.Namespace, n_ctl: int, n_arm: int, alpha: float) -> None:
     print(f"\n2. synthetic sales: {args.sales:,} per row, {n_ctl:,} holdout + {n_arm:,} arm "
           f"customers, 11 looks")
     print(HEADER + f"{'seconds':>9}")
@@ -214,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   (true differences at the last look per 100 % lift: revenue "
           f"{truth['revenue'][-1]:.3f}, conversion {truth['converted'][-1]:.4f})")
 
+
+def _arriving(args: argparse.Namespace) -> None:
     n_c = sum(DAILY_CONTROL)
     print(f"\n3. confidence sequence, customers arriving daily: {args.cs_sales:,} sales per "
           f"row; {n_c:,} control and {round(1.5 * n_c):,} arm customers by the last day")
@@ -226,9 +256,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{lift:>6.0%}{r['cs_any_excludes_zero']:>9.4f}{r['naive_any_excludes_zero']:>11.4f}"
               f"{r['naive_last_look_excludes_zero']:>12.4f}{r['cs_coverage_all_looks']:>10.4f}"
               f"{r['naive_coverage_all_looks']:>13.4f}{secs:>9.1f}")
-    print("lift 0 %: 'any' columns are false-positive rates; otherwise powers of stopping at "
-          "the first look that excludes 0")
-    return 0
 
 
 if __name__ == "__main__":
