@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 
 from crm_experiments.metrics.lifecycle import NO_STATE, STATES  # noqa: E402
 from crm_experiments.report import fonts  # noqa: E402
+from crm_experiments.report.format import pct  # noqa: E402
 from crm_experiments.report.i18n import tr  # noqa: E402
 
 COLORS = {"pos": "#1e8e3e", "neg": "#d93025", "mid": "#5f6368"}
@@ -76,19 +77,24 @@ def profit_chart(economics: pd.DataFrame, *, currency: str, lang: str = "en") ->
     return _uri(fig)
 
 
-def effects_chart(effects: pd.DataFrame, *, labels: dict[str, str], lang: str = "en") -> str:
-    """Relative effect per arm and metric (rows of the ``effects`` table) with its interval."""
+def effects_chart(effects: pd.DataFrame, *, labels: dict[str, str], lang: str = "en",
+                  level: float = 0.95) -> str:
+    """Relative effect per arm and metric (rows of the ``effects`` table) with the interval
+    the effects table shows: the multiplicity-corrected one where the rows have it (at
+    ``level``), else the plain one; an unbounded (NaN) interval draws no bar."""
     f = effects
     fig, ax = _figure(7, 0.7 + 0.35 * max(len(f), 1))
     y = np.arange(len(f))
     est = f["rel_estimate"].to_numpy(float) * 100
-    lo = f["rel_ci_low"].to_numpy(float) * 100
-    hi = f["rel_ci_high"].to_numpy(float) * 100
+    corrected = "p_value_adjusted" in f and f["p_value_adjusted"].notna().any()
+    suffix = "_adjusted" if corrected else ""
+    lo = f[f"rel_ci_low{suffix}"].to_numpy(float) * 100
+    hi = f[f"rel_ci_high{suffix}"].to_numpy(float) * 100
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="#1a73e8", capsize=3)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{labels.get(a, a)} | {tr(m, lang)}"
                       for a, m in zip(f["arm"], f["metric"], strict=True)])
-    ax.set_xlabel(tr("chart_effects_x", lang))
+    ax.set_xlabel(tr("chart_effects_x", lang, level=pct(level, lang, 1)))
     ax.invert_yaxis()
     return _uri(fig)
 

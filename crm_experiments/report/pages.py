@@ -137,6 +137,7 @@ def evaluation_context(result) -> dict:
         "effects": effects,
         "adjustment": _records(t.get("adjustment")),
         "secondary": [_adjusted(r) for r in _records(t.get("secondary_effects"))],
+        "effects_level": effects_level(s),
         "has_truth": bool(truth),
         "did": _records(t.get("did")),
         "segments": segments,
@@ -269,6 +270,12 @@ def _migration(frame: pd.DataFrame | None, arms: list[dict]) -> list[dict]:
             for a in arms if (a["name"], "up") in by]
 
 
+def effects_level(s: dict) -> float:
+    """Confidence level of the intervals the effects table shows: the Bonferroni level of a
+    corrected family, else ``1 - alpha``."""
+    return s["methods"].get("interval_level") or 1 - s["alpha"]
+
+
 def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control: str,
             lang: str) -> dict:
     # every chart key present (None: no data, e.g. no sale buyer to follow for retention)
@@ -277,7 +284,8 @@ def _charts(s: dict, t: dict[str, pd.DataFrame], labels: dict[str, str], control
     if not t["economics"].empty:
         out["profit"] = charts.profit_chart(t["economics"], currency=s["currency"], lang=lang)
     if not t["effects"].empty:
-        out["effects"] = charts.effects_chart(t["effects"], labels=labels, lang=lang)
+        out["effects"] = charts.effects_chart(t["effects"], labels=labels, lang=lang,
+                                              level=effects_level(s))
     curve = t.get("retention_curve")
     if curve is not None and not curve.empty:
         out["retention"] = charts.retention_chart(curve, labels=labels, control=control,

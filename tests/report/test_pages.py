@@ -196,6 +196,35 @@ def test_a_copy_stored_before_the_adjustment_table_renders_its_one_covariate(eva
     assert tr("adjustment_table_intro", "zh") not in section
 
 
+def test_effects_table_and_chart_name_the_level_of_the_intervals_they_show(evaluation):
+    """The effects table shows the Holm family's intervals at the Bonferroni level: its header
+    says that level (not 95%), and the chart draws those same relative intervals."""
+    from crm_experiments.report import charts
+
+    level = evaluation.summary()["methods"]["interval_level"]
+    assert level == pytest.approx(1 - 0.05 / 10)
+    effects = _section(pages.evaluation_page(evaluation), "effects")
+    assert tr("interval_at", "zh", level=pct(level, "zh", 1)) in effects
+    frame = evaluation.tables()["effects"]
+    drawn = []
+    original = charts.plt.Axes.errorbar
+
+    def spy(self, x, y, xerr=None, **kw):
+        drawn.append((x, xerr))
+        return original(self, x, y, xerr=xerr, **kw)
+
+    charts.plt.Axes.errorbar = spy
+    try:
+        charts.effects_chart(frame, labels={}, lang="zh", level=level)
+    finally:
+        charts.plt.Axes.errorbar = original
+    est, (left, right) = drawn[0]
+    assert list(est - left) == pytest.approx(list(frame["rel_ci_low_adjusted"] * 100),
+                                             nan_ok=True)
+    assert list(est + right) == pytest.approx(list(frame["rel_ci_high_adjusted"] * 100),
+                                              nan_ok=True)
+
+
 def test_notebook_sections_are_the_page_body(evaluation):
     sections = pages.evaluation_sections(evaluation)
     assert [s.name for s in sections] == list(pages.SECTIONS)
@@ -385,8 +414,8 @@ def test_probability_and_expected_loss_beside_each_decision_and_why_they_differ(
 def test_relative_interval_is_at_the_level_of_the_p_value_shown(evaluation):
     """The effects table prints the Holm/Bonferroni-adjusted p-value and interval, so the
     relative interval beside them is the adjusted (Fieller) one, not the unadjusted one."""
-    table = _section(pages.evaluation_page(evaluation), "effects")
-    rows = re.findall(r"<tr>.*?</tr>", table)[1:]
+    table = _section(pages.evaluation_page(evaluation), "effects").split("</table>")[0]
+    rows = re.findall(r"<tr>.*?</tr>", table)[1:]  # the decision's table, not the others'
     effects = evaluation.tables()["effects"]
     assert len(rows) == len(effects)
     for row, e in zip(rows, effects.itertuples(), strict=True):
