@@ -790,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
           "mean se and var red (1 - se^2/se_plain^2) in the coverage runs; sd/se = sd of the "
           "A/A estimates / their mean se (> 1: se too small); bands: FP 4-6%, "
           "coverage 93.5-96.5%")
-    print("daily peeking: see bench_sequential (always-valid intervals over 11 daily looks)")
+    print("daily peeking: see bench_sequential (the watch's daily looks on A/A shuffles)")
     if out["parity"]:
         print()
         for line in format_parity(out["parity"]):
