@@ -293,9 +293,9 @@ class RegressionAdjustment(_Strict):
         "adjustment.")
     method: Literal["auto", "ols", "ridge", "post_stratification", "none"] = Field(
         "auto", description="auto: Lin's OLS with HC2 errors where the smaller arm has 20 rows "
-        "per parameter, ridge below that, post-stratification on strata for arms too small "
-        "for a regression; ols / ridge / post_stratification force one (falling back by the "
-        "same rule where the data cannot carry it); none: unadjusted.")
+        "per parameter, ridge from 15 rows per parameter, post-stratification on strata for "
+        "arms too small for a regression; ols / ridge / post_stratification force one "
+        "(falling back by the same rule where the data cannot carry it); none: unadjusted.")
     strata: Literal["lifecycle_state", "tier"] | None = Field(
         "lifecycle_state", description="Column to post-stratify on where no regression fits.")
 
