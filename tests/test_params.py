@@ -287,3 +287,21 @@ def test_due_lists_every_hostile_campaign_file_and_exits_1(tmp_path, capsys):
     assert "deep.yaml: line 2: nested more than 20 levels" in err
     assert "dup.yaml: line 45: seed: key 'seed' is given twice (lines 44 and 45)" in err
     assert "Traceback" not in err
+
+
+def test_adjustment_is_declared_with_known_groups_and_methods(tmp_path):
+    """The covariates of the regression adjustment are declared in the params (issue 18.1):
+    the default is every group; an unknown group or method names the parameter and choices."""
+    default = load_params(DEMO_PARAMS).adjustment
+    assert default.covariates == ("pre_period", "history", "lifecycle_state", "tier", "gender")
+    assert (default.method, default.strata) == ("auto", "lifecycle_state")
+    chosen = load_params(_write(tmp_path, adjustment={"covariates": ["pre_period"],
+                                                      "method": "ridge", "strata": None}))
+    assert chosen.adjustment.covariates == ("pre_period",) and chosen.adjustment.strata is None
+    for bad, words in (({"covariates": ["pre_period", "income"]}, ("adjustment", "income",
+                                                                   "history")),
+                       ({"method": "lasso"}, ("adjustment", "lasso", "ridge")),
+                       ({"covariate": ["tier"]}, ("adjustment", "covariate"))):
+        with pytest.raises(ParamsError) as err:
+            load_params(_write(tmp_path, adjustment=bad))
+        assert all(w in str(err.value) for w in words), str(err.value)
