@@ -1383,19 +1383,33 @@ TEXT: dict[str, tuple[str, str]] = {
                                "转化率（购买客户占比）"),
     "watch_metric_revenue": ("Net revenue per customer", "每客户净收入"),
     "watch_estimate": ("Difference vs holdout", "与对照组的差"),
-    "watch_cs": ("Always-valid interval", "随时有效区间"),
+    "watch_cs": ("Interval for daily looks", "可每日查看的区间"),
+    "watch_critical": ("Critical value |z|", "临界值 |z|"),
+    "watch_no_variation": ("none yet (no variation)", "暂无（尚无差异可计算）"),
     "watch_naive": ("Fixed-sample interval (not for daily looks)", "固定样本区间（不可每日查看）"),
     "watch_status": ("Status", "状态"),
     "watch_between": ("{lo} to {hi}", "{lo} 至 {hi}"),
     "watch_excludes_zero": ("differs from the holdout", "与对照组有差异"),
     "watch_includes_zero": ("no clear difference yet", "尚无明确差异"),
-    "watch_cs_method": (
-        "Always-valid {level} intervals (asymptotic confidence sequence, normal mixture, tuned "
-        "to all assigned customers): they hold at every day simultaneously, so they may be "
-        "checked daily and the test stopped the first day one excludes 0. The fixed-sample "
-        "Welch interval is narrower but only valid for a single look.",
-        "随时有效的 {level} 区间（渐近置信序列，正态混合边界，按全部实验客户数调参）：在每一天同时成立，"
-        "因此可以每天查看，并在区间首次不含 0 的那天停止。固定样本 Welch 区间更窄，但只对单次查看有效。"),
+    "watch_gs_method": (
+        "Group-sequential {level} intervals planned for {k} daily looks, one per sale day: the "
+        "{alpha} chance of a false difference is spent over the sale by the Lan-DeMets "
+        "{spending} (t = sale days elapsed / {k}; {spent} spent by {day}), and each day's "
+        "critical value (on {day}: {c}) comes from the joint distribution of the daily z "
+        "statistics, estimated from the customers' cumulative outcomes. Checking every day and "
+        "acting on the first day an interval excludes 0 keeps that chance at {alpha}. A day's "
+        "interval uses only the data up to that day. The fixed-sample Welch interval is "
+        "narrower but valid only for a single look.",
+        "分组序贯 {level} 区间，按 {k} 次每日查看（每个活动日一次）设计：误判差异的总概率 {alpha} 按 "
+        "Lan-DeMets {spending}在活动期间分配（t = 已过活动天数 / {k}；截至 {day} 已分配 {spent}），"
+        "每天的临界值（{day}：{c}）来自每日 z 统计量的联合分布，由客户的累计结果估计。每天查看并在区间首次"
+        "不含 0 的那天采取行动，误判概率仍为 {alpha}。每天的区间只使用截至当天的数据。固定样本 Welch "
+        "区间更窄，但只对单次查看有效。"),
+    "watch_spending_pocock": ("Pocock-type spending function α·log(1 + (e − 1)·t)",
+                              "Pocock 型消耗函数 α·log(1 + (e − 1)·t) "),
+    "watch_spending_obrien_fleming": (
+        "O'Brien-Fleming-type spending function 2 − 2Φ(z(1 − α/2) / √t)",
+        "O'Brien-Fleming 型消耗函数 2 − 2Φ(z(1 − α/2) / √t) "),
     "watch_srm": ("Sample ratio check", "样本比例检查"),
     "watch_srm_ok": ("Arm sizes match the plan (chi-square p = {p}, {n} customers).",
                      "各组人数符合计划（卡方检验 p = {p}，共 {n} 位客户）。"),
@@ -1437,6 +1451,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "holdout_truth_line": ("Generator's true net profit per exposed customer: {truth} ({inside}).",
                            "生成器的真实值（每位接触客户净利润）：{truth}（{inside}）。"),
     "holdout_truth_inside": ("inside the interval", "在区间内"),
+    "holdout_inconclusive": (
+        "The interval includes zero: this holdout cannot yet tell whether all CRM work paid "
+        "off (see the holdout size below).",
+        "区间包含零：该对照组尚无法判断全部 CRM 活动是否盈利（见下方对照组规模）。"),
     "holdout_truth_outside": ("outside the interval", "在区间外"),
     "holdout_effects": ("Exposed minus holdout, per customer", "接触组减对照组（每客户）"),
     "holdout_totals": ("Cumulative incremental money (per-customer effect x exposed customers)",
