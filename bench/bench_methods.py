@@ -304,6 +304,13 @@ def small_cases(pool: Pool) -> list[Case]:
                             per_experiment(lambda d, on, m=metric: adjustment.compare_regression(
                                 d[m], d["X"], on, ALPHA, names=pool.covariate_names,
                                 method="ridge")), (metric, "X"), batch=100))
+            # what the evaluation does at this size: compare_regression's automatic rule
+            out.append(Case(f"auto rule ({len(pool.covariate_names)} cov, {STRATA})", metric,
+                            lift, per_experiment(
+                                lambda d, on, m=metric: adjustment.compare_regression(
+                                    d[m], d["X"], on, ALPHA, names=pool.covariate_names,
+                                    strata=d["stratum"], method="auto")),
+                            (metric, "X", "stratum"), batch=100))
     for case in out:
         case.pool = pool
     return out
@@ -355,6 +362,10 @@ def cases(pool: Pool) -> tuple[list[Case], list[str]]:
                             (metric, "X"), batch=50))
             out.append(Case(f"post_stratified ({STRATA})", metric, lift,
                             post_stratified(metric), (metric, "stratum"), batch=100))
+        out.append(Case(f"lin_ols_hc2 ratio ({k} cov)", "aov", rev, per_experiment(
+            lambda d, on: adjustment.compare_ratio_regression(
+                d["revenue"], d["orders"], d["X"], on, ALPHA, names=pool.covariate_names,
+                method="ols")), ("revenue", "orders", "X"), batch=50))
     if capping is None:
         notes.append("crm_experiments.stats.capping missing: no capped-revenue row")
     else:
