@@ -279,9 +279,6 @@ class Evaluation(ResultMixin):
                   else pd.DataFrame(columns=list(Design.__dataclass_fields__)))
         out = {
             "effects": self.comparison.to_frame(),
-            "adjustment": adjustment_table(self.comparison),
-            "secondary_effects": (self.secondary.to_frame() if self.secondary is not None
-                                  else pd.DataFrame(columns=list(SECONDARY_COLUMNS))),
             "economics": self.economics.reset_index(),
             "segment_effects": self.segment_effects,
             "kpis": self.kpis.reset_index(names="kpi"),
@@ -301,6 +298,9 @@ class Evaluation(ResultMixin):
             "tiers": self.tiers,
             "tier_migration": self.tier_migration,
             "design": design,
+            "adjustment": adjustment_table(self.comparison),
+            "secondary_effects": (self.secondary.to_frame() if self.secondary is not None
+                                  else pd.DataFrame(columns=list(SECONDARY_COLUMNS))),
             "true_effects": pd.DataFrame(
                 [(arm, metric, value) for (arm, metric), value in self.true_effects.items()],
                 columns=["arm", "metric", "true_effect"]),
@@ -662,18 +662,24 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> Compari
     planned = {a.name: a.planned_share for a in params.arms}
     metrics = [*OUTCOMES, "orders"]
     frame, columns, _ = adjustment_covariates(customers, params)
-    strata = params.adjustment.strata
     comparison = compare_arms(
         frame, arm="arm", control=params.control_arm, metrics=metrics,
         covariates={m: list(columns) for m in metrics} if columns else None,
-        strata=strata if strata in frame and frame[strata].nunique() > 1 else None,
-        adjustment=params.adjustment.method, alpha=params.alpha,
+        **_adjustment_options(frame, params), alpha=params.alpha,
         correction=CORRECTION, source=f"campaign {params.campaign_id}",
     )
     counts = customers["arm"].value_counts().to_dict()
     srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
                              alpha=params.srm_alpha)
     return replace(comparison, srm=srm)
+
+
+def _adjustment_options(frame: pd.DataFrame, params: CampaignParams) -> dict:
+    """``strata`` and ``adjustment`` for :func:`compare_arms` from ``params.adjustment``: the
+    strata column only where the table has it with more than one value."""
+    strata = params.adjustment.strata
+    return {"strata": strata if strata in frame and frame[strata].nunique() > 1 else None,
+            "adjustment": params.adjustment.method}
 
 
 def secondary_comparison(customers: pd.DataFrame, params: CampaignParams
@@ -689,20 +695,24 @@ def secondary_comparison(customers: pd.DataFrame, params: CampaignParams
     arms = frame.groupby("arm")
     notes: list[str] = []
     common = {"arm": "arm", "control": params.control_arm, "alpha": params.alpha,
-              "adjustment": params.adjustment.method, "correction": None,
-              "source": f"campaign {params.campaign_id}"}
+              "correction": None, "source": f"campaign {params.campaign_id}"}
+    options = _adjustment_options(frame, params)
     parts = [compare_arms(frame, metrics=["repurchased"],
-                          covariates={"repurchased": covs} if covs else None, **common)]
+                          covariates={"repurchased": covs} if covs else None, **options,
+                          **common)]
     if (arms["orders"].sum() > 0).all() and len(arms) == len(params.arm_names):
+        # a ratio is not post-stratified (stats.adjustment.compare_ratio_regression)
         parts.append(compare_arms(frame, ratios={"aov": ("revenue", "orders")},
-                                  covariates={"aov": covs} if covs else None, **common))
+                                  covariates={"aov": covs} if covs else None,
+                                  adjustment=options["adjustment"], **common))
     else:
         notes.append("note_no_aov")
     earlier = frame[frame["pre_converted"] == 1].assign(retained=lambda f: f["converted"])
     sizes = earlier["arm"].value_counts()
     if all(sizes.get(a, 0) >= 2 for a in params.arm_names):
         parts.append(compare_arms(earlier, metrics=["retained"],
-                                  covariates={"retained": covs} if covs else None, **common))
+                                  covariates={"retained": covs} if covs else None,
+                                  **_adjustment_options(earlier, params), **common))
     else:
         notes.append("note_no_retention")
     effects = adjust([e for c in parts for e in c.effects], CORRECTION, params.alpha)

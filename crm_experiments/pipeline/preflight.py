@@ -56,7 +56,7 @@ COMPUTED_SEGMENTS = ("lifecycle_state",)
 #: (:func:`crm_experiments.metrics.campaign.campaign_customers`); a segment on another
 #: customers column would be left out by the run. tests/pipeline/test_preflight.py checks
 #: this against the table.
-CUSTOMER_SEGMENTS = ("tier",)
+CUSTOMER_SEGMENTS = ("tier", "gender")
 
 
 @dataclass(frozen=True)

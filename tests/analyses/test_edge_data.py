@@ -132,11 +132,13 @@ CASES = {
     # undefined (not -10^14 from rounding noise), the next-round design has no holdout spread
     # to plan with (was: ValueError "sd must be positive"); absolute effects keep intervals
     "no-buyer-in-holdout": Case(
-        drop_arm_buyers("control"), notes={"note_no_design", "note_relative_zero_control"},
+        drop_arm_buyers("control"),
+        notes={"note_no_design", "note_relative_zero_control", "note_no_aov"},
         absent={"next-round"},
         no_relative={"converted", "revenue", "gross_profit", "net_profit", "orders"}),
-    # one treatment arm without buyers: estimable as usual (its mean is 0), nothing to note
-    "no-buyer-in-one-arm": Case(drop_arm_buyers("coupon_200_30")),
+    # one treatment arm without buyers: estimable as usual (its mean is 0); only its average
+    # order value (no order) is left out of the other metrics, with the note
+    "no-buyer-in-one-arm": Case(drop_arm_buyers("coupon_200_30"), notes={"note_no_aov"}),
     # every order in the window at 0: money metrics constant in both arms -> difference kept,
     # no interval and no p-value (was: p = 0 with a [-0.2, -0.2] interval for net profit);
     # conversion and orders are unaffected
@@ -154,12 +156,12 @@ CASES = {
     # chart); pairs of arms without any buyer have no interval; no unpaid order to remind of
     "one-order-in-window": Case(
         keep_orders_in_window(1),
-        notes={"note_effect_no_spread", "note_no_design", "note_no_unpaid"},
+        notes={"note_effect_no_spread", "note_no_design", "note_no_unpaid", "note_no_aov"},
         absent={"next-round", "retention"}),
     # no order at all in the window: nothing is estimable, the page still completes
     "no-order-in-window": Case(
         keep_orders_in_window(0),
-        notes={"note_effect_no_spread", "note_no_design", "note_no_unpaid"},
+        notes={"note_effect_no_spread", "note_no_design", "note_no_unpaid", "note_no_aov"},
         absent={"next-round", "retention"},
         no_interval={"converted", *MONEY, "orders"},
         no_relative={"converted", *MONEY, "orders"}),
@@ -169,7 +171,8 @@ CASES = {
     # a metric constant in a pair of arms has no interval
     "two-customers-per-arm": Case(
         customers_per_arm(2),
-        notes={"note_effect_no_spread", "note_no_design", "note_segments_too_small"},
+        notes={"note_effect_no_spread", "note_no_design", "note_segments_too_small",
+               "note_no_retention"},
         absent={"next-round", "segments", "heterogeneity"}),
     # a holdout of two customers: too few for segments and the next-round design; metrics
     # where both holdout customers are at 0 have no relative effect; too few to fit the
@@ -177,7 +180,8 @@ CASES = {
     # with its interval (the saturated regression gave NaN intervals) (the rest completes)
     "holdout-of-two": Case(
         holdout_of(2), notes={"note_no_design", "note_segments_too_small",
-                              "note_relative_zero_control"},
+                              "note_relative_zero_control", "note_no_aov",
+                              "note_no_retention"},
         absent={"next-round", "segments", "heterogeneity"}),
     # customer ids as integers in orders, as text elsewhere: the same customers, same figures
     "integer-ids-in-orders": Case(integer_ids_in_orders, same_effects=True),

@@ -26,7 +26,7 @@ CASES = {
     "no_campaign": ("campaign_not_assigned", "campaign_id", ["'nobody'", "demo_d11"]),
     "segment": ("segment_column_missing", "segments[1]", ["'loyalty'", "tier"]),
     "segment_not_carried": ("segment_column_missing", "segments[1]",
-                            ["'gender'", "would leave it out"]),
+                            ["'province'", "would leave it out"]),
     "horizon": ("horizon_not_covered", "horizons", ["2026-05-31", "evaluate on or after"]),
     "bad_data": ("negative_value", None, ["orders.parquet", "amount"]),
     "arm_not_assigned": ("arm_not_assigned", "arms", ["'coupon_300_50'", "control"]),
@@ -74,8 +74,8 @@ def cases(small_shop, tmp_path_factory) -> dict[str, Path]:
                                       campaign_id="nobody")
     out["segment"] = write_params(root / "segment.yaml", _data(small_shop),
                                   segments=["lifecycle_state", "loyalty"])
-    out["segment_not_carried"] = write_params(root / "gender.yaml", _data(small_shop),
-                                              segments=["lifecycle_state", "gender"])
+    out["segment_not_carried"] = write_params(root / "province.yaml", _data(small_shop),
+                                              segments=["lifecycle_state", "province"])
     out["horizon"] = write_params(root / "horizon.yaml", _data(small_shop), horizons=[200])
     bad = _copy(small_shop, root / "bad_data")
     orders = pd.read_parquet(bad / "orders.parquet")
