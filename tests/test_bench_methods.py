@@ -76,9 +76,12 @@ def test_parity_rows_agree_where_the_quantity_is_the_same(tiny):
     same = [r for r in rows if r.same_quantity]
     assert {r.peer.split(" ")[0] for r in same} >= {"statsmodels"}
     assert max(r.rel_diff for r in same) < 1e-8
-    if importlib.util.find_spec("tea_tasting") is None or importlib.util.find_spec(
-            "gbstats") is None:
-        pytest.skip("tea-tasting or gbstats not installed (make bench installs them)")
     peers = {r.peer.split(" ")[0] for r in same}
-    assert {"tea-tasting", "gbstats"} <= peers
-    assert "equal to 4 significant digits" in bm.format_parity(rows)[-1]
+    # the peers are in the bench extra only (make bench), not the test extra: without them
+    # the benchmark must say so in its notes rather than drop their rows silently
+    for peer, module in (("tea-tasting", "tea_tasting"), ("gbstats", "gbstats")):
+        if importlib.util.find_spec(module) is not None:
+            assert peer in peers
+        else:
+            assert peer not in peers
+            assert any(n.startswith(f"{peer} not installed") for n in tiny["notes"])
