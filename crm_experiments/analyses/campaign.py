@@ -683,7 +683,7 @@ def _adjustment_options(frame: pd.DataFrame, params: CampaignParams) -> dict:
 
 
 def secondary_comparison(customers: pd.DataFrame, params: CampaignParams
-                         ) -> tuple[ComparisonResult | None, tuple[str, ...]]:
+                         ) -> tuple[ComparisonResult, tuple[str, ...]]:
     """Every treatment arm against the holdout on :data:`SECONDARY_METRICS`, adjusted on the
     declared covariates like :func:`compare_campaign` (the average order value on its
     linearised values), Holm over this family of its own (it does not enter the decision),
