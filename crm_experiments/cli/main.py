@@ -32,7 +32,7 @@ SUBCOMMANDS = {
     "campaigns": "every campaign evaluation's headline from the tracking store",
     "import": "import a Taobao or Shopify export into canonical tables",
     "lists": "turn buyer lists per arm into a campaign's assignments and contacts",
-    "watch": "the daily watch of a running sale (always-valid intervals, KPIs)",
+    "watch": "the daily watch of a running sale (intervals for daily looks, KPIs)",
     "holdout": "what all CRM work earned against the shop-wide holdout",
 }
 
