@@ -193,6 +193,8 @@ class Evaluation(ResultMixin):
     coverage: dict[str, str] = field(default_factory=dict)
     # pre-period covariates with one value for every assigned customer (no history): not used
     covariates_without_spread: tuple[str, ...] = ()
+    # declared covariate groups the shop's data cannot give (adjustment_covariates)
+    covariates_missing: tuple[str, ...] = ()
     # the per-customer table the comparison used (campaign_customers: pseudonymous id, arm,
     # window outcomes, costs, pre-period covariates), for analysts; the one customer-level table
     customers: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -259,9 +261,7 @@ class Evaluation(ResultMixin):
             "methods": {**methods_applied(self.comparison, self.segment_effects, self.did,
                                           self.heterogeneity, self.design,
                                           without_spread=self.covariates_without_spread,
-                                          covariates_missing=adjustment_covariates(
-                                              self.customers, p)[2]
-                                          if not self.customers.empty else ()),
+                                          covariates_missing=self.covariates_missing),
                         "interactions": interaction_methods(self.interactions, p.alpha),
                         "strata_column": p.adjustment.strata},
         })
@@ -644,6 +644,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=design,
         data_start=span[0], coverage=coverage, covariates_without_spread=flat,
+        covariates_missing=adjustment_covariates(customers, params)[2],
         capping=apply_capping(customers, params)[1], secondary=secondary,
         customers=customers,
     )
