@@ -109,6 +109,15 @@ Truth
     the individual differences, and the expected individual net-profit effect given the
     latent parameters. ``truth.json["multipliers"]`` records the effective model: the lift per
     arm and state, the lift parameters and scales, the purchase rate scale, the payment model.
+
+Streaming (shops above :data:`IN_MEMORY_MAX_CUSTOMERS`, or ``chunk_customers``)
+    The customers, the assignment (eligible = acquired before the assignment date, since the
+    first order is always paid), the holdout members and the coupon numbers are drawn for
+    the whole shop exactly as in memory (about 80 bytes per customer); the rest is simulated
+    for consecutive customers a chunk at a time from per-chunk random streams and appended
+    to each file as Parquet row groups. The in-memory path is unchanged (a shop of one chunk
+    is byte-identical); a chunked shop is the same model with other order draws, and its
+    truth means are shop sums / shop counts. ``truth.json["data"]["chunks"]`` says how.
 """
 
 from __future__ import annotations
