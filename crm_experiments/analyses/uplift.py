@@ -237,14 +237,20 @@ def next_round_targets(model: UpliftModel, customers: pd.DataFrame,
 
 
 def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days: int, *,
-                            max_train: int | None = 500_000,
-                            max_test: int | None = 200_000) -> UpliftAnalysis:
+                            max_train: int | None | str = "params",
+                            max_test: int | None | str = "params") -> UpliftAnalysis:
     """The coupon-uplift analysis of ``params``' campaign ``horizon_days`` after the sale.
 
-    On a large shop the model trains on a seeded sample of at most ``max_train`` customers of
-    its half and is evaluated on a seeded sample of at most ``max_test`` held-out customers
-    (the summary gives the sizes); every customer still gets a next-round recommendation.
+    On a large shop the model trains on a random sample of at most ``max_train`` customers of
+    its half and is evaluated on a random sample of at most ``max_test`` held-out customers,
+    each stratified by arm and drawn by hashing the pseudonymous ids with ``params.seed``
+    (defaults: ``params.model_sample.uplift_train_customers`` / ``uplift_test_customers``;
+    the summary gives the sizes); every customer still gets a next-round recommendation.
     """
+    if max_train == "params":
+        max_train = params.model_sample.uplift_train_customers
+    if max_test == "params":
+        max_test = params.model_sample.uplift_test_customers
     customers, candidates = customer_table(shop, params, horizon_days)
     features, dropped = usable_features(customers, candidates)
     notes = tuple({"key": f"uplift_note_feature_{why}", "feature": c} for c, why in dropped)
@@ -269,7 +275,8 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
         customers, arm="arm", control=params.control_arm, outcome="net_profit",
         features=features, test_size=0.5, seed=params.seed, learner="t", max_iter=30,
         n_boot=100 if small else 200, alpha=params.alpha, max_train=max_train,
-        max_test=max_test, source=str(params.data.path), arm_profit=arm_profit)
+        max_test=max_test, source=str(params.data.path), arm_profit=arm_profit,
+        id_column="customer_id")
     return UpliftAnalysis(
         campaign_id=params.campaign_id, display_name=params.display_name,
         language=params.language, currency=params.costs.currency, horizon_days=horizon_days,
