@@ -46,7 +46,6 @@ import os
 import shutil
 import signal
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +64,12 @@ from crm_experiments.io.process import (
     scratch_dir,
 )
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
+from crm_experiments.pipeline.kernel import (  # noqa: F401 - _kernel_manager_class: tests
+    NotebookKernel,
+    _kernel_manager_class,
+    import_papermill,
+    shared_kernels,
+)
 from crm_experiments.report.pages import evaluation_page, extra_page, page_nav, skipped_page
 from crm_experiments.report.render import publish_report, report_dir
 from crm_experiments.tracking.client import (
@@ -154,7 +159,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    notebook: str | Path = EVALUATION_NOTEBOOK,
                    progress: Callable[[str], None] = lambda msg: None,
                    shop_cache_dir: str | Path | None = None,
-                   held_lock: bool = False) -> RunOutcome:
+                   held_lock: bool = False,
+                   kernel: NotebookKernel | None = None) -> RunOutcome:
     """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring.
 
     The data directory is read and validated once (:mod:`crm_experiments.io.cache`; or not
@@ -168,6 +174,11 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
 
     The evaluation's lock is taken here (:class:`EvaluationBusy` when another process has
     it) unless ``held_lock`` says the caller (the scheduler) holds it already.
+
+    The notebooks run in ``kernel`` (a caller's :class:`~crm_experiments.pipeline.kernel.
+    NotebookKernel`, kept up for its next evaluation), else in one kernel of this run, started
+    here so that it starts and imports while the store is opened (one fresh kernel per
+    notebook with ``CRM_EXP_KERNEL=fresh``).
     """
 
     params_path = Path(params_path).resolve()
@@ -177,6 +188,22 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                  f"{list(params.horizons)}; evaluating it anyway")
     extras = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in params.notebooks_at(horizon_days)]
     check_writable(reports_root)
+    own = kernel is None and shared_kernels()
+    if own:
+        kernel = NotebookKernel(NOTEBOOKS_DIR)
+    try:
+        return _run_held(params, params_path, horizon_days, extras, reports_root, notebook,
+                         progress, shop_cache_dir, held_lock, kernel)
+    finally:
+        if own:
+            kernel.close()
+
+
+def _run_held(params: CampaignParams, params_path: Path, horizon_days: int,
+              extras: list[Path], reports_root: str | Path, notebook: str | Path,
+              progress: Callable[[str], None], shop_cache_dir: str | Path | None,
+              held_lock: bool, kernel: NotebookKernel | None) -> RunOutcome:
+    """:func:`run_evaluation` once its kernel is started: the lock, then the run."""
     client, exp_id = mlflow_client()
     key = f"{params.campaign_id}-{horizon_days}d"
     locks = lock_dir(reports_root)
@@ -193,13 +220,14 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
             progress(f"[{params.campaign_id} {horizon_days}d] marked {stale} interrupted "
                      f"run(s) FAILED")
         return _run_locked(client, exp_id, params, params_path, horizon_days, extras,
-                           reports_root, notebook, progress, shop_cache_dir)
+                           reports_root, notebook, progress, shop_cache_dir, kernel)
 
 
 def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                 horizon_days: int, extras: list[Path], reports_root: str | Path,
                 notebook: str | Path, progress: Callable[[str], None],
-                shop_cache_dir: str | Path | None) -> RunOutcome:
+                shop_cache_dir: str | Path | None,
+                kernel: NotebookKernel | None = None) -> RunOutcome:
     """:func:`run_evaluation` once its lock is held."""
     tags = {"campaign_id": params.campaign_id, "horizon_days": str(horizon_days),
             "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d",
@@ -223,7 +251,8 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                 main = nb == Path(notebook)
                 results = work / "results" if main else work / "results" / nb.stem
                 try:
-                    _execute(client, run_id, nb, work, params_path, horizon_days, results)
+                    _execute(client, run_id, nb, work, params_path, horizon_days, results,
+                             kernel)
                 except Exception as exc:  # an extra notebook's failure: its page, a note
                     if main:
                         raise
@@ -367,62 +396,25 @@ def _run_metrics(results: list[StoredResult]) -> dict[str, float]:
     return metrics
 
 
-def _kernel_manager_class(connection_dir: Path | None = None):
-    """Papermill's kernel manager. The kernel is always this interpreter's own ipykernel
-    (``sys.executable``), so the notebooks import the very package that runs them: a
-    ``python3`` kernelspec in a user or system Jupyter folder (``ipykernel install --user``)
-    could name another Python without it (tests/test_packaging.py). The kernel's sockets get
-    CurveZMQ encryption wherever pyzmq and jupyter_client support it
-    (``transport_encryption="auto"``); elsewhere the plain local TCP of jupyter_client's default
-    (and ipykernel's warning about it). With ``connection_dir`` the kernel's connection file
-    goes there (the run's scratch folder, removed even after a kill) instead of a
-    ``tmp*.json`` of its own in the temporary folder."""
-    import zmq
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class InterpreterKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _this_interpreter(self) -> KernelSpecManager:
-            # no kernel folders: "python3" is ipykernel's built-in spec, run by sys.executable
-            return KernelSpecManager(data_dir=self.data_dir, kernel_dirs=[])
-
-    base = InterpreterKernelManager
-    if AsyncKernelManager.class_traits().get("transport_encryption"):
-        class EncryptedKernelManager(InterpreterKernelManager):
-            @default("transport_encryption")
-            def _encrypt_when_supported(self) -> str:
-                return "auto" if zmq.has("curve") else "disabled"
-
-        base = EncryptedKernelManager
-    # else: jupyter_client before manager-provisioned encryption
-    if connection_dir is None:
-        return base
-
-    class ScratchKernelManager(base):
-        @default("connection_file")
-        def _in_scratch(self) -> str:
-            return str(connection_dir / f"kernel-{uuid.uuid4().hex}.json")
-
-    return ScratchKernelManager
-
-
 def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
-             horizon_days: int, results: Path) -> Path:
-    """Run one notebook with Papermill; log the executed copy; raise EvaluationFailed."""
-    import papermill as pm
+             horizon_days: int, results: Path, kernel: NotebookKernel | None = None) -> Path:
+    """Run one notebook with Papermill (in ``kernel``, else in a fresh kernel of its own);
+    log the executed copy; raise EvaluationFailed."""
+    pm = import_papermill()
 
     executed = work / "executed" / notebook.name
     executed.parent.mkdir(exist_ok=True)
+    parameters = {"params_path": str(params_path), "horizon": int(horizon_days),
+                  "results_dir": str(results)}
     try:
-        pm.execute_notebook(
-            str(notebook), str(executed),
-            parameters={"params_path": str(params_path), "horizon": int(horizon_days),
-                        "results_dir": str(results)},
-            kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
-            kernel_manager_class=_kernel_manager_class(work),
-        )
+        if kernel is not None:
+            kernel.execute(notebook, executed, parameters)
+        else:
+            pm.execute_notebook(
+                str(notebook), str(executed), parameters=parameters,
+                kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
+                kernel_manager_class=_kernel_manager_class(work),
+            )
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(
             f"notebook {notebook.name} failed at {horizon_days}d: {exc.ename}: {exc.evalue}",
