@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -225,15 +226,28 @@ class UpliftAnalysis(ResultMixin):
         return out
 
 
+#: Customers scored at a time for the next round's list (bounds the encoded feature matrix
+#: and the learners' intermediate arrays on a shop of millions).
+PREDICT_BATCH = 500_000
+
+
 def next_round_targets(model: UpliftModel, customers: pd.DataFrame,
-                       id_column: str = "customer_id") -> pd.DataFrame:
+                       id_column: str = "customer_id",
+                       batch: int = PREDICT_BATCH) -> pd.DataFrame:
     """Per customer: id, recommended arm and expected incremental profit (rounded to 4
-    decimals), nothing else."""
-    pred = model.predict(customers)
+    decimals), nothing else; scored ``batch`` customers at a time (each customer's figures
+    depend on his own row only, so the batches change nothing)."""
+    arms, gains = [], []
+    for start in range(0, len(customers), batch):
+        pred = model.predict(customers.iloc[start:start + batch])
+        arms.append(pred["recommended_arm"].astype(str).to_numpy())
+        gains.append(pred["expected_incremental_profit"].round(4).to_numpy())
+    empty = not arms
     return pd.DataFrame({id_column: customers[id_column].astype(str).to_numpy(),
-                         "recommended_arm": pred["recommended_arm"].astype(str).to_numpy(),
+                         "recommended_arm":
+                             np.array([], dtype=object) if empty else np.concatenate(arms),
                          "expected_incremental_profit":
-                             pred["expected_incremental_profit"].round(4).to_numpy()})
+                             np.array([], dtype=float) if empty else np.concatenate(gains)})
 
 
 def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days: int, *,

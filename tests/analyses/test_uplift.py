@@ -27,3 +27,20 @@ def test_segment_columns_with_one_value_are_left_out(tmp_path):
     customers["tier"] = rng.choice(["vip", "regular"], n)
     assert set(segment_effects(customers, params).segment) == {"lifecycle_state", "tier",
                                                                 "province"}
+
+
+def test_next_round_targets_in_batches_equal_one_pass():
+    """The next round's list is scored in batches (bounded memory on millions of customers):
+    the same rows as scoring everyone at once."""
+    from crm_experiments.analyses.uplift import next_round_targets
+    from crm_experiments.uplift import analyse_uplift
+    from tests.uplift.test_units import synthetic
+
+    df = synthetic(3000, seed=4).assign(customer_id=lambda d: [f"K{i}" for i in range(len(d))])
+    model = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
+                           features=["segment", "spend"], n_boot=5, seed=1).model
+    one = next_round_targets(model, df, batch=len(df))
+    pd.testing.assert_frame_equal(next_round_targets(model, df, batch=700), one)
+    assert list(one.columns) == ["customer_id", "recommended_arm",
+                                 "expected_incremental_profit"]
+    assert len(next_round_targets(model, df.iloc[:0])) == 0
