@@ -97,7 +97,7 @@ def _stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
 
 @contextlib.contextmanager
 def standalone_cluster(work_dir: Path, *, cores: int = 1, memory: str = "1g",
-                       timeout: float = 60.0) -> Iterator[Cluster]:
+                       timeout: float = 120.0) -> Iterator[Cluster]:
     """Start a master and one worker (``cores``, ``memory``) on 127.0.0.1, wait until the
     worker has registered (at most ``timeout`` seconds; else ``RuntimeError`` with the logs'
     last lines), yield the :class:`Cluster` and always stop both daemons and their children.
