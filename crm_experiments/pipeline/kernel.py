@@ -12,8 +12,8 @@ executed notebook.
 Between notebooks the kernel is put back to a fresh kernel's state as far as a notebook can
 see: the user namespace is emptied (``InteractiveShell.reset``), the execution counter set
 back to 1 (so the executed notebooks are numbered as before), the working folder is the
-notebook's and :data:`~crm_experiments.io.cache.SHOP_CACHE_ENV` is what the runner's
-environment says at that moment (the shop cache is built after the kernel starts). Only
+notebook's and the variables of :data:`SYNCED_ENV` (the shop cache, the run's charts) are what
+the runner's environment says at that moment (they are set after the kernel starts). Only
 imported modules are kept, and the package keeps no state in them between calls (its module
 caches are pure functions of their arguments). A kernel that died (killed, out of memory) is
 replaced by a new one before the next notebook.
@@ -38,6 +38,7 @@ from pathlib import Path
 from crm_experiments.errors import CrmError
 from crm_experiments.io.cache import SHOP_CACHE_ENV
 from crm_experiments.io.process import scratch_dir
+from crm_experiments.report.chart_cache import CHART_CACHE_ENV
 
 #: Environment variable choosing how notebooks get kernels: ``shared`` (default) or ``fresh``.
 KERNEL_ENV = "CRM_EXP_KERNEL"
@@ -46,6 +47,9 @@ ENGINE = "crm-shared-kernel"
 #: What a new kernel imports before its first notebook (what the notebooks import first).
 WARM_IMPORTS = ("crm_experiments.analyses.campaign", "crm_experiments.report.pages",
                 "crm_experiments.io.reader", "IPython.display")
+#: The runner's environment variables a notebook reads, set per run (after the kernel
+#: started): the shop cache and the run's chart folder.
+SYNCED_ENV = (SHOP_CACHE_ENV, CHART_CACHE_ENV)
 #: How long a kernel may take to start and to answer a reset (s).
 START_TIMEOUT_S = 120
 
@@ -87,15 +91,14 @@ def shared_kernels() -> bool:
 
 def _reset_code(cwd: Path) -> str:
     """Code run (silently) in the kernel before each notebook; see the module docstring."""
-    cache = os.environ.get(SHOP_CACHE_ENV)
-    env = (f"_os.environ[{SHOP_CACHE_ENV!r}] = {cache!r}" if cache
-           else f"_os.environ.pop({SHOP_CACHE_ENV!r}, None)")
+    env = [f"_os.environ[{name!r}] = {os.environ[name]!r}" if os.environ.get(name)
+           else f"_os.environ.pop({name!r}, None)" for name in SYNCED_ENV]
     return "\n".join([
         "get_ipython().reset(new_session=False)",  # empties the namespace, names of this cell too
         "get_ipython().execution_count = 1",
         "import os as _os",
         f"_os.chdir({str(cwd)!r})",
-        env,
+        *env,
         "del _os",
     ])
 

@@ -45,12 +45,12 @@ import contextlib
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.io.atomic import atomic_copy
@@ -70,8 +70,7 @@ from crm_experiments.pipeline.kernel import (  # noqa: F401 - _kernel_manager_cl
     import_papermill,
     shared_kernels,
 )
-from crm_experiments.report.pages import evaluation_page, extra_page, page_nav, skipped_page
-from crm_experiments.report.render import publish_report, report_dir
+from crm_experiments.report.chart_cache import CHART_CACHE_ENV
 from crm_experiments.tracking.client import (
     REPORT_TYPE,
     mlflow_client,
@@ -92,6 +91,29 @@ EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
 #: The evaluation's per-customer table (``Evaluation.tables()``) and its published file name.
 CUSTOMERS_TABLE = "customers"
 CUSTOMERS_FILE = "campaign_customers.parquet"
+
+
+#: What the runner needs only once the notebooks ran (the stored evaluation, the pages:
+#: statsmodels, scikit-learn, matplotlib): imported on a thread while the notebooks run
+#: (:func:`_prefetch`), on the core the kernel leaves free, not before them.
+_AFTER_NOTEBOOKS = ("crm_experiments.analyses.campaign", "crm_experiments.report.pages",
+                    "crm_experiments.report.render")
+
+
+def _prefetch() -> threading.Thread:
+    """Import :data:`_AFTER_NOTEBOOKS` on a daemon thread (an import the main thread makes
+    meanwhile waits for it: Python's import lock per module); a failure is left to the main
+    thread's own import, which raises it."""
+    import importlib
+
+    def load() -> None:
+        for name in _AFTER_NOTEBOOKS:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="crm-exp-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _extra_results() -> dict[str, type[ResultMixin]]:
@@ -237,13 +259,17 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
     started = time.perf_counter()
     label = f"[{params.campaign_id} {horizon_days}d]"
     work = None
+    charts_before = os.environ.get(CHART_CACHE_ENV)
     try:
         _stop_at("run_created", progress)
         work = scratch_dir("run")
+        # charts drawn once: by the notebook's sections, read back by the pages below
+        os.environ[CHART_CACHE_ENV] = str(work / "charts")
         log_params(client, run_id, _flat_params(params, params_path))
         folders: dict[str, Path] = {}
         parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
         progress(f"{label} reading and validating {params.data.path}")
+        _prefetch()
         # staged and validated once for all the notebooks
         with shop_cache(params, shop_cache_dir):
             for nb in [Path(notebook), *extras]:
@@ -262,6 +288,15 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                              f"{parts[nb.stem]['message']}")
                     continue
                 folders[nb.stem] = results
+
+        from crm_experiments.analyses.campaign import Evaluation
+        from crm_experiments.report.pages import (
+            evaluation_page,
+            extra_page,
+            page_nav,
+            skipped_page,
+        )
+        from crm_experiments.report.render import publish_report, report_dir
 
         results = work / "results"
         main_stem = Path(notebook).stem
@@ -318,6 +353,10 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
         fail_run(client, run_id, exc)
         raise
     finally:
+        if charts_before is None:
+            os.environ.pop(CHART_CACHE_ENV, None)
+        else:
+            os.environ[CHART_CACHE_ENV] = charts_before
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
@@ -360,7 +399,7 @@ def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path
 def _read_extras(folders: dict[str, Path], parts: dict[str, dict]) -> dict[str, StoredResult]:
     """The stored result of each extra notebook, read with its class's declared schema; one
     that cannot be read goes into ``parts`` as failed."""
-    classes = _extra_results()
+    classes = _extra_results() if folders else {}  # (their imports take ~1 s)
     out = {}
     for stem, folder in folders.items():
         cls = classes.get(stem)
