@@ -95,6 +95,9 @@ class ChurnComparison:
         out["churn.days"] = float(self.churn_days)
         out["churn.customers_scored"] = float(self.scores["n"].iloc[0])
         out["churn.customers_population"] = float(self.population)
+        n = float(self.scores["n"].iloc[0])
+        if self.sampled and n > 0:  # standard errors vs all customers: sqrt(N / n)
+            out["churn.precision_factor"] = float(np.sqrt(self.population / n))
         return out
 
 

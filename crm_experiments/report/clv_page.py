@@ -68,7 +68,8 @@ def note_text(note: dict, lang: str) -> str:
         f = {"n": fmt.num(f["n"], lang, 0)}
     elif key == "clv_method_churn_sample":
         f = {"n": fmt.num(f["n"], lang, 0), "population": fmt.num(f["population"], lang, 0),
-             "date": fmt.date(f["date"], lang), "seed": f["seed"]}
+             "date": fmt.date(f["date"], lang), "seed": f["seed"],
+             "factor": fmt.num((f["population"] / f["n"]) ** 0.5, lang, 1)}
     elif key == "clv_note_data_short":
         f = {"data_end": fmt.date(f["data_end"], lang), "window_end": fmt.date(f["window_end"],
                                                                                 lang)}

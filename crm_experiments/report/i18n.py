@@ -689,8 +689,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "自助法只会给出相同的正态区间加上蒙特卡洛噪声，计算量却是一千倍）。"),
     "clv_method_churn_sample": (
         "Churn scorers compared on a seeded random sample of {n} of the {population} customers "
-        "with a purchase before {date} (seed {seed}).",
-        "流失评分方法在 {date} 前有购买的 {population} 位客户中按固定种子随机抽取的 {n} 位上比较（种子 {seed}）。"),
+        "with a purchase before {date} (seed {seed}); their AUC and Brier score carry standard "
+        "errors about {factor} times those on all of them (the square root of {population} / "
+        "{n}).",
+        "流失评分方法在 {date} 前有购买的 {population} 位客户中按固定种子随机抽取的 {n} 位上比较（种子 {seed}）；其 AUC "
+        "和 Brier 分数的标准误约为用全部客户时的 {factor} 倍（{population} / {n} 的平方根）。"),
     "clv_method_sample_precision": (
         "Precision of the sample (models fitted up to {date}): fitted on {n} of {population} "
         "customers, the fitted figures (parameters, mean CLV) carry a sampling standard error "

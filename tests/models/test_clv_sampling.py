@@ -256,6 +256,8 @@ def test_campaign_clv_on_samples(small_shop):
     m = res.metrics()
     assert m["clv.fit.sample_customers"] == 1500 and m["churn.customers_scored"] == 1500
     assert m["clv.fit.precision_factor"] == pytest.approx(check["factor"])
+    assert m["churn.precision_factor"] == pytest.approx(np.sqrt(res.churn.population / 1500))
+    assert "standard errors about" in notes.split("Churn scorers")[1]
     assert m["clv.fit.sample_check.spread_pct"] == pytest.approx(check["spread_pct"])
     inc = res.incremental
     assert (inc["ci_low"] <= inc["estimate"]).all() and (inc["estimate"] <= inc["ci_high"]).all()
