@@ -20,6 +20,7 @@ or logs.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,13 @@ import pyarrow.compute as pc
 
 from crm_experiments.analyses.campaign import compare_campaign, costs_recorded, per_segment_effects
 from crm_experiments.analyses.economics import economics
-from crm_experiments.analyses.result import ResultMixin, finite_metrics
+from crm_experiments.analyses.result import (
+    RESULT_FILE,
+    TABLES_DIR,
+    ResultMixin,
+    StoredResult,
+    finite_metrics,
+)
 from crm_experiments.errors import AnalysisSkipped
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
@@ -250,9 +257,56 @@ def next_round_targets(model: UpliftModel, customers: pd.DataFrame,
                              np.array([], dtype=float) if empty else np.concatenate(gains)})
 
 
+def stored_evaluation(folder: str | Path) -> StoredResult | None:
+    """The evaluation result stored in ``folder`` (the runner writes it there before the
+    extra notebooks run, each into a subfolder), read light: its summary and the two tables
+    the uplift analysis takes from it (``economics``, ``effects``), not the per-customer
+    table. None when ``folder`` holds no readable evaluation result."""
+    from crm_experiments.analyses.campaign import Evaluation
+
+    folder = Path(folder)
+    try:
+        doc = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
+        if doc.get("kind") != Evaluation.KIND:
+            return None
+        tables = {name: pd.read_parquet(folder / TABLES_DIR / f"{name}.parquet")
+                  for name in ("economics", "effects")}
+    except (OSError, ValueError):
+        return None
+    return StoredResult(kind=Evaluation.KIND, path=folder, stored_summary=doc.get("summary", {}),
+                        stored_metrics=doc.get("metrics", {}), stored_tables=tables,
+                        main_table=Evaluation.MAIN_TABLE)
+
+
+def evaluation_money(evaluation, params: CampaignParams, horizon_days: int
+                     ) -> tuple[pd.DataFrame, dict[str, float]] | None:
+    """The campaign's money as the evaluation stored it: its ``economics`` table (index arm)
+    and each treatment arm's effect on net profit per customer from its ``effects`` (the one
+    family of :func:`compare_campaign`), when ``evaluation`` (a stored or live evaluation
+    result) is this campaign's at this horizon; else None. Reading them back instead of
+    comparing the arms again is what keeps the uplift page's money the report's without a
+    second run of the regressions (two thirds of the uplift notebook's time at 1M customers)."""
+    if evaluation is None:
+        return None
+    s = evaluation.summary()
+    if s.get("campaign_id") != params.campaign_id or s.get("horizon_days") != horizon_days:
+        return None
+    tables = evaluation.tables()
+    if "economics" not in tables or "effects" not in tables:
+        return None
+    effects = tables["effects"]
+    profit = effects[effects["metric"] == "net_profit"]
+    arm_profit = {str(a): float(e) for a, e in zip(profit["arm"], profit["estimate"],
+                                                   strict=True)}
+    if set(arm_profit) != set(params.arm_names) - {params.control_arm}:
+        return None
+    return tables["economics"].set_index("arm"), arm_profit
+
+
 def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days: int, *,
                             max_train: int | None | str = "params",
-                            max_test: int | None | str = "params") -> UpliftAnalysis:
+                            max_test: int | None | str = "params",
+                            evaluation=None) -> UpliftAnalysis:
     """The coupon-uplift analysis of ``params``' campaign ``horizon_days`` after the sale.
 
     On a large shop the model trains on a random sample of at most ``max_train`` customers of
@@ -260,6 +314,10 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
     each stratified by arm and drawn by hashing the pseudonymous ids with ``params.seed``
     (defaults: ``params.model_sample.uplift_train_customers`` / ``uplift_test_customers``;
     the summary gives the sizes); every customer still gets a next-round recommendation.
+
+    ``evaluation``: the campaign's evaluation at this horizon (stored, as the runner's
+    notebook finds it beside its own results, or live); its money and net-profit effects are
+    taken as they are (:func:`evaluation_money`) instead of comparing the arms again.
     """
     if max_train == "params":
         max_train = params.model_sample.uplift_train_customers
@@ -281,9 +339,13 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
                               f"coupon uplift skipped: arm(s) with fewer than "
                               f"{MIN_CUSTOMERS_PER_ARM} customers: {', '.join(too_small)}",
                               arms=", ".join(too_small), minimum=MIN_CUSTOMERS_PER_ARM)
-    comparison = compare_campaign(customers, params)
-    money = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
-    arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
+    stored = evaluation_money(evaluation, params, horizon_days)
+    if stored is not None:
+        money, arm_profit = stored
+    else:
+        comparison = compare_campaign(customers, params)
+        money = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
+        arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
     small = len(customers) < SMALL_SHOP
     result = analyse_uplift(
         customers, arm="arm", control=params.control_arm, outcome="net_profit",
