@@ -10,8 +10,9 @@ executed in it by Papermill with a given kernel manager (``km``, passed to nbcli
 executed notebook.
 
 Between notebooks the kernel is put back to a fresh kernel's state as far as a notebook can
-see: the user namespace is emptied (``InteractiveShell.reset``), the execution counter set
-back to 1 (so the executed notebooks are numbered as before), the working folder is the
+see: the user namespace is emptied and a new session begins (``InteractiveShell.reset`` with
+``new_session``: the execution counter back at 1, so the executed notebooks are numbered as
+before, and a new history session, as a fresh kernel gets), the working folder is the
 notebook's and the variables of :data:`SYNCED_ENV` (the shop cache, the run's charts) are what
 the runner's environment says at that moment (they are set after the kernel starts). Only
 imported modules are kept, and the package keeps no state in them between calls (its module
@@ -94,8 +95,9 @@ def _reset_code(cwd: Path) -> str:
     env = [f"_os.environ[{name!r}] = {os.environ[name]!r}" if os.environ.get(name)
            else f"_os.environ.pop({name!r}, None)" for name in SYNCED_ENV]
     return "\n".join([
-        "get_ipython().reset(new_session=False)",  # empties the namespace, names of this cell too
-        "get_ipython().execution_count = 1",
+        # empties the namespace (names of this cell too), counts from 1 again and opens a new
+        # history session (as a fresh kernel: the same session would refuse line 1 again)
+        "get_ipython().reset(new_session=True)",
         "import os as _os",
         f"_os.chdir({str(cwd)!r})",
         *env,
@@ -123,7 +125,7 @@ class NotebookKernel:
         self.km = km
         if self.warm:  # queued now, run while the command does other work
             kc = km.client()
-            kc.start_channels()
+            kc.start_channels(hb=False)  # no heartbeat thread: liveness is the process
             code = "\n".join(f"import {m}" for m in self.warm)
             self._warm_id = kc.execute(code, silent=True, store_history=False)
             self._warm_kc = kc
@@ -140,7 +142,7 @@ class NotebookKernel:
             self._start()
         kc = self._warm_kc or self.km.client()
         if self._warm_kc is None:
-            kc.start_channels()
+            kc.start_channels(hb=False)  # no heartbeat thread: liveness is the process
         self._warm_kc = None
         try:
             run_sync(kc.wait_for_ready)(timeout=START_TIMEOUT_S)
