@@ -36,7 +36,7 @@ def ts(value: TimeLike) -> nw.Expr:
 def is_purchase() -> nw.Expr:
     """Paid and not fully refunded."""
     refund = nw.col("refund_amount").fill_null(0)
-    return nw.col("paid_at").is_not_null() & ((refund <= 0) | (refund < nw.col("amount")))
+    return ~nw.col("paid_at").is_null() & ((refund <= 0) | (refund < nw.col("amount")))
 
 
 def purchases(orders: nw.LazyFrame) -> nw.LazyFrame:
