@@ -33,6 +33,32 @@ def ts(value: TimeLike) -> nw.Expr:
     return nw.lit(pd.Timestamp(value).to_pydatetime(), dtype=nw.Datetime("us"))
 
 
+#: Days from 0001-01-01 to 1970-01-01 (proleptic Gregorian calendar).
+_DAYS_TO_1970 = 719_162
+
+
+def epoch_seconds(column: str | nw.Expr) -> nw.Expr:
+    """Seconds since 1970-01-01 00:00 of a naive timestamp, float64: its microseconds / 10**6
+    (what DuckDB's ``epoch()`` and so Ibis's ``epoch_seconds`` gave, fractions kept). Built
+    from the calendar fields, which every engine has (Narwhals turns no duration into a
+    number on Spark): days = 365 (y - 1) + (y - 1) // 4 - (y - 1) // 100 + (y - 1) // 400
+    + day of year - 1 - 719162."""
+    c = nw.col(column) if isinstance(column, str) else column
+    y = c.dt.year().cast(nw.Int64) - 1
+    days = (y * 365 + y // 4 - y // 100 + y // 400 + c.dt.ordinal_day().cast(nw.Int64)
+            - (1 + _DAYS_TO_1970))
+    seconds = (days * 86_400 + c.dt.hour().cast(nw.Int64) * 3_600
+               + c.dt.minute().cast(nw.Int64) * 60 + c.dt.second().cast(nw.Int64))
+    micros = seconds * 1_000_000 + c.dt.microsecond().cast(nw.Int64)
+    return micros.cast(nw.Float64) / 1e6
+
+
+def epoch_seconds_of(value: TimeLike) -> float:
+    """:func:`epoch_seconds` of a Python time (the same float, computed here)."""
+    micros = (pd.Timestamp(value) - pd.Timestamp(0)) // pd.Timedelta(microseconds=1)
+    return float(micros) / 1e6
+
+
 def is_purchase() -> nw.Expr:
     """Paid and not fully refunded."""
     refund = nw.col("refund_amount").fill_null(0)
