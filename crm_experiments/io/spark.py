@@ -56,10 +56,11 @@ def load_shop_spark(con: SparkEngine, data_dir: str | Path, *, timezone: str,
     Each table is ``data.tables[<name>]`` from the params (a file, a directory of Parquet
     files or a URI such as ``s3a://bucket/shop/orders/``; relative local paths are taken
     relative to ``data_dir``), else ``<data_dir>/<name>.parquet`` (a file or a directory).
-    Spark holds the timestamps as UTC instants in a UTC session, so they read as naive
-    shop-local times, as on DuckDB. CSV files are not read (convert them to Parquet, e.g. with
-    DuckDB), and the row-level data rules of :mod:`crm_experiments.io.validate` (which report
-    row numbers) run on DuckDB only: with ``validate`` a warning finding says they were skipped.
+    Timestamps are Spark ``TIMESTAMP_NTZ`` (naive shop-local times, as on DuckDB), so the
+    tables have the same Narwhals schema on both engines (``Datetime("us")`` without a zone).
+    CSV files are not read (convert them to Parquet, e.g. with DuckDB), and the row-level
+    data rules of :mod:`crm_experiments.io.validate` (which report row numbers) run on DuckDB
+    only: with ``validate`` a warning finding says they were skipped.
     """
     session = con.session
     locations = dict(params.data.tables) if params is not None else {}
@@ -96,7 +97,7 @@ def load_shop_spark(con: SparkEngine, data_dir: str | Path, *, timezone: str,
                                     message=f"Spark cannot read {location}: {_first_line(exc)}"))
             continue
         sql_types = {"id": "STRING", "text": "STRING", "number": "DOUBLE",
-                     "integer": "BIGINT", "timestamp": "TIMESTAMP"}
+                     "integer": "BIGINT", "timestamp": "TIMESTAMP_NTZ"}
         select = []
         for column in schema.columns:
             q = "`" + column.name + "`"
