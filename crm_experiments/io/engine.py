@@ -161,6 +161,22 @@ class SparkEngine(Engine):
             frame.to_native().unpersist()
 
 
+def engine_of(frame: nw.LazyFrame) -> Engine:
+    """The engine ``frame`` runs in, for a function given frames but no engine that must put a
+    pandas frame next to them (:meth:`Engine.from_pandas`). Spark: the frame's session; DuckDB:
+    the relation's connection (DuckDB exposes it only as ``_con``; a version without it makes
+    this an error asking for the engine)."""
+    native = frame.to_native()
+    session = getattr(native, "sparkSession", None)
+    if session is not None:
+        return SparkEngine(session)
+    con = getattr(native, "_con", None)
+    if con is None:
+        raise CrmError("cannot tell which engine this table runs in: pass the engine "
+                       "(shop.con) explicitly")
+    return DuckDBEngine(con)
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
