@@ -39,7 +39,7 @@ from crm_experiments.analyses.segments import (
     tiers_by_arm,
 )
 from crm_experiments.errors import CrmError
-from crm_experiments.io.engine import Engine, collect, scalar
+from crm_experiments.io.engine import Engine, collect, engine_of, scalar
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
 from crm_experiments.metrics.campaign import (
@@ -882,12 +882,13 @@ def known_true_effects(data_dir: Path, params: CampaignParams,
 
 
 def retention_curve(orders: nw.LazyFrame, customers: pd.DataFrame, params: CampaignParams,
-                    end: pd.Timestamp, *, engine: Engine) -> pd.DataFrame:
+                    end: pd.Timestamp, *, engine: Engine | None = None) -> pd.DataFrame:
     """Per arm and day ``k`` after the sale (1..window end): share of the arm's sale buyers
     (a purchase during the sale days) who bought again within ``k`` days after the sale.
-    ``engine``: the engine of ``orders`` (``customers``' arms are put next to them)."""
+    ``engine``: the engine of ``orders`` (``customers``' arms are put next to them; default:
+    :func:`~crm_experiments.io.engine.engine_of` ``orders``)."""
     p = purchases(orders)
-    ids = engine.from_pandas(customers[["customer_id", "arm"]])
+    ids = (engine or engine_of(orders)).from_pandas(customers[["customer_id", "arm"]])
     buyers = p.filter(in_window("created_at", params.sale_start, params.sale_end))
     buyers = buyers.select("customer_id").unique().join(ids, on="customer_id", how="inner")
     later = p.filter(in_window("created_at", params.sale_end, end))
@@ -908,14 +909,15 @@ def retention_curve(orders: nw.LazyFrame, customers: pd.DataFrame, params: Campa
 
 
 def lifecycle_by_arm(orders: nw.LazyFrame, customers: pd.DataFrame, params: CampaignParams,
-                     after: pd.Timestamp, *, engine: Engine,
+                     after: pd.Timestamp, *, engine: Engine | None = None,
                      states: dict[str, nw.LazyFrame] | None = None) -> pd.DataFrame:
     """Share of each arm's customers in each lifecycle state at the sale start and at the end
     of the evaluation window (rows: arm x moment; columns: states). ``states``: the
     :func:`~crm_experiments.metrics.lifecycle.lifecycle_states` tables of both moments
-    (keys ``before``, ``after``) if already computed; ``engine``: the engine of ``orders``."""
+    (keys ``before``, ``after``) if already computed; ``engine``: the engine of ``orders``
+    (default: :func:`~crm_experiments.io.engine.engine_of` ``orders``)."""
     rows = []
-    ids = engine.from_pandas(customers[["customer_id", "arm"]])
+    ids = (engine or engine_of(orders)).from_pandas(customers[["customer_id", "arm"]])
     for moment, when in (("before", params.sale_start), ("after", after)):
         s = (states or {}).get(moment)
         if s is None:

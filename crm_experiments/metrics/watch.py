@@ -27,7 +27,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from crm_experiments.io.engine import Engine, collect
+from crm_experiments.io.engine import Engine, collect, engine_of
 from crm_experiments.metrics.orders import in_window, net_revenue, purchases
 
 COLUMNS = ("day", "arm", "n", "conv_sum", "rev_sum", "rev_sum_sq")
@@ -48,11 +48,12 @@ def customer_day_revenue(orders: nw.LazyFrame, arms: nw.LazyFrame, start: pd.Tim
 
 def daily_arm_moments(orders: nw.LazyFrame, assignments: nw.LazyFrame,
                       start: dt.date | pd.Timestamp, last_day: dt.date | pd.Timestamp, *,
-                      engine: Engine) -> pd.DataFrame:
+                      engine: Engine | None = None) -> pd.DataFrame:
     """One row per (day, arm), days ``start .. last_day`` inclusive (module docstring).
 
     ``assignments``: the campaign's rows only (``customer_id``, ``arm``); ``engine``: the
-    engine of ``orders`` (the days to look at are a small table put next to them).
+    engine of ``orders`` (the days to look at are a small table put next to them; default:
+    :func:`~crm_experiments.io.engine.engine_of` ``orders``).
     """
     start, last_day = pd.Timestamp(start).normalize(), pd.Timestamp(last_day).normalize()
     days = pd.date_range(start, last_day, freq="D")
@@ -61,6 +62,7 @@ def daily_arm_moments(orders: nw.LazyFrame, assignments: nw.LazyFrame,
     if days.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     per_day = customer_day_revenue(orders, arms, start, last_day)
+    engine = engine or engine_of(orders)
     looks = engine.from_pandas(pd.DataFrame({"day": days.astype("datetime64[us]")}))
     cum = per_day.join(looks, how="cross").filter(nw.col("_day") <= nw.col("day"))
     cum = cum.group_by("day", "arm", "customer_id").agg(nw.col("rev").sum().alias("y"))
