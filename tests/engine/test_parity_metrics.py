@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from crm_experiments.io.engine import collect
-from tests.engine.conftest import assert_same
+from tests.engine.conftest import REL, assert_same
 
 
 class _Module:
@@ -102,6 +102,9 @@ CASES = {
         orders.count_true(orders.in_window("created_at", *_window(p))).alias("in_window"),
         orders.count_true(orders.is_purchase()).alias("purchases")),
     "orders.per_customer_sums": _per_customer,
+    "orders.epoch_seconds": lambda s, p: s["orders"].select(
+        "order_id", orders.epoch_seconds("created_at").alias("created"),
+        orders.epoch_seconds(nw.col("paid_at")).alias("paid")),
     # metrics.kpis
     "kpis.sale_kpis": lambda s, p: kpis.sale_kpis(s["orders"], *_window(p)),
     "kpis.kpi_comparison": lambda s, p: kpis.kpi_comparison(s["orders"], {
@@ -182,6 +185,9 @@ CASES = {
     # metrics.campaign
     **{f"campaign.campaign_customers({h})":
        lambda s, p, h=h: campaign.campaign_customers(s, p, h) for h in (7, 30)},
+    "campaign.channel_price": lambda s, p: s["contacts"].select(
+        "customer_id", "channel", "sent_at",
+        campaign.channel_price(p.costs.message_cost).alias("price")),
     "campaign.discounts_recorded": lambda s, p: campaign.discounts_recorded(s["orders"]),
     # metrics.holdout
     "holdout.holdout_customers": lambda s, p: holdout_metrics.holdout_customers(
@@ -210,6 +216,8 @@ CASES = {
 
 #: Functions whose row order is part of the result (callers index or sample by position).
 ORDERED = {"campaign.campaign_customers(7)", "campaign.campaign_customers(30)"}
+#: Exact floats: times as epoch seconds (1e-9 relative of 1.7e9 s would allow 1.7 s).
+EXACT = {"orders.epoch_seconds"}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -219,7 +227,7 @@ def test_same_on_duckdb_and_spark(shops, case):
     a, b = fn(duck, params), fn(spark, params)
     if case in ORDERED:
         pd.testing.assert_series_equal(b["customer_id"], a["customer_id"])
-    assert_same(a, b, path=case)
+    assert_same(a, b, path=case, rel=0.0 if case in EXACT else REL)
 
 
 def test_cases_are_not_empty(shops):
