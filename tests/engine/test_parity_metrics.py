@@ -8,37 +8,28 @@ Each case is ``fn(shop, params)``, run once per engine; arguments are what the a
 
 from __future__ import annotations
 
-import importlib
-
 import narwhals as nw
 import pandas as pd
 import pytest
 
 from crm_experiments.io.engine import collect
+from crm_experiments.metrics import (
+    campaign,
+    cohorts,
+    interactions,
+    kpis,
+    lifecycle,
+    orders,
+    reactivation,
+    reminders,
+    rfm,
+    satisfaction,
+    stickiness,
+    watch,
+)
+from crm_experiments.metrics import holdout as holdout_metrics
+from crm_experiments.stats import aggr
 from tests.engine.conftest import REL, assert_same
-
-
-class _Module:
-    """A module imported when a case first uses it: a module that does not import (yet) fails
-    its own cases only, not the collection of the file."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("_"):  # pytest's collection looks for markers and fixtures
-            raise AttributeError(attr)
-        return getattr(importlib.import_module(self._name), attr)
-
-
-campaign, cohorts, holdout_metrics, interactions, kpis, lifecycle, orders, reactivation, \
-    reminders, rfm, satisfaction, stickiness, watch = (
-        _Module(f"crm_experiments.metrics.{m}") for m in (
-            "campaign", "cohorts", "holdout", "interactions", "kpis", "lifecycle", "orders",
-            "reactivation", "reminders", "rfm", "satisfaction", "stickiness", "watch"))
-aggr = _Module("crm_experiments.stats.aggr")
-#: metrics.interactions.ACTIVITY_KINDS (checked by test_activity_kinds)
-ACTIVITY_KINDS = ("sign_in", "lottery", "vote")
 
 HORIZON = 30
 
@@ -162,7 +153,7 @@ CASES = {
        lambda s, p, kind=kind: interactions.participation_table(
            s["orders"], s["interactions"], kind, p.sale_start, p.sale_end,
            outcome_window=_window(p))
-       for kind in ACTIVITY_KINDS},
+       for kind in interactions.ACTIVITY_KINDS},
     "interactions.participation_table(customers)": lambda s, p:
         interactions.participation_table(s["orders"], s["interactions"], "sign_in",
                                          *_window(p), customers=_groups(s, p)),
@@ -242,7 +233,3 @@ def test_cases_are_not_empty(shops):
         if isinstance(result, pd.DataFrame | pd.Series) and result.empty:
             empty.append(case)
     assert not empty, f"no rows on the parity shop: {empty}"
-
-
-def test_activity_kinds():
-    assert interactions.ACTIVITY_KINDS == ACTIVITY_KINDS

@@ -4,30 +4,12 @@ shop (fixtures and the comparison rule: ``tests/engine/conftest.py``)."""
 
 from __future__ import annotations
 
-import importlib
-
 import pandas as pd
 import pytest
 
+from crm_experiments.analyses import clv
+from crm_experiments.models import churn, features
 from tests.engine.conftest import assert_same
-
-
-class _Module:
-    """A module imported when a case first uses it (a module that does not import yet fails
-    its own cases only)."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("_"):  # pytest's collection looks for markers and fixtures
-            raise AttributeError(attr)
-        return getattr(importlib.import_module(self._name), attr)
-
-
-features = _Module("crm_experiments.models.features")
-churn = _Module("crm_experiments.models.churn")
-clv = _Module("crm_experiments.analyses.clv")
 
 
 def _cutoff(params) -> pd.Timestamp:
