@@ -22,6 +22,7 @@ Usage: ``python bench/bench_engine.py [--data-dir DIR] [--repeats 3] [--inner 3]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -80,10 +81,8 @@ def _versions() -> dict[str, str]:
 
     out = {}
     for pkg in ("duckdb", "ibis-framework", "narwhals", "pyspark"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

@@ -102,7 +102,9 @@ class DuckDBEngine(Engine):
         self.con = con
 
     def raw_sql(self, sql: str, parameters: list | None = None):
-        """Execute SQL on the connection; returns it, so ``fetchall()``/``fetchone()`` follow."""
+        """Execute SQL on the connection; returns it, so ``fetchall()`` follows. Fetch every
+        row: with DuckDB 2 a result left half-read (``fetchone()``) blocks the next relation
+        operation on the connection (``ResourceInUseException``)."""
         return self.con.execute(sql, parameters) if parameters else self.con.execute(sql)
 
     def sql(self, query: str) -> nw.LazyFrame:
@@ -236,9 +238,10 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         raise CrmError("the Spark engine needs Java (17): no java on PATH and no JAVA_HOME")
     master = master or "local[*]"
     settings = {"spark.sql.session.timeZone": "UTC"}
+    # no progress bar in command output, on any master
+    settings["spark.ui.showConsoleProgress"] = "false"
     if master.startswith("local"):
-        settings.update({"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false",
-                         "spark.ui.showConsoleProgress": "false"})
+        settings.update({"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"})
     settings.update(conf or {})
     active = SparkSession.getActiveSession()
     if active is not None:

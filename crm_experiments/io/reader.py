@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from crm_experiments.errors import DataValidationError
 from crm_experiments.io import engine
-from crm_experiments.io.engine import Engine, SparkEngine
 from crm_experiments.io.cache import open_shop_cache
+from crm_experiments.io.engine import Engine, SparkEngine
 from crm_experiments.io.spark import load_shop_spark
 from crm_experiments.io.staging import ShopData, drop_staged, resolve_timezone, stage_directory
 from crm_experiments.io.validate import validate_tables

@@ -319,7 +319,7 @@ def _csv_source(con: DuckDBEngine, path: Path) -> str:
         raise ReadFailure("the file is empty (not even a header line)")
     try:
         delim, quote, escape = con.raw_sql(
-            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})").fetchone()
+            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})").fetchall()[0]
     except Exception as exc:
         raise ReadFailure(_first_line(exc)) from exc
     quote = '"' if quote in ("", "(empty)") else quote
