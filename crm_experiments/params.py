@@ -300,6 +300,28 @@ class RegressionAdjustment(_Strict):
         "lifecycle_state", description="Column to post-stratify on where no regression fits.")
 
 
+class ModelSample(_Strict):
+    """How many customers the sampled models are fitted on (:mod:`crm_experiments.models.sample`:
+    the customers with the smallest SHA-256 positions of ``model-sample:<seed>`` + their
+    pseudonymous id, the same on DuckDB and Spark). Predictions are still made for every
+    customer; the pages and MLflow state each sample and its effect on precision (standard
+    errors about sqrt(N / n) times those of a fit on all N customers)."""
+
+    clv_customers: int | None = Field(
+        1_000_000, ge=1_000, description="CLV purchase models (BG/NBD, MBG/NBD, Pareto/NBD) and "
+        "the Gamma-Gamma spend model (its repeat customers): fitted on at most this many "
+        "customers. null: on everyone.")
+    churn_customers: int | None = Field(
+        100_000, ge=1_000, description="Churn scorers compared on at most this many customers "
+        "with a purchase before the cutoff. null: on everyone.")
+    uplift_train_customers: int | None = Field(
+        500_000, ge=1_000, description="Uplift learner trained on at most this many customers "
+        "of its training half (stratified by arm). null: the whole half.")
+    uplift_test_customers: int | None = Field(
+        200_000, ge=1_000, description="Uplift model evaluated (Qini, policy values) on at most "
+        "this many held-out customers (stratified by arm). null: the whole half.")
+
+
 class CampaignParams(_Strict):
     """Everything one evaluation needs; loaded from ``params/<campaign>.yaml``."""
 
@@ -344,6 +366,11 @@ class CampaignParams(_Strict):
         None, description="Pre-registered capping of money outcomes, e.g. {percentile: 99.5}: "
         "revenue and gross profit capped at that pooled percentile before the comparison "
         "(net profit follows gross profit); declared before the analysis. Unset: no capping.")
+    model_sample: ModelSample = Field(
+        ModelSample(), description="Customers the sampled models (CLV, churn, uplift) are "
+        "fitted on, at most: {clv_customers: 1000000, churn_customers: 100000, "
+        "uplift_train_customers: 500000, uplift_test_customers: 200000}; drawn by hashing "
+        "the pseudonymous ids with the seed.")
 
     @field_validator("campaign_id")
     @classmethod

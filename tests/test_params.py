@@ -305,3 +305,20 @@ def test_adjustment_is_declared_with_known_groups_and_methods(tmp_path):
         with pytest.raises(ParamsError) as err:
             load_params(_write(tmp_path, adjustment=bad))
         assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_model_sample_sizes_are_declared_with_defaults(tmp_path):
+    """The sampled models' sizes (issue 19): defaults, null = everyone, a size too small or an
+    unknown key names the parameter."""
+    default = load_params(DEMO_PARAMS).model_sample
+    assert (default.clv_customers, default.churn_customers) == (1_000_000, 100_000)
+    assert (default.uplift_train_customers, default.uplift_test_customers) == (500_000, 200_000)
+    chosen = load_params(_write(tmp_path, model_sample={"clv_customers": None,
+                                                        "churn_customers": 5000}))
+    assert chosen.model_sample.clv_customers is None
+    assert chosen.model_sample.churn_customers == 5000
+    for bad, words in (({"clv_customers": 10}, ("model_sample", "clv_customers", "1000")),
+                       ({"clv": 5000}, ("model_sample", "clv"))):
+        with pytest.raises(ParamsError) as err:
+            load_params(_write(tmp_path, model_sample=bad))
+        assert all(w in str(err.value) for w in words), str(err.value)

@@ -34,10 +34,10 @@ from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.metrics.campaign import campaign_customers
 from crm_experiments.models.btyd import (
-    MAX_FIT_CUSTOMERS,
     FitSampleWarning,
     ModelWarning,
     PurchaseModel,
+    fit_sample,
     one_blas_thread,
 )
 from crm_experiments.models.churn import SCORERS, compare_churn_scorers
@@ -48,6 +48,7 @@ from crm_experiments.models.features import (
     rfm_features,
 )
 from crm_experiments.models.gamma_gamma import GammaGammaModel, fit_spend_model
+from crm_experiments.models.sample import precision_factor, second_sample
 from crm_experiments.models.validation import fit_purchase_models, validate_models
 
 #: Declared tables of a stored CLV/churn result (see :class:`ResultMixin`); the churn tables
@@ -221,6 +222,12 @@ class CampaignCLV(ResultMixin):
             out[f"clv.mean_12m.{r.arm}"] = r.clv_12m_mean
         out["clv.fit.customers"] = self.purchase_model.n_customers_
         out["clv.fit.sample_customers"] = self.purchase_model.n_fit_customers_
+        for note in self.method_notes:  # the sample's cost in precision (_sample_check)
+            if note["key"] == "clv_method_sample_precision":
+                out["clv.fit.precision_factor"] = note["factor"]
+                for k in ("mean_first", "mean_second", "spread_pct"):
+                    if note.get(k) is not None:
+                        out[f"clv.fit.sample_check.{k}"] = note[k]
         if self.churn is not None:
             out.update(self.churn.metrics())
         return finite_metrics(out)
@@ -319,19 +326,67 @@ def _refit(validation, models: dict, features: pd.DataFrame, fit_args: dict,
                           reason=reason)
 
 
+#: ``campaign_clv``'s default sample sizes: ``params.model_sample``'s.
+FROM_PARAMS = "params"
+
+
+def _sample_check(pm, gg, features: pd.DataFrame, n: int | None, seed: int, months,
+                  annual_discount_rate: float) -> dict | None:
+    """What fitting on a sample costs in precision, measured: the purchase and spend models
+    refitted on a second random sample of ``n`` customers disjoint from the first
+    (:func:`~crm_experiments.models.sample.second_sample`), and the mean 12-month CLV of the
+    customers of both samples predicted by each pair of fits. The two figures differ by
+    sampling error alone, so ``|a - b| / sqrt(2)`` estimates the standard error of one fit's
+    figure (one degree of freedom: a rough size, not a bound). None when the models were
+    fitted on everyone or the population holds fewer than ``2 n`` customers (then only
+    ``sqrt(N / n)`` is stated)."""
+    population = int(pm.n_customers_)
+    if n is None or pm.n_fit_customers_ >= population:
+        return None
+    out = {"n": int(pm.n_fit_customers_), "population": population,
+           "factor": precision_factor(population, int(pm.n_fit_customers_))}
+    pos = second_sample(features.index, n, seed)
+    if pos is None:
+        return out
+    first = fit_sample(features.index, n, seed)
+    both = features.iloc[np.sort(np.concatenate([first, pos]))]
+    second = features.iloc[pos]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ModelWarning)
+            pm2 = type(pm)(penalizer_coef=pm.penalizer_coef).fit(second, max_customers=None)
+            gg2 = GammaGammaModel(penalizer_coef=gg.penalizer_coef).fit(second,
+                                                                       max_customers=None)
+    except CrmError:
+        return out
+    a, b = (float(customer_clv(p, g, both, months=months,
+                               annual_discount_rate=annual_discount_rate)["clv_12m"].mean())
+            for p, g in ((pm, gg), (pm2, gg2)))
+    out.update({"mean_first": a, "mean_second": b,
+                "spread_pct": abs(a - b) / abs(a) * 100 if a else None})
+    return out
+
+
 def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
                  churn_days: int = 30, annual_discount_rate: float = 0.10,
-                 n_boot: int = 1000, max_fit_customers: int | None = MAX_FIT_CUSTOMERS,
-                 max_churn_customers: int | None = MAX_FIT_CUSTOMERS) -> CampaignCLV:
+                 n_boot: int = 1000, max_fit_customers: int | None | str = FROM_PARAMS,
+                 max_churn_customers: int | None | str = FROM_PARAMS) -> CampaignCLV:
     """Fit, validate and apply the CLV models to a campaign (see the module docstring).
 
-    Large shops: the models are fitted on a seeded random sample of ``max_fit_customers``
-    customers (``params.seed``) and predict for everyone; the churn scorers are compared on a
-    sample of ``max_churn_customers`` (the same 100,000 by default); the incremental-CLV
-    intervals are Welch's instead of the bootstrap above ~50,000 assigned customers
-    (:func:`incremental_mean`). ``method_notes`` says what was applied. ``None`` turns a cap
-    off.
+    Large shops: the models are fitted on a random sample of ``max_fit_customers`` customers
+    drawn by hashing their ids with ``params.seed`` (:mod:`crm_experiments.models.sample`;
+    default ``params.model_sample.clv_customers``) and predict for everyone; the churn
+    scorers are compared on a sample of ``max_churn_customers`` (default
+    ``params.model_sample.churn_customers``); the incremental-CLV intervals are Welch's
+    instead of the bootstrap above ~50,000 assigned customers (:func:`incremental_mean`).
+    When the population holds two disjoint samples, the chosen models are refitted on the
+    second one to measure what the sample costs in precision (:func:`_sample_check`).
+    ``method_notes`` says what was applied. ``None`` turns a cap off.
     """
+    if max_fit_customers == FROM_PARAMS:
+        max_fit_customers = params.model_sample.clv_customers
+    if max_churn_customers == FROM_PARAMS:
+        max_churn_customers = params.model_sample.churn_customers
     with one_blas_thread():
         return _campaign_clv(shop, params, horizon_days, unit=unit, churn_days=churn_days,
                              annual_discount_rate=annual_discount_rate, n_boot=n_boot,
@@ -396,6 +451,11 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
         gg = _spend_model(feats_post, fit_args)
     record(caught)
     post = _clv_of(cust.index, pm, gg, feats_post, months, annual_discount_rate)
+    check = _sample_check(pm, gg, feats_post, max_fit_customers, seed, months,
+                          annual_discount_rate)
+    if check is not None:
+        method.append({"key": "clv_method_sample_precision", **check,
+                       "date": str(obs_end.date()), "currency": params.costs.currency})
     # churn below: the customers with a purchase before its cutoff (<= obs_end)
     cutoff = min(obs_end, end - pd.Timedelta(days=churn_days))
     cutoff_day = (cutoff.normalize() - pd.Timestamp("1970-01-01")).days

@@ -20,19 +20,27 @@ or logs.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from crm_experiments.analyses.campaign import compare_campaign, costs_recorded, per_segment_effects
 from crm_experiments.analyses.economics import economics
-from crm_experiments.analyses.result import ResultMixin, finite_metrics
+from crm_experiments.analyses.result import (
+    RESULT_FILE,
+    TABLES_DIR,
+    ResultMixin,
+    StoredResult,
+    finite_metrics,
+)
 from crm_experiments.errors import AnalysisSkipped
 from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import ShopData
@@ -227,26 +235,96 @@ class UpliftAnalysis(ResultMixin):
         return out
 
 
+#: Customers scored at a time for the next round's list (bounds the encoded feature matrix
+#: and the learners' intermediate arrays on a shop of millions).
+PREDICT_BATCH = 500_000
+
+
 def next_round_targets(model: UpliftModel, customers: pd.DataFrame,
-                       id_column: str = "customer_id") -> pd.DataFrame:
+                       id_column: str = "customer_id",
+                       batch: int = PREDICT_BATCH) -> pd.DataFrame:
     """Per customer: id, recommended arm and expected incremental profit (rounded to 4
-    decimals), nothing else."""
-    pred = model.predict(customers)
+    decimals), nothing else; scored ``batch`` customers at a time (each customer's figures
+    depend on his own row only, so the batches change nothing)."""
+    arms, gains = [], []
+    for start in range(0, len(customers), batch):
+        pred = model.predict(customers.iloc[start:start + batch])
+        arms.append(pred["recommended_arm"].astype(str).to_numpy())
+        gains.append(pred["expected_incremental_profit"].round(4).to_numpy())
+    empty = not arms
     return pd.DataFrame({id_column: customers[id_column].astype(str).to_numpy(),
-                         "recommended_arm": pred["recommended_arm"].astype(str).to_numpy(),
+                         "recommended_arm":
+                             np.array([], dtype=object) if empty else np.concatenate(arms),
                          "expected_incremental_profit":
-                             pred["expected_incremental_profit"].round(4).to_numpy()})
+                             np.array([], dtype=float) if empty else np.concatenate(gains)})
+
+
+def stored_evaluation(folder: str | Path) -> StoredResult | None:
+    """The evaluation result stored in ``folder`` (the runner writes it there before the
+    extra notebooks run, each into a subfolder), read light: its summary and the two tables
+    the uplift analysis takes from it (``economics``, ``effects``), not the per-customer
+    table. None when ``folder`` holds no readable evaluation result."""
+    from crm_experiments.analyses.campaign import Evaluation
+
+    folder = Path(folder)
+    try:
+        doc = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
+        if doc.get("kind") != Evaluation.KIND:
+            return None
+        tables = {name: pd.read_parquet(folder / TABLES_DIR / f"{name}.parquet")
+                  for name in ("economics", "effects")}
+    except (OSError, ValueError):
+        return None
+    return StoredResult(kind=Evaluation.KIND, path=folder, stored_summary=doc.get("summary", {}),
+                        stored_metrics=doc.get("metrics", {}), stored_tables=tables,
+                        main_table=Evaluation.MAIN_TABLE)
+
+
+def evaluation_money(evaluation, params: CampaignParams, horizon_days: int
+                     ) -> tuple[pd.DataFrame, dict[str, float]] | None:
+    """The campaign's money as the evaluation stored it: its ``economics`` table (index arm)
+    and each treatment arm's effect on net profit per customer from its ``effects`` (the one
+    family of :func:`compare_campaign`), when ``evaluation`` (a stored or live evaluation
+    result) is this campaign's at this horizon; else None. Reading them back instead of
+    comparing the arms again is what keeps the uplift page's money the report's without a
+    second run of the regressions (two thirds of the uplift notebook's time at 1M customers)."""
+    if evaluation is None:
+        return None
+    s = evaluation.summary()
+    if s.get("campaign_id") != params.campaign_id or s.get("horizon_days") != horizon_days:
+        return None
+    tables = evaluation.tables()
+    if "economics" not in tables or "effects" not in tables:
+        return None
+    effects = tables["effects"]
+    profit = effects[effects["metric"] == "net_profit"]
+    arm_profit = {str(a): float(e) for a, e in zip(profit["arm"], profit["estimate"],
+                                                   strict=True)}
+    if set(arm_profit) != set(params.arm_names) - {params.control_arm}:
+        return None
+    return tables["economics"].set_index("arm"), arm_profit
 
 
 def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days: int, *,
-                            max_train: int | None = 500_000,
-                            max_test: int | None = 200_000) -> UpliftAnalysis:
+                            max_train: int | None | str = "params",
+                            max_test: int | None | str = "params",
+                            evaluation=None) -> UpliftAnalysis:
     """The coupon-uplift analysis of ``params``' campaign ``horizon_days`` after the sale.
 
-    On a large shop the model trains on a seeded sample of at most ``max_train`` customers of
-    its half and is evaluated on a seeded sample of at most ``max_test`` held-out customers
-    (the summary gives the sizes); every customer still gets a next-round recommendation.
+    On a large shop the model trains on a random sample of at most ``max_train`` customers of
+    its half and is evaluated on a random sample of at most ``max_test`` held-out customers,
+    each stratified by arm and drawn by hashing the pseudonymous ids with ``params.seed``
+    (defaults: ``params.model_sample.uplift_train_customers`` / ``uplift_test_customers``;
+    the summary gives the sizes); every customer still gets a next-round recommendation.
+
+    ``evaluation``: the campaign's evaluation at this horizon (stored, as the runner's
+    notebook finds it beside its own results, or live); its money and net-profit effects are
+    taken as they are (:func:`evaluation_money`) instead of comparing the arms again.
     """
+    if max_train == "params":
+        max_train = params.model_sample.uplift_train_customers
+    if max_test == "params":
+        max_test = params.model_sample.uplift_test_customers
     customers, candidates = customer_table(shop, params, horizon_days)
     features, dropped = usable_features(customers, candidates)
     notes = tuple({"key": f"uplift_note_feature_{why}", "feature": c} for c, why in dropped)
@@ -263,15 +341,20 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
                               f"coupon uplift skipped: arm(s) with fewer than "
                               f"{MIN_CUSTOMERS_PER_ARM} customers: {', '.join(too_small)}",
                               arms=", ".join(too_small), minimum=MIN_CUSTOMERS_PER_ARM)
-    comparison = compare_campaign(customers, params)
-    money = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
-    arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
+    stored = evaluation_money(evaluation, params, horizon_days)
+    if stored is not None:
+        money, arm_profit = stored
+    else:
+        comparison = compare_campaign(customers, params)
+        money = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
+        arm_profit = {e.arm: e.estimate for e in comparison.effects if e.metric == "net_profit"}
     small = len(customers) < SMALL_SHOP
     result = analyse_uplift(
         customers, arm="arm", control=params.control_arm, outcome="net_profit",
         features=features, test_size=0.5, seed=params.seed, learner="t", max_iter=30,
         n_boot=100 if small else 200, alpha=params.alpha, max_train=max_train,
-        max_test=max_test, source=str(params.data.path), arm_profit=arm_profit)
+        max_test=max_test, source=str(params.data.path), arm_profit=arm_profit,
+        id_column="customer_id")
     return UpliftAnalysis(
         campaign_id=params.campaign_id, display_name=params.display_name,
         language=params.language, currency=params.costs.currency, horizon_days=horizon_days,

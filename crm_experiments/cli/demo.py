@@ -1,6 +1,11 @@
 """``crm-exp demo``: generate the demo shop once (cached), evaluate it at every horizon,
 write the sale watch page of every sale day (what ``crm-exp watch`` shows during the sale)
-and the shop-wide holdout page (what ``crm-exp holdout`` shows)."""
+and the shop-wide holdout page (what ``crm-exp holdout`` shows).
+
+The demo shop is staged and validated once (:func:`~crm_experiments.io.cache.shop_cache`) for
+every horizon's notebooks, the sale watch and the holdout page, and every notebook runs in one
+kernel (:class:`~crm_experiments.pipeline.kernel.NotebookKernel`), started before the data are
+checked so that it starts and imports meanwhile."""
 
 from __future__ import annotations
 
@@ -62,7 +67,9 @@ def ensure_demo_data(params, n_customers: int, regenerate: bool = False,
 
 
 def run(args: argparse.Namespace) -> int:
-    from crm_experiments.params import load_params
+    from crm_experiments.io.cache import shop_cache
+    from crm_experiments.params import NOTEBOOKS_DIR, load_params
+    from crm_experiments.pipeline.kernel import NotebookKernel, shared_kernels
     from crm_experiments.pipeline.runner import run_evaluation
     from crm_experiments.tracking.client import tracking_uri
 
@@ -80,12 +87,19 @@ def run(args: argparse.Namespace) -> int:
     ensure_demo_data(params, args.customers, args.regenerate, say)
     started = time.perf_counter()
     outcomes = []
-    for i, h in enumerate(params.horizons, 1):
-        say(f"evaluation {i}/{len(params.horizons)}: {h} days after the sale")
-        outcomes.append(run_evaluation(args.params, h, reports_root=args.reports_dir,
-                                       progress=say))
-    watch_pages = write_sale_watch(params, args.reports_dir, say)
-    holdout_page = write_shop_holdout(params, args.reports_dir, say)
+    kernel = NotebookKernel(NOTEBOOKS_DIR) if shared_kernels() else None
+    try:
+        with shop_cache(params) as cache:  # read once: every horizon, the watch, the holdout
+            for i, h in enumerate(params.horizons, 1):
+                say(f"evaluation {i}/{len(params.horizons)}: {h} days after the sale")
+                outcomes.append(run_evaluation(args.params, h, reports_root=args.reports_dir,
+                                               progress=say, shop_cache_dir=cache,
+                                               kernel=kernel))
+            watch_pages = write_sale_watch(params, args.reports_dir, say)
+            holdout_page = write_shop_holdout(params, args.reports_dir, say)
+    finally:
+        if kernel is not None:
+            kernel.close()
     print(f"\nDone in {time.perf_counter() - started:.0f}s.")
     for o in outcomes:
         v = o.summary["verdict"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -78,10 +79,25 @@ class _Parser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str] | None) -> str | None:
+    """The subcommand ``argv`` names first (None: none, or not one of ours)."""
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    return first if first in SUBCOMMANDS else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; given ``argv``, only the subcommand it names is imported
+    and configured (the others are listed by name and help): some subcommand modules are
+    slow to import (``compare`` imports statsmodels, ~2 s), and ``run`` needs none of that
+    before its notebook starts."""
+    chosen = _chosen(argv)
     parser = _Parser(prog="crm-exp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in SUBCOMMANDS.items():
+        if chosen is not None and name != chosen:
+            if importlib.util.find_spec(f"crm_experiments.cli.{name}") is not None:
+                sub.add_parser(name, help=help_text, description=help_text)
+            continue
         module = _load(name)
         if module is None:
             continue
@@ -92,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     try:
         code = int(args._module.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below

@@ -4,7 +4,9 @@ The preflight (:mod:`crm_experiments.pipeline.preflight`) runs first, in seconds
 run needs is missing it prints the errors and exits 1 before any notebook or MLflow run starts
 and before anything is written; the parts the run will skip are printed as warnings. The
 tables the preflight staged are the run's shop cache (every horizon's notebooks read them), so
-the data directory is read once.
+the data directory is read once. The notebooks' kernel is started before the preflight
+(:class:`~crm_experiments.pipeline.kernel.NotebookKernel`: it starts and imports on the other
+core meanwhile) and serves every horizon's notebooks.
 
 Faults: a reports folder that cannot be written is refused first; an evaluation that a
 scheduler (or another run) is running is refused, not run twice (they share its lock); a
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from crm_experiments.io.process import check_writable, scratch_dir
-    from crm_experiments.params import load_params
+    from crm_experiments.params import NOTEBOOKS_DIR, load_params
+    from crm_experiments.pipeline.kernel import NotebookKernel, shared_kernels
     from crm_experiments.pipeline.preflight import preflight
     from crm_experiments.tracking.client import check_store, tracking_uri
 
@@ -68,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     # the preflight's staged tables become the run's shop cache: the data are read once
     # (named with our pid: removed by the next command if this one is killed)
     cache = scratch_dir("shop")
+    kernel = NotebookKernel(NOTEBOOKS_DIR) if shared_kernels() else None
     try:
         checked = preflight(args.params, horizons, cache_dir=cache)
         for line in checked.lines():
@@ -86,10 +90,12 @@ def _run(args: argparse.Namespace) -> int:
         for h in horizons:
             outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
                                      progress=lambda m: print(m, file=sys.stderr),
-                                     shop_cache_dir=cache)
+                                     shop_cache_dir=cache, kernel=kernel)
             v = outcome.summary["verdict"]
             print(f"{outcome.campaign_id} {h}d: {v['status']} (best arm {v['best_arm']}); "
                   f"report {outcome.report_path}; MLflow run {outcome.run_id}")
         return 0
     finally:
+        if kernel is not None:
+            kernel.close()
         shutil.rmtree(cache, ignore_errors=True)

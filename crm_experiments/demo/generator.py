@@ -109,6 +109,15 @@ Truth
     the individual differences, and the expected individual net-profit effect given the
     latent parameters. ``truth.json["multipliers"]`` records the effective model: the lift per
     arm and state, the lift parameters and scales, the purchase rate scale, the payment model.
+
+Streaming (shops above :data:`IN_MEMORY_MAX_CUSTOMERS`, or ``chunk_customers``)
+    The customers, the assignment (eligible = acquired before the assignment date, since the
+    first order is always paid), the holdout members and the coupon numbers are drawn for
+    the whole shop exactly as in memory (about 80 bytes per customer); the rest is simulated
+    for consecutive customers a chunk at a time from per-chunk random streams and appended
+    to each file as Parquet row groups. The in-memory path is unchanged (a shop of one chunk
+    is byte-identical); a chunked shop is the same model with other order draws, and its
+    truth means are shop sums / shop counts. ``truth.json["data"]["chunks"]`` says how.
 """
 
 from __future__ import annotations
@@ -396,11 +405,33 @@ def _apply_coupon(o: _Orders, face: float, threshold: float, sale_lo: float, sal
 
 
 # --- the generator ------------------------------------------------------------------------------
+#: Shops up to this many customers are simulated in memory in one piece (the generator's
+#: historical path, byte for byte); larger ones are streamed in chunks (see generate_shop).
+IN_MEMORY_MAX_CUSTOMERS = 1_000_000
+#: Customers per chunk of a streamed shop (about 2.5 GB peak at 10 orders per customer).
+DEFAULT_CHUNK_CUSTOMERS = 500_000
+#: Chunk k draws everything per order from ``SeedSequence(seed, spawn_key=(CHUNK_STREAM_KEY
+#: + k,))``, disjoint from the shop-level streams ``SeedSequence(seed).spawn(...)`` (keys 0..).
+CHUNK_STREAM_KEY = 1_000_000
+
+
+def chunk_size(n_customers: int, chunk_customers: int | None = None) -> int:
+    """Customers per chunk: ``chunk_customers`` if given, else all of them up to
+    :data:`IN_MEMORY_MAX_CUSTOMERS` and :data:`DEFAULT_CHUNK_CUSTOMERS` above; a chunk of at
+    least ``n_customers`` means the in-memory path."""
+    if chunk_customers is None:
+        return n_customers if n_customers <= IN_MEMORY_MAX_CUSTOMERS else DEFAULT_CHUNK_CUSTOMERS
+    if chunk_customers < 10:
+        raise ValueError(f"chunk_customers must be at least 10, got {chunk_customers}")
+    return int(chunk_customers)
+
+
 def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: int = 50_000,
                   seed: int | None = None, history_start: dt.date = dt.date(2023, 11, 1),
                   data_end: dt.date | None = None, file_format: str = "parquet",
                   purchase_rate_scale: float = 1.0, lift: LiftSpec | None = None,
-                  lift_scale: Mapping[str, float] | None = None) -> Path:
+                  lift_scale: Mapping[str, float] | None = None,
+                  chunk_customers: int | None = None) -> Path:
     """Generate the demo shop into ``out_dir`` (replaced atomically) and return it.
 
     Writes the canonical tables of :data:`crm_experiments.io.schema.TABLES` as
@@ -413,7 +444,13 @@ def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: i
     * ``lift`` replaces the response parameters of lifecycle states, ``{state: (msg, coupon,
       elasticity)}`` or ``{state: {"coupon": 0.5}}`` (see :func:`lift_parameters`), e.g.
       ``{s: (0, 0, 0) for s in STATES}`` for a campaign without any effect on purchases;
-    * ``lift_scale`` multiplies the lift of treated arms, ``{arm: factor}`` (default 1).
+    * ``lift_scale`` multiplies the lift of treated arms, ``{arm: factor}`` (default 1);
+    * ``chunk_customers`` (:func:`chunk_size`; default: in memory up to 1M customers, chunks
+      of 500k above). A shop larger than one chunk is streamed (:func:`_simulate_streamed`):
+      memory is bounded by a chunk (plus about 80 bytes per customer of shop-level draws),
+      the customers, assignment, holdout and coupon numbering are those of the in-memory
+      path, the orders and everything drawn from them come from per-chunk random streams
+      (same model, other draws).
     """
     if file_format not in ("parquet", "csv"):
         raise ValueError(f"file_format must be 'parquet' or 'csv', got {file_format!r}")
@@ -423,6 +460,7 @@ def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: i
         raise ValueError(f"purchase_rate_scale must be > 0, got {purchase_rate_scale!r}")
     lift_parameters(lift)                 # validate before any work
     _lift_scales(params, lift_scale)
+    chunk = chunk_size(n_customers, chunk_customers)
     seed = params.seed if seed is None else int(seed)
     if data_end is None:
         data_end = params.sale.end + dt.timedelta(days=max(params.horizons) + 20)
@@ -430,17 +468,22 @@ def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: i
             or data_end <= params.sale.end:
         raise ValueError("need history_start < assignment date and data_end after the sale end")
     out_dir = Path(out_dir)
-    tables, truth, true_effects = simulate(params, n_customers=n_customers, seed=seed,
-                                           history_start=history_start, data_end=data_end,
-                                           purchase_rate_scale=purchase_rate_scale, lift=lift,
-                                           lift_scale=lift_scale)
+    knobs = dict(n_customers=n_customers, seed=seed, history_start=history_start,
+                 data_end=data_end, purchase_rate_scale=purchase_rate_scale, lift=lift,
+                 lift_scale=lift_scale)
+    if chunk >= n_customers:
+        tables, truth, true_effects = simulate(params, **knobs)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        for name, table in tables.items():
-            _write(table, tmp / f"{name}.{'csv' if file_format == 'csv' else 'parquet'}",
-                   file_format)
-        pq.write_table(true_effects, tmp / "true_effects.parquet")
+        if chunk >= n_customers:
+            for name, table in tables.items():
+                _write(table, tmp / f"{name}.{'csv' if file_format == 'csv' else 'parquet'}",
+                       file_format)
+            pq.write_table(true_effects, tmp / "true_effects.parquet")
+        else:
+            truth = _simulate_streamed(tmp, params, chunk_customers=chunk,
+                                       file_format=file_format, **knobs)
         (tmp / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
         old = None
         if out_dir.exists():
@@ -455,12 +498,100 @@ def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: i
     return out_dir
 
 
+CSV_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
 def _write(table: pa.Table, path: Path, file_format: str) -> None:
     if file_format == "parquet":
         pq.write_table(table, path)
     else:
         frame = table.to_pandas()
-        frame.to_csv(path, index=False, date_format="%Y-%m-%d %H:%M:%S")
+        frame.to_csv(path, index=False, date_format=CSV_DATE_FORMAT)
+
+
+class _TableSink:
+    """Appends the chunks of each table to its file: Parquet row groups through one
+    :class:`pyarrow.parquet.ParquetWriter` per table (the first chunk's schema; later chunks
+    are cast to it), or CSV with the header once."""
+
+    def __init__(self, folder: Path, file_format: str) -> None:
+        self.folder, self.file_format = folder, file_format
+        self.writers: dict[str, pq.ParquetWriter | None] = {}
+
+    def write(self, name: str, table: pa.Table, file_format: str | None = None) -> None:
+        fmt = file_format or self.file_format
+        path = self.folder / f"{name}.{'csv' if fmt == 'csv' else 'parquet'}"
+        first = name not in self.writers
+        if fmt == "csv":
+            self.writers[name] = None
+            table.to_pandas().to_csv(path, mode="w" if first else "a", header=first,
+                                     index=False, date_format=CSV_DATE_FORMAT)
+            return
+        if first:
+            self.writers[name] = pq.ParquetWriter(path, table.schema)
+        writer = self.writers[name]
+        assert writer is not None
+        if table.num_rows:
+            writer.write_table(table.cast(writer.schema))
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            if writer is not None:
+                writer.close()
+
+
+def _simulate_streamed(out: Path, params: CampaignParams, *, n_customers: int, seed: int,
+                       history_start: dt.date, data_end: dt.date, purchase_rate_scale: float,
+                       lift: LiftSpec | None, lift_scale: Mapping[str, float] | None,
+                       chunk_customers: int, file_format: str) -> dict:
+    """The shop in chunks of ``chunk_customers`` consecutive customers, each table appended
+    to its file in ``out``; returns ``truth``.
+
+    Shop-level (exact, as in memory): the customers and their latent parameters, the
+    assignment (one permutation of every eligible customer; eligibility is known from the
+    first order), the holdout members and the coupon numbers (:func:`_plan`). Per chunk
+    ``k`` (streams :data:`CHUNK_STREAM_KEY` + k): orders, treatment, contacts, reviews,
+    surveys, interactions. truth.json's means are shop sums / shop counts over the chunks.
+    Rows are in chunk order (within a chunk, as in memory). Order ids are numbered across
+    the chunks, zero-padded to the width of 10 x the expected number of orders (the
+    in-memory path: of the actual number), so one width for the whole file.
+    """
+    streams = np.random.SeedSequence(seed).spawn(16 + len(params.arms))
+    plan = _plan(params, n_customers, seed, history_start, data_end, purchase_rate_scale,
+                 lift, lift_scale, np.random.default_rng(streams[0]),
+                 np.random.default_rng(streams[3]))
+    order_width = _width(int(10 * plan.expected_orders()), 8)
+    sink = _TableSink(out, file_format)
+    sums: dict = {}
+    rows: dict[str, int] = {}
+    order_offset = 0
+    n_chunks = 0
+    try:
+        for k, lo in enumerate(range(0, n_customers, chunk_customers)):
+            hi = min(n_customers, lo + chunk_customers)
+            chunk_streams = np.random.SeedSequence(
+                seed, spawn_key=(CHUNK_STREAM_KEY + k,)).spawn(16 + len(params.arms))
+            rng = [np.random.default_rng(s) for s in chunk_streams]
+            tables, part, effects = _simulate_chunk(plan, lo, hi, rng, order_offset,
+                                                    order_width)
+            order_offset += tables["orders"].num_rows
+            for name, table in tables.items():
+                sink.write(name, table)
+                rows[name] = rows.get(name, 0) + table.num_rows
+            sink.write("true_effects", effects, "parquet")
+            _add_sums(sums, part)
+            n_chunks += 1
+            del tables, effects, part
+    finally:
+        sink.close()
+    truth = _finish_truth(plan, sums, rows)
+    truth["data"]["chunks"] = {
+        "customers_per_chunk": int(chunk_customers), "n_chunks": n_chunks,
+        "streams": f"orders and all later draws of chunk k: SeedSequence(seed, spawn_key="
+                   f"({CHUNK_STREAM_KEY} + k,)); customers, assignment, holdout, coupon "
+                   "numbers: shop-level, as in memory",
+        "order_id_width": order_width}
+    return truth
 
 
 def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_start: dt.date,
@@ -472,17 +603,77 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     # one independent stream per component (and per arm), so components do not shift each other
     streams = np.random.SeedSequence(seed).spawn(16 + len(params.arms))
     rng = [np.random.default_rng(s) for s in streams]
+    plan = _plan(params, n_customers, seed, history_start, data_end, purchase_rate_scale,
+                 lift, lift_scale, rng[0], rng[3])
+    tables, sums, effects_tbl = _simulate_chunk(plan, 0, n_customers, rng, 0, None)
+    truth = _finish_truth(plan, sums, {k: v.num_rows for k, v in tables.items()})
+    return tables, truth, effects_tbl
+
+
+@dataclass
+class _Plan:
+    """Shop-level draws and decisions, shared by every chunk (arrays over all customers)."""
+
+    params: CampaignParams
+    seed: int
+    n: int
+    history_start: dt.date
+    data_end: dt.date
+    cal: ShopCalendar
+    d: float                  # sale start (days since the history start)
+    sale_hi: float            # day after the sale end
+    assign_day: float
+    acq: np.ndarray
+    lam: np.ndarray           # purchase rate, scaled
+    lam_demo: np.ndarray      # unscaled (engagement)
+    death: np.ndarray
+    mu: np.ndarray
+    province: np.ndarray
+    gender: np.ndarray        # index into GENDERS
+    birth_days: np.ndarray
+    assigned: np.ndarray      # customers drawn into the experiment (sorted)
+    sizes: np.ndarray         # drawn arm sizes
+    arm_of_assigned: np.ndarray  # drawn arm per assigned customer
+    arm_of: np.ndarray        # arm per customer (-1: none; holdout members: control)
+    member: np.ndarray        # shop-wide holdout member
+    holders: np.ndarray       # coupon holders (sorted); coupon number = position + 1
+    lifts: dict
+    bounds: list[float]
+    purchase_rate_scale: float
+    lift: LiftSpec | None
+    lift_scale: Mapping[str, float] | None
+
+    @property
+    def n_days(self) -> int:
+        return self.cal.n_days
+
+    def expected_orders(self) -> float:
+        """Expected number of base orders: ``n + sum_i lambda_i / 365 x (C(end_i) -
+        C(acq_i))`` (the treatment adds a few per cent)."""
+        end = np.minimum(self.death, float(self.n_days))
+        c = self.cal.cumulative(end) - self.cal.cumulative(self.acq)
+        return float(self.n + np.sum(self.lam / 365.0 * np.maximum(c, 0.0)))
+
+
+GENDERS = np.array(["F", "M", "unknown"])
+HOLDOUT_BATCH = 1_000_000  # customer ids hashed at a time for the holdout membership
+
+
+def _plan(params: CampaignParams, n: int, seed: int, history_start: dt.date, data_end: dt.date,
+          purchase_rate_scale: float, lift: LiftSpec | None,
+          lift_scale: Mapping[str, float] | None, r0: np.random.Generator,
+          r3: np.random.Generator) -> _Plan:
+    """Customers (stream 0) and the assignment (stream 3) of the whole shop. A customer is
+    eligible iff acquired before the assignment date: the first order is always paid."""
     n_days = (data_end - history_start).days
     cal = ShopCalendar(history_start, n_days, sale=(params.sale.start, params.sale.end))
     T = float(n_days)
     d = float(cal.day_of(params.sale.start))
     sale_hi = float(cal.day_of(params.sale.end) + 1)
     assign_day = d - ASSIGN_DAYS_BEFORE
-    origin = np.datetime64(history_start, "s")
 
     # --- customers -------------------------------------------------------------------------
-    r = rng[0]
-    n = n_customers
+    r = r0
     trend = np.linspace(0.8, 1.2, n_days)
     acq_weight = cal.index ** 1.5 * trend
     acq_cum = np.concatenate([[0.0], np.cumsum(acq_weight)])
@@ -496,12 +687,77 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     dropout = r.gamma(DROPOUT_SHAPE, DROPOUT_MEAN / DROPOUT_SHAPE, n) * np.where(
         sale_acq, SALE_ACQ_DROPOUT, 1.0)
     death = acq + 365.0 * r.exponential(1.0, n) / dropout
+    del dropout, sale_acq
     mu = SPEND_MU + SPEND_MU_SD * r.standard_normal(n)
-    prov_names = np.array(list(PROVINCES))
-    province = _categorical(r, np.array(list(PROVINCES.values())), n)
-    gender = np.array(["F", "M", "unknown"])[_categorical(r, np.array([0.72, 0.24, 0.04]), n)]
+    province = _categorical(r, np.array(list(PROVINCES.values())), n).astype("int8")
+    gender = _categorical(r, np.array([0.72, 0.24, 0.04]), n).astype("int8")
     age_years = np.clip(18 + r.gamma(3.0, 4.5, n), 18, 60)
     birth_days = np.floor(cal.day_of(params.sale.start) - age_years * 365.25).astype("int64")
+    del age_years
+
+    # --- assignment: exact complete randomisation of every eligible customer -----------------
+    assigned = np.flatnonzero(acq < assign_day)
+    n_assigned = len(assigned)
+    arm_names = list(params.arm_names)
+    shares = np.array([a.planned_share for a in params.arms])
+    exact = shares * n_assigned
+    sizes = np.floor(exact).astype("int64")
+    remainder_order = np.argsort(-(exact - sizes), kind="stable")
+    sizes[remainder_order[: n_assigned - sizes.sum()]] += 1
+    perm = r3.permutation(n_assigned)
+    arm_of_assigned = np.empty(n_assigned, dtype="int64")
+    arm_of_assigned[perm] = np.repeat(np.arange(len(arm_names)), sizes)
+    del perm
+    arm_of = np.full(n, -1, dtype="int64")
+    arm_of[assigned] = arm_of_assigned
+    control_idx = arm_names.index(params.control_arm)
+    # the shop-wide holdout (when the assignment date is in its period): members drawn into
+    # the experiment keep their potential outcomes (every random draw stays as it was, and so
+    # does the campaign's truth over all drawn customers) but live the control process and
+    # are never written to assignments, coupons or contacts
+    member = np.zeros(n, dtype=bool)
+    assign_date = history_start + dt.timedelta(days=int(assign_day))
+    if params.shop_holdout is not None and (
+            params.shop_holdout.start <= assign_date <= params.shop_holdout.end):
+        cw = _width(n, 7)
+        for lo in range(0, n, HOLDOUT_BATCH):
+            hi = min(n, lo + HOLDOUT_BATCH)
+            member[lo:hi] = holdout_members(
+                params.shop_holdout, _ids("C", np.arange(lo + 1, hi + 1), cw).to_pylist())
+        on = member[assigned]
+        arm_of[assigned[on]] = control_idx
+    coupon_arms = [j for j, nm in enumerate(arm_names)
+                   if nm != params.control_arm and params.arm(nm).coupon_face_value > 0]
+    holders = assigned[np.isin(arm_of[assigned], coupon_arms)]
+
+    P = params.lifecycle_period_months
+    d_ts = pd.Timestamp(params.sale.start)
+    bounds = [float((d_ts - pd.DateOffset(months=P * k) - pd.Timestamp(history_start)).days)
+              for k in (1, 2, 4)]
+    return _Plan(params=params, seed=seed, n=n, history_start=history_start, data_end=data_end,
+                 cal=cal, d=d, sale_hi=sale_hi, assign_day=assign_day, acq=acq, lam=lam,
+                 lam_demo=lam_demo, death=death, mu=mu, province=province, gender=gender,
+                 birth_days=birth_days, assigned=assigned, sizes=sizes,
+                 arm_of_assigned=arm_of_assigned, arm_of=arm_of, member=member,
+                 holders=holders, lifts=lift_table(params, lift, lift_scale), bounds=bounds,
+                 purchase_rate_scale=purchase_rate_scale, lift=lift, lift_scale=lift_scale)
+
+
+def _simulate_chunk(plan: _Plan, lo: int, hi: int, rng: list[np.random.Generator],
+                    order_offset: int, order_width: int | None
+                    ) -> tuple[dict[str, pa.Table], dict, pa.Table]:
+    """Customers ``lo..hi-1`` of the plan: ``(tables, truth sums, true_effects)``. Order ids
+    start after ``order_offset``, zero-padded to ``order_width`` (None: the chunk's own
+    count); ``rng`` are the streams (0 and 3 were the plan's)."""
+    params, cal = plan.params, plan.cal
+    history_start, n_days = plan.history_start, plan.n_days
+    T = float(n_days)
+    d, sale_hi, assign_day = plan.d, plan.sale_hi, plan.assign_day
+    origin = np.datetime64(history_start, "s")
+    n = hi - lo
+    acq, lam, lam_demo = plan.acq[lo:hi], plan.lam[lo:hi], plan.lam_demo[lo:hi]
+    death, mu, province = plan.death[lo:hi], plan.mu[lo:hi], plan.province[lo:hi]
+    prov_names = np.array(list(PROVINCES))
 
     # --- base (control) purchase process ---------------------------------------------------
     r = rng[1]
@@ -520,45 +776,27 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     base = _order_draws(rng[2], cust, t, mu, first, cal.sale_factor)
     del rep, t_rep, order
 
-    # --- assignment --------------------------------------------------------------------------
-    r = rng[3]
-    pre_assign = base.paid & (base.t < assign_day)
-    assigned_mask = np.zeros(n, dtype=bool)
-    assigned_mask[base.cust[pre_assign]] = True
-    assigned = np.flatnonzero(assigned_mask)
+    # --- assignment (drawn for the whole shop by the plan) -----------------------------------
+    a0, a1 = np.searchsorted(plan.assigned, [lo, hi])
+    assigned = plan.assigned[a0:a1] - lo
     n_assigned = len(assigned)
+    assigned_mask = np.zeros(n, dtype=bool)
+    assigned_mask[assigned] = True
+    pre_assign = np.zeros(n, dtype=bool)
+    pre_assign[base.cust[base.paid & (base.t < assign_day)]] = True
+    assert np.array_equal(pre_assign, assigned_mask), "eligible = acquired before assignment"
+    del pre_assign
     arm_names = list(params.arm_names)
-    shares = np.array([a.planned_share for a in params.arms])
-    exact = shares * n_assigned
-    sizes = np.floor(exact).astype("int64")
-    remainder_order = np.argsort(-(exact - sizes), kind="stable")
-    sizes[remainder_order[: n_assigned - sizes.sum()]] += 1
-    perm = r.permutation(n_assigned)
-    arm_of_assigned = np.empty(n_assigned, dtype="int64")
-    arm_of_assigned[perm] = np.repeat(np.arange(len(arm_names)), sizes)
-    arm_of = np.full(n, -1, dtype="int64")
-    arm_of[assigned] = arm_of_assigned
+    arm_of_assigned = plan.arm_of_assigned[a0:a1]
+    arm_of = plan.arm_of[lo:hi]
     control_idx = arm_names.index(params.control_arm)
     slot = np.full(n, -1, dtype="int64")  # customer -> position among assigned
     slot[assigned] = np.arange(n_assigned)
-    # the shop-wide holdout (when the assignment date is in its period): members drawn into
-    # the experiment keep their potential outcomes (every random draw stays as it was, and so
-    # does the campaign's truth over all drawn customers) but live the control process and
-    # are never written to assignments, coupons or contacts
-    member = np.zeros(n, dtype=bool)
-    assign_date = history_start + dt.timedelta(days=int(assign_day))
-    if params.shop_holdout is not None and (
-            params.shop_holdout.start <= assign_date <= params.shop_holdout.end):
-        member = holdout_members(params.shop_holdout,
-                                 _ids("C", np.arange(1, n + 1), _width(n, 7)).to_pylist())
-        arm_of[member & assigned_mask] = control_idx
+    member = plan.member[lo:hi]
     written = ~member[assigned]  # the drawn customers the assignments table lists
 
     # --- lifecycle state at the sale start, tier at the assignment date -----------------------
-    P = params.lifecycle_period_months
-    d_ts = pd.Timestamp(params.sale.start)
-    bounds = [float((d_ts - pd.DateOffset(months=P * k) - pd.Timestamp(history_start)).days)
-              for k in (1, 2, 4)]
+    bounds = plan.bounds
     purchase = base.paid & (base.refund_frac < 1.0)
     state_of = _lifecycle_states(base.cust, base.t, purchase, n, d, bounds)
     spend_rows = base.paid & (base.t < assign_day)
@@ -574,16 +812,16 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         holdout_pre = np.bincount(base.cust[rows], minlength=n).astype("float64")
 
     # --- treatment: extra processes per treated arm, coupons, outcomes per arm -----------------
-    lifts = lift_table(params, lift, lift_scale)
+    lifts = plan.lifts
     carry_hi = min(sale_hi + CARRY_OVER_DAYS, T)
     g = np.zeros(n_days)
     g[int(d):int(sale_hi)] = 1.0
     g[int(sale_hi):int(carry_hi)] = CARRY_OVER
     a_lam, a_death = lam[assigned], death[assigned]
     a_state = state_of[assigned]
-    lo = np.full(n_assigned, d)
+    w_lo = np.full(n_assigned, d)
     alive_hi = np.clip(a_death, d, carry_hi)
-    c_lo = cal.cumulative(lo, g)
+    c_lo = cal.cumulative(w_lo, g)
     c_alive = cal.cumulative(alive_hi, g)
     c_hi = cal.cumulative(np.full(n_assigned, carry_hi), g)
     window_rows = np.flatnonzero(assigned_mask[base.cust] & (base.t >= d))
@@ -681,10 +919,11 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     end_ts = origin + np.timedelta64(n_days * 86400, "s")
     full_refund_early = (all_orders.refund_frac >= 1.0) & (rng[12].random(n_orders) < 0.5)
     ship_null = ~all_orders.paid | (shipped_at >= end_ts) | full_refund_early
-    order_no = np.arange(1, n_orders + 1)
-    ow = _width(n_orders, 8)
-    cw = _width(n, 7)
-    cust_ids = _ids("C", np.arange(1, n + 1), cw)
+    order_no = order_offset + np.arange(1, n_orders + 1)
+    ow = _width(n_orders, 8) if order_width is None else order_width
+    if n_orders and order_no[-1] >= 10 ** ow:
+        raise RuntimeError(f"order number {order_no[-1]} does not fit the {ow}-digit order ids")
+    cust_ids = _ids("C", np.arange(lo + 1, hi + 1), _width(plan.n, 7))
     order_ids = _ids("O", order_no, ow)
 
     # coupons: one per treated customer of an arm with a face value
@@ -693,8 +932,9 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
     holders = assigned[np.isin(arm_of[assigned], coupon_arms)]
     coupon_no = np.full(n, -1, dtype="int64")
     coupon_no[holders] = np.arange(1, len(holders) + 1)
-    kw = _width(len(holders), 7)
-    coupon_ids = _ids("Q", np.arange(1, len(holders) + 1), kw)
+    h0 = int(np.searchsorted(plan.holders, lo))  # coupon ids numbered across the shop
+    coupon_ids = _ids("Q", np.arange(h0 + 1, h0 + len(holders) + 1),
+                      _width(len(plan.holders), 7))
     order_coupon = np.where(red_all, coupon_no[all_orders.cust], -1)
     redeemed_order = np.full(n, -1, dtype="int64")
     redeemed_order[all_orders.cust[red_all]] = np.flatnonzero(red_all)
@@ -723,8 +963,9 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         "customer_id": cust_ids,
         "first_order_at": tsa(origin + acq_secs.astype("timedelta64[s]")),
         "tier": pa.array(tier_names[tier_of]),
-        "birthday": tsa((np.datetime64(history_start, "D") + birth_days).astype("datetime64[s]")),
-        "gender": pa.array(gender),
+        "birthday": tsa((np.datetime64(history_start, "D") + plan.birth_days[lo:hi]).astype(
+            "datetime64[s]")),
+        "gender": pa.array(GENDERS[plan.gender[lo:hi]]),
         "province": pa.array(prov_names[province]),
     })
 
@@ -791,16 +1032,81 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         expected_cols = [c.name for c in TABLES[name].columns]
         assert table.column_names == expected_cols, (name, table.column_names)
 
-    # --- truth -----------------------------------------------------------------------------
-    truth, effects_tbl = _truth(params, seed, n, n_assigned, potential, expected, a_state,
-                                tier_of[assigned], cust_ids.take(pa.array(assigned)),
-                                arm_arr[arm_of_assigned], state_of, lifts, bounds)
+    # --- truth (additive pieces) ---------------------------------------------------------------
+    sums, effects_tbl = _truth_sums(params, potential, expected, a_state, tier_of[assigned],
+                                    cust_ids.take(pa.array(assigned)),
+                                    arm_arr[arm_of_assigned], state_of)
+    if params.shop_holdout is not None and _holdout_horizon(plan) is not None:
+        _add_sums(sums, _holdout_sums(params, _holdout_horizon(plan), potential,
+                                      arm_of_assigned, slot, member, holdout_pop, holdout_pre))
+    return tables, sums, effects_tbl
+
+
+def _add_sums(total: dict, part: dict) -> None:
+    """``total += part`` key by key (sums and counts of the truth, see :func:`_truth_sums`)."""
+    for key, value in part.items():
+        total[key] = value if key not in total else total[key] + value
+
+
+def _mean(sums: dict, key: tuple) -> float | None:
+    """Shop mean ``sum / count`` of a ``(..., "sum")`` / ``(..., "n")`` pair; None if empty."""
+    count = sums.get((*key, "n"), 0)
+    return float(sums[(*key, "sum")]) / count if count else None
+
+
+def _finish_truth(plan: _Plan, sums: dict, rows: dict[str, int]) -> dict:
+    """truth.json from the shop's sums (one chunk or many) and the plan."""
+    params = plan.params
+    horizons = list(params.horizons)
+    effects: dict = {}
+    control_means: dict = {}
+    for h in horizons:
+        key = str(h)
+        control_means[key] = {k: _mean(sums, ("ctl", key, "overall", "", k)) for k in METRICS}
+        effects[key] = {}
+        for arm in params.treatment_arms:
+            effects[key][arm] = {
+                "overall": {k: _mean(sums, ("eff", key, arm, "overall", "", k))
+                            for k in METRICS},
+                "by_lifecycle_state": {
+                    s: {k: _mean(sums, ("eff", key, arm, "by_lifecycle_state", s, k))
+                        for k in METRICS} for s in STATES},
+                "by_tier": {t: {k: _mean(sums, ("eff", key, arm, "by_tier", t, k))
+                                for k in METRICS} for t in TIERS},
+            }
+    arm_names = list(params.arm_names)
+    written = ~plan.member[plan.assigned]
+    truth = {
+        "campaign_id": params.campaign_id,
+        "seed": plan.seed,
+        "n_customers": plan.n,
+        "n_assigned": len(plan.assigned),
+        "generator_version": GENERATOR_VERSION,
+        "definitions": DEFINITIONS,
+        "lifecycle_state_at": str(params.sale.start),
+        "effects": effects,
+        "control_means": control_means,
+        "group_sizes": {
+            "by_lifecycle_state": {s: int(sums.get(("size_state", s), 0)) for s in STATES},
+            "by_tier": {t: int(sums.get(("size_tier", t), 0)) for t in TIERS},
+        },
+        "lifecycle_mix": {s: int(sums.get(("mix", s), 0)) for s in STATES},
+        "multipliers": {
+            "lift": plan.lifts,
+            "wake_up_factor": WAKE_UP,
+            "carry_over": CARRY_OVER,
+            "carry_over_days": CARRY_OVER_DAYS,
+            "p_use": P_USE,
+            "push_band": PUSH_BAND,
+            "push_probability": "min(0.6, 2.5 * face_value / threshold)",
+        },
+    }
     truth["multipliers"]["lift_parameters"] = {
-        s: dict(zip(LIFT_KEYS, v, strict=True)) for s, v in lift_parameters(lift).items()}
-    truth["multipliers"]["lift_scale"] = _lift_scales(params, lift_scale)
+        s: dict(zip(LIFT_KEYS, v, strict=True)) for s, v in lift_parameters(plan.lift).items()}
+    truth["multipliers"]["lift_scale"] = _lift_scales(params, plan.lift_scale)
     truth["multipliers"]["lift_formula"] = ("lift_scale[arm] * (msg[state] + coupon[state] * "
                                             "(face_value / 10) ** elasticity[state])")
-    truth["multipliers"]["purchase_rate_scale"] = float(purchase_rate_scale)
+    truth["multipliers"]["purchase_rate_scale"] = float(plan.purchase_rate_scale)
     truth["multipliers"]["payment"] = {
         "p_unpaid_at_reminder_time": P_UNPAID, "p_paid_late_without_reminder": P_LATE,
         "p_paid_late_with_reminder": P_LATE_REMINDED,
@@ -808,46 +1114,67 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
         "late_payment_minutes": f"{REMIND_AFTER_MIN + 1:g} + truncated Exponential(scale "
                                 f"{LATE_SCALE_MIN:g}) < {LATE_MAX_MIN:g}"}
     if params.shop_holdout is not None:
-        truth["shop_holdout"] = _holdout_truth(
-            params, cal, potential, arm_of_assigned, slot, member, holdout_pop, holdout_pre,
-            d, horizons)
+        truth["shop_holdout"] = _holdout_truth(plan, sums)
         truth["shop_holdout"]["members_drawn_but_not_assigned"] = int((~written).sum())
-    truth["data"] = {"history_start": str(history_start), "data_end": str(data_end),
-                     "assigned_at": str(history_start + dt.timedelta(days=int(assign_day))),
-                     "arm_sizes": {a: int(s) for a, s in zip(arm_names, sizes, strict=True)},
-                     "arm_sizes_written": {a: int((arm_of_assigned[written] == j).sum())
+    history_start = plan.history_start
+    truth["data"] = {"history_start": str(history_start), "data_end": str(plan.data_end),
+                     "assigned_at": str(history_start + dt.timedelta(days=int(plan.assign_day))),
+                     "arm_sizes": {a: int(s) for a, s in zip(arm_names, plan.sizes, strict=True)},
+                     "arm_sizes_written": {a: int((plan.arm_of_assigned[written] == j).sum())
                                            for j, a in enumerate(arm_names)},
                      "randomisation": "exact complete randomisation (random permutation cut "
                                       "at the planned shares, largest remainders)",
-                     "rows": {k: v.num_rows for k, v in tables.items()}}
-    return tables, truth, effects_tbl
+                     "rows": dict(rows)}
+    return truth
 
 
-def _holdout_truth(params, cal, potential, arm_of_assigned, slot, member, pop, pre, d,
-                   horizons) -> dict:
+HOLDOUT_METRICS = ("revenue", "gross_profit", "net_profit", "orders", "repurchase")
+
+
+def _holdout_horizon(plan: _Plan) -> int | None:
+    """The horizon whose window ends the holdout period, or None when the truth cannot be
+    computed: the period must start by the sale start (before it nothing differs) and end on
+    a horizon's last day (the potential outcomes are those of the horizons' windows)."""
+    h = plan.params.shop_holdout
+    horizon = (h.end - plan.params.sale.end).days
+    if horizon not in plan.params.horizons or float(plan.cal.day_of(h.start)) > plan.d:
+        return None
+    return horizon
+
+
+def _holdout_truth(plan: _Plan, sums: dict) -> dict:
     """The true cumulative effect of the campaign on the shop-wide holdout's comparison: over
     the customers with a purchase before the period start who are not members (the exposed),
     the mean of ``Y(realised arm) - Y(no CRM)`` per customer, for the period ``[start, end
-    + 1)``; 0 for a customer never assigned. Needs the period to start by the sale start
-    (before it nothing differs) and to end on a horizon's last day (the potential outcomes
-    are those of the horizons' windows)."""
-    h = params.shop_holdout
+    + 1)``; 0 for a customer never assigned (sums of :func:`_holdout_sums`)."""
+    h = plan.params.shop_holdout
     out = {"start": h.start.isoformat(), "end": h.end.isoformat(), "salt": h.salt,
            "share": h.share, "population": "customers with a purchase before the start",
            "definition": "mean over exposed customers (not members) of Y(assigned arm) - "
                          "Y(control); repurchase: 2+ purchases in the period",
            "effects": None}
-    horizon = (h.end - params.sale.end).days
-    if horizon not in horizons or float(cal.day_of(h.start)) > d:
+    horizon = _holdout_horizon(plan)
+    if horizon is None:
         out["why_no_effects"] = ("the period must start on or before the sale start and end "
                                  "on the last day of a horizon's window")
         return out
+    effects = {m: _mean(sums, ("holdout", m)) for m in HOLDOUT_METRICS}
+    out.update(effects=effects, horizon_days=horizon,
+               n_exposed=int(sums.get(("holdout", "revenue", "n"), 0)),
+               n_holdout=int(sums.get(("holdout_members",), 0)))
+    return out
+
+
+def _holdout_sums(params, horizon, potential, arm_of_assigned, slot, member, pop, pre
+                  ) -> dict:
+    """Per exposed customer ``Y(realised arm) - Y(control)`` summed (see
+    :func:`_holdout_truth`), with the counts of exposed customers and of members."""
     exposed = np.flatnonzero(pop & ~member)
     pos = slot[exposed]
     on = pos >= 0  # assigned (never assigned: no effect)
     ctl = potential[params.control_arm][horizon]
     arm_names = list(params.arm_names)
-    effects = {}
+    out: dict = {("holdout_members",): int((pop & member).sum())}
     for metric in ("revenue", "gross_profit", "net_profit", "orders"):
         diff = np.zeros(len(exposed))
         for j, name in enumerate(arm_names):
@@ -856,7 +1183,8 @@ def _holdout_truth(params, cal, potential, arm_of_assigned, slot, member, pop, p
             sel = on.copy()
             sel[on] = arm_of_assigned[pos[on]] == j
             diff[sel] = potential[name][horizon][metric][pos[sel]] - ctl[metric][pos[sel]]
-        effects[metric] = float(diff.mean()) if len(diff) else None
+        out["holdout", metric, "sum"] = np.sum(diff)
+        out["holdout", metric, "n"] = len(exposed)
     rep = np.zeros(len(exposed))
     for j, name in enumerate(arm_names):
         if name == params.control_arm:
@@ -866,9 +1194,8 @@ def _holdout_truth(params, cal, potential, arm_of_assigned, slot, member, pop, p
         base = pre[exposed[sel]]
         rep[sel] = ((base + potential[name][horizon]["orders"][pos[sel]] >= 2).astype(float)
                     - (base + ctl["orders"][pos[sel]] >= 2).astype(float))
-    effects["repurchase"] = float(rep.mean()) if len(rep) else None
-    out.update(effects=effects, horizon_days=horizon, n_exposed=int(len(exposed)),
-               n_holdout=int((pop & member).sum()))
+    out["holdout", "repurchase", "sum"] = np.sum(rep)
+    out["holdout", "repurchase", "n"] = len(exposed)
     return out
 
 
@@ -947,62 +1274,45 @@ def _expected_net_effect(cal: ShopCalendar, g: np.ndarray, params: CampaignParam
     return out
 
 
-def _truth(params, seed, n, n_assigned, potential, expected, a_state, a_tier, a_ids, a_arm,
-           state_of, lifts, bounds) -> tuple[dict, pa.Table]:
+def _truth_sums(params, potential, expected, a_state, a_tier, a_ids, a_arm, state_of
+                ) -> tuple[dict, pa.Table]:
+    """The additive pieces of truth.json over these customers: per horizon, arm (or the
+    control's means), group and metric ``(..., "sum")`` and ``(..., "n")``, the group sizes
+    and the lifecycle mix; and the rows of true_effects.parquet."""
     control = potential[params.control_arm]
-    horizons = list(params.horizons)
-    effects: dict = {}
-    control_means: dict = {}
+    out: dict = {}
     cols: dict[str, object] = {"customer_id": a_ids, "arm": pa.array(a_arm),
                                "lifecycle_state": pa.array(np.array(STATES)[a_state]),
                                "tier": pa.array(np.array(TIERS)[a_tier])}
 
-    def means(values: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
-        return {k: float(np.mean(values[k][mask])) if mask.any() else None for k in METRICS}
+    def add(prefix: tuple, values: dict[str, np.ndarray], mask: np.ndarray | None) -> None:
+        for k in METRICS:
+            v = values[k] if mask is None else values[k][mask]
+            out[(*prefix, k, "sum")] = np.sum(v)
+            out[(*prefix, k, "n")] = len(v)
 
-    everyone = np.ones(n_assigned, dtype=bool)
-    for h in horizons:
+    groups = [("overall", "", None)]
+    groups += [("by_lifecycle_state", s, a_state == i) for i, s in enumerate(STATES)]
+    groups += [("by_tier", t, a_tier == i) for i, t in enumerate(TIERS)]
+    for h in params.horizons:
         key = str(h)
-        control_means[key] = means(control[h], everyone)
-        effects[key] = {}
+        add(("ctl", key, "overall", ""), control[h], None)
         for arm in params.treatment_arms:
             diff = {k: potential[arm][h][k] - control[h][k] for k in METRICS}
-            effects[key][arm] = {
-                "overall": means(diff, everyone),
-                "by_lifecycle_state": {s: means(diff, a_state == i) for i, s in enumerate(STATES)},
-                "by_tier": {t: means(diff, a_tier == i) for i, t in enumerate(TIERS)},
-            }
+            for kind, name, mask in groups:
+                add(("eff", key, arm, kind, name), diff, mask)
             cols[f"net_profit_{arm}_{h}d"] = pa.array(diff["net_profit"])
             cols[f"converted_{arm}_{h}d"] = pa.array(diff["converted"])
             cols[f"expected_net_profit_{arm}_{h}d"] = pa.array(expected[arm][h])
+    for i, s in enumerate(STATES):
+        out["size_state", s] = int((a_state == i).sum())
+    for i, t in enumerate(TIERS):
+        out["size_tier", t] = int((a_tier == i).sum())
     has = state_of >= 0
     mix = np.bincount(state_of[has], minlength=len(STATES))
-    truth = {
-        "campaign_id": params.campaign_id,
-        "seed": seed,
-        "n_customers": n,
-        "n_assigned": int(n_assigned),
-        "generator_version": GENERATOR_VERSION,
-        "definitions": DEFINITIONS,
-        "lifecycle_state_at": str(params.sale.start),
-        "effects": effects,
-        "control_means": control_means,
-        "group_sizes": {
-            "by_lifecycle_state": {s: int((a_state == i).sum()) for i, s in enumerate(STATES)},
-            "by_tier": {t: int((a_tier == i).sum()) for i, t in enumerate(TIERS)},
-        },
-        "lifecycle_mix": {s: int(c) for s, c in zip(STATES, mix, strict=True)},
-        "multipliers": {
-            "lift": lifts,
-            "wake_up_factor": WAKE_UP,
-            "carry_over": CARRY_OVER,
-            "carry_over_days": CARRY_OVER_DAYS,
-            "p_use": P_USE,
-            "push_band": PUSH_BAND,
-            "push_probability": "min(0.6, 2.5 * face_value / threshold)",
-        },
-    }
-    return truth, pa.table(cols)
+    for s, c in zip(STATES, mix, strict=True):
+        out["mix", s] = int(c)
+    return out, pa.table(cols)
 
 
 def _feedback(r: np.random.Generator, o: _Orders, order_ids: pa.Array, cust_ids: pa.Array,

@@ -45,6 +45,11 @@ MIN_DEFAULT_THREADS = 3
 
 _names = itertools.count(1)
 
+#: Environment variable giving DuckDB's ``memory_limit`` when the caller gives none (e.g.
+#: ``4GB``; DuckDB spills beyond it, also the staged tables of an in-memory database). Unset:
+#: DuckDB's default, 80% of the RAM, per connection. Inherited by the notebooks' kernels.
+MEMORY_LIMIT_ENV = "CRM_EXPERIMENTS_DUCKDB_MEMORY_LIMIT"
+
 
 def default_threads() -> int:
     """DuckDB threads when none are asked for: the cores, raised to
@@ -189,9 +194,9 @@ def connect(memory_limit: str | None = None, threads: int | None = None, *,
     """An engine: a fresh in-memory DuckDB database, or a Spark session.
 
     DuckDB: ``memory_limit`` is a DuckDB size such as ``"8GB"`` (DuckDB spills to disk beyond
-    it); ``threads`` sets the worker threads (default: :func:`default_threads`). The session
-    time zone is UTC; shop-local times are stored as naive timestamps, see
-    ``crm_experiments.io``.
+    it; default: :data:`MEMORY_LIMIT_ENV` if set); ``threads`` sets the worker threads
+    (default: :func:`default_threads`). The session time zone is UTC; shop-local times are
+    stored as naive timestamps, see ``crm_experiments.io``.
 
     Spark (``engine="spark"``): see :func:`spark_session`; ``memory_limit`` becomes the driver
     memory and ``threads`` is ignored (a local master names its cores: ``local[2]``).
@@ -206,6 +211,7 @@ def connect(memory_limit: str | None = None, threads: int | None = None, *,
     import duckdb
 
     config: dict[str, object] = {}
+    memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or None
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
     config["threads"] = int(threads) if threads is not None else default_threads()

@@ -16,9 +16,11 @@ quirk is handled here, and nothing outside this package imports lifetimes.
   solution (parameters at the edge of the space), a penalised fit, or a Pareto/NBD fit that
   moved again when restarted give a :class:`ModelWarning`.
 * **Large data: the parameters are estimated on a seeded random sample of customers.** With more
-  than ``max_customers`` customers (default :data:`MAX_FIT_CUSTOMERS` = 100,000), ``fit`` draws
-  a simple random sample of that many customers without replacement (``numpy`` generator seeded
-  with ``seed``) and maximises the likelihood on it; a :class:`FitSampleWarning` says so. The
+  than ``max_customers`` customers (default :data:`MAX_FIT_CUSTOMERS`; a campaign's
+  ``params.model_sample``), ``fit`` takes the simple random sample of that many customers
+  drawn by hashing their pseudonymous ids with ``seed`` (:mod:`crm_experiments.models.sample`:
+  the same customers on DuckDB and Spark, in any row order) and maximises the likelihood on
+  it; a :class:`FitSampleWarning` says so. The
   parameters describe the population (the mixing distributions of purchase and dropout
   rates), so a simple random sample estimates them consistently; with 100,000 customers their
   sampling error is a small fraction of their size (a test checks that sample fits are within a
@@ -102,15 +104,18 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def fit_sample(n: int, max_customers: int | None, seed: int) -> np.ndarray | None:
-    """Sorted positions of a simple random sample of ``max_customers`` of ``n`` customers
-    (without replacement, ``numpy.random.default_rng(seed)``), or None to use everyone."""
-    if max_customers is None or n <= max_customers:
-        return None
-    if max_customers < 1:
-        raise CrmError("max_customers must be at least 1 (or None for no sampling)")
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=int(max_customers), replace=False))
+def fit_sample(ids: pd.Index | int, max_customers: int | None, seed: int) -> np.ndarray | None:
+    """Sorted positions of the model sample: the ``max_customers`` customers of ``ids`` with the
+    smallest hash positions (:func:`crm_experiments.models.sample.sample_positions`: a simple
+    random sample by the pseudonymous ids and ``seed``, the same on every engine and in any row
+    order), or None to use everyone. An ``int`` stands for ids ``0 .. n-1``."""
+    from crm_experiments.models.sample import sample_positions
+
+    if isinstance(ids, int | np.integer):
+        if max_customers is None or ids <= max_customers:
+            return None
+        ids = pd.RangeIndex(int(ids))
+    return sample_positions(ids, max_customers, seed)
 
 
 def unique_patterns(features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -185,7 +190,7 @@ class PurchaseModel:
         With more than ``max_customers`` customers, on a random sample of them (``seed``; see
         the module docstring); ``log_likelihood_`` is still over all customers."""
         x, t_x, T = _columns(features)
-        pick = fit_sample(len(x), max_customers, seed)
+        pick = fit_sample(features.index, max_customers, seed)
         fx, ft, fT = (x, t_x, T) if pick is None else (x[pick], t_x[pick], T[pick])
         if np.all(fT <= 0):
             raise CrmError("every customer has T = 0 (all first purchases on the last day): "

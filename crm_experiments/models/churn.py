@@ -20,13 +20,14 @@ reliability table (mean score vs observed churn share in 10 score bins).
 
 **Large data: a seeded random sample of customers.** With more than ``max_customers``
 (default :data:`MAX_CHURN_CUSTOMERS` = 100,000) customers with a purchase before the cutoff,
-the comparison runs on a simple random sample of that many of them (drawn without replacement
-with ``numpy.random.default_rng(seed)``): their orders (and interactions) are selected in the
-engine first, so every feature, label and fit is computed for the sample only. The training set
-is the sampled customers with a purchase before ``c - N``, itself a random sample of that
-population. AUC and Brier score on 100,000 customers have standard errors of about 0.001-0.002,
-well below the differences that decide between the scorers; ``reason``, the ``n`` and
-``population`` columns of ``scores`` and :meth:`ChurnComparison.metrics` report the sizes.
+the comparison runs on a simple random sample of that many of them (drawn by hashing their
+pseudonymous ids with ``seed``, :mod:`crm_experiments.models.sample`): their orders (and
+interactions) are selected in the engine first, so every feature, label and fit is computed
+for the sample only. The training set is the sampled customers with a purchase before
+``c - N``, itself a random sample of that population. AUC and Brier score on 100,000
+customers have standard errors of about 0.001-0.002, well below the differences that decide
+between the scorers; ``reason``, the ``n`` and ``population`` columns of ``scores`` and
+:meth:`ChurnComparison.metrics` report the sizes.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from crm_experiments.models.features import (
     rfm_features,
     unit_days,
 )
+from crm_experiments.models.sample import sample_positions
 
 SCORERS = ("model", "hiatus", "classifier")
 #: Above this many customers (with a purchase before the cutoff), churn scorers are compared on
@@ -93,6 +95,9 @@ class ChurnComparison:
         out["churn.days"] = float(self.churn_days)
         out["churn.customers_scored"] = float(self.scores["n"].iloc[0])
         out["churn.customers_population"] = float(self.population)
+        n = float(self.scores["n"].iloc[0])
+        if self.sampled and n > 0:  # standard errors vs all customers: sqrt(N / n)
+            out["churn.precision_factor"] = float(np.sqrt(self.population / n))
         return out
 
 
@@ -215,9 +220,10 @@ def compare_churn_scorers(orders: nw.LazyFrame, cutoff, churn_days: int = 30, *,
                and n_population > max_customers)
     cached = []
     if sampled:
-        rng = np.random.default_rng(seed)
-        ids = np.sort(np.asarray(population, dtype=object)[
-            rng.choice(n_population, size=int(max_customers), replace=False)])
+        # the customers with the smallest hash positions of their ids (models.sample): the
+        # same sample in any row order and on any engine
+        pick = sample_positions(pd.Index(population), max_customers, seed)
+        ids = np.sort(np.asarray(population, dtype=object)[pick])
         engine = engine or engine_of(orders)
         keep = engine.from_pandas(pd.DataFrame({"customer_id": ids.astype(str)}))
         orders = engine.cache(orders.join(keep, on="customer_id", how="semi"))

@@ -10,8 +10,9 @@ The model assumes spend is independent of purchase frequency; a warning says whe
 disagree (|correlation| > 0.3). ``q <= 1`` means an infinite population mean: an error.
 :func:`fit_spend_model` retries a fit that fails so with growing penalizers (:data:`PENALIZERS`).
 
-On large data the parameters are estimated on a seeded random sample of ``max_customers`` of
-the repeat customers (default :data:`~crm_experiments.models.btyd.MAX_FIT_CUSTOMERS`), as for
+On large data the parameters are estimated on a random sample of ``max_customers`` of the
+repeat customers (default :data:`~crm_experiments.models.btyd.MAX_FIT_CUSTOMERS`), drawn by
+hashing their pseudonymous ids with the seed (:mod:`crm_experiments.models.sample`), as for
 the purchase models (see :mod:`crm_experiments.models.btyd`): p, q and gamma describe the
 population's spend distribution, which a simple random sample estimates consistently; a
 :class:`~crm_experiments.models.btyd.FitSampleWarning` says so. ``log_likelihood_``, the
@@ -36,9 +37,9 @@ from crm_experiments.models.btyd import (
     FitSampleWarning,
     ModelWarning,
     _arr,
-    fit_sample,
     one_blas_thread,
 )
+from crm_experiments.models.sample import sample_positions
 
 
 class GammaGammaModel:
@@ -52,18 +53,20 @@ class GammaGammaModel:
         self.penalizer_coef = float(penalizer_coef)
 
     @staticmethod
-    def _repeaters(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    def _repeaters(features: pd.DataFrame, with_mask: bool = False):
+        """``(x, m, dropped)`` of the repeat customers with positive spend (and their mask over
+        ``features`` when ``with_mask``)."""
         x = np.asarray(features["frequency"], dtype="float64")
         m = np.asarray(features["monetary_value"], dtype="float64")
         keep = (x > 0) & (m > 0) & np.isfinite(m)
         dropped = int(((x > 0) & ~keep).sum())
-        return x[keep], m[keep], dropped
+        return (x[keep], m[keep], dropped, keep) if with_mask else (x[keep], m[keep], dropped)
 
     def fit(self, features: pd.DataFrame, *, max_customers: int | None = MAX_FIT_CUSTOMERS,
             seed: int = 0) -> GammaGammaModel:
         """Fit on the customers of ``features`` with a repeat purchase (a random sample of
         ``max_customers`` of them when there are more, drawn with ``seed``); returns self."""
-        x, m, dropped = self._repeaters(features)
+        x, m, dropped, keep = self._repeaters(features, with_mask=True)
         if len(x) < 10:
             raise CrmError(f"only {len(x)} customers with a repeat purchase of positive value: "
                            "too few to fit the Gamma-Gamma spend model")
@@ -79,7 +82,7 @@ class GammaGammaModel:
         from lifetimes import GammaGammaFitter
         from lifetimes.utils import ConvergenceError as LtConvergence
         f = GammaGammaFitter(penalizer_coef=self.penalizer_coef)
-        pick = fit_sample(len(x), max_customers, seed)
+        pick = sample_positions(features.index, max_customers, seed, among=keep)
         fx, fm = (x, m) if pick is None else (x[pick], m[pick])
         # Scale money so the optimiser starts near the solution (lifetimes starts at 0.1 for
         # every parameter): v is a money scale, p and q are scale free.

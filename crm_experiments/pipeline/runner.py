@@ -45,13 +45,12 @@ import contextlib
 import os
 import shutil
 import signal
+import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_experiments.analyses.campaign import Evaluation
 from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.io.atomic import atomic_copy
@@ -65,8 +64,13 @@ from crm_experiments.io.process import (
     scratch_dir,
 )
 from crm_experiments.params import NOTEBOOKS_DIR, CampaignParams, load_params
-from crm_experiments.report.pages import evaluation_page, extra_page, page_nav, skipped_page
-from crm_experiments.report.render import publish_report, report_dir
+from crm_experiments.pipeline.kernel import (  # noqa: F401 - _kernel_manager_class: tests
+    NotebookKernel,
+    _kernel_manager_class,
+    import_papermill,
+    shared_kernels,
+)
+from crm_experiments.report.chart_cache import CHART_CACHE_ENV
 from crm_experiments.tracking.client import (
     REPORT_TYPE,
     mlflow_client,
@@ -87,6 +91,29 @@ EVALUATION_NOTEBOOK = NOTEBOOKS_DIR / "campaign_evaluation.ipynb"
 #: The evaluation's per-customer table (``Evaluation.tables()``) and its published file name.
 CUSTOMERS_TABLE = "customers"
 CUSTOMERS_FILE = "campaign_customers.parquet"
+
+
+#: What the runner needs only once the notebooks ran (the stored evaluation, the pages:
+#: statsmodels, scikit-learn, matplotlib): imported on a thread while the notebooks run
+#: (:func:`_prefetch`), on the core the kernel leaves free, not before them.
+_AFTER_NOTEBOOKS = ("crm_experiments.analyses.campaign", "crm_experiments.report.pages",
+                    "crm_experiments.report.render")
+
+
+def _prefetch() -> threading.Thread:
+    """Import :data:`_AFTER_NOTEBOOKS` on a daemon thread (an import the main thread makes
+    meanwhile waits for it: Python's import lock per module); a failure is left to the main
+    thread's own import, which raises it."""
+    import importlib
+
+    def load() -> None:
+        for name in _AFTER_NOTEBOOKS:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="crm-exp-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _extra_results() -> dict[str, type[ResultMixin]]:
@@ -154,7 +181,8 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                    notebook: str | Path = EVALUATION_NOTEBOOK,
                    progress: Callable[[str], None] = lambda msg: None,
                    shop_cache_dir: str | Path | None = None,
-                   held_lock: bool = False) -> RunOutcome:
+                   held_lock: bool = False,
+                   kernel: NotebookKernel | None = None) -> RunOutcome:
     """Evaluate the campaign of ``params_path`` at ``horizon_days``; see the module docstring.
 
     The data directory is read and validated once (:mod:`crm_experiments.io.cache`; or not
@@ -168,6 +196,11 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
 
     The evaluation's lock is taken here (:class:`EvaluationBusy` when another process has
     it) unless ``held_lock`` says the caller (the scheduler) holds it already.
+
+    The notebooks run in ``kernel`` (a caller's :class:`~crm_experiments.pipeline.kernel.
+    NotebookKernel`, kept up for its next evaluation), else in one kernel of this run, started
+    here so that it starts and imports while the store is opened (one fresh kernel per
+    notebook with ``CRM_EXP_KERNEL=fresh``).
     """
 
     params_path = Path(params_path).resolve()
@@ -177,6 +210,22 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                  f"{list(params.horizons)}; evaluating it anyway")
     extras = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in params.notebooks_at(horizon_days)]
     check_writable(reports_root)
+    own = kernel is None and shared_kernels()
+    if own:
+        kernel = NotebookKernel(NOTEBOOKS_DIR)
+    try:
+        return _run_held(params, params_path, horizon_days, extras, reports_root, notebook,
+                         progress, shop_cache_dir, held_lock, kernel)
+    finally:
+        if own:
+            kernel.close()
+
+
+def _run_held(params: CampaignParams, params_path: Path, horizon_days: int,
+              extras: list[Path], reports_root: str | Path, notebook: str | Path,
+              progress: Callable[[str], None], shop_cache_dir: str | Path | None,
+              held_lock: bool, kernel: NotebookKernel | None) -> RunOutcome:
+    """:func:`run_evaluation` once its kernel is started: the lock, then the run."""
     client, exp_id = mlflow_client()
     key = f"{params.campaign_id}-{horizon_days}d"
     locks = lock_dir(reports_root)
@@ -193,13 +242,14 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
             progress(f"[{params.campaign_id} {horizon_days}d] marked {stale} interrupted "
                      f"run(s) FAILED")
         return _run_locked(client, exp_id, params, params_path, horizon_days, extras,
-                           reports_root, notebook, progress, shop_cache_dir)
+                           reports_root, notebook, progress, shop_cache_dir, kernel)
 
 
 def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                 horizon_days: int, extras: list[Path], reports_root: str | Path,
                 notebook: str | Path, progress: Callable[[str], None],
-                shop_cache_dir: str | Path | None) -> RunOutcome:
+                shop_cache_dir: str | Path | None,
+                kernel: NotebookKernel | None = None) -> RunOutcome:
     """:func:`run_evaluation` once its lock is held."""
     tags = {"campaign_id": params.campaign_id, "horizon_days": str(horizon_days),
             "report_type": REPORT_TYPE, "mlflow.runName": f"{params.campaign_id}-{horizon_days}d",
@@ -209,13 +259,17 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
     started = time.perf_counter()
     label = f"[{params.campaign_id} {horizon_days}d]"
     work = None
+    charts_before = os.environ.get(CHART_CACHE_ENV)
     try:
         _stop_at("run_created", progress)
         work = scratch_dir("run")
+        # charts drawn once: by the notebook's sections, read back by the pages below
+        os.environ[CHART_CACHE_ENV] = str(work / "charts")
         log_params(client, run_id, _flat_params(params, params_path))
         folders: dict[str, Path] = {}
         parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
         progress(f"{label} reading and validating {params.data.path}")
+        _prefetch()
         # staged and validated once for all the notebooks
         with shop_cache(params, shop_cache_dir):
             for nb in [Path(notebook), *extras]:
@@ -223,7 +277,8 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                 main = nb == Path(notebook)
                 results = work / "results" if main else work / "results" / nb.stem
                 try:
-                    _execute(client, run_id, nb, work, params_path, horizon_days, results)
+                    _execute(client, run_id, nb, work, params_path, horizon_days, results,
+                             kernel)
                 except Exception as exc:  # an extra notebook's failure: its page, a note
                     if main:
                         raise
@@ -233,6 +288,15 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                              f"{parts[nb.stem]['message']}")
                     continue
                 folders[nb.stem] = results
+
+        from crm_experiments.analyses.campaign import Evaluation
+        from crm_experiments.report.pages import (
+            evaluation_page,
+            extra_page,
+            page_nav,
+            skipped_page,
+        )
+        from crm_experiments.report.render import publish_report, report_dir
 
         results = work / "results"
         main_stem = Path(notebook).stem
@@ -289,6 +353,10 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
         fail_run(client, run_id, exc)
         raise
     finally:
+        if charts_before is None:
+            os.environ.pop(CHART_CACHE_ENV, None)
+        else:
+            os.environ[CHART_CACHE_ENV] = charts_before
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
@@ -331,7 +399,7 @@ def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path
 def _read_extras(folders: dict[str, Path], parts: dict[str, dict]) -> dict[str, StoredResult]:
     """The stored result of each extra notebook, read with its class's declared schema; one
     that cannot be read goes into ``parts`` as failed."""
-    classes = _extra_results()
+    classes = _extra_results() if folders else {}  # (their imports take ~1 s)
     out = {}
     for stem, folder in folders.items():
         cls = classes.get(stem)
@@ -367,62 +435,25 @@ def _run_metrics(results: list[StoredResult]) -> dict[str, float]:
     return metrics
 
 
-def _kernel_manager_class(connection_dir: Path | None = None):
-    """Papermill's kernel manager. The kernel is always this interpreter's own ipykernel
-    (``sys.executable``), so the notebooks import the very package that runs them: a
-    ``python3`` kernelspec in a user or system Jupyter folder (``ipykernel install --user``)
-    could name another Python without it (tests/test_packaging.py). The kernel's sockets get
-    CurveZMQ encryption wherever pyzmq and jupyter_client support it
-    (``transport_encryption="auto"``); elsewhere the plain local TCP of jupyter_client's default
-    (and ipykernel's warning about it). With ``connection_dir`` the kernel's connection file
-    goes there (the run's scratch folder, removed even after a kill) instead of a
-    ``tmp*.json`` of its own in the temporary folder."""
-    import zmq
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class InterpreterKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _this_interpreter(self) -> KernelSpecManager:
-            # no kernel folders: "python3" is ipykernel's built-in spec, run by sys.executable
-            return KernelSpecManager(data_dir=self.data_dir, kernel_dirs=[])
-
-    base = InterpreterKernelManager
-    if AsyncKernelManager.class_traits().get("transport_encryption"):
-        class EncryptedKernelManager(InterpreterKernelManager):
-            @default("transport_encryption")
-            def _encrypt_when_supported(self) -> str:
-                return "auto" if zmq.has("curve") else "disabled"
-
-        base = EncryptedKernelManager
-    # else: jupyter_client before manager-provisioned encryption
-    if connection_dir is None:
-        return base
-
-    class ScratchKernelManager(base):
-        @default("connection_file")
-        def _in_scratch(self) -> str:
-            return str(connection_dir / f"kernel-{uuid.uuid4().hex}.json")
-
-    return ScratchKernelManager
-
-
 def _execute(client, run_id: str, notebook: Path, work: Path, params_path: Path,
-             horizon_days: int, results: Path) -> Path:
-    """Run one notebook with Papermill; log the executed copy; raise EvaluationFailed."""
-    import papermill as pm
+             horizon_days: int, results: Path, kernel: NotebookKernel | None = None) -> Path:
+    """Run one notebook with Papermill (in ``kernel``, else in a fresh kernel of its own);
+    log the executed copy; raise EvaluationFailed."""
+    pm = import_papermill()
 
     executed = work / "executed" / notebook.name
     executed.parent.mkdir(exist_ok=True)
+    parameters = {"params_path": str(params_path), "horizon": int(horizon_days),
+                  "results_dir": str(results)}
     try:
-        pm.execute_notebook(
-            str(notebook), str(executed),
-            parameters={"params_path": str(params_path), "horizon": int(horizon_days),
-                        "results_dir": str(results)},
-            kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
-            kernel_manager_class=_kernel_manager_class(work),
-        )
+        if kernel is not None:
+            kernel.execute(notebook, executed, parameters)
+        else:
+            pm.execute_notebook(
+                str(notebook), str(executed), parameters=parameters,
+                kernel_name="python3", progress_bar=False, cwd=str(notebook.parent),
+                kernel_manager_class=_kernel_manager_class(work),
+            )
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(
             f"notebook {notebook.name} failed at {horizon_days}d: {exc.ename}: {exc.evalue}",

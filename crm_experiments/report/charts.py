@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 
 from crm_experiments.metrics.lifecycle import NO_STATE, STATES  # noqa: E402
 from crm_experiments.report import fonts  # noqa: E402
+from crm_experiments.report.chart_cache import cached_chart  # noqa: E402
 from crm_experiments.report.format import pct  # noqa: E402
 from crm_experiments.report.i18n import tr  # noqa: E402
 
@@ -57,6 +58,7 @@ def state_label(state: str, lang: str) -> str:
     return tr(f"state_{state}", lang)
 
 
+@cached_chart
 def profit_chart(economics: pd.DataFrame, *, currency: str, lang: str = "en") -> str:
     """Incremental profit per arm (rows of the ``economics`` table, by their ``label``) with
     its interval; green when the interval lies above 0, red below, grey across."""
@@ -77,6 +79,7 @@ def profit_chart(economics: pd.DataFrame, *, currency: str, lang: str = "en") ->
     return _uri(fig)
 
 
+@cached_chart
 def effects_chart(effects: pd.DataFrame, *, labels: dict[str, str], lang: str = "en",
                   level: float = 0.95) -> str:
     """Relative effect per arm and metric (rows of the ``effects`` table) with the interval
@@ -99,6 +102,7 @@ def effects_chart(effects: pd.DataFrame, *, labels: dict[str, str], lang: str = 
     return _uri(fig)
 
 
+@cached_chart
 def lifecycle_chart(lifecycle: pd.DataFrame, *, labels: dict[str, str],
                     lang: str = "en") -> str:
     """Share of each arm's customers per lifecycle state at the sale start and the window end
@@ -123,6 +127,7 @@ def lifecycle_chart(lifecycle: pd.DataFrame, *, labels: dict[str, str],
     return _uri(fig)
 
 
+@cached_chart
 def migration_heatmap(matrix: pd.DataFrame, *, title: str = "", lang: str = "en") -> str:
     """A ``migration_<arm>`` table (column ``before`` = state at the sale start, one column of
     customer counts per state at the window end) as a heat map of each row's shares."""
@@ -147,6 +152,7 @@ def migration_heatmap(matrix: pd.DataFrame, *, title: str = "", lang: str = "en"
     return _uri(fig)
 
 
+@cached_chart
 def retention_chart(curve: pd.DataFrame, *, labels: dict[str, str], control: str,
                     lang: str = "en") -> str:
     """Cumulative share of each arm's sale buyers who bought again, by day after the sale

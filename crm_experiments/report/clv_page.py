@@ -55,11 +55,21 @@ def note_text(note: dict, lang: str) -> str:
         f = {"models": tr("pages_list_sep", lang).join(f["models"]),
              "sizes": _sizes(f["sizes"], lang), "seed": f["seed"],
              "date": fmt.date(f["date"], lang)}
+    elif key == "clv_method_sample_precision":
+        f = {"n": fmt.num(f["n"], lang, 0), "population": fmt.num(f["population"], lang, 0),
+             "factor": fmt.num(f["factor"], lang, 1), "date": fmt.date(f["date"], lang),
+             "check": (tr("clv_method_sample_check", lang,
+                          a=fmt.money(f["mean_first"], f["currency"], lang, digits=2),
+                          b=fmt.money(f["mean_second"], f["currency"], lang, digits=2),
+                          pct=fmt.num(f["spread_pct"], lang, 1))
+                       if f.get("spread_pct") is not None else
+                       tr("clv_method_sample_no_check", lang))}
     elif key == "clv_method_welch":
         f = {"n": fmt.num(f["n"], lang, 0)}
     elif key == "clv_method_churn_sample":
         f = {"n": fmt.num(f["n"], lang, 0), "population": fmt.num(f["population"], lang, 0),
-             "date": fmt.date(f["date"], lang), "seed": f["seed"]}
+             "date": fmt.date(f["date"], lang), "seed": f["seed"],
+             "factor": fmt.num((f["population"] / f["n"]) ** 0.5, lang, 1)}
     elif key == "clv_note_data_short":
         f = {"data_end": fmt.date(f["data_end"], lang), "window_end": fmt.date(f["window_end"],
                                                                                 lang)}

@@ -689,8 +689,28 @@ TEXT: dict[str, tuple[str, str]] = {
         "自助法只会给出相同的正态区间加上蒙特卡洛噪声，计算量却是一千倍）。"),
     "clv_method_churn_sample": (
         "Churn scorers compared on a seeded random sample of {n} of the {population} customers "
-        "with a purchase before {date} (seed {seed}).",
-        "流失评分方法在 {date} 前有购买的 {population} 位客户中按固定种子随机抽取的 {n} 位上比较（种子 {seed}）。"),
+        "with a purchase before {date} (seed {seed}); their AUC and Brier score carry standard "
+        "errors about {factor} times those on all of them (the square root of {population} / "
+        "{n}).",
+        "流失评分方法在 {date} 前有购买的 {population} 位客户中按固定种子随机抽取的 {n} 位上比较（种子 {seed}）；其 AUC "
+        "和 Brier 分数的标准误约为用全部客户时的 {factor} 倍（{population} / {n} 的平方根）。"),
+    "clv_method_sample_precision": (
+        "Precision of the sample (models fitted up to {date}): fitted on {n} of {population} "
+        "customers, the fitted figures (parameters, mean CLV) carry a sampling standard error "
+        "about {factor} times that of a fit on everyone (the square root of {population} / "
+        "{n}). {check}",
+        "样本的精度（截至 {date} 拟合的模型）：在 {population} 位客户中的 {n} 位上拟合，拟合得到的数值（参数、平均 "
+        "CLV）的抽样标准误约为全量拟合的 {factor} 倍（{population} / {n} 的平方根）。{check}"),
+    "clv_method_sample_check": (
+        "Measured: refitted on a second random sample of the same size, disjoint from the "
+        "first, the models give a mean 12-month CLV of {b} for the customers of both samples "
+        "against {a} from the first sample ({pct}% apart).",
+        "实测：在与第一个样本不重叠、同样大小的第二个随机样本上重新拟合，模型对两个样本客户给出的平均 12 个月 CLV 为 "
+        "{b}，第一个样本的拟合为 {a}（相差 {pct}%）。"),
+    "clv_method_sample_no_check": (
+        "The customers are too few for a second, disjoint sample of the same size, so this is "
+        "not measured here.",
+        "客户数量不足以抽取第二个同样大小且不重叠的样本，因此此处未作实测。"),
     "clv_note_data_short": (
         "The data end on {data_end}, before the window end {window_end}: the holdout is shorter.",
         "数据截至 {data_end}，早于窗口结束日 {window_end}：验证期因此更短。"),
@@ -806,6 +826,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "uplift_part_all": ("all {n} {what}", "全部 {n} 位{what}"),
     "uplift_part_sample": ("{n} of the {total} {what} (a seeded random sample, stratified by arm)",
                            "{total} 位{what}中的 {n} 位（按组分层、固定种子的随机样本）"),
+    "uplift_sample_precision": (
+        "The samples are drawn by hashing the pseudonymous ids with the seed (the same customers "
+        "on every engine). On {n} of the {total} held-out customers, the intervals of the "
+        "held-out figures (Qini, AUUC, policy values) are about {factor} times as wide as on all "
+        "of them (the square root of {total} / {n}).",
+        "样本按种子对匿名客户 ID 做哈希抽取（在任何引擎上都是同一批客户）。在 {total} 位留出客户中的 {n} 位上，留出数值"
+        "（Qini、AUUC、策略价值）的区间宽度约为用全部留出客户时的 {factor} 倍（{total} / {n} 的平方根）。"),
     "uplift_training": ("training", "训练集"),
     "uplift_held_out": ("held-out", "留出"),
     "uplift_money_heading": ("The money", "收益"),

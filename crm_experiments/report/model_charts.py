@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from crm_experiments.report import fonts
+from crm_experiments.report.chart_cache import cached_chart
 from crm_experiments.report.i18n import tr
 
 
@@ -45,6 +46,7 @@ def _label(labels: Mapping[str, str], key) -> str:
 
 
 # --- CLV and churn -----------------------------------------------------------------------
+@cached_chart
 def clv_effect_chart(incremental: pd.DataFrame, *, currency: str, lang: str,
                      arm_labels: Mapping[str, str]) -> str:
     """Incremental 12-month CLV per customer after the window, per arm, with its interval."""
@@ -61,6 +63,7 @@ def clv_effect_chart(incremental: pd.DataFrame, *, currency: str, lang: str,
     return _data_uri(fig)
 
 
+@cached_chart
 def reliability_chart(reliability: pd.DataFrame, *, churn_days: int, lang: str) -> str:
     """Mean churn score vs observed churn share per score bin, one line per scorer."""
     fig, (ax,) = _figure(5, 4.4)
@@ -75,6 +78,7 @@ def reliability_chart(reliability: pd.DataFrame, *, churn_days: int, lang: str) 
     return _data_uri(fig)
 
 
+@cached_chart
 def conditional_chart(by_frequency: pd.DataFrame, *, best: str, lang: str,
                       model_labels: Mapping[str, str]) -> str:
     """Holdout purchases per customer by calibration frequency: actual vs each model."""
@@ -90,6 +94,7 @@ def conditional_chart(by_frequency: pd.DataFrame, *, best: str, lang: str,
     return _data_uri(fig)
 
 
+@cached_chart
 def tracking_chart(tracking: pd.DataFrame, *, calibration_end: str | None, lang: str,
                    model_labels: Mapping[str, str]) -> str:
     """Cumulative repeat purchases of the calibration cohort: actual vs each model."""
@@ -110,6 +115,7 @@ def tracking_chart(tracking: pd.DataFrame, *, calibration_end: str | None, lang:
     return _data_uri(fig)
 
 
+@cached_chart
 def histogram_chart(histogram: pd.DataFrame, *, lang: str) -> str:
     """Customers per calibration frequency bucket."""
     fig, (ax,) = _figure(6, 3.2)
@@ -121,6 +127,7 @@ def histogram_chart(histogram: pd.DataFrame, *, lang: str) -> str:
 
 
 # --- uplift ------------------------------------------------------------------------------
+@cached_chart
 def qini_chart(curves: pd.DataFrame, *, arms: list[str], outcome: str, lang: str,
                arm_labels: Mapping[str, str]) -> str:
     """Qini curve of each arm (model vs random targeting) on the held-out customers."""
@@ -137,6 +144,7 @@ def qini_chart(curves: pd.DataFrame, *, arms: list[str], outcome: str, lang: str
     return _data_uri(fig)
 
 
+@cached_chart
 def decile_chart(deciles: pd.DataFrame, *, arms: list[str], lang: str,
                  arm_labels: Mapping[str, str]) -> str:
     """Observed (with interval) and predicted uplift per decile of predicted uplift."""

@@ -37,9 +37,15 @@ def _part(used: int, split: int, what: str, lang: str) -> str:
 def samples_text(s: dict) -> str:
     """Which customers trained and which evaluated the model (samples when capped)."""
     lang = s["language"]
-    return tr("uplift_samples", lang,
+    text = tr("uplift_samples", lang,
               train=_part(s["n_train"], s["n_train_split"], "training", lang),
               test=_part(s["n_test"], s["n_test_split"], "held_out", lang))
+    if s["n_test"] < s["n_test_split"]:
+        factor = (s["n_test_split"] / s["n_test"]) ** 0.5
+        text += " " + tr("uplift_sample_precision", lang, n=fmt.num(s["n_test"], lang, 0),
+                         total=fmt.num(s["n_test_split"], lang, 0),
+                         factor=fmt.num(factor, lang, 1))
+    return text
 
 
 def _type(s: dict) -> str:

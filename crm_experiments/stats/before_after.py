@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.effects import compare_means, fieller
@@ -207,11 +207,11 @@ def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, 
     change = post - pre
     design = np.column_stack([np.ones_like(change), t.astype(float)])
     if cluster is None:
-        fit = sm.OLS(change, design).fit(cov_type="HC2")
+        fit = OLS(change, design).fit(cov_type="HC2")
         method = "did_change_ols_hc2"
     else:
         groups = pd.factorize(np.asarray(cluster))[0]
-        fit = sm.OLS(change, design).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        fit = OLS(change, design).fit(cov_type="cluster", cov_kwds={"groups": groups})
         method = "did_change_ols_cluster"
     did = float(fit.params[1])
     low, high = fit.conf_int(alpha)[1]

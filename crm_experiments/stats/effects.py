@@ -33,8 +33,8 @@ import math
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.result import Effect
@@ -222,7 +222,7 @@ def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Eff
     ``variance_reduction = 1 - se_HC2² / (v_t/n_t + v_c/n_c)``.
     """
     yy, design = lin_design(y, x, treatment)
-    fit = sm.OLS(yy, design).fit(cov_type="HC2")
+    fit = OLS(yy, design).fit(cov_type="HC2")
     b0, b1 = fit.params[0], fit.params[1]
     cov = fit.cov_params()
     low, high = fit.conf_int(alpha)[1]

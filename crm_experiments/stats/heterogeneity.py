@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from crm_experiments.stats.result import Effect
 
@@ -178,7 +178,7 @@ def interaction_test(df: pd.DataFrame, arm_col: str, control: str, metric: str,
         y = sub[metric].to_numpy(dtype=float)
         x = None if covariate is None else sub[covariate].to_numpy(dtype=float)
         design, inter = _interaction_design(y, treated, codes, k, x)
-        fit = sm.OLS(y, design).fit(cov_type="HC2")
+        fit = OLS(y, design).fit(cov_type="HC2")
         restriction = np.zeros((len(inter), design.shape[1]))
         restriction[np.arange(len(inter)), inter] = 1.0
         wald = fit.wald_test(restriction, use_f=False, scalar=True)

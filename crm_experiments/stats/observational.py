@@ -48,7 +48,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.regression.linear_model import WLS
+from statsmodels.tools.tools import add_constant
 
 #: Balance threshold on the absolute standardised mean difference after weighting.
 BALANCED_SMD = 0.1
@@ -104,8 +106,8 @@ class ObservationalComparison:
 def propensity_scores(treat: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``P(treated | x)`` from a logistic regression with a constant, clipped away from 0
     and 1 (columns of ``x`` without spread must be left out by the caller)."""
-    design = sm.add_constant(x, has_constant="add")
-    fit = sm.Logit(treat, design).fit(disp=0, maxiter=200)
+    design = add_constant(x, has_constant="add")
+    fit = Logit(treat, design).fit(disp=0, maxiter=200)
     return np.clip(fit.predict(design), 1e-6, 1 - 1e-6)
 
 
@@ -119,7 +121,7 @@ def weighted_difference(y: np.ndarray, treat: np.ndarray, w: np.ndarray,
     """Slope of ``y`` on the treatment dummy by weighted least squares, HC1 errors:
     ``estimate, se, ci_low, ci_high, p_value`` (normal reference)."""
     x = np.column_stack([np.ones_like(treat), treat])
-    fit = sm.WLS(y, x, weights=w).fit(cov_type="HC1")
+    fit = WLS(y, x, weights=w).fit(cov_type="HC1")
     lo, hi = fit.conf_int(alpha=alpha)[1]
     return {"estimate": float(fit.params[1]), "se": float(fit.bse[1]), "ci_low": float(lo),
             "ci_high": float(hi), "p_value": float(fit.pvalues[1])}

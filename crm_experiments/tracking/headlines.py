@@ -113,13 +113,16 @@ def position_metrics(metrics: dict[str, float], summary: dict) -> dict[str, floa
 def log_headline(client, run_id: str, summary: dict, metrics: dict[str, float]) -> None:
     """Log the headline metrics and tags, the position-keyed per-arm metrics and the positions'
     arm names and labels (params) of an evaluation run."""
+    from mlflow.entities import RunTag
+
     from crm_experiments.tracking.runs import log_metrics, log_params
 
     log_metrics(client, run_id, {**headline_metrics(summary), **position_metrics(metrics,
                                                                                   summary)})
     log_params(client, run_id, position_params(summary))
-    for key, value in headline_tags(summary).items():
-        client.set_tag(run_id, key, value)
+    tags = [RunTag(key, value) for key, value in headline_tags(summary).items()]
+    if tags:  # one request, not one per tag
+        client.log_batch(run_id, tags=tags)
 
 
 def campaign_headlines(client, experiment_ids: Iterable[str],

@@ -42,6 +42,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from crm_experiments.errors import CrmError
+from crm_experiments.models.sample import sample_position
 from crm_experiments.uplift.evaluation import curves_frame, ranking_score, uplift_by_decile
 from crm_experiments.uplift.features import FeatureEncoder
 from crm_experiments.uplift.learners import make_learner
@@ -142,6 +143,8 @@ class UpliftResult:
         """Flat ``uplift.* -> number`` (finite values only)."""
         out: dict[str, float] = {"uplift.n_customers": self.n_customers,
                                  "uplift.n_train": self.n_train, "uplift.n_test": self.n_test,
+                                 "uplift.n_train_split": self.n_train_split,
+                                 "uplift.n_test_split": self.n_test_split,
                                  "uplift.targeting_recommended":
                                      float(self.recommended_policy == "learned policy")}
         for r in self.arm_money.to_dict("records"):
@@ -156,6 +159,8 @@ class UpliftResult:
             for k, v in r.items():
                 if k != "policy":
                     out[f"uplift.policy.{name}.{k}"] = v
+        if 0 < self.n_test < self.n_test_split:  # wider held-out intervals: sqrt(N / n)
+            out["uplift.test_precision_factor"] = float(np.sqrt(self.n_test_split / self.n_test))
         return {k: float(v) for k, v in out.items()
                 if v is not None and not pd.isna(v) and np.isfinite(float(v))}
 
@@ -211,7 +216,8 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
                    seed: int = 0, learner: str = "t", max_iter: int = 60, n_folds: int = 3,
                    n_boot: int = 200, alpha: float = 0.05, max_train: int | None = None,
                    max_test: int | None = None, source: str = "table",
-                   arm_profit: Mapping[str, float] | None = None) -> UpliftResult:
+                   arm_profit: Mapping[str, float] | None = None,
+                   id_column: str | None = None) -> UpliftResult:
     """Per-arm money, uplift model, held-out ranking and policy value (module docstring).
 
     ``outcome``: the money outcome per customer (e.g. net profit); ``cost_per_treated``:
@@ -254,8 +260,9 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
         raise UpliftInputError(f"{source}: cannot split {len(df)} rows into training and "
                                f"held-out customers by arm ({exc})") from exc
     n_train_split, n_test_split = len(train_idx), len(test_idx)
-    train_idx = _capped(train_idx, max_train, strata, seed)
-    test_idx = _capped(test_idx, max_test, strata, seed)
+    keys = df[id_column] if id_column is not None else pd.Series(df.index, index=df.index)
+    train_idx = _capped(train_idx, max_train, strata, seed, keys)
+    test_idx = _capped(test_idx, max_test, strata, seed, keys)
     features = list(features)
     train = df.loc[train_idx, features]
     encoder = FeatureEncoder(features, source=source).fit(train)
@@ -312,10 +319,25 @@ def analyse_uplift(df: pd.DataFrame, *, arm: str, control: str, outcome: str,
         n_test_split=n_test_split)
 
 
-def _capped(index: pd.Index, cap: int | None, strata: pd.Series, seed: int) -> pd.Index:
-    """``index``, or a seeded random sample of ``cap`` of its rows stratified by arm."""
+def _capped(index: pd.Index, cap: int | None, strata: pd.Series, seed: int,
+            keys: pd.Series) -> pd.Index:
+    """``index``, or ``cap`` of its rows stratified by arm: in each arm (its share of ``cap``
+    by largest remainders) the rows whose ``keys`` (the pseudonymous ids, else the row labels)
+    have the smallest hash positions (:mod:`crm_experiments.models.sample`), so the sample
+    depends on the ids and the seed only, not on the rows' order."""
     if cap is None or len(index) <= cap:
         return index
-    kept, _ = train_test_split(index, train_size=cap, random_state=seed,
-                               stratify=strata.loc[index].to_numpy())
-    return kept
+    u = sample_position(pd.Index(keys.loc[index].astype(str)), seed)
+    codes = strata.loc[index].to_numpy()
+    arms, counts = np.unique(codes, return_counts=True)
+    quota = counts * cap / len(index)
+    take = np.floor(quota).astype(int)
+    extra = np.argsort(-(quota - take), kind="stable")[: cap - int(take.sum())]
+    take[extra] += 1
+    kept = []
+    for a, k in zip(arms, take, strict=True):
+        rows = np.flatnonzero(codes == a)
+        if k < len(rows):
+            rows = rows[np.argpartition(u[rows], k - 1)[:k]] if k > 0 else rows[:0]
+        kept.append(rows)
+    return index[np.sort(np.concatenate(kept))]

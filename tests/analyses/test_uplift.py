@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from crm_experiments.analyses.uplift import segment_effects
 from crm_experiments.params import load_params
@@ -27,3 +28,44 @@ def test_segment_columns_with_one_value_are_left_out(tmp_path):
     customers["tier"] = rng.choice(["vip", "regular"], n)
     assert set(segment_effects(customers, params).segment) == {"lifecycle_state", "tier",
                                                                 "province"}
+
+
+def test_next_round_targets_in_batches_equal_one_pass():
+    """The next round's list is scored in batches (bounded memory on millions of customers):
+    the same rows as scoring everyone at once."""
+    from crm_experiments.analyses.uplift import next_round_targets
+    from crm_experiments.uplift import analyse_uplift
+    from tests.uplift.test_units import synthetic
+
+    df = synthetic(3000, seed=4).assign(customer_id=lambda d: [f"K{i}" for i in range(len(d))])
+    model = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
+                           features=["segment", "spend"], n_boot=5, seed=1).model
+    one = next_round_targets(model, df, batch=len(df))
+    pd.testing.assert_frame_equal(next_round_targets(model, df, batch=700), one)
+    assert list(one.columns) == ["customer_id", "recommended_arm",
+                                 "expected_incremental_profit"]
+    assert len(next_round_targets(model, df.iloc[:0])) == 0
+
+
+def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
+    """With the evaluation stored beside it (as the runner leaves it), the uplift analysis
+    takes the evaluation's money and net-profit effects instead of comparing the arms again:
+    the same economics and best single arm as computing them, and no second comparison."""
+    import crm_experiments.analyses.uplift as up
+    from crm_experiments.analyses.campaign import evaluate
+    from crm_experiments.io.reader import load_shop
+
+    params = load_params(small_shop)
+    shop = load_shop(params.data.path, params=params, validate=False)
+    evaluate(params, 30, shop).write(tmp_path / "results")
+    stored = up.stored_evaluation(tmp_path / "results")
+    assert set(stored.tables()) == {"economics", "effects"}   # not the per-customer table
+    own = up.analyse_campaign_uplift(shop, params, 30, max_train=1000)
+    monkeypatch.setattr(up, "compare_campaign",
+                        lambda *a, **k: pytest.fail("the arms were compared again"))
+    reused = up.analyse_campaign_uplift(shop, params, 30, max_train=1000, evaluation=stored)
+    pd.testing.assert_frame_equal(reused.economics, own.economics, check_dtype=False)
+    assert reused.uplift.best_single_arm == own.uplift.best_single_arm
+    assert reused.uplift.recommended_policy == own.uplift.recommended_policy
+    assert up.evaluation_money(stored, params, 7) is None       # another horizon's: not used
+    assert up.stored_evaluation(tmp_path / "nothing") is None

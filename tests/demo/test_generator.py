@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from crm_experiments.demo.generator import METRICS, STATES, TIERS, generate_shop
@@ -206,3 +207,84 @@ def test_realised_differences_agree_with_truth(tmp_path, params):
     assert (~drawn).any() and not holdout_members(params.shop_holdout, te.index[drawn]).any()
     te = te[drawn]
     assert (te.arm == x.arm.reindex(te.index)).all()
+
+
+# --- streamed (chunked) generation -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chunked(tmp_path_factory, params):
+    """The module's shop (3,000 customers, seed 7) streamed in chunks of 1,000."""
+    return generate_shop(tmp_path_factory.mktemp("chunked") / "demo", params, n_customers=N,
+                         seed=7, chunk_customers=1000)
+
+
+def test_chunked_keeps_the_shop_level_draws_and_the_schema(shop, chunked):
+    for name in [*TABLES, "true_effects"]:
+        a, b = pq.read_table(chunked / f"{name}.parquet"), pq.read_table(shop / f"{name}.parquet")
+        assert a.schema.equals(b.schema), name
+    assert pq.ParquetFile(chunked / "orders.parquet").num_row_groups == 3  # one per chunk
+    # customers, their assignment, the holdout and the coupon numbers are the in-memory ones
+    same = ["customer_id", "first_order_at", "birthday", "gender", "province"]
+    pd.testing.assert_frame_equal(read(chunked, "customers")[same], read(shop, "customers")[same])
+    pd.testing.assert_frame_equal(read(chunked, "assignments"), read(shop, "assignments"))
+    cols = ["coupon_id", "customer_id", "arm", "face_value", "threshold", "issued_at"]
+    pd.testing.assert_frame_equal(read(chunked, "coupons")[cols], read(shop, "coupons")[cols])
+    tc, tu = (json.loads((p / "truth.json").read_text()) for p in (chunked, shop))
+    assert tc["n_assigned"] == tu["n_assigned"]
+    for key in ("arm_sizes", "arm_sizes_written", "assigned_at"):
+        assert tc["data"][key] == tu["data"][key], key
+    for key in ("n_holdout", "n_exposed", "members_drawn_but_not_assigned"):
+        assert tc["shop_holdout"][key] == tu["shop_holdout"][key], key
+    assert tc["data"]["chunks"]["n_chunks"] == 3 and "chunks" not in tu["data"]
+    # the orders are other draws of the same model: row counts agree within their randomness
+    for name, rows in tu["data"]["rows"].items():
+        assert abs(tc["data"]["rows"][name] - rows) <= 0.1 * rows + 3 * rows ** 0.5, name
+    assert not read(chunked, "orders").created_at.equals(read(shop, "orders").created_at)
+
+
+def test_chunked_ids_unique_and_truth_consistent_with_the_data(chunked, params):
+    orders, coupons = read(chunked, "orders"), read(chunked, "coupons")
+    assert orders.order_id.is_unique and orders.order_id.str.match(r"^O\d{8}$").all()
+    assert set(orders.customer_id) <= set(read(chunked, "customers").customer_id)
+    used = coupons.dropna(subset=["redeemed_order_id"])
+    merged = used.merge(orders, left_on="redeemed_order_id", right_on="order_id")
+    assert len(merged) == len(used) == orders.coupon_id.notna().sum()
+    assert (merged.coupon_id_x == merged.coupon_id_y).all()
+    truth = json.loads((chunked / "truth.json").read_text())
+    for name, rows in truth["data"]["rows"].items():
+        assert pq.ParquetFile(chunked / f"{name}.parquet").metadata.num_rows == rows, name
+    te = pd.read_parquet(chunked / "true_effects.parquet")
+    assert len(te) == truth["n_assigned"] and te.customer_id.is_unique
+    assert sum(truth["group_sizes"]["by_lifecycle_state"].values()) == len(te)
+    for arm in params.treatment_arms:  # shop means = sums over the chunks / shop counts
+        for h in params.horizons:
+            e = truth["effects"][str(h)][arm]
+            col = f"net_profit_{arm}_{h}d"
+            assert np.isclose(te[col].mean(), e["overall"]["net_profit"], rtol=1e-12)
+            by_state = te.groupby("lifecycle_state")[col].mean()
+            for state, value in by_state.items():
+                assert np.isclose(value, e["by_lifecycle_state"][state]["net_profit"],
+                                  rtol=1e-12), (arm, h, state)
+
+
+def test_chunked_csv_with_a_chunk_nobody_assigned(tmp_path, params):
+    # customers are in acquisition order: the last 10% were acquired after the assignment
+    out = generate_shop(tmp_path / "s", params, n_customers=1000, seed=2, chunk_customers=100,
+                        file_format="csv")
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["data"]["chunks"]["n_chunks"] == 10
+    assert pq.ParquetFile(out / "true_effects.parquet").metadata.num_row_groups < 10
+    for name, rows in truth["data"]["rows"].items():
+        frame = pd.read_csv(out / f"{name}.csv")
+        assert len(frame) == rows and list(frame.columns) == [
+            c.name for c in TABLES[name].columns], name
+    assert pd.read_csv(out / "orders.csv").order_id.is_unique
+
+
+def test_in_memory_up_to_one_chunk(tmp_path, params):
+    a = generate_shop(tmp_path / "a", params, n_customers=500, seed=4)
+    b = generate_shop(tmp_path / "b", params, n_customers=500, seed=4, chunk_customers=500)
+    for name in [*TABLES, "true_effects"]:
+        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes()
+    assert (a / "truth.json").read_text() == (b / "truth.json").read_text()
+    with pytest.raises(ValueError, match="chunk_customers"):
+        generate_shop(tmp_path / "c", params, n_customers=500, chunk_customers=5)

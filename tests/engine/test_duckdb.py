@@ -25,3 +25,11 @@ def test_connect_keeps_file_order_and_memory_limit():
     con = engine.connect(memory_limit="1GB")
     assert _setting(con, "preserve_insertion_order") is True
     assert _setting(con, "memory_limit").replace(" ", "") in {"1GB", "953.6MiB"}
+
+
+def test_memory_limit_from_the_environment_unless_given(monkeypatch):
+    """CRM_EXPERIMENTS_DUCKDB_MEMORY_LIMIT bounds every connection that names no limit (the
+    runner's staging and the kernels', which inherit it); a given limit wins."""
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "3GB")
+    assert _setting(engine.connect(), "memory_limit") == "2.7 GiB"   # DuckDB prints GiB
+    assert _setting(engine.connect("1GB"), "memory_limit") == "953.6 MiB"

@@ -222,11 +222,14 @@ def test_campaign_clv_on_samples(small_shop):
     """The whole campaign analysis with caps below the shop's size: every shortcut is applied,
     reported, and the results stay usable."""
     from crm_experiments.analyses.clv import campaign_clv
+    from crm_experiments.params import ModelSample
 
     params = load_params(small_shop)
+    # the sizes come from the params (model_sample), as in a campaign's YAML
+    params = params.model_copy(update={"model_sample": ModelSample(clv_customers=1500,
+                                                                   churn_customers=1500)})
     shop = load_shop(params.data.path, params=params, validate=False)
-    res = campaign_clv(shop, params, 30, max_fit_customers=1500, max_churn_customers=1500,
-                       n_boot=200)
+    res = campaign_clv(shop, params, 30, n_boot=200)
     pm = res.purchase_model
     assert pm.n_fit_customers_ == 1500 < pm.n_customers_
     assert res.spend_model.n_fit_customers_ <= 1500
@@ -239,8 +242,23 @@ def test_campaign_clv_on_samples(small_shop):
     assert not any("parameters estimated on a random sample" in note_text(n, "en")
                    for n in res.notes)
     assert res.summary()["method_notes"] == [dict(n) for n in res.method_notes]
+    # the sample's effect on precision: sqrt(N / n), and measured on a second, disjoint sample
+    (check,) = [n for n in res.method_notes if n["key"] == "clv_method_sample_precision"]
+    assert check["n"] == 1500 and check["population"] == pm.n_customers_
+    assert check["factor"] == pytest.approx(np.sqrt(pm.n_customers_ / 1500))
+    assert check["mean_first"] > 0 and check["mean_second"] > 0
+    assert check["spread_pct"] == pytest.approx(
+        abs(check["mean_first"] - check["mean_second"]) / check["mean_first"] * 100)
+    factor = f"{check['factor']:.1f}"
+    assert f"about {factor} times" in notes and "second random sample" in notes
+    zh = " ".join(note_text(n, "zh") for n in res.method_notes)
+    assert f"{factor} 倍" in zh and "第二个随机样本" in zh
     m = res.metrics()
     assert m["clv.fit.sample_customers"] == 1500 and m["churn.customers_scored"] == 1500
+    assert m["clv.fit.precision_factor"] == pytest.approx(check["factor"])
+    assert m["churn.precision_factor"] == pytest.approx(np.sqrt(res.churn.population / 1500))
+    assert "standard errors about" in notes.split("Churn scorers")[1]
+    assert m["clv.fit.sample_check.spread_pct"] == pytest.approx(check["spread_pct"])
     inc = res.incremental
     assert (inc["ci_low"] <= inc["estimate"]).all() and (inc["estimate"] <= inc["ci_high"]).all()
     assert inc["method"].str.startswith("bootstrap").all()  # 4,000 customers: still bootstrap

@@ -216,6 +216,23 @@ def test_analyse_uplift_caps_training_and_evaluation_samples():
     overall = df["arm"].value_counts(normalize=True)
     assert (shares - overall).abs().max() < 0.01   # stratified by arm
     assert r.ranking[["n_treated", "n_control"]].sum(axis=1).max() <= 1500
+    assert "about 1.4 times as wide" in _samples(r)        # sqrt(3,000 / 1,500)
+    assert r.metrics()["uplift.test_precision_factor"] == pytest.approx(np.sqrt(2))
+    # within the held-out half, each arm's sample is its customers with the smallest hash
+    # positions of their ids (models.sample), whatever the order of the half's rows
+    from crm_experiments.models.sample import sample_position
+
+    ids = df.assign(cid=[f"K{i:05d}" for i in range(len(df))])
+    capped = analyse_uplift(ids, arm="arm", control="ctl", outcome="profit", id_column="cid",
+                            features=["segment", "spend"], n_boot=5, seed=2, test_size=0.5,
+                            max_train=1000, max_test=1500)
+    whole = analyse_uplift(ids, arm="arm", control="ctl", outcome="profit", id_column="cid",
+                           features=["segment", "spend"], n_boot=5, seed=2, test_size=0.5)
+    half = ids.loc[whole.test_index]
+    u = pd.Series(sample_position(pd.Index(half["cid"]), 2), index=half.index)
+    for _, rows in half.groupby("arm"):
+        kept = capped.test_index.intersection(rows.index)
+        assert u[kept].max() < u[rows.index.difference(kept)].min()
     full = analyse_uplift(df, arm="arm", control="ctl", outcome="profit",
                           features=["segment", "spend"], n_boot=20, seed=2, test_size=0.5)
     assert (full.n_train, full.n_test) == (3000, 3000)
