@@ -101,9 +101,9 @@ _AFTER_NOTEBOOKS = ("crm_experiments.analyses.campaign", "crm_experiments.report
 
 
 def _prefetch() -> threading.Thread:
-    """Import :data:`_AFTER_NOTEBOOKS` on a daemon thread (an import the main thread makes
-    meanwhile waits for it: Python's import lock per module); a failure is left to the main
-    thread's own import, which raises it."""
+    """Import :data:`_AFTER_NOTEBOOKS` on a daemon thread, joined before the main thread
+    imports them itself (after the notebooks); a failure is left to that import, which raises
+    it."""
     import importlib
 
     def load() -> None:
@@ -269,7 +269,8 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
         folders: dict[str, Path] = {}
         parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
         progress(f"{label} reading and validating {params.data.path}")
-        _prefetch()
+        import_papermill()  # first: the main thread imports (almost) nothing beside the thread
+        prefetch = _prefetch()
         # staged and validated once for all the notebooks
         with shop_cache(params, shop_cache_dir):
             for nb in [Path(notebook), *extras]:
@@ -289,6 +290,7 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
                     continue
                 folders[nb.stem] = results
 
+        prefetch.join()
         from crm_experiments.analyses.campaign import Evaluation
         from crm_experiments.report.pages import (
             evaluation_page,
