@@ -52,7 +52,7 @@ def versions() -> str:
     from importlib import metadata
 
     found = []
-    for name in ("duckdb", "ibis-framework", "pandas", "lifetimes", "statsmodels",
+    for name in ("duckdb", "narwhals", "pyspark", "pandas", "lifetimes", "statsmodels",
                  "tea-tasting", "gbstats"):  # the last two: bench_methods' parity peers
         try:
             found.append(f"{name} {metadata.version(name)}")

@@ -1,10 +1,11 @@
-"""Per-customer BTYD features: the engine (Ibis on DuckDB) vs lifetimes, on the same order log.
+"""Per-customer BTYD features: the engine (Narwhals on DuckDB) vs lifetimes, on the same order log.
 
 The order log is the first N orders (file order) of a generated shop's ``orders.parquet``
 (default ``data/bench/shop_1000000_x3.9``: 1M customers, about 10M orders; generated with
 ``generate_shop(..., purchase_rate_scale=3.9)`` if it is not there), for each N in ``--sizes``.
 
-* engine: :func:`crm_experiments.models.features.rfm_features` on the DuckDB table (days,
+* engine: :func:`crm_experiments.models.features.rfm_features` on the DuckDB table (the
+  first N orders materialised with ``Engine.cache``; days,
   calibration end = the day after the last order), including the transfer of the result
   to a pandas frame indexed by customer;
 * lifetimes: ``summary_data_from_transaction_data(purchases, "customer_id", "created_at",
@@ -51,6 +52,7 @@ import time
 import warnings
 from pathlib import Path
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -60,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_metrics import ensure_shop, peak_rss_mib  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io import engine  # noqa: E402
+from crm_experiments.io.engine import collect, scalar  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.metrics.orders import is_purchase, net_revenue, ts  # noqa: E402
 from crm_experiments.models.features import data_end, rfm_features  # noqa: E402
@@ -87,10 +90,11 @@ def timed(fn):
 def one_pass_floor(orders, calibration_end):
     """One aggregation of the purchases before ``calibration_end`` per customer (count, first
     and last date, summed net revenue): the lower bound described in the module docstring."""
-    p = orders.filter(is_purchase(orders) & (orders.created_at < ts(calibration_end)))
-    p = p.select("customer_id", date=p.created_at.date(), value=net_revenue(p))
-    return p.group_by("customer_id").aggregate(
-        purchases=p.count(), first=p.date.min(), last=p.date.max(), total=p.value.sum())
+    p = orders.filter(is_purchase() & (nw.col("created_at") < ts(calibration_end)))
+    p = p.select("customer_id", date=nw.col("created_at").dt.date(), value=net_revenue())
+    return p.group_by("customer_id").agg(
+        purchases=nw.len(), first=nw.col("date").min(), last=nw.col("date").max(),
+        total=nw.col("value").sum())
 
 
 _PURCHASES: pd.DataFrame | None = None
@@ -132,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(args.params)
     con = engine.connect(threads=args.threads)
     orders = load_shop(data_dir, params=params, con=con, validate=False)["orders"]
-    total = int(orders.count().to_pandas())
-    threads = con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+    total = int(scalar(orders.select(nw.len())))
+    threads = con.raw_sql("SELECT current_setting('threads')").fetchall()[0][0]
     print(f"order log: {data_dir / 'orders.parquet'} ({total:,} orders)")
     print(f"machine: {os.cpu_count()} cores; DuckDB threads {threads}; engine and lifetimes "
           "run alternately; times are medians")
@@ -145,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         if n > total:
             print(f"{'':>12}  ({n:,} asked; the log has {total:,} orders: using all of them)")
             n = total
-        t = con.create_table(f"bench_orders_{n}", orders.limit(n), temp=True)
+        t = con.cache(orders.head(n))
         cal_end = data_end(t)
-        p = t.filter(is_purchase(t)).select("customer_id", "created_at", value=net_revenue(t))
-        tx = p.to_pandas()
+        tx = collect(t.filter(is_purchase()).select("customer_id", "created_at",
+                                                    value=net_revenue()))
         with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ProcessPoolExecutor(
                 1, mp_context=spawn, initializer=_load_purchases,
                 initargs=(str(Path(tmp) / "purchases.parquet"),)) as worker:
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                     ours_t.append(wall)
                     ours_cpu.append(cpu)
                     floor, wall, _cpu = timed(
-                        lambda t=t, c=cal_end: one_pass_floor(t, c).to_pyarrow())
+                        lambda t=t, c=cal_end: one_pass_floor(t, c).collect(
+                            backend="pyarrow").to_native())
                     floor_t.append(wall)
                 if r < args.lifetimes_repeats:
                     theirs, wall, rss = worker.submit(
@@ -192,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
               f"lower bound {b / lower:.1f}x")
         print(f"{'':>12}  load average (1, 5, 15 min): {load_before} before, {load_after} after")
         del theirs, ours, floor
-        con.drop_table(f"bench_orders_{n}", force=True)
+        con.release(t)
     print(f"\npeak RSS: engine process {peak_rss_mib():,.0f} MiB (DuckDB; the purchases frame "
           f"it hands over is freed before the runs), lifetimes worker {worker_rss:,.0f} MiB")
     return 0

@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+import narwhals as nw
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from crm_experiments.analyses import descriptive  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io import engine  # noqa: E402
+from crm_experiments.io.engine import collect, scalar  # noqa: E402
 from crm_experiments.io.reader import load_shop  # noqa: E402
 from crm_experiments.metrics import cohorts, kpis, lifecycle, rfm, stickiness  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     con = engine.connect(memory_limit=args.memory_limit, threads=args.threads)
     shop = timed("load (read + validate)",
                  lambda: load_shop(data_dir, params=params, con=con))
-    sizes = {name: int(shop[name].count().to_pandas()) for name in sorted(shop.tables)}
+    sizes = {name: int(scalar(shop[name].select(nw.len()))) for name in sorted(shop.tables)}
     o = shop["orders"]
 
     P = params.lifecycle_period_months
@@ -133,13 +135,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def rfm_counts():
         t = rfm.rfm(o, sale_start)
-        return t.group_by("segment").aggregate(n=t.count()).to_pandas()
+        return collect(t.group_by("segment").agg(nw.len().alias("n")))
 
     timed("RFM segments", rfm_counts)
 
     def tier_counts():
         t = rfm.tiers(o, after)
-        return t.group_by("tier").aggregate(n=t.count()).to_pandas()
+        return collect(t.group_by("tier").agg(nw.len().alias("n")))
 
     timed("tiers", tier_counts)
     timed("tier migration", lambda: rfm.tier_migration(o, sale_start, after))
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         descriptive.satisfaction(sat_tables, s, e) for s, e in (base, (sale_start, after))])
     timed("cohorts 30/60/90", lambda: descriptive.cohort_repurchase(
         o, (sale_start, sale_end), cohorts.default_comparison_window(sale_start, sale_end),
-        as_of=o.created_at.max().to_pandas()))
+        as_of=scalar(o.select(nw.col("created_at").max()))))
     timed("wake-up / reactivation", lambda: descriptive.reactivation_rates(
         o, shop["contacts"], sale_start, sale_end, assignments=shop["assignments"],
         holdout_arm=params.control_arm, campaign_id=cid))

@@ -3,8 +3,8 @@
 The order log is ``--copies`` copies of a generated shop's ``orders.parquet`` (default
 ``data/bench/shop_1000000_x3.9``, about 10M orders) with the customer and order ids suffixed by
 the copy number (so 10 copies = 10M customers, ~100M orders), written once with DuckDB to
-``data/bench/out_of_core_x<copies>/orders.parquet`` and reused. The metrics then run on an Ibis
-table scanning that file (the file already has the contract's types; ``load_shop`` would first
+``data/bench/out_of_core_x<copies>/orders.parquet`` and reused. The metrics then run on a lazy
+frame scanning that file (the file already has the contract's types; ``load_shop`` would first
 copy it into an in-memory DuckDB table) on a connection with ``memory_limit`` ``--memory-limit``
 (default 1GB) and a temp directory under ``data/bench/`` where DuckDB spills:
 
@@ -29,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+import narwhals as nw
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ from bench.bench_metrics import ensure_shop  # noqa: E402
 from crm_experiments.analyses import descriptive  # noqa: E402
 from crm_experiments.demo.generator import BENCH_PURCHASE_RATE_SCALE  # noqa: E402
 from crm_experiments.io import engine  # noqa: E402
+from crm_experiments.io.engine import collect, scalar  # noqa: E402
 from crm_experiments.io.schema import TABLES  # noqa: E402
 from crm_experiments.metrics import cohorts, kpis, lifecycle, rfm, stickiness  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402
@@ -96,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     spill.mkdir(parents=True)
     con = engine.connect(memory_limit=args.memory_limit, threads=args.threads)
     con.raw_sql(f"SET temp_directory = '{spill}'")
-    o = con.read_parquet(log)
-    n_orders = int(o.count().to_pandas())
+    o = con.sql(f"SELECT * FROM read_parquet('{log}')")
+    n_orders = int(scalar(o.select(nw.len())))
 
     peak_spill = [0]
     done = threading.Event()
@@ -120,15 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         "lifecycle migration": lambda: lifecycle.migration_matrix(o, sale_start, after, P),
         "stickiness": lambda: stickiness.stickiness(o, p1, sale_start, retention_days=30,
                                                     as_of=sale_start),
-        "RFM segments": lambda: (lambda t: t.group_by("segment").aggregate(n=t.count())
-                                 .to_pandas())(rfm.rfm(o, sale_start)),
-        "tiers": lambda: (lambda t: t.group_by("tier").aggregate(n=t.count())
-                          .to_pandas())(rfm.tiers(o, after)),
+        "RFM segments": lambda: collect(rfm.rfm(o, sale_start).group_by("segment").agg(
+            nw.len().alias("n"))),
+        "tiers": lambda: collect(rfm.tiers(o, after).group_by("tier").agg(nw.len().alias("n"))),
         "sale KPIs (sale, baseline)": lambda: kpis.kpi_comparison(
             o, {"baseline": base, "sale": (sale_start, sale_end)}),
         "cohorts 30/60/90": lambda: descriptive.cohort_repurchase(
             o, (sale_start, sale_end), cohorts.default_comparison_window(sale_start, sale_end),
-            as_of=o.created_at.max().to_pandas()),
+            as_of=scalar(o.select(nw.col("created_at").max()))),
     }
     timings: dict[str, float | str] = {}
     started_all = time.perf_counter()

@@ -61,8 +61,10 @@ _SPENDING = ["pocock"]  # the spending function, shared with the workers
 def demo_outcomes(params_path: Path) -> tuple[dict[str, np.ndarray], int, int]:
     """The demo's holdout + first treatment arm: cumulative conversion and net revenue per
     customer at the end of each sale day (``(customers, days)``), and the two arm sizes."""
+    import narwhals as nw
     import pandas as pd
 
+    from crm_experiments.io.engine import collect
     from crm_experiments.io.reader import load_shop
     from crm_experiments.metrics.watch import customer_day_revenue
     from crm_experiments.params import load_params
@@ -70,12 +72,13 @@ def demo_outcomes(params_path: Path) -> tuple[dict[str, np.ndarray], int, int]:
     params = load_params(params_path)
     shop = load_shop(params.data.path, params=params)
     a = shop["assignments"]
-    a = a.filter(a.campaign_id == params.campaign_id).select("customer_id", "arm").distinct()
+    a = (a.filter(nw.col("campaign_id") == params.campaign_id)
+         .select("customer_id", "arm").unique())
     arm, ctl = params.treatment_arms[0], params.control_arm
-    a = a.filter(a.arm.isin([arm, ctl]))
+    a = a.filter(nw.col("arm").is_in([arm, ctl]))
     start, end = pd.Timestamp(params.sale.start), pd.Timestamp(params.sale.end)
-    per = customer_day_revenue(shop["orders"], a, start, end).to_pandas()
-    ids = a.to_pandas().sort_values(["arm", "customer_id"], kind="stable")
+    per = collect(customer_day_revenue(shop["orders"], a, start, end))
+    ids = collect(a).sort_values(["arm", "customer_id"], kind="stable")
     days = pd.date_range(start, end)
     daily = (per.assign(_day=pd.to_datetime(per["_day"]).dt.normalize())
              .pivot_table(index="customer_id", columns="_day", values="rev", aggfunc="sum")

@@ -42,6 +42,7 @@ _EXPORTS = {
     "load_params": "crm_experiments.params",
     "CampaignParams": "crm_experiments.params",
     "load_shop": "crm_experiments.io.reader",
+    "collect": "crm_experiments.io.engine",
     "ShopData": "crm_experiments.io.reader",
     "generate_shop": "crm_experiments.demo.generator",
     "evaluate": "crm_experiments.analyses.campaign",

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -40,6 +39,7 @@ from crm_experiments.analyses.segments import (
     tiers_by_arm,
 )
 from crm_experiments.errors import CrmError
+from crm_experiments.io.engine import Engine, collect, engine_of, scalar
 from crm_experiments.io.reader import ShopData, load_shop
 from crm_experiments.metrics import lifecycle as lc
 from crm_experiments.metrics.campaign import (
@@ -56,7 +56,7 @@ from crm_experiments.metrics.kpis import (
     shipping_recorded,
     window_coverage,
 )
-from crm_experiments.metrics.orders import in_window, is_purchase
+from crm_experiments.metrics.orders import in_window, purchases
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.adjustment import covariate_columns, equivalent_extra_sample
@@ -346,8 +346,8 @@ def costs_recorded(shop: ShopData, params: CampaignParams) -> dict[str, bool] | 
         return None if _coupons_recorded(shop) else {"coupon_cost": False}
     contacts = False
     if shop.has("contacts"):
-        c = shop["contacts"]
-        contacts = int(c.filter(c.campaign_id == params.campaign_id).count().to_pandas()) > 0
+        c = shop["contacts"].filter(nw.col("campaign_id") == params.campaign_id)
+        contacts = int(scalar(c.select(nw.len()))) > 0
     return {"message_cost": contacts, "discount_cost": discounts_recorded(shop["orders"])}
 
 
@@ -357,7 +357,8 @@ def _coupons_recorded(shop: ShopData) -> bool:
     if shop.has("coupons"):
         return True
     o = shop["orders"]
-    return "coupon_id" in o.columns and int(o.coupon_id.notnull().sum().to_pandas()) > 0
+    return "coupon_id" in o.collect_schema().names() and int(
+        scalar(o.select(nw.col("coupon_id").count()))) > 0
 
 
 def covariates_without_spread(customers: pd.DataFrame) -> tuple[str, ...]:
@@ -494,8 +495,9 @@ def before_after(shop: ShopData, params: CampaignParams, horizon_days: int,
     NaN figures ("no data"), not 0. ``span``: the data's first and last order, if known."""
     orders = shop["orders"]
     span = span if span is not None else data_span(orders)
-    groups = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
-    everyone = ibis.memtable(customers[["customer_id"]].assign(group="all"))
+    groups = shop.con.from_pandas(
+        customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
+    everyone = shop.con.from_pandas(customers[["customer_id"]].assign(group="all"))
     year = pd.DateOffset(years=1)
     windows = {
         "after": (params.sale_start, params.window_end(horizon_days), params.sale_end),
@@ -534,7 +536,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         shop = load_shop(params.data.path, timezone=params.timezone, params=params)
     start, end = params.sale_start, params.window_end(horizon_days)
     orders = shop["orders"]
-    data_end = pd.Timestamp(orders.created_at.max().to_pandas())
+    data_end = pd.Timestamp(scalar(orders.select(nw.col("created_at").max())))
     if data_end < end - pd.Timedelta(days=1):
         raise CrmError(
             f"{shop.data_dir}: orders end at {data_end}, but the {horizon_days}-day evaluation "
@@ -544,8 +546,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     # lifecycle states at the sale start and the window end, computed once in the engine and
     # reused by the customer table, the lifecycle shares, the migrations and reactivation
     period = params.lifecycle_period_months
-    states = {"before": lc.lifecycle_states(orders, start, period).cache(),
-              "after": lc.lifecycle_states(orders, end, period).cache()}
+    states = {"before": shop.con.cache(lc.lifecycle_states(orders, start, period)),
+              "after": shop.con.cache(lc.lifecycle_states(orders, end, period))}
 
     customers = campaign_customers(shop, params, horizon_days, states_at_start=states["before"])
     if customers.empty:
@@ -582,10 +584,12 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     did = did_cross_check(customers, params, end - start)
     if did.empty:
         notes.append("note_no_did")
-    arms = ibis.memtable(customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
-    lifecycle = lifecycle_by_arm(orders, customers, params, end, states=states)
+    arms = shop.con.from_pandas(
+        customers[["customer_id", "arm"]].rename(columns={"arm": "group"}))
+    lifecycle = lifecycle_by_arm(orders, customers, params, end, states=states,
+                                 engine=shop.con)
     migration = {arm: lc.migration_from_states(states["before"], states["after"],
-                                               arms.filter(arms.group == arm))
+                                               arms.filter(nw.col("group") == arm))
                  for arm in params.arm_names}
     pre_start = start - pd.Timedelta(days=params.pre_period_days)
     sat = pd.concat([
@@ -636,7 +640,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         segment_effects=segment_effects, kpis=kpis,
         stickiness=before_after(shop, params, horizon_days, customers, span=span),
         lifecycle=lifecycle, migration=migration, verdict=verdict, notes=tuple(notes),
-        satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end),
+        satisfaction=sat, retention_curve=retention_curve(orders, customers, params, end,
+                                                        engine=shop.con),
         cohorts=cohorts, reactivation=reactivation, interactions=interactions,
         reminders=reminders, rfm=rfm, tiers=tiers, tier_migration=tier_migration,
         true_effects=known_true_effects(shop.data_dir, params, horizon_days),
@@ -876,19 +881,21 @@ def known_true_effects(data_dir: Path, params: CampaignParams,
             for metric, v in per.get("overall", {}).items() if v is not None}
 
 
-def retention_curve(orders: ir.Table, customers: pd.DataFrame, params: CampaignParams,
-                    end: pd.Timestamp) -> pd.DataFrame:
+def retention_curve(orders: nw.LazyFrame, customers: pd.DataFrame, params: CampaignParams,
+                    end: pd.Timestamp, *, engine: Engine | None = None) -> pd.DataFrame:
     """Per arm and day ``k`` after the sale (1..window end): share of the arm's sale buyers
-    (a purchase during the sale days) who bought again within ``k`` days after the sale."""
-    p = orders.filter(is_purchase(orders))
-    ids = ibis.memtable(customers[["customer_id", "arm"]])
-    buyers = p.filter(in_window(p.created_at, params.sale_start, params.sale_end))
-    buyers = buyers.select("customer_id").distinct().join(ids, "customer_id")
-    later = p.filter(in_window(p.created_at, params.sale_end, end))
-    later = later.group_by("customer_id").aggregate(first_after=later.created_at.min())
-    j = buyers.left_join(later, "customer_id").select(buyers.customer_id, buyers.arm,
-                                                      later.first_after)
-    df = j.to_pandas()
+    (a purchase during the sale days) who bought again within ``k`` days after the sale.
+    ``engine``: the engine of ``orders`` (``customers``' arms are put next to them; default:
+    :func:`~crm_experiments.io.engine.engine_of` ``orders``)."""
+    p = purchases(orders)
+    ids = (engine or engine_of(orders)).from_pandas(customers[["customer_id", "arm"]])
+    buyers = p.filter(in_window("created_at", params.sale_start, params.sale_end))
+    buyers = buyers.select("customer_id").unique().join(ids, on="customer_id", how="inner")
+    later = p.filter(in_window("created_at", params.sale_end, end))
+    later = later.group_by("customer_id").agg(nw.col("created_at").min().alias("first_after"))
+    j = buyers.join(later, on="customer_id", how="left").select(
+        "customer_id", "arm", "first_after")
+    df = collect(j)
     days = int((end - params.sale_end) / pd.Timedelta(days=1))
     lag = (pd.to_datetime(df["first_after"]) - params.sale_end) / pd.Timedelta(days=1)
     df["day"] = np.floor(lag) + 1  # NaN: not yet back
@@ -901,22 +908,23 @@ def retention_curve(orders: ir.Table, customers: pd.DataFrame, params: CampaignP
     return pd.DataFrame(rows, columns=["arm", "day", "buyers", "returned", "share"])
 
 
-def lifecycle_by_arm(orders: ir.Table, customers: pd.DataFrame, params: CampaignParams,
-                     after: pd.Timestamp, *, states: dict[str, ir.Table] | None = None
-                     ) -> pd.DataFrame:
+def lifecycle_by_arm(orders: nw.LazyFrame, customers: pd.DataFrame, params: CampaignParams,
+                     after: pd.Timestamp, *, engine: Engine | None = None,
+                     states: dict[str, nw.LazyFrame] | None = None) -> pd.DataFrame:
     """Share of each arm's customers in each lifecycle state at the sale start and at the end
     of the evaluation window (rows: arm x moment; columns: states). ``states``: the
     :func:`~crm_experiments.metrics.lifecycle.lifecycle_states` tables of both moments
-    (keys ``before``, ``after``) if already computed."""
+    (keys ``before``, ``after``) if already computed; ``engine``: the engine of ``orders``
+    (default: :func:`~crm_experiments.io.engine.engine_of` ``orders``)."""
     rows = []
-    ids = ibis.memtable(customers[["customer_id", "arm"]])
+    ids = (engine or engine_of(orders)).from_pandas(customers[["customer_id", "arm"]])
     for moment, when in (("before", params.sale_start), ("after", after)):
         s = (states or {}).get(moment)
         if s is None:
             s = lc.lifecycle_states(orders, when, params.lifecycle_period_months)
-        j = ids.left_join(s, "customer_id")
-        j = j.mutate(state=j.state.fill_null(lc.NO_STATE))
-        counts = j.group_by(["arm", "state"]).aggregate(n=j.count()).to_pandas()
+        j = ids.join(s.select("customer_id", "state"), on="customer_id", how="left")
+        j = j.with_columns(nw.col("state").fill_null(lc.NO_STATE))
+        counts = collect(j.group_by("arm", "state").agg(nw.len().alias("n")))
         wide = counts.pivot_table(index="arm", columns="state", values="n", fill_value=0)
         wide = wide.reindex(columns=[*lc.STATES, lc.NO_STATE], fill_value=0)
         shares = wide.div(wide.sum(axis=1), axis=0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
 from crm_experiments.metrics.cohorts import HORIZONS, ORDINARY, SALE, repurchase_counts
@@ -35,8 +35,8 @@ _SATISFACTION_INFERENCE = {
 }
 
 
-def satisfaction(tables: dict[str, ir.Table], start: TimeLike, end: TimeLike, *,
-                 alpha: float = 0.05, groups: ir.Table | None = None) -> pd.DataFrame:
+def satisfaction(tables: dict[str, nw.LazyFrame], start: TimeLike, end: TimeLike, *,
+                 alpha: float = 0.05, groups: nw.LazyFrame | None = None) -> pd.DataFrame:
     """One row per (metric, group) with ``value, ci_low, ci_high, n``: the rows of
     :func:`~crm_experiments.metrics.satisfaction.satisfaction_sums` (same arguments) with the
     Wilson interval of a share, the t interval of a mean and the interval of the NPS (points)."""
@@ -48,7 +48,7 @@ def satisfaction(tables: dict[str, ir.Table], start: TimeLike, end: TimeLike, *,
     return pd.concat(parts).sort_index()[SATISFACTION_COLUMNS].reset_index(drop=True)
 
 
-def cohort_repurchase(orders: ir.Table, sale_window: tuple[TimeLike, TimeLike],
+def cohort_repurchase(orders: nw.LazyFrame, sale_window: tuple[TimeLike, TimeLike],
                       comparison_window: tuple[TimeLike, TimeLike], *, as_of: TimeLike,
                       horizons: tuple[int, ...] = HORIZONS, alpha: float = 0.05) -> pd.DataFrame:
     """Long table: the rows of :func:`~crm_experiments.metrics.cohorts.repurchase_counts`
@@ -68,7 +68,7 @@ def cohort_repurchase(orders: ir.Table, sale_window: tuple[TimeLike, TimeLike],
     return pd.concat([rates, diff], ignore_index=True)
 
 
-def reactivation_rates(orders: ir.Table, contacts: ir.Table, sale_start: TimeLike,
+def reactivation_rates(orders: nw.LazyFrame, contacts: nw.LazyFrame, sale_start: TimeLike,
                        sale_end: TimeLike, *, alpha: float = 0.05, **options) -> pd.DataFrame:
     """The rows of :func:`~crm_experiments.metrics.reactivation.reactivation_counts` (same
     arguments and ``options``) with ``rate = bought / customers`` and its Wilson interval."""
@@ -105,8 +105,8 @@ class ReminderRecovery:
         return out.assign(label=self.label, causal=self.causal)
 
 
-def reminder_recovery(orders: ir.Table, contacts: ir.Table, start: TimeLike, end: TimeLike, *,
-                      channels: tuple[str, ...] = ("wangwang",),
+def reminder_recovery(orders: nw.LazyFrame, contacts: nw.LazyFrame, start: TimeLike,
+                      end: TimeLike, *, channels: tuple[str, ...] = ("wangwang",),
                       max_delay: pd.Timedelta = MAX_DELAY,
                       unpaid_after: pd.Timedelta = UNPAID_AFTER,
                       campaign_id: str | None = None, randomised: bool = False,
@@ -144,8 +144,8 @@ REMINDER_COLUMNS = ("group", "orders", "recovered", "recovery_rate", "ci_low", "
 REMINDER_CHANNELS = ("wangwang",)
 
 
-def campaign_reminders(orders: ir.Table, contacts: ir.Table | None, start: TimeLike,
-                       end: TimeLike, *, customers: ir.Table, campaign_id: str,
+def campaign_reminders(orders: nw.LazyFrame, contacts: nw.LazyFrame | None, start: TimeLike,
+                       end: TimeLike, *, customers: nw.LazyFrame, campaign_id: str,
                        alpha: float = 0.05) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The evaluation's ``reminders`` table (:data:`REMINDER_COLUMNS`) and its data notes
     (keys of the report's translation table): :func:`reminder_recovery` of the orders that
@@ -156,7 +156,7 @@ def campaign_reminders(orders: ir.Table, contacts: ir.Table | None, start: TimeL
     empty = pd.DataFrame(columns=list(REMINDER_COLUMNS))
     if contacts is None:
         return empty, ("note_no_reminder_contacts",)
-    mine = orders.semi_join(customers.select("customer_id"), "customer_id")
+    mine = orders.join(customers.select("customer_id"), on="customer_id", how="semi")
     rec = reminder_recovery(mine, contacts, start, end, channels=REMINDER_CHANNELS,
                             campaign_id=campaign_id, alpha=alpha)
     n = rec.groups["orders"]

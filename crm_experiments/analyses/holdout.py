@@ -37,16 +37,18 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import ibis
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency
 
 from crm_experiments.analyses.result import ResultMixin
 from crm_experiments.errors import CrmError, ParamsError
+from crm_experiments.io.engine import collect
 from crm_experiments.io.holdout import holdout_members
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.holdout import data_end, group_states, holdout_customers
+from crm_experiments.metrics.orders import ts
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.design import minimum_detectable_effect, recommend_holdout_share
 from crm_experiments.stats.table import compare_arms
@@ -281,10 +283,10 @@ def evaluate_holdout(shop: ShopData, params: CampaignParams) -> HoldoutAnalysis:
     assigned = None
     if shop.has("assignments"):
         a = shop["assignments"]
-        if "assigned_at" in a.columns:
-            a = a.filter(a.assigned_at.isnull() | (
-                (a.assigned_at >= h.period_start) & (a.assigned_at < h.period_end)))
-        ids = a.select("customer_id").distinct().to_pandas()["customer_id"].astype(str)
+        if "assigned_at" in a.collect_schema().names():
+            at = nw.col("assigned_at")
+            a = a.filter(at.is_null() | ((at >= ts(h.period_start)) & (at < ts(h.period_end))))
+        ids = collect(a.select("customer_id").unique())["customer_id"].astype(str)
         assigned = int(df.loc[member, "customer_id"].isin(set(ids)).sum())
     if contacted or assigned:
         notes.append(("holdout_note_contaminated", {"contacted": contacted or 0,
@@ -327,7 +329,7 @@ def evaluate_holdout(shop: ShopData, params: CampaignParams) -> HoldoutAnalysis:
     drift = pd.DataFrame(columns=list(DRIFT_COLUMNS))
     detail = pd.DataFrame(columns=list(DETAIL_COLUMNS))
     if n_h and n_e:
-        groups_t = ibis.memtable(df[["customer_id", "group"]])
+        groups_t = shop.con.from_pandas(df[["customer_id", "group"]])
         counts = group_states(orders, groups_t, moments,
                               period_months=params.lifecycle_period_months)
         drift, detail = _drift(counts, moments)

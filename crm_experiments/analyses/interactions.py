@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis.expr.types as ir
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.interactions import (
     ACTIVITY_KINDS,
@@ -111,17 +112,17 @@ class InteractionComparison:
             n_participants=self.n_participants, n_non_participants=self.n_non_participants)
 
 
-def interaction_comparison(orders: ir.Table, interactions: ir.Table, kind: str,
+def interaction_comparison(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: str,
                            start: TimeLike, end: TimeLike, *,
                            outcome_window: tuple[TimeLike, TimeLike] | None = None,
                            lookback_days: int = LOOKBACK_DAYS,
-                           customers: ir.Table | None = None,
+                           customers: nw.LazyFrame | None = None,
                            alpha: float = 0.05) -> InteractionComparison:
     """Participants vs non-participants of ``kind`` in ``[start, end)`` on the outcomes in
     ``outcome_window`` (default the same window); always labelled observational."""
-    frame = participation_table(orders, interactions, kind, start, end,
-                                outcome_window=outcome_window, lookback_days=lookback_days,
-                                customers=customers).to_pandas()
+    frame = collect(participation_table(orders, interactions, kind, start, end,
+                                        outcome_window=outcome_window,
+                                        lookback_days=lookback_days, customers=customers))
     ow = outcome_window if outcome_window is not None else (start, end)
     return InteractionComparison(
         kind=kind, window=(pd.Timestamp(start), pd.Timestamp(end)),
@@ -149,9 +150,9 @@ def activity_comparisons(shop: ShopData, params: CampaignParams,
     start, end = params.sale_start, params.sale_end
     rows = []
     for kind in ACTIVITY_KINDS:
-        frame = participation_table(orders, interactions, kind, start, end,
-                                    outcome_window=window,
-                                    lookback_days=LOOKBACK_DAYS).to_pandas()
+        frame = collect(participation_table(orders, interactions, kind, start, end,
+                                            outcome_window=window,
+                                            lookback_days=LOOKBACK_DAYS))
         if frame.empty:  # the population (bought before the sale) is the same for every kind
             return empty, ("note_interactions_no_history",)
         outside = participants_outside(orders, interactions, kind, start, end)

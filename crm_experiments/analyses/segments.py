@@ -34,9 +34,10 @@ knows: ``note_tier_scheme_unknown`` (the thresholds are needed to place a custom
 
 from __future__ import annotations
 
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
+from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.orders import TimeLike
 from crm_experiments.metrics.rfm import (
@@ -93,7 +94,7 @@ def shares_vs_holdout(counts: pd.DataFrame, keys: list[str], category: str,
     return full[["arm", *keys, category, *SHARE_COLUMNS]]
 
 
-def rfm_by_arm(orders: ir.Table, arms: ir.Table, start: TimeLike, end: TimeLike, *,
+def rfm_by_arm(orders: nw.LazyFrame, arms: nw.LazyFrame, start: TimeLike, end: TimeLike, *,
                arm_names: list[str], control: str, alpha: float = 0.05) -> pd.DataFrame:
     """The ``rfm`` table (:data:`RFM_COLUMNS`): per arm (``arms``: ``customer_id, group``)
     and moment (``start``, ``end``), the share of its customers in each RFM segment and its
@@ -105,7 +106,7 @@ def rfm_by_arm(orders: ir.Table, arms: ir.Table, start: TimeLike, end: TimeLike,
     return _in_order(out, "segment", list(SEGMENTS), arm_names)
 
 
-def tiers_by_arm(shop: ShopData, arms: ir.Table, start: TimeLike, end: TimeLike, *,
+def tiers_by_arm(shop: ShopData, arms: nw.LazyFrame, start: TimeLike, end: TimeLike, *,
                  arm_names: list[str], control: str, alpha: float = 0.05
                  ) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
     """The ``tiers`` table (:data:`TIER_COLUMNS`), the ``tier_migration`` table
@@ -142,10 +143,10 @@ def tiers_by_arm(shop: ShopData, arms: ir.Table, start: TimeLike, end: TimeLike,
 def recorded_tiers(shop: ShopData) -> list[str]:
     """The distinct tiers of the customers table's ``tier`` column; empty when the shop has
     no customers table, no tier column or only empty values."""
-    if not shop.has("customers") or "tier" not in shop["customers"].columns:
+    if not shop.has("customers") or "tier" not in shop["customers"].collect_schema().names():
         return []
     c = shop["customers"]
-    values = c.filter(c.tier.notnull()).select("tier").distinct().to_pandas()["tier"]
+    values = collect(c.filter(~nw.col("tier").is_null()).select("tier").unique())["tier"]
     return sorted(str(v) for v in values if str(v).strip())
 
 

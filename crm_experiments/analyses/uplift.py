@@ -42,6 +42,7 @@ from crm_experiments.analyses.result import (
     finite_metrics,
 )
 from crm_experiments.errors import AnalysisSkipped
+from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.campaign import COVARIATES, campaign_customers
 from crm_experiments.params import CampaignParams
@@ -65,9 +66,10 @@ def customer_table(shop: ShopData, params: CampaignParams, horizon: int
     features = [c for c in BASE_FEATURES if c in df.columns]
     if shop.has("customers"):
         cust = shop["customers"]
-        cols = [c for c in (*ATTRIBUTES, "first_order_at") if c in cust.columns]
+        names = cust.collect_schema().names()
+        cols = [c for c in (*ATTRIBUTES, "first_order_at") if c in names]
         if cols:
-            extra = cust.select("customer_id", *cols).to_pandas()
+            extra = collect(cust.select("customer_id", *cols))
             if "first_order_at" in extra:
                 first = pd.to_datetime(extra.pop("first_order_at"))
                 if first.dt.tz is not None:

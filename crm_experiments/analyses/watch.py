@@ -34,10 +34,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from crm_experiments.errors import CrmError
+from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.kpis import data_span, kpi_comparison
 from crm_experiments.metrics.watch import daily_arm_moments, daily_cross_sums
@@ -133,10 +135,10 @@ def watch_sale(shop: ShopData, params: CampaignParams, day: dt.date) -> SaleWatc
         raise CrmError(f"{shop.data_dir}: no assignments table; the watch needs "
                        "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
     a = shop["assignments"]
-    a = a.filter(a.campaign_id == params.campaign_id)
-    moments = daily_arm_moments(orders, a, params.sale.start, day)
-    counts = (a.select("customer_id", "arm").distinct().group_by("arm")
-              .aggregate(n=lambda t: t.count()).to_pandas())
+    a = a.filter(nw.col("campaign_id") == params.campaign_id)
+    moments = daily_arm_moments(orders, a, params.sale.start, day, engine=shop.con)
+    counts = collect(a.select("customer_id", "arm").unique().group_by("arm")
+                     .agg(nw.len().alias("n")))
     if counts.empty:
         raise CrmError(f"{shop.data_dir}: no assignments for campaign '{params.campaign_id}' "
                        "(assignments.campaign_id); the watch compares the arms with the holdout")

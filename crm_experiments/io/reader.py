@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
-
 from crm_experiments.errors import DataValidationError
 from crm_experiments.io import engine
 from crm_experiments.io.cache import open_shop_cache
+from crm_experiments.io.engine import Engine, SparkEngine
 from crm_experiments.io.spark import load_shop_spark
 from crm_experiments.io.staging import ShopData, drop_staged, resolve_timezone, stage_directory
 from crm_experiments.io.validate import validate_tables
@@ -27,7 +26,7 @@ __all__ = ["ShopData", "load_shop"]
 
 
 def load_shop(data_dir: str | Path, *, timezone: str | None = None,
-              params: CampaignParams | None = None, con: ibis.BaseBackend | None = None,
+              params: CampaignParams | None = None, con: Engine | None = None,
               validate: bool = True) -> ShopData:
     """Read, type and (by default) validate a data directory; see the module docstring.
 
@@ -50,7 +49,7 @@ def load_shop(data_dir: str | Path, *, timezone: str | None = None,
         con = (engine.connect(engine=params.data.engine, spark_master=params.data.spark_master,
                               spark_conf=params.data.spark_conf)
                if is_spark else engine.connect())
-    if getattr(con, "name", None) == "pyspark":
+    if isinstance(con, SparkEngine):
         return load_shop_spark(con, data_dir, timezone=tz, params=params, validate=validate)
     staged, findings = stage_directory(con, data_dir, timezone=tz, params=params)
     if validate:

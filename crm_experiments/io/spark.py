@@ -7,10 +7,10 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 
 from crm_experiments.errors import CrmError, DataValidationError, Finding
+from crm_experiments.io.engine import SparkEngine
 from crm_experiments.io.schema import TABLES, Kind
 from crm_experiments.io.staging import ShopData, _first_line
 
@@ -49,19 +49,20 @@ def _spark_type_expr(col: str, src: object, kind: Kind, timezone: str) -> str:
     return f"CAST({q} AS {'DOUBLE' if kind == 'number' else 'BIGINT'})"
 
 
-def load_shop_spark(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: str,
+def load_shop_spark(con: SparkEngine, data_dir: str | Path, *, timezone: str,
                      params: CampaignParams | None, validate: bool) -> ShopData:
     """Read the shop's Parquet tables into Spark, typed to the canonical schema.
 
     Each table is ``data.tables[<name>]`` from the params (a file, a directory of Parquet
     files or a URI such as ``s3a://bucket/shop/orders/``; relative local paths are taken
     relative to ``data_dir``), else ``<data_dir>/<name>.parquet`` (a file or a directory).
-    Spark holds the timestamps as UTC instants in a UTC session, so they read as naive
-    shop-local times, as on DuckDB. CSV files are not read (convert them to Parquet, e.g. with
-    DuckDB), and the row-level data rules of :mod:`crm_experiments.io.validate` (which report
-    row numbers) run on DuckDB only: with ``validate`` a warning finding says they were skipped.
+    Timestamps are Spark ``TIMESTAMP_NTZ`` (naive shop-local times, as on DuckDB), so the
+    tables have the same Narwhals schema on both engines (``Datetime("us")`` without a zone).
+    CSV files are not read (convert them to Parquet, e.g. with DuckDB), and the row-level
+    data rules of :mod:`crm_experiments.io.validate` (which report row numbers) run on DuckDB
+    only: with ``validate`` a warning finding says they were skipped.
     """
-    session = con._session
+    session = con.session
     locations = dict(params.data.tables) if params is not None else {}
     unknown = sorted(set(locations) - set(TABLES))
     if unknown:
@@ -69,7 +70,7 @@ def load_shop_spark(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: st
                        f"contract has {', '.join(TABLES)}")
     local_dir = Path(data_dir)
     findings: list[Finding] = []
-    tables: dict[str, ir.Table] = {}
+    tables: dict[str, nw.LazyFrame] = {}
     for name, schema in TABLES.items():
         location = locations.get(name)
         label = f"{name}.parquet"
@@ -96,7 +97,7 @@ def load_shop_spark(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: st
                                     message=f"Spark cannot read {location}: {_first_line(exc)}"))
             continue
         sql_types = {"id": "STRING", "text": "STRING", "number": "DOUBLE",
-                     "integer": "BIGINT", "timestamp": "TIMESTAMP"}
+                     "integer": "BIGINT", "timestamp": "TIMESTAMP_NTZ"}
         select = []
         for column in schema.columns:
             q = "`" + column.name + "`"

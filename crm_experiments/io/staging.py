@@ -47,10 +47,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 
 from crm_experiments.errors import CrmError, Finding
+from crm_experiments.io.engine import DuckDBEngine, Engine
 from crm_experiments.io.schema import TABLES, Kind
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class StagedTable:
     name: str
     file: str
     path: Path
-    table: ir.Table
+    table: nw.LazyFrame
     sql_name: str
     present: frozenset[str]
     extras: tuple[str, ...]
@@ -109,7 +109,7 @@ class StagedTable:
     #: Timestamp columns with an :data:`INSTANT` helper.
     instants: frozenset[str] = frozenset()
 
-    def canonical(self) -> ir.Table:
+    def canonical(self) -> nw.LazyFrame:
         """The canonical table: contract columns in contract order, then the extra columns."""
         cols = [c.name for c in TABLES[self.name].columns]
         return self.table.select(*cols, *self.extras)
@@ -119,8 +119,8 @@ class StagedTable:
 class ShopData:
     """The tables of one data directory, typed and materialised in the engine."""
 
-    con: ibis.BaseBackend
-    tables: dict[str, ir.Table]
+    con: Engine
+    tables: dict[str, nw.LazyFrame]
     data_dir: Path
     timezone: str
     warnings: list[Finding] = field(default_factory=list)
@@ -130,7 +130,7 @@ class ShopData:
     def has(self, name: str) -> bool:
         return name in self.tables
 
-    def __getitem__(self, name: str) -> ir.Table:
+    def __getitem__(self, name: str) -> nw.LazyFrame:
         try:
             return self.tables[name]
         except KeyError:
@@ -237,10 +237,10 @@ class ReadFailure(Exception):
     """DuckDB could not read a file at all (reported as a finding, not raised to the user)."""
 
 
-def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
+def stage_table(con: DuckDBEngine, name: str, path: Path, *, timezone: str,
                 file_label: str | None = None) -> StagedTable:
     """Scan ``path`` once and materialise it as a typed temporary table (see module doc)."""
-    if getattr(con, "name", None) != "duckdb":
+    if not isinstance(con, DuckDBEngine):
         raise CrmError(f"reading data files needs the DuckDB engine, not {con.name!r}")
     schema = TABLES[name]
     is_csv = path.suffix.lower() == ".csv"
@@ -311,7 +311,7 @@ def stage_table(con: ibis.BaseBackend, name: str, path: Path, *, timezone: str,
     )
 
 
-def _csv_source(con: ibis.BaseBackend, path: Path) -> str:
+def _csv_source(con: DuckDBEngine, path: Path) -> str:
     """``read_csv(...)`` of ``path`` with every column as text and the header taken from the
     first line (DuckDB's sniffer would otherwise take a later, wider row as the header of a
     ragged file; with a fixed layout a ragged row is an error naming its line)."""
@@ -319,7 +319,7 @@ def _csv_source(con: ibis.BaseBackend, path: Path) -> str:
         raise ReadFailure("the file is empty (not even a header line)")
     try:
         delim, quote, escape = con.raw_sql(
-            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})").fetchone()
+            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})").fetchall()[0]
     except Exception as exc:
         raise ReadFailure(_first_line(exc)) from exc
     quote = '"' if quote in ("", "(empty)") else quote
@@ -374,7 +374,7 @@ def find_table_files(data_dir: Path, fmt: str = "auto") -> tuple[dict[str, Path]
     return files, findings
 
 
-def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: str,
+def stage_directory(con: DuckDBEngine, data_dir: str | Path, *, timezone: str,
                     params: CampaignParams | None = None
                     ) -> tuple[dict[str, StagedTable], list[Finding]]:
     """Stage every contract table found in ``data_dir``; findings say what could not be read."""
@@ -399,7 +399,7 @@ def stage_directory(con: ibis.BaseBackend, data_dir: str | Path, *, timezone: st
     return staged, findings
 
 
-def drop_staged(con: ibis.BaseBackend, staged: dict[str, StagedTable]) -> None:
+def drop_staged(con: DuckDBEngine, staged: dict[str, StagedTable]) -> None:
     """Drop the temporary tables of ``staged`` (used when loading fails)."""
     for s in staged.values():
         with contextlib.suppress(Exception):

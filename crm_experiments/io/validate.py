@@ -79,12 +79,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
 from crm_experiments.errors import Finding
 from crm_experiments.io import engine
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.schema import (
     INTERACTION_KINDS,
     REVIEW_POLARITIES,
@@ -125,6 +125,16 @@ DSR_COLUMNS = ("dsr_item", "dsr_service", "dsr_logistics")
 Severity = Literal["error", "warning"]
 
 
+def _ts(value: dt.datetime) -> nw.Expr:
+    """A naive timestamp literal."""
+    return nw.lit(value, dtype=nw.Datetime("us"))
+
+
+def _count_true(cond: nw.Expr) -> nw.Expr:
+    """Rows where ``cond`` holds (null counts as not), as int64."""
+    return cond.cast(nw.Int64).sum().cast(nw.Int64)
+
+
 @dataclass(frozen=True)
 class _Check:
     """A rule over the rows of one staged table: ``bad`` selects the offending rows, either
@@ -133,8 +143,8 @@ class _Check:
     rule: str
     column: str | None
     message: Callable[[list[str]], str]   # examples (values of ``show``) -> message
-    cond: ir.BooleanValue | None = None
-    rows: ir.Table | None = None
+    cond: nw.Expr | None = None
+    rows: nw.LazyFrame | None = None
     severity: Severity = "error"
     show: str | None = None
 
@@ -190,7 +200,7 @@ def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
     t = s.table
     schema = TABLES[s.name]
     findings: list[Finding] = []
-    columns = set(t.columns)
+    columns = set(t.collect_schema().names())
     for col in schema.required:
         if col not in s.present:
             have = [c for c in columns if not c.startswith(("__crm_",))
@@ -208,12 +218,14 @@ def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
 
     checks = _row_checks(s, params=params, now=now, timezone=timezone)
     dup_checks = _duplicate_checks(s)
-    aggs: dict[str, ir.Scalar] = {"n": t.count()}
+    aggs: dict[str, nw.Expr] = {"n": nw.len()}
     for i, chk in enumerate(checks):
-        aggs[f"c{i}"] = t[ROW].count(where=chk.cond)
+        assert chk.cond is not None
+        aggs[f"c{i}"] = _count_true(chk.cond)
     for i, (col, _) in enumerate(dup_checks):
-        aggs[f"d{i}"] = col.count() - col.nunique()
-    counts = t.aggregate(**aggs).execute().iloc[0]
+        # non-null values minus distinct non-null values (n_unique counts null as a value)
+        aggs[f"d{i}"] = col.count() - col.n_unique() + col.is_null().any().cast(nw.Int64)
+    counts = collect(t.select(**aggs)).iloc[0]
 
     if int(counts["n"]) == 0:
         findings.append(Finding(
@@ -239,9 +251,9 @@ def _stray_dates(s: StagedTable, now: dt.datetime) -> list[Finding]:
     """The ``stray_date`` rule (see the module doc): one query for the orders per day, the
     gaps found in pandas (a few thousand days at most), a second query only for stray rows."""
     t = s.table
-    dated = t.filter(t.created_at.notnull())
-    days = dated.group_by(day=dated.created_at.date()).aggregate(
-        n=dated.count()).order_by("day").execute()
+    created = nw.col("created_at")
+    days = collect(t.filter(~created.is_null()).select(day=created.dt.date())
+                   .group_by("day").agg(n=nw.len()).sort("day"))
     if len(days) < 2:
         return []
     day = pd.to_datetime(days["day"])
@@ -259,8 +271,7 @@ def _stray_dates(s: StagedTable, now: dt.datetime) -> list[Finding]:
             continue
         lo = day.iloc[start].to_pydatetime()
         hi = day.iloc[stop - 1].to_pydatetime() + dt.timedelta(days=1)
-        cond = (t.created_at >= ibis.literal(lo, type="timestamp")) \
-            & (t.created_at < ibis.literal(hi, type="timestamp"))
+        cond = (created >= _ts(lo)) & (created < _ts(hi))
         rest = day.iloc[tail - 1] if at_end else day.iloc[head]
         future = at_end and hi - dt.timedelta(days=1) > now
         where = "after" if at_end else "before"
@@ -276,10 +287,10 @@ def _stray_dates(s: StagedTable, now: dt.datetime) -> list[Finding]:
     return findings
 
 
-def _finding(s: StagedTable, chk: _Check, bad: ir.Table, n: int) -> Finding:
+def _finding(s: StagedTable, chk: _Check, bad: nw.LazyFrame, n: int) -> Finding:
     """Fetch the first offending rows (one top-N query) and describe them."""
     cols = [ROW] + ([chk.show] if chk.show and chk.show != ROW else [])
-    first = bad.select(*cols).order_by(ROW).limit(MAX_ROWS).execute()
+    first = collect(bad.select(*cols).sort(ROW).head(MAX_ROWS))
     values = [str(v) for v in first[chk.show]] if chk.show else []
     return Finding(file=s.file, rule=chk.rule, column=chk.column, severity=chk.severity,
                    rows=tuple(int(r) for r in first[ROW]), n_rows=n,
@@ -288,14 +299,14 @@ def _finding(s: StagedTable, chk: _Check, bad: ir.Table, n: int) -> Finding:
 
 def _run_set_check(s: StagedTable, chk: _Check) -> list[Finding]:
     assert chk.rows is not None
-    n = int(chk.rows.count().execute())
+    n = int(scalar(chk.rows.select(nw.len())))
     return [_finding(s, chk, chk.rows, n)] if n else []
 
 
 def _row_checks(s: StagedTable, *, params: CampaignParams | None,
                 now: dt.datetime, timezone: str) -> list[_Check]:
     """The rules that look at one row at a time (counted together in one aggregate)."""
-    t, name, present = s.table, s.name, s.present
+    name, present = s.name, s.present
     schema = TABLES[name]
     checks: list[_Check] = []
     gaps, folds = dst_intervals(timezone, EARLIEST.year, now.year + 1)
@@ -305,30 +316,30 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
                 "integer": "a whole number"}.get(kind, kind)
         extra = col in s.extras
         checks.append(_Check(
-            "unparseable", col, cond=t[BAD + col].notnull(), show=BAD + col,
+            "unparseable", col, cond=~nw.col(BAD + col).is_null(), show=BAD + col,
             severity="warning" if extra else "error",
             message=_with_examples(f"value is not {what}" + (
                 "; extra column, the value is read as null" if extra else ""))))
     for col in schema.required:
         if col in present:
-            cond = t[col].isnull()
+            cond = nw.col(col).is_null()
             if col in s.parsed:
-                cond = cond & t[BAD + col].isnull()
+                cond = cond & nw.col(BAD + col).is_null()
             checks.append(_Check("required_null", col, cond=cond,
                                  message=_fixed(f"required column '{col}' is empty")))
     for col in NON_NEGATIVE.get(name, ()):
         if col in present:
-            checks.append(_Check("negative_value", col, cond=t[col] < 0, show=col,
+            checks.append(_Check("negative_value", col, cond=nw.col(col) < 0, show=col,
                                  message=_with_examples(f"{col} is negative")))
             checks.append(_Check(
-                "amount_too_large", col, cond=t[col].abs() > MAX_MONEY, show=col,
+                "amount_too_large", col, cond=nw.col(col).abs() > MAX_MONEY, show=col,
                 message=_with_examples(f"{col} is larger than {MAX_MONEY:.0e} in absolute value "
                                        "(a unit or parsing error?)")))
     if name == "orders":
         if {"refund_amount", "amount"} <= present:
             checks.append(_Check(
                 "refund_exceeds_amount", "refund_amount", show="refund_amount",
-                cond=t.refund_amount > t.amount,
+                cond=nw.col("refund_amount") > nw.col("amount"),
                 message=_with_examples("refund_amount is larger than the amount paid")))
         if {"paid_at", "created_at"} <= present:
             checks.append(_Check("paid_before_created", "paid_at",
@@ -338,17 +349,17 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
             checks.append(_Check("shipped_before_paid", "shipped_at", severity="warning",
                                  cond=_before(s, "shipped_at", "paid_at", folds),
                                  message=_fixed("shipped_at is before paid_at")))
-    now_lit = ibis.literal(now, type="timestamp")
-    earliest = ibis.literal(EARLIEST, type="timestamp")
+    now_lit = _ts(now)
+    earliest = _ts(EARLIEST)
     for col in schema.columns:
         if col.kind == "timestamp" and col.name in present:
             checks.append(_Check(
-                "future_date", col.name, cond=t[col.name] > now_lit, severity="warning",
+                "future_date", col.name, cond=nw.col(col.name) > now_lit, severity="warning",
                 show=col.name, message=_with_examples(
                     f"{col.name} is in the future (now is {now:%Y-%m-%d %H:%M})")))
-            local = t[col.name].notnull()
+            local = ~nw.col(col.name).is_null()
             if col.name in s.instants:
-                local = local & t[INSTANT + col.name].isnull()
+                local = local & nw.col(INSTANT + col.name).is_null()
             for rule, spans, text in (
                     ("local_time_gap", gaps, "does not exist in {tz} (the hour a daylight-saving "
                      "change skips): was it written in another timezone?"),
@@ -357,19 +368,19 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
                      "offset to keep them apart)")):
                 if spans and col.name != "birthday":
                     checks.append(_Check(
-                        rule, col.name, cond=local & _in_spans(t[col.name], spans),
+                        rule, col.name, cond=local & _in_spans(nw.col(col.name), spans),
                         severity="warning", show=col.name, message=_with_examples(
                             f"{col.name} " + text.format(tz=timezone))))
             if col.name != "birthday":
                 checks.append(_Check(
-                    "ancient_date", col.name, cond=t[col.name] < earliest, severity="warning",
+                    "ancient_date", col.name, cond=nw.col(col.name) < earliest, severity="warning",
                     show=col.name, message=_with_examples(f"{col.name} is before 2000-01-01")))
     if name == "surveys" and "score" in present:
-        score = t.score
+        score, scale = nw.col("score"), nw.col("scale")
         wide = (score < 0) | (score > 10)
         if "scale" in present:
-            bad = ibis.cases((t.scale == "csat5", (score < 1) | (score > 5)),
-                             (t.scale == "nps10", wide), else_=wide)
+            bad = (nw.when(scale == "csat5").then((score < 1) | (score > 5))
+                   .when(scale == "nps10").then(wide).otherwise(wide))
         else:
             bad = wide
         checks.append(_Check(
@@ -379,46 +390,46 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
         for col in DSR_COLUMNS:
             if col in present:
                 checks.append(_Check(
-                    "dsr_out_of_range", col, cond=(t[col] < 1) | (t[col] > 5), show=col,
+                    "dsr_out_of_range", col, cond=(nw.col(col) < 1) | (nw.col(col) > 5), show=col,
                     message=_with_examples(f"{col} is outside 1-5")))
     for (table, col), allowed in ALLOWED.items():
         if table == name and col in present:
             checks.append(_Check(
-                "unknown_value", col, cond=t[col].notnull() & ~t[col].isin(allowed), show=col,
+                "unknown_value", col, show=col,
+                cond=~nw.col(col).is_null() & ~nw.col(col).is_in(list(allowed)),
                 message=_with_examples(f"{col} must be one of {', '.join(allowed)}")))
     if params is not None and name in ("assignments", "coupons") \
             and {"campaign_id", "arm"} <= present:
         arms = list(params.arm_names)
         checks.append(_Check(
             "unknown_arm", "arm", show="arm",
-            cond=(t.campaign_id == params.campaign_id) & t.arm.notnull() & ~t.arm.isin(arms),
+            cond=(nw.col("campaign_id") == params.campaign_id) & ~nw.col("arm").is_null()
+            & ~nw.col("arm").is_in(arms),
             message=_with_examples(f"arm is not declared in the params of campaign "
                                    f"'{params.campaign_id}' (arms: {', '.join(arms)})")))
     return checks
 
 
-def _in_spans(col: ir.TimestampValue, spans: tuple[tuple[dt.datetime, dt.datetime], ...]
-              ) -> ir.BooleanValue:
+def _in_spans(col: nw.Expr, spans: tuple[tuple[dt.datetime, dt.datetime], ...]) -> nw.Expr:
     """``col`` in one of the half-open ``[start, end)`` local-time intervals."""
-    cond = ibis.literal(False)
+    cond = nw.lit(False)
     for lo, hi in spans:
-        cond = cond | ((col >= ibis.literal(lo, type="timestamp"))
-                       & (col < ibis.literal(hi, type="timestamp")))
+        cond = cond | ((col >= _ts(lo)) & (col < _ts(hi)))
     return cond
 
 
 def _before(s: StagedTable, a: str, b: str,
-            folds: tuple[tuple[dt.datetime, dt.datetime], ...]) -> ir.BooleanValue:
+            folds: tuple[tuple[dt.datetime, dt.datetime], ...]) -> nw.Expr:
     """``a`` before ``b``: as instants where both columns have one, else as local times, and
     then not when both are in the same repeated (ambiguous) hour of a daylight-saving change."""
-    t = s.table
-    local = t[a] < t[b]
+    ca, cb = nw.col(a), nw.col(b)
+    local = ca < cb
     for lo, hi in folds:
-        lo_, hi_ = ibis.literal(lo, type="timestamp"), ibis.literal(hi, type="timestamp")
-        local = local & ~((t[a] >= lo_) & (t[a] < hi_) & (t[b] >= lo_) & (t[b] < hi_))
+        lo_, hi_ = _ts(lo), _ts(hi)
+        local = local & ~((ca >= lo_) & (ca < hi_) & (cb >= lo_) & (cb < hi_))
     if {a, b} <= s.instants:
-        ia, ib = t[INSTANT + a], t[INSTANT + b]
-        return ibis.ifelse(ia.notnull() & ib.notnull(), ia < ib, local)
+        ia, ib = nw.col(INSTANT + a), nw.col(INSTANT + b)
+        return nw.when(~ia.is_null() & ~ib.is_null()).then(ia < ib).otherwise(local)
     return local
 
 
@@ -466,26 +477,28 @@ def dst_intervals(timezone: str, first_year: int, last_year: int
     return tuple(gaps), tuple(folds)
 
 
-def _duplicate_checks(s: StagedTable) -> list[tuple[ir.Value, _Check]]:
+def _duplicate_checks(s: StagedTable) -> list[tuple[nw.Expr, _Check]]:
     """Rules about repeated rows, each with a cheap count (> 0 when it may be broken) and the
-    check that finds the later duplicates (a window query, run only when needed)."""
+    check that finds the later duplicates (a window query, run only when needed). A later row
+    is one whose row number is above the smallest of its group (row numbers are unique)."""
     t, present = s.table, s.present
-    out: list[tuple[ir.Value, _Check]] = []
+    out: list[tuple[nw.Expr, _Check]] = []
+    row = nw.col(ROW)
     key = {"orders": "order_id", "coupons": "coupon_id", "customers": "customer_id"}.get(s.name)
     if key and key in present:
-        k = t.filter(t[key].notnull())
-        k = k.mutate(_k=ibis.row_number().over(group_by=k[key], order_by=k[ROW]))
-        out.append((t[key], _Check(
-            "duplicate_key", key, rows=k.filter(k._k > 0), show=key,
+        k = t.filter(~nw.col(key).is_null()).with_columns(_first=row.min().over(key))
+        out.append((nw.col(key), _Check(
+            "duplicate_key", key, rows=k.filter(row > nw.col("_first")), show=key,
             message=_with_examples(f"{key} appears more than once; these are the repeats"))))
     if s.name == "assignments" and {"campaign_id", "customer_id", "arm"} <= present:
-        a = t.filter(t.campaign_id.notnull() & t.customer_id.notnull())
-        group = [a.campaign_id, a.customer_id]
-        a = a.mutate(_k=ibis.row_number().over(group_by=group, order_by=a[ROW]),
-                     _lo=a.arm.min().over(group_by=group), _hi=a.arm.max().over(group_by=group))
-        pair = t.campaign_id.concat("\x1f", t.customer_id)
+        group = ["campaign_id", "customer_id"]
+        a = t.filter(~nw.col("campaign_id").is_null() & ~nw.col("customer_id").is_null())
+        a = a.with_columns(_first=row.min().over(*group), _lo=nw.col("arm").min().over(*group),
+                           _hi=nw.col("arm").max().over(*group))
+        pair = nw.concat_str([nw.col("campaign_id"), nw.lit("\x1f"), nw.col("customer_id")])
         out.append((pair, _Check(
-            "multiple_arms", "arm", rows=a.filter((a._k > 0) & (a._lo != a._hi)),
+            "multiple_arms", "arm",
+            rows=a.filter((row > nw.col("_first")) & (nw.col("_lo") != nw.col("_hi"))),
             show="customer_id",
             message=_with_examples("customer is assigned to more than one arm of the same "
                                    "campaign; these are the later rows"))))
@@ -496,7 +509,8 @@ def _has_leading_zero(s: StagedTable, col: str) -> bool:
     """Whether some value of ``col`` starts with ``0`` (cached per staged table)."""
     key = (s.sql_name, col)
     if key not in _LEADING_ZERO:
-        _LEADING_ZERO[key] = bool(s.table[col].startswith("0").any().execute())
+        value = scalar(s.table.select(nw.col(col).str.starts_with("0").any()))
+        _LEADING_ZERO[key] = bool(value) if value is not None and not pd.isna(value) else False
     return _LEADING_ZERO[key]
 
 
@@ -509,9 +523,9 @@ def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check
     customers = staged.get("customers")
     if s.name == "orders" and customers is not None and "customer_id" in customers.present \
             and "customer_id" in s.present:
-        t = s.table
-        known = customers.table.select(_cid=customers.table.customer_id)
-        rows = t.filter(t.customer_id.notnull()).anti_join(known, t.customer_id == known._cid)
+        known = customers.table.select(_cid=nw.col("customer_id"))
+        rows = s.table.filter(~nw.col("customer_id").is_null()).join(
+            known, left_on="customer_id", right_on="_cid", how="anti")
         out.append(_Check(
             "unknown_customer", "customer_id", rows=rows, severity="warning", show="customer_id",
             message=_with_examples(f"customer_id is not in {customers.file}")))
@@ -525,13 +539,15 @@ def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check
         other = staged.get(other_name)
         if other is None or col not in s.present or other_col not in other.present:
             continue
-        t, o = s.table, other.table
         if not _has_leading_zero(s, col) and not _has_leading_zero(other, other_col):
             continue  # the common case: one cheap scan per column instead of the joins
-        known = o.select(_id=o[other_col]).filter(lambda x: x._id.notnull()).distinct()
-        stripped = known.select(_z=known._id.re_replace("^0+", "")).distinct()
-        missing = t.filter(t[col].notnull()).anti_join(known, t[col] == known._id)
-        rows = missing.semi_join(stripped, missing[col].re_replace("^0+", "") == stripped._z)
+        known = other.table.select(_id=nw.col(other_col)).filter(
+            ~nw.col("_id").is_null()).unique()
+        stripped = known.select(_z=nw.col("_id").str.replace_all("^0+", "")).unique()
+        missing = s.table.filter(~nw.col(col).is_null()).join(
+            known, left_on=col, right_on="_id", how="anti")
+        rows = missing.with_columns(_z=nw.col(col).str.replace_all("^0+", "")).join(
+            stripped, on="_z", how="semi")
         out.append(_Check(
             "id_leading_zeros", col, rows=rows, show=col, message=_with_examples(
                 f"{col} matches {other_col} of {other.file} only without leading zeros (one "

@@ -20,11 +20,11 @@ assignment, 0 without one) and the customer's ``gender`` when the shop records i
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
 from crm_experiments.errors import CrmError
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics import lifecycle as lc
 from crm_experiments.metrics.orders import (
@@ -56,17 +56,26 @@ COVARIATE_GROUPS = {
 CATEGORICAL_COVARIATES = ("lifecycle_state", "tier", "gender")
 
 
-def _history(orders: ir.Table, before) -> ir.Table:
+def _history(orders: nw.LazyFrame, before) -> nw.LazyFrame:
     """Per customer with a purchase before ``before``: count, net revenue, first and last."""
-    p = purchases(orders)
-    p = p.filter(p.created_at < before)
-    return p.group_by("customer_id").aggregate(
-        hist_orders=p.count(), hist_revenue=exact_sum(net_revenue(p)),
-        first_at=p.created_at.min(), last_at=p.created_at.max())
+    created = nw.col("created_at")
+    p = purchases(orders).filter(created < before)
+    return p.group_by("customer_id").agg(
+        nw.len().alias("hist_orders"), exact_sum(net_revenue()).alias("hist_revenue"),
+        created.min().alias("first_at"), created.max().alias("last_at"))
+
+
+def _columns(frame: nw.LazyFrame) -> list[str]:
+    return frame.collect_schema().names()
+
+
+def _add(t: nw.LazyFrame, other: nw.LazyFrame, *columns: str) -> nw.LazyFrame:
+    """``t`` with ``columns`` of ``other`` by a left join on ``customer_id``."""
+    return t.join(other.select("customer_id", *columns), on="customer_id", how="left")
 
 
 def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int, *,
-                       states_at_start: ir.Table | None = None) -> pd.DataFrame:
+                       states_at_start: nw.LazyFrame | None = None) -> pd.DataFrame:
     """One row per assigned customer: arm, window outcomes, costs, pre-period covariates,
     lifecycle state at the sale start (``states_at_start`` if already computed) and tier.
     Computed in the engine; only this per-customer table (one row per assigned customer)
@@ -76,8 +85,9 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
                        "assignments.csv or assignments.parquet (customer_id, campaign_id, arm)")
     orders = shop["orders"]
     a = shop["assignments"]
-    a = a.filter(a.campaign_id == params.campaign_id)
-    assigned_at = a.assigned_at.min().to_pandas() if "assigned_at" in a.columns else None
+    a = a.filter(nw.col("campaign_id") == params.campaign_id)
+    assigned_at = scalar(a.select(nw.col("assigned_at").min())) \
+        if "assigned_at" in _columns(a) else None
     pre_end = pd.Timestamp(assigned_at) if assigned_at is not None and not pd.isna(assigned_at) \
         else params.sale_start
     pre_end = min(pre_end.normalize(), params.sale_start)
@@ -85,31 +95,30 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
     margin = params.costs.gross_margin
     start, end = params.sale_start, params.window_end(horizon_days)
 
-    base = a.select("customer_id", "arm")
+    t = a.select("customer_id", "arm")
     post = customer_window_outcomes(orders, start, end, margin)
     pre = customer_window_outcomes(orders, pre_start, pre_end, margin).select(
-        "customer_id", pre_orders="orders", pre_revenue="revenue",
-        pre_gross_profit="gross_profit")
-    t = base.left_join(post, "customer_id").select(base, *[post[c] for c in
-                                                          ("orders", "revenue", "gross_profit")])
-    t = t.left_join(pre, "customer_id").select(
-        t, pre.pre_orders, pre.pre_revenue, pre.pre_gross_profit)
-    hist = _history(orders, pre_end)
-    t = t.left_join(hist, "customer_id").select(
-        t, hist.hist_orders, hist.hist_revenue, hist.first_at, hist.last_at)
-    t = t.left_join(_message_costs(shop, params), "customer_id").select(t, "message_cost")
-    t = t.left_join(_coupon_costs(shop, params, start, end), "customer_id").select(t, "coupon_cost")
-    t = t.left_join(_discount_costs(orders, start, end), "customer_id").select(t, "discount_cost")
+        "customer_id", nw.col("orders").alias("pre_orders"),
+        nw.col("revenue").alias("pre_revenue"), nw.col("gross_profit").alias("pre_gross_profit"))
+    t = _add(t, post, "orders", "revenue", "gross_profit")
+    t = _add(t, pre, "pre_orders", "pre_revenue", "pre_gross_profit")
+    t = _add(t, _history(orders, pre_end), "hist_orders", "hist_revenue", "first_at", "last_at")
+    messages = _message_costs(shop, params)
+    if messages is not None:
+        t = _add(t, messages, "message_cost")
+    t = _add(t, _coupon_costs(shop, params, start, end), "coupon_cost")
+    t = _add(t, _discount_costs(orders, start, end), "discount_cost")
     states = states_at_start if states_at_start is not None else lc.lifecycle_states(
         orders, params.sale_start, params.lifecycle_period_months)
-    t = t.left_join(states.select("customer_id", lifecycle_state="state"), "customer_id").select(
-        t, "lifecycle_state")
+    t = _add(t, states.select("customer_id", nw.col("state").alias("lifecycle_state")),
+             "lifecycle_state")
     attributes = [c for c in ("tier", "gender")
-                  if shop.has("customers") and c in shop["customers"].columns]
+                  if shop.has("customers") and c in _columns(shop["customers"])]
     if attributes:
-        c = shop["customers"].select("customer_id", *attributes)
-        t = t.left_join(c, "customer_id").select(t, *attributes)
-    df = t.to_pandas()
+        t = _add(t, shop["customers"], *attributes)
+    df = collect(t)
+    if messages is None:  # no contacts table: no message cost
+        df.insert(df.columns.get_loc("last_at") + 1, "message_cost", float("nan"))
     for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
                 "pre_gross_profit", "message_cost", "coupon_cost", "discount_cost",
                 "hist_orders", "hist_revenue"):
@@ -130,45 +139,58 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
     return df.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
-def _message_costs(shop: ShopData, params: CampaignParams) -> ir.Table:
+def channel_price(prices: dict[str, float]) -> nw.Expr:
+    """The params' price of a contact by its ``channel`` (``costs.message_cost``), else 0."""
+    price = nw.lit(0.0)
+    if prices:
+        (k0, v0), *rest = prices.items()
+        chain = nw.when(nw.col("channel") == k0).then(nw.lit(float(v0)))
+        for k, v in rest:
+            chain = chain.when(nw.col("channel") == k).then(nw.lit(float(v)))
+        price = chain.otherwise(price)
+    return price
+
+
+def _message_costs(shop: ShopData, params: CampaignParams) -> nw.LazyFrame | None:
     """Per customer: sum of the campaign's contact costs; a missing cost takes the channel's
-    price from params (``costs.message_cost``), else 0."""
+    price from params (``costs.message_cost``), else 0. None without a contacts table."""
     if not shop.has("contacts"):
-        return ibis.memtable({"customer_id": pd.Series([], dtype="string"),
-                              "message_cost": pd.Series([], dtype="float64")})
+        return None
     c = shop["contacts"]
-    c = c.filter(c.campaign_id == params.campaign_id)
-    prices = params.costs.message_cost
-    price = ibis.cases(*[(c.channel == k, v) for k, v in prices.items()], else_=0.0) \
-        if prices else ibis.literal(0.0)
-    cost = c.cost.fill_null(price) if "cost" in c.columns else price
-    return c.group_by("customer_id").aggregate(message_cost=cost.cast("float64").sum())
+    c = c.filter(nw.col("campaign_id") == params.campaign_id)
+    price = channel_price(params.costs.message_cost)
+    cost = nw.col("cost").fill_null(price) if "cost" in _columns(c) else price
+    return c.group_by("customer_id").agg(cost.cast(nw.Float64).sum().alias("message_cost"))
 
 
-def _discount_costs(orders: ir.Table, start, end) -> ir.Table:
+def _discount_costs(orders: nw.LazyFrame, start, end) -> nw.LazyFrame:
     """Per customer: discounts (``orders.discount``) on purchases of the window without a
     coupon (``coupon_id`` null): a shop discount or member price, not a coupon's."""
-    p = orders.filter(is_purchase(orders) & in_window(orders.created_at, start, end)
-                      & orders.coupon_id.isnull())
-    return p.group_by("customer_id").aggregate(
-        discount_cost=p.discount.fill_null(0).cast("float64").sum())
+    p = orders.filter(is_purchase() & in_window("created_at", start, end)
+                      & nw.col("coupon_id").is_null())
+    return p.group_by("customer_id").agg(
+        nw.col("discount").fill_null(0).cast(nw.Float64).sum().alias("discount_cost"))
 
 
-def discounts_recorded(orders: ir.Table) -> bool:
+def discounts_recorded(orders: nw.LazyFrame) -> bool:
     """Whether any order carries a discount value (``orders.discount`` not null): without
     one, the discounts a campaign gave are not recorded (not 0)."""
-    return "discount" in orders.columns and int(orders.discount.notnull().sum().to_pandas()) > 0
+    return "discount" in _columns(orders) and int(
+        scalar(orders.select(nw.col("discount").count()))) > 0
 
 
-def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> ir.Table:
+def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> nw.LazyFrame:
     """Per customer: face value of the campaign's coupons redeemed in purchases of the window."""
     o = shop["orders"]
-    p = o.filter(is_purchase(o) & in_window(o.created_at, start, end))
+    p = o.filter(is_purchase() & in_window("created_at", start, end))
     if shop.has("coupons"):
         cp = shop["coupons"]
-        if "campaign_id" in cp.columns:
-            cp = cp.filter(cp.campaign_id == params.campaign_id)
-        j = cp.join(p.select(redeemed_order_id="order_id"), "redeemed_order_id")
-        return j.group_by("customer_id").aggregate(coupon_cost=j.face_value.cast("float64").sum())
-    p = p.filter(p.coupon_id.notnull())
-    return p.group_by("customer_id").aggregate(coupon_cost=p.discount.fill_null(0).sum())
+        if "campaign_id" in _columns(cp):
+            cp = cp.filter(nw.col("campaign_id") == params.campaign_id)
+        j = cp.join(p.select(nw.col("order_id").alias("redeemed_order_id")),
+                    on="redeemed_order_id", how="inner")
+        return j.group_by("customer_id").agg(
+            nw.col("face_value").cast(nw.Float64).sum().alias("coupon_cost"))
+    p = p.filter(~nw.col("coupon_id").is_null())
+    return p.group_by("customer_id").agg(
+        nw.col("discount").fill_null(0).sum().cast(nw.Float64).alias("coupon_cost"))

@@ -25,11 +25,11 @@ non-repurchasers); ``eligible < acquired`` says how many are still waiting.
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, in_window, purchases, ts
+from crm_experiments.io.engine import collect
+from crm_experiments.metrics.orders import TimeLike, count_true, in_window, purchases, ts
 
 HORIZONS = (30, 60, 90)
 SALE, ORDINARY = "sale", "ordinary"
@@ -48,19 +48,20 @@ def default_comparison_window(sale_start: TimeLike, sale_end: TimeLike,
     return stop - (end - start), stop
 
 
-def cohort_table(orders: ir.Table, windows: dict[str, tuple[TimeLike, TimeLike]]) -> ir.Table:
+def cohort_table(orders: nw.LazyFrame,
+                 windows: dict[str, tuple[TimeLike, TimeLike]]) -> nw.LazyFrame:
     """Per acquired customer: ``customer_id, cohort, first_purchase_at`` for named windows."""
     p = purchases(orders)
-    first = p.group_by("customer_id").aggregate(first_purchase_at=p.created_at.min())
-    cohort = ibis.cases(
-        *[(in_window(first.first_purchase_at, s, e), name) for name, (s, e) in windows.items()],
-        else_=ibis.null("string"))
-    first = first.mutate(cohort=cohort)
-    return first.filter(first.cohort.notnull()).select("customer_id", "cohort",
-                                                       "first_purchase_at")
+    first = p.group_by("customer_id").agg(nw.col("created_at").min().alias("first_purchase_at"))
+    cohort = nw.lit(None, dtype=nw.String)
+    for name, (s, e) in reversed(windows.items()):  # the first window that holds it wins
+        cohort = nw.when(in_window("first_purchase_at", s, e)).then(nw.lit(name)).otherwise(cohort)
+    first = first.with_columns(cohort=cohort)
+    return first.filter(~nw.col("cohort").is_null()).select("customer_id", "cohort",
+                                                               "first_purchase_at")
 
 
-def repurchase_counts(orders: ir.Table, sale_window: tuple[TimeLike, TimeLike],
+def repurchase_counts(orders: nw.LazyFrame, sale_window: tuple[TimeLike, TimeLike],
                       comparison_window: tuple[TimeLike, TimeLike], *, as_of: TimeLike,
                       horizons: tuple[int, ...] = HORIZONS) -> pd.DataFrame:
     """N-day repurchase counts of the sale cohort and the ordinary cohort (see the module
@@ -73,18 +74,17 @@ def repurchase_counts(orders: ir.Table, sale_window: tuple[TimeLike, TimeLike],
     d = pd.Timestamp(as_of)
     cohorts = cohort_table(orders, {SALE: sw, ORDINARY: cw})
     p = purchases(orders).select("customer_id", "created_at")
-    j = p.join(cohorts, "customer_id")
-    per_aggs = {}
+    j = p.join(cohorts, on="customer_id")
+    first = nw.col("first_purchase_at")
+    per = j.group_by("customer_id", "cohort", "first_purchase_at").agg(
+        *[count_true(nw.col("created_at") < first.dt.offset_by(f"{n}d")).alias(f"n{n}")
+          for n in horizons])
+    aggs = [nw.len().alias("acquired")]
     for n in horizons:
-        until = j.first_purchase_at + ibis.interval(days=n)
-        per_aggs[f"n{n}"] = (j.created_at < until).cast("int64").sum()
-    per = j.group_by(["customer_id", "cohort", "first_purchase_at"]).aggregate(**per_aggs)
-    aggs = {"acquired": per.count()}
-    for n in horizons:
-        complete = (per.first_purchase_at + ibis.interval(days=n)) <= ts(d)
-        aggs[f"eligible_{n}"] = complete.cast("int64").sum()
-        aggs[f"repurchased_{n}"] = (complete & (per[f"n{n}"] >= 2)).cast("int64").sum()
-    got = per.group_by("cohort").aggregate(**aggs).to_pandas().set_index("cohort")
+        complete = first.dt.offset_by(f"{n}d") <= ts(d)
+        aggs += [count_true(complete).alias(f"eligible_{n}"),
+                 count_true(complete & (nw.col(f"n{n}") >= 2)).alias(f"repurchased_{n}")]
+    got = collect(per.group_by("cohort").agg(*aggs)).set_index("cohort")
     got = got.reindex([SALE, ORDINARY]).fillna(0)
     rows = [{"cohort": c, "horizon_days": n, "acquired": int(got.loc[c, "acquired"]),
              "eligible": int(got.loc[c, f"eligible_{n}"]),

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.metrics import lifecycle as lc
+from crm_experiments.metrics.campaign import channel_price
 from crm_experiments.metrics.orders import (
     TimeLike,
     customer_window_outcomes,
@@ -37,52 +38,55 @@ from crm_experiments.metrics.rfm import NO_SEGMENT, rfm
 MONEY = ("revenue", "gross_profit", "contact_cost", "coupon_cost", "net_profit")
 
 
-def _contact_costs(contacts: ir.Table, start: TimeLike, end: TimeLike,
-                   prices: Mapping[str, float]) -> ir.Table:
-    c = contacts.filter(in_window(contacts.sent_at, start, end))
-    price = ibis.cases(*[(c.channel == k, v) for k, v in prices.items()], else_=0.0) \
-        if prices else ibis.literal(0.0)
-    cost = c.cost.fill_null(price) if "cost" in c.columns else price
-    return c.group_by("customer_id").aggregate(contacts=c.count(),
-                                               contact_cost=cost.cast("float64").sum())
+def _contact_costs(contacts: nw.LazyFrame, start: TimeLike, end: TimeLike,
+                   prices: Mapping[str, float]) -> nw.LazyFrame:
+    c = contacts.filter(in_window("sent_at", start, end))
+    price = channel_price(dict(prices))
+    cost = nw.col("cost").fill_null(price) if "cost" in c.collect_schema().names() else price
+    return c.group_by("customer_id").agg(nw.len().alias("contacts"),
+                                         cost.cast(nw.Float64).sum().alias("contact_cost"))
 
 
-def _coupon_costs(orders: ir.Table, coupons: ir.Table | None, start: TimeLike,
-                  end: TimeLike) -> ir.Table:
-    p = orders.filter(is_purchase(orders) & in_window(orders.created_at, start, end))
+def _coupon_costs(orders: nw.LazyFrame, coupons: nw.LazyFrame | None, start: TimeLike,
+                  end: TimeLike) -> nw.LazyFrame:
+    p = orders.filter(is_purchase() & in_window("created_at", start, end))
     if coupons is not None:
-        j = coupons.join(p.select(redeemed_order_id="order_id"), "redeemed_order_id")
-        return j.group_by("customer_id").aggregate(
-            coupon_cost=j.face_value.cast("float64").sum())
-    p = p.filter(p.coupon_id.notnull())
-    return p.group_by("customer_id").aggregate(
-        coupon_cost=p.discount.fill_null(0).cast("float64").sum())
+        j = coupons.join(p.select(nw.col("order_id").alias("redeemed_order_id")),
+                         on="redeemed_order_id", how="inner")
+        return j.group_by("customer_id").agg(
+            nw.col("face_value").cast(nw.Float64).sum().alias("coupon_cost"))
+    p = p.filter(~nw.col("coupon_id").is_null())
+    return p.group_by("customer_id").agg(
+        nw.col("discount").fill_null(0).cast(nw.Float64).sum().alias("coupon_cost"))
 
 
-def holdout_customers(orders: ir.Table, start: TimeLike, end: TimeLike, *, gross_margin: float,
-                      pre_days: int, period_months: int = 3, contacts: ir.Table | None = None,
-                      coupons: ir.Table | None = None,
+def _add(t: nw.LazyFrame, other: nw.LazyFrame, *columns: str) -> nw.LazyFrame:
+    """``t`` with ``columns`` of ``other`` by a left join on ``customer_id``."""
+    return t.join(other.select("customer_id", *columns), on="customer_id", how="left")
+
+
+def holdout_customers(orders: nw.LazyFrame, start: TimeLike, end: TimeLike, *,
+                      gross_margin: float, pre_days: int, period_months: int = 3,
+                      contacts: nw.LazyFrame | None = None,
+                      coupons: nw.LazyFrame | None = None,
                       message_prices: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per customer with a purchase before ``start`` (module docstring), sorted by
     ``customer_id``, with ``lifecycle_state`` at ``start``."""
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     pre_start = start - pd.Timedelta(days=pre_days)
     states = lc.lifecycle_states(orders, start, period_months)
-    t = states.select("customer_id", lifecycle_state="state")
-    post = customer_window_outcomes(orders, start, end, gross_margin).select(
-        "customer_id", "orders", "revenue", "gross_profit")
+    t = states.select("customer_id", nw.col("state").alias("lifecycle_state"))
+    post = customer_window_outcomes(orders, start, end, gross_margin)
     pre = customer_window_outcomes(orders, pre_start, start, gross_margin).select(
-        "customer_id", pre_orders="orders", pre_revenue="revenue",
-        pre_gross_profit="gross_profit")
-    t = t.left_join(post, "customer_id").select(t, "orders", "revenue", "gross_profit")
-    t = t.left_join(pre, "customer_id").select(t, "pre_orders", "pre_revenue",
-                                               "pre_gross_profit")
+        "customer_id", nw.col("orders").alias("pre_orders"),
+        nw.col("revenue").alias("pre_revenue"), nw.col("gross_profit").alias("pre_gross_profit"))
+    t = _add(t, post, "orders", "revenue", "gross_profit")
+    t = _add(t, pre, "pre_orders", "pre_revenue", "pre_gross_profit")
     if contacts is not None:
         cc = _contact_costs(contacts, start, end, dict(message_prices or {}))
-        t = t.left_join(cc, "customer_id").select(t, "contacts", "contact_cost")
-    t = t.left_join(_coupon_costs(orders, coupons, start, end), "customer_id").select(
-        t, "coupon_cost")
-    df = t.to_pandas()
+        t = _add(t, cc, "contacts", "contact_cost")
+    t = _add(t, _coupon_costs(orders, coupons, start, end), "coupon_cost")
+    df = collect(t)
     for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
                 "pre_gross_profit", "contacts", "contact_cost", "coupon_cost"):
         values = df[col] if col in df else pd.Series(0.0, index=df.index)
@@ -95,8 +99,8 @@ def holdout_customers(orders: ir.Table, start: TimeLike, end: TimeLike, *, gross
     return df.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
-def group_states(orders: ir.Table, groups: ir.Table, moments: Mapping[str, TimeLike], *,
-                 period_months: int = 3, lookback_days: int = 365) -> pd.DataFrame:
+def group_states(orders: nw.LazyFrame, groups: nw.LazyFrame, moments: Mapping[str, TimeLike],
+                 *, period_months: int = 3, lookback_days: int = 365) -> pd.DataFrame:
     """Customers of ``groups`` (``customer_id, group``) by lifecycle state and by RFM segment
     at each date of ``moments`` (name -> date): columns ``moment, kind`` (``lifecycle`` or
     ``rfm``), ``group, category, customers``. A customer without a purchase in the lookback
@@ -104,20 +108,20 @@ def group_states(orders: ir.Table, groups: ir.Table, moments: Mapping[str, TimeL
     frames = []
     for moment, when in moments.items():
         s = lc.lifecycle_states(orders, when, period_months).select(
-            "customer_id", category="state")
+            "customer_id", nw.col("state").alias("category"))
         r = rfm(orders, when, lookback_days=lookback_days).select(
-            "customer_id", category="segment")
+            "customer_id", nw.col("segment").alias("category"))
         for kind, table, missing in (("lifecycle", s, lc.NO_STATE), ("rfm", r, NO_SEGMENT)):
-            j = groups.left_join(table, "customer_id")
-            j = j.mutate(category=j.category.fill_null(missing))
-            counts = j.group_by(["group", "category"]).aggregate(customers=j.count()).to_pandas()
+            j = groups.join(table, on="customer_id", how="left")
+            j = j.with_columns(nw.col("category").fill_null(missing))
+            counts = collect(j.group_by("group", "category").agg(nw.len().alias("customers")))
             frames.append(counts.assign(moment=moment, kind=kind))
     out = pd.concat(frames, ignore_index=True)
     return out[["moment", "kind", "group", "category", "customers"]].astype(
         {"customers": "int64"})
 
 
-def data_end(orders: ir.Table) -> pd.Timestamp | None:
+def data_end(orders: nw.LazyFrame) -> pd.Timestamp | None:
     """The last order's creation time (None without orders)."""
-    value = orders.created_at.max().to_pandas()
+    value = scalar(orders.select(nw.col("created_at").max()))
     return None if value is None or pd.isna(value) else pd.Timestamp(value)

@@ -30,12 +30,20 @@ revenue                       net revenue of purchases in the outcome window (cu
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
+from crm_experiments.io.engine import scalar
 from crm_experiments.io.schema import INTERACTION_KINDS
-from crm_experiments.metrics.orders import TimeLike, in_window, net_revenue, purchases, ts
+from crm_experiments.metrics.orders import (
+    TimeLike,
+    epoch_seconds,
+    epoch_seconds_of,
+    in_window,
+    net_revenue,
+    purchases,
+    ts,
+)
 
 FEATURES = ("recency_days", "frequency", "log_monetary", "no_history")
 OUTCOMES = ("converted", "revenue")
@@ -44,10 +52,11 @@ OUTCOMES = ("converted", "revenue")
 ACTIVITY_KINDS = ("sign_in", "lottery", "vote")
 
 
-def participation_table(orders: ir.Table, interactions: ir.Table, kind: str, start: TimeLike,
-                        end: TimeLike, *, outcome_window: tuple[TimeLike, TimeLike] | None = None,
+def participation_table(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: str,
+                        start: TimeLike, end: TimeLike, *,
+                        outcome_window: tuple[TimeLike, TimeLike] | None = None,
                         lookback_days: int = 365,
-                        customers: ir.Table | None = None) -> ir.Table:
+                        customers: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Per customer of the population: ``customer_id, participant`` (0/1), the features of
     :data:`FEATURES` and the outcomes of :data:`OUTCOMES`."""
     if kind not in INTERACTION_KINDS:
@@ -55,48 +64,57 @@ def participation_table(orders: ir.Table, interactions: ir.Table, kind: str, sta
                          f"one of {', '.join(INTERACTION_KINDS)}")
     s = pd.Timestamp(start)
     o_start, o_end = outcome_window if outcome_window is not None else (start, end)
-    p = purchases(orders)
-    p = p.mutate(_rev=net_revenue(p))
+    p = purchases(orders).with_columns(_rev=net_revenue())
 
-    i = interactions.filter((interactions.kind == kind) & in_window(interactions["at"], start, end))
-    part = i.select("customer_id").distinct().mutate(participant=ibis.literal(1, "int64"))
+    part = _participants(interactions, kind, start, end).with_columns(
+        participant=nw.lit(1, dtype=nw.Int64))
     pop = _population(p, s, customers)
 
-    pre = p.filter(in_window(p.created_at, s - pd.Timedelta(days=lookback_days), s))
-    pre = pre.group_by("customer_id").aggregate(
-        _last=pre.created_at.max(), frequency=pre.count(), _mon=pre._rev.sum())
-    post = p.filter(in_window(p.created_at, o_start, o_end))
-    post = post.group_by("customer_id").aggregate(_n=post.count(), revenue=post._rev.sum())
+    pre = p.filter(in_window("created_at", s - pd.Timedelta(days=lookback_days), s))
+    pre = pre.group_by("customer_id").agg(
+        nw.col("created_at").max().alias("_last"), nw.len().alias("frequency"),
+        nw.col("_rev").sum().alias("_mon"))
+    post = p.filter(in_window("created_at", o_start, o_end))
+    post = post.group_by("customer_id").agg(nw.len().alias("_n"),
+                                            nw.col("_rev").sum().alias("revenue"))
 
-    t = pop.left_join(part, "customer_id").left_join(pre, "customer_id").left_join(
-        post, "customer_id")
-    recency = (ts(s).epoch_seconds() - t._last.epoch_seconds()) / 86400.0
+    t = (pop.join(part, on="customer_id", how="left")
+         .join(pre, on="customer_id", how="left")
+         .join(post, on="customer_id", how="left"))
+    recency = (nw.lit(epoch_seconds_of(s)) - epoch_seconds("_last")) / 86400.0
     return t.select(
         "customer_id",
-        participant=t.participant.fill_null(0),
-        recency_days=recency.cast("float64").fill_null(float(lookback_days)),
-        frequency=t.frequency.fill_null(0).cast("float64"),
-        log_monetary=(t._mon.fill_null(0.0).cast("float64") + 1.0).ln(),
-        no_history=t._last.isnull().cast("float64"),
-        converted=(t._n.fill_null(0) > 0).cast("float64"),
-        revenue=t.revenue.fill_null(0.0).cast("float64"),
+        nw.col("participant").fill_null(0),
+        recency.cast(nw.Float64).fill_null(float(lookback_days)).alias("recency_days"),
+        nw.col("frequency").fill_null(0).cast(nw.Float64),
+        (nw.col("_mon").fill_null(0.0).cast(nw.Float64) + 1.0).log().alias("log_monetary"),
+        nw.col("_last").is_null().cast(nw.Float64).alias("no_history"),
+        (nw.col("_n").fill_null(0) > 0).cast(nw.Float64).alias("converted"),
+        nw.col("revenue").fill_null(0.0).cast(nw.Float64),
     )
 
 
-def _population(p: ir.Table, start: pd.Timestamp, customers: ir.Table | None) -> ir.Table:
-    pop = p.filter(p.created_at < ts(start)).select("customer_id")
+def _participants(interactions: nw.LazyFrame, kind: str, start: TimeLike,
+                  end: TimeLike) -> nw.LazyFrame:
+    """Distinct ``customer_id`` with an interaction of ``kind`` in ``[start, end)``."""
+    i = interactions.filter((nw.col("kind") == kind) & in_window("at", start, end))
+    return i.select("customer_id").unique()
+
+
+def _population(p: nw.LazyFrame, start: pd.Timestamp,
+                customers: nw.LazyFrame | None) -> nw.LazyFrame:
+    pop = p.filter(nw.col("created_at") < ts(start)).select("customer_id")
     if customers is not None:
-        pop = pop.union(customers.select("customer_id"))
-    return pop.distinct()
+        pop = nw.concat([pop, customers.select("customer_id")], how="vertical")
+    return pop.unique()
 
 
-def participants_outside(orders: ir.Table, interactions: ir.Table, kind: str,
+def participants_outside(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: str,
                          start: TimeLike, end: TimeLike, *,
-                         customers: ir.Table | None = None) -> int:
+                         customers: nw.LazyFrame | None = None) -> int:
     """Participants of ``kind`` in ``[start, end)`` outside the population of
     :func:`participation_table` (no purchase before ``start``, no member record)."""
-    i = interactions.filter((interactions.kind == kind)
-                            & in_window(interactions["at"], start, end))
-    outside = i.select("customer_id").distinct().anti_join(
-        _population(purchases(orders), pd.Timestamp(start), customers), "customer_id")
-    return int(outside.count().to_pandas())
+    outside = _participants(interactions, kind, start, end).join(
+        _population(purchases(orders), pd.Timestamp(start), customers), on="customer_id",
+        how="anti")
+    return int(scalar(outside.select(nw.len())))

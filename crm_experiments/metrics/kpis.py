@@ -26,43 +26,52 @@ order has a ``shipped_at`` (the shop did not export shipping times).
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, in_window, is_purchase, net_revenue, ts
+from crm_experiments.io.engine import collect, scalar
+from crm_experiments.metrics.orders import (
+    TimeLike,
+    count_true,
+    in_window,
+    is_purchase,
+    net_revenue,
+    ts,
+)
 
 
-def sale_kpis(orders: ir.Table, start: TimeLike, end: TimeLike) -> dict[str, float]:
+def sale_kpis(orders: nw.LazyFrame, start: TimeLike, end: TimeLike) -> dict[str, float]:
     """The KPIs of the module table for one window, as a flat dict."""
-    w = orders.filter(in_window(orders.created_at, start, end))
-    paid = w.paid_at.notnull()
-    refund = w.refund_amount.fill_null(0)
-    same_day = paid & w.shipped_at.notnull() & (w.shipped_at.date() == w.paid_at.date())
-    agg = w.aggregate(
-        orders=w.count(),
-        paid_orders=paid.cast("int64").sum(),
-        gmv=ibis.ifelse(paid, w.amount, 0.0).sum(),
-        net_revenue=ibis.ifelse(paid, net_revenue(w), 0.0).sum(),
-        refunded_orders=(paid & (refund > 0)).cast("int64").sum(),
-        refund_amount=ibis.ifelse(paid, refund, 0.0).sum(),
-        shipped_same_day=same_day.cast("int64").sum(),
-        not_shipped=(paid & w.shipped_at.isnull()).cast("int64").sum(),
-    ).to_pandas().iloc[0]
+    w = orders.filter(in_window("created_at", start, end))
+    paid = ~nw.col("paid_at").is_null()
+    refund = nw.col("refund_amount").fill_null(0)
+    shipped = nw.col("shipped_at")
+    same_day = paid & ~shipped.is_null() & (shipped.dt.date() == nw.col("paid_at").dt.date())
+    agg = collect(w.select(
+        nw.len().alias("orders"),
+        count_true(paid).alias("paid_orders"),
+        nw.when(paid).then(nw.col("amount")).otherwise(nw.lit(0.0)).sum().alias("gmv"),
+        nw.when(paid).then(net_revenue()).otherwise(nw.lit(0.0)).sum().alias("net_revenue"),
+        count_true(paid & (refund > 0)).alias("refunded_orders"),
+        nw.when(paid).then(refund).otherwise(nw.lit(0.0)).sum().alias("refund_amount"),
+        count_true(same_day).alias("shipped_same_day"),
+        count_true(paid & shipped.is_null()).alias("not_shipped"),
+    )).iloc[0]
 
     # buyers: first purchase ever vs. earlier purchases
-    p = orders.filter(is_purchase(orders))
-    first = p.group_by("customer_id").aggregate(first_at=p.created_at.min())
-    pw = p.filter(in_window(p.created_at, start, end))
-    per_buyer = pw.group_by("customer_id").aggregate(rev=net_revenue(pw).sum())
-    per_buyer = per_buyer.join(first, "customer_id")
-    is_new = per_buyer.first_at >= ts(start)
-    b = per_buyer.aggregate(
-        buyers=per_buyer.count(),
-        new_buyers=is_new.cast("int64").sum(),
-        returning_revenue=ibis.ifelse(is_new, 0.0, per_buyer.rev).sum(),
-        buyer_revenue=per_buyer.rev.sum(),
-    ).to_pandas().iloc[0]
+    p = orders.filter(is_purchase())
+    first = p.group_by("customer_id").agg(nw.col("created_at").min().alias("first_at"))
+    pw = p.filter(in_window("created_at", start, end))
+    per_buyer = pw.group_by("customer_id").agg(net_revenue().sum().alias("rev"))
+    per_buyer = per_buyer.join(first, on="customer_id")
+    is_new = nw.col("first_at") >= ts(start)
+    b = collect(per_buyer.select(
+        nw.len().alias("buyers"),
+        count_true(is_new).alias("new_buyers"),
+        nw.when(is_new).then(nw.lit(0.0)).otherwise(nw.col("rev")).sum()
+        .alias("returning_revenue"),
+        nw.col("rev").sum().alias("buyer_revenue"),
+    )).iloc[0]
 
     agg = agg.fillna(0)
     b = b.fillna(0)
@@ -90,7 +99,8 @@ def sale_kpis(orders: ir.Table, start: TimeLike, end: TimeLike) -> dict[str, flo
 SHIPPING_KPIS = ("shipped_same_day_rate", "not_shipped_rate")
 
 
-def kpi_comparison(orders: ir.Table, windows: dict[str, tuple[TimeLike, TimeLike]]) -> pd.DataFrame:
+def kpi_comparison(orders: nw.LazyFrame,
+                   windows: dict[str, tuple[TimeLike, TimeLike]]) -> pd.DataFrame:
     """KPIs of several named windows side by side (rows = KPI, columns = window names); a
     window the data do not reach is NaN, and so are the shipping rates without shipping
     times in the data."""
@@ -104,10 +114,10 @@ def kpi_comparison(orders: ir.Table, windows: dict[str, tuple[TimeLike, TimeLike
     return frame
 
 
-def data_span(orders: ir.Table) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def data_span(orders: nw.LazyFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """Creation time of the first and the last order in the data (None without orders)."""
-    row = orders.aggregate(first=orders.created_at.min(),
-                           last=orders.created_at.max()).to_pandas().iloc[0]
+    row = collect(orders.select(nw.col("created_at").min().alias("first"),
+                                nw.col("created_at").max().alias("last"))).iloc[0]
     return tuple(None if pd.isna(v) else pd.Timestamp(v) for v in (row["first"], row["last"]))
 
 
@@ -123,9 +133,9 @@ def window_coverage(span: tuple[pd.Timestamp | None, pd.Timestamp | None], start
     return "partial" if first.normalize() > start else "full"
 
 
-def shipping_recorded(orders: ir.Table) -> bool:
+def shipping_recorded(orders: nw.LazyFrame) -> bool:
     """Whether any order has a ``shipped_at`` (else shipped / not-shipped rates are unknown)."""
-    return bool(orders.shipped_at.notnull().any().to_pandas())
+    return bool(scalar(orders.select((~nw.col("shipped_at").is_null()).any())))
 
 
 def _ratio(num, den) -> float:

@@ -23,11 +23,11 @@ they are left out of the state table and counted as ``no_purchase_yet`` in
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, purchases, ts
+from crm_experiments.io.engine import collect, scalar
+from crm_experiments.metrics.orders import TimeLike, count_true, purchases, ts
 
 ACTIVE_STATES = ("new_one", "new_repeat", "old_one", "old_repeat")
 STATES = (*ACTIVE_STATES, "silent", "sleeping", "lost")
@@ -49,37 +49,37 @@ def period_start(as_of: TimeLike, period_months: int, multiple: int = 1) -> pd.T
     return pd.Timestamp(as_of) - pd.DateOffset(months=period_months * multiple)
 
 
-def lifecycle_states(orders: ir.Table, as_of: TimeLike, period_months: int = 3) -> ir.Table:
+def lifecycle_states(orders: nw.LazyFrame, as_of: TimeLike, period_months: int = 3
+                     ) -> nw.LazyFrame:
     """Per customer with a purchase before ``as_of``: ``customer_id, state, first_purchase_at,
     last_purchase_at, purchases_in_period``."""
     d = pd.Timestamp(as_of)
     p1, p2, p4 = (period_start(d, period_months, k) for k in (1, 2, 4))
-    p = purchases(orders)
-    p = p.filter(p.created_at < ts(d))
-    per = p.group_by("customer_id").aggregate(
-        first_purchase_at=p.created_at.min(),
-        last_purchase_at=p.created_at.max(),
-        purchases_in_period=(p.created_at >= ts(p1)).cast("int64").sum(),
+    created = nw.col("created_at")
+    p = purchases(orders).filter(created < ts(d))
+    per = p.group_by("customer_id").agg(
+        created.min().alias("first_purchase_at"),
+        created.max().alias("last_purchase_at"),
+        count_true(created >= ts(p1)).alias("purchases_in_period"),
     )
-    is_new = per.first_purchase_at >= ts(p1)
-    repeat = per.purchases_in_period >= 2
-    active = per.last_purchase_at >= ts(p1)
-    state = ibis.cases(
-        (active & is_new & repeat, "new_repeat"),
-        (active & is_new, "new_one"),
-        (active & repeat, "old_repeat"),
-        (active, "old_one"),
-        (per.last_purchase_at >= ts(p2), "silent"),
-        (per.last_purchase_at >= ts(p4), "sleeping"),
-        else_="lost",
-    )
-    return per.mutate(state=state).select(
+    last = nw.col("last_purchase_at")
+    is_new = nw.col("first_purchase_at") >= ts(p1)
+    repeat = nw.col("purchases_in_period") >= 2
+    active = last >= ts(p1)
+    state = (nw.when(active & is_new & repeat).then(nw.lit("new_repeat"))
+             .when(active & is_new).then(nw.lit("new_one"))
+             .when(active & repeat).then(nw.lit("old_repeat"))
+             .when(active).then(nw.lit("old_one"))
+             .when(last >= ts(p2)).then(nw.lit("silent"))
+             .when(last >= ts(p4)).then(nw.lit("sleeping"))
+             .otherwise(nw.lit("lost")))
+    return per.with_columns(state=state).select(
         "customer_id", "state", "first_purchase_at", "last_purchase_at", "purchases_in_period"
     )
 
 
-def lifecycle_counts(orders: ir.Table, as_of: TimeLike, period_months: int = 3,
-                     customers: ir.Table | None = None) -> pd.DataFrame:
+def lifecycle_counts(orders: nw.LazyFrame, as_of: TimeLike, period_months: int = 3,
+                     customers: nw.LazyFrame | None = None) -> pd.DataFrame:
     """Counts and shares of each state at ``as_of`` (shares of customers with a state).
 
     With ``customers``, members without any purchase (before or after ``as_of``) whose
@@ -88,26 +88,26 @@ def lifecycle_counts(orders: ir.Table, as_of: TimeLike, period_months: int = 3,
     after ``as_of`` is not counted: the data cannot tell whether they were a member yet.
     """
     states = lifecycle_states(orders, as_of, period_months)
-    counts = states.group_by("state").aggregate(customers=states.count()).to_pandas()
+    counts = collect(states.group_by("state").agg(nw.len().alias("customers")))
     counts = counts.set_index("state").reindex(list(STATES), fill_value=0)["customers"]
     frame = pd.DataFrame({"customers": counts.astype("int64")})
     total = int(frame["customers"].sum())
     frame["share"] = frame["customers"] / total if total else float("nan")
     if customers is not None:
         known = customers
-        if "first_order_at" in customers.columns:
-            known = known.filter(known.first_order_at.isnull()
-                                 | (known.first_order_at < ts(as_of)))
-        known = known.select("customer_id").distinct()
-        buyers = purchases(orders).select("customer_id").distinct()
-        missing = known.anti_join(buyers, "customer_id").count().to_pandas()
+        if "first_order_at" in customers.collect_schema().names():
+            first = nw.col("first_order_at")
+            known = known.filter(first.is_null() | (first < ts(as_of)))
+        known = known.select("customer_id").unique()
+        buyers = purchases(orders).select("customer_id").unique()
+        missing = scalar(known.join(buyers, on="customer_id", how="anti").select(nw.len()))
         frame.loc[NO_STATE] = [int(missing), float("nan")]
         frame["customers"] = frame["customers"].astype("int64")
     frame.index.name = "state"
     return frame
 
 
-def migration_matrix(orders: ir.Table, before: TimeLike, after: TimeLike,
+def migration_matrix(orders: nw.LazyFrame, before: TimeLike, after: TimeLike,
                      period_months: int = 3) -> pd.DataFrame:
     """Customers by (state at ``before``, state at ``after``); rows ``no_purchase_yet`` hold
     customers acquired between the two dates. Returns a wide count table (rows = before)."""
@@ -115,17 +115,17 @@ def migration_matrix(orders: ir.Table, before: TimeLike, after: TimeLike,
                                  lifecycle_states(orders, after, period_months))
 
 
-def migration_from_states(before: ir.Table, after: ir.Table,
-                          customers: ir.Table | None = None) -> pd.DataFrame:
+def migration_from_states(before: nw.LazyFrame, after: nw.LazyFrame,
+                          customers: nw.LazyFrame | None = None) -> pd.DataFrame:
     """:func:`migration_matrix` from two :func:`lifecycle_states` tables (e.g. computed once
     and reused), optionally restricted to the ``customer_id`` values of ``customers``."""
-    s0 = before.select("customer_id", before_state="state")
-    s1 = after.select("customer_id", after_state="state")
+    s0 = before.select("customer_id", nw.col("state").alias("before_state"))
+    s1 = after.select("customer_id", nw.col("state").alias("after_state"))
     if customers is not None:
-        s1 = s1.semi_join(customers.select("customer_id"), "customer_id")
-    j = s1.left_join(s0, "customer_id")
-    j = j.mutate(before_state=j.before_state.fill_null(NO_STATE))
-    long = j.group_by(["before_state", "after_state"]).aggregate(customers=j.count()).to_pandas()
+        s1 = s1.join(customers.select("customer_id"), on="customer_id", how="semi")
+    j = s1.join(s0, on="customer_id", how="left")
+    j = j.with_columns(nw.col("before_state").fill_null(NO_STATE))
+    long = collect(j.group_by("before_state", "after_state").agg(nw.len().alias("customers")))
     order_rows = [*STATES, NO_STATE]
     wide = long.pivot_table(index="before_state", columns="after_state", values="customers",
                             aggfunc="sum", fill_value=0)

@@ -14,70 +14,96 @@ the repeat purchase rate, retention, cohorts' repurchase, reactivation), is a se
 transaction, the convention of Fader & Hardie's models and of ``lifetimes``); their features
 say so where they are built (:mod:`crm_experiments.models.features`).
 
-All functions take and return Ibis expressions; nothing is computed until a caller executes.
+All functions take and return Narwhals lazy frames and expressions
+(:mod:`crm_experiments.io.engine`); nothing is computed until a caller collects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import ibis
-import ibis.expr.datatypes as idt
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
 TimeLike = str | dt.date | dt.datetime | pd.Timestamp
 
 
-def ts(value: TimeLike) -> ir.TimestampScalar:
+def ts(value: TimeLike) -> nw.Expr:
     """A naive timestamp literal (shop-local time)."""
-    return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
+    return nw.lit(pd.Timestamp(value).to_pydatetime(), dtype=nw.Datetime("us"))
 
 
-def is_purchase(orders: ir.Table) -> ir.BooleanColumn:
+#: Days from 0001-01-01 to 1970-01-01 (proleptic Gregorian calendar).
+_DAYS_TO_1970 = 719_162
+
+
+def epoch_seconds(column: str | nw.Expr) -> nw.Expr:
+    """Seconds since 1970-01-01 00:00 of a naive timestamp, float64: its microseconds / 10**6
+    (what DuckDB's ``epoch()`` and so Ibis's ``epoch_seconds`` gave, fractions kept). Built
+    from the calendar fields, which every engine has (Narwhals turns no duration into a
+    number on Spark): days = 365 (y - 1) + (y - 1) // 4 - (y - 1) // 100 + (y - 1) // 400
+    + day of year - 1 - 719162."""
+    c = nw.col(column) if isinstance(column, str) else column
+    y = c.dt.year().cast(nw.Int64) - 1
+    days = (y * 365 + y // 4 - y // 100 + y // 400 + c.dt.ordinal_day().cast(nw.Int64)
+            - (1 + _DAYS_TO_1970))
+    seconds = (days * 86_400 + c.dt.hour().cast(nw.Int64) * 3_600
+               + c.dt.minute().cast(nw.Int64) * 60 + c.dt.second().cast(nw.Int64))
+    micros = seconds * 1_000_000 + c.dt.microsecond().cast(nw.Int64)
+    return micros.cast(nw.Float64) / 1e6
+
+
+def epoch_seconds_of(value: TimeLike) -> float:
+    """:func:`epoch_seconds` of a Python time (the same float, computed here)."""
+    micros = (pd.Timestamp(value) - pd.Timestamp(0)) // pd.Timedelta(microseconds=1)
+    return float(micros) / 1e6
+
+
+def is_purchase() -> nw.Expr:
     """Paid and not fully refunded."""
-    refund = orders.refund_amount.fill_null(0)
-    return orders.paid_at.notnull() & ((refund <= 0) | (refund < orders.amount))
+    refund = nw.col("refund_amount").fill_null(0)
+    return ~nw.col("paid_at").is_null() & ((refund <= 0) | (refund < nw.col("amount")))
 
 
-def purchases(orders: ir.Table) -> ir.Table:
+def purchases(orders: nw.LazyFrame) -> nw.LazyFrame:
     """Orders that count as purchases (see module docstring)."""
-    return orders.filter(is_purchase(orders))
+    return orders.filter(is_purchase())
 
 
-def net_revenue(orders: ir.Table) -> ir.FloatingColumn:
+def net_revenue() -> nw.Expr:
     """``amount - refund_amount`` per order (currency units)."""
-    return (orders.amount - orders.refund_amount.fill_null(0)).cast("float64")
+    return (nw.col("amount") - nw.col("refund_amount").fill_null(0)).cast(nw.Float64)
 
 
-def gross_profit(orders: ir.Table, gross_margin: float) -> ir.FloatingColumn:
+def gross_profit(gross_margin: float) -> nw.Expr:
     """``k * (amount - (1 - m) * (amount + discount))``, ``k`` = kept share (see module doc)."""
-    refund = orders.refund_amount.fill_null(0)
-    kept = ibis.cases((orders.amount > 0, (orders.amount - refund) / orders.amount), else_=1.0)
-    list_price = orders.amount + orders.discount.fill_null(0)
-    return (kept * (orders.amount - (1 - gross_margin) * list_price)).cast("float64")
+    amount = nw.col("amount")
+    refund = nw.col("refund_amount").fill_null(0)
+    kept = nw.when(amount > 0).then((amount - refund) / amount).otherwise(nw.lit(1.0))
+    list_price = amount + nw.col("discount").fill_null(0)
+    return (kept * (amount - (1 - gross_margin) * list_price)).cast(nw.Float64)
 
 
-def in_window(column: ir.TimestampColumn, start: TimeLike, end: TimeLike) -> ir.BooleanColumn:
+def in_window(column: str | nw.Expr, start: TimeLike, end: TimeLike) -> nw.Expr:
     """``start <= column < end`` (end exclusive)."""
-    return (column >= ts(start)) & (column < ts(end))
+    c = nw.col(column) if isinstance(column, str) else column
+    return (c >= ts(start)) & (c < ts(end))
 
 
-def customer_window_outcomes(orders: ir.Table, start: TimeLike, end: TimeLike,
-                             gross_margin: float) -> ir.Table:
+def customer_window_outcomes(orders: nw.LazyFrame, start: TimeLike, end: TimeLike,
+                             gross_margin: float) -> nw.LazyFrame:
     """Per customer with a purchase created in ``[start, end)``: outcomes of the window.
 
     Columns: ``customer_id``, ``orders`` (purchases), ``revenue`` (net revenue),
     ``gross_profit``, ``discount`` (sum of discounts on those purchases).
     Customers without a purchase are absent; join and fill with 0.
     """
-    p = purchases(orders)
-    p = p.filter(in_window(p.created_at, start, end))
-    p = p.mutate(_rev=net_revenue(p), _gp=gross_profit(p, gross_margin),
-                 _disc=p.discount.fill_null(0).cast("float64"))
-    return p.group_by("customer_id").aggregate(
-        orders=p.count(), revenue=exact_sum(p._rev), gross_profit=exact_sum(p._gp),
-        discount=exact_sum(p._disc),
+    p = purchases(orders).filter(in_window("created_at", start, end))
+    p = p.with_columns(_rev=net_revenue(), _gp=gross_profit(gross_margin),
+                       _disc=nw.col("discount").fill_null(0).cast(nw.Float64))
+    return p.group_by("customer_id").agg(
+        nw.len().alias("orders"), exact_sum("_rev").alias("revenue"),
+        exact_sum("_gp").alias("gross_profit"), exact_sum("_disc").alias("discount"),
     )
 
 
@@ -85,10 +111,16 @@ def customer_window_outcomes(orders: ir.Table, start: TimeLike, end: TimeLike,
 MONEY_SCALE = 6
 
 
-def exact_sum(money: ir.FloatingColumn) -> ir.FloatingScalar:
+def exact_sum(money: str | nw.Expr) -> nw.Expr:
     """Sum of a money column that is the same in every run: each value is rounded to
     ``10**-MONEY_SCALE`` currency units and summed as a decimal (integer arithmetic), then
     returned as float64. A float sum depends on the order in which the engine's threads add
     their parts: on 1M customers about 5% of the per-customer sums differed in their last bits
     between two runs on the same data, enough to move the uplift models fitted on them."""
-    return money.cast(idt.Decimal(18, MONEY_SCALE)).sum().cast("float64")
+    c = nw.col(money) if isinstance(money, str) else money
+    return c.cast(nw.Decimal(18, MONEY_SCALE)).sum().cast(nw.Float64)
+
+
+def count_true(condition: nw.Expr) -> nw.Expr:
+    """Number of rows where ``condition`` holds, as int64 (an aggregation)."""
+    return condition.cast(nw.Int64).sum().cast(nw.Int64)

@@ -27,37 +27,43 @@ treated customer is their difference a causal effect.
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.metrics.lifecycle import lifecycle_states
 from crm_experiments.metrics.orders import TimeLike, in_window, purchases, ts
 
 RATES = {"sleeping": "wake_up", "lost": "reactivation"}
 
 
-def contacted_customers(contacts: ir.Table, end: TimeLike, *, campaign_id: str | None = None,
+def contacted_customers(contacts: nw.LazyFrame, end: TimeLike, *,
+                        campaign_id: str | None = None,
                         channels: tuple[str, ...] | None = None,
-                        contacted_from: TimeLike | None = None) -> ir.Table:
+                        contacted_from: TimeLike | None = None) -> nw.LazyFrame:
     """Distinct ``customer_id`` with a contact sent before ``end`` (see the module doc)."""
-    c = contacts.filter(contacts.sent_at < ts(end))
+    c = contacts.filter(nw.col("sent_at") < ts(end))
     if contacted_from is not None:
-        c = c.filter(c.sent_at >= ts(contacted_from))
+        c = c.filter(nw.col("sent_at") >= ts(contacted_from))
     if campaign_id is not None:
-        c = c.filter(c.campaign_id == campaign_id)
+        c = c.filter(nw.col("campaign_id") == campaign_id)
     if channels is not None:
-        c = c.filter(c.channel.isin(list(channels)))
-    return c.select("customer_id").distinct()
+        c = c.filter(nw.col("channel").is_in(list(channels)))
+    return c.select("customer_id").unique()
 
 
-def reactivation_counts(orders: ir.Table, contacts: ir.Table, sale_start: TimeLike,
+def _flag(frame: nw.LazyFrame, name: str) -> nw.LazyFrame:
+    """``frame`` (``customer_id``) with a column ``name`` = 1, to left-join as a 0/1 flag."""
+    return frame.with_columns(nw.lit(1, dtype=nw.Int64).alias(name))
+
+
+def reactivation_counts(orders: nw.LazyFrame, contacts: nw.LazyFrame, sale_start: TimeLike,
                         sale_end: TimeLike, *, window: tuple[TimeLike, TimeLike] | None = None,
-                        period_months: int = 3, assignments: ir.Table | None = None,
+                        period_months: int = 3, assignments: nw.LazyFrame | None = None,
                         holdout_arm: str = "control", campaign_id: str | None = None,
                         channels: tuple[str, ...] | None = None,
                         contacted_from: TimeLike | None = None,
-                        states: ir.Table | None = None) -> pd.DataFrame:
+                        states: nw.LazyFrame | None = None) -> pd.DataFrame:
     """One row per (group, state): ``rate_name``, ``customers``, ``bought``,
     ``holdout_contacted``. ``group`` is ``contacted`` and, when ``assignments`` has the
     ``holdout_arm``, ``holdout``. States are taken at ``sale_start``; purchases and contacts
@@ -67,37 +73,37 @@ def reactivation_counts(orders: ir.Table, contacts: ir.Table, sale_start: TimeLi
     start, end = window if window is not None else (sale_start, sale_end)
     if states is None:
         states = lifecycle_states(orders, sale_start, period_months)
-    states = states.filter(states.state.isin(list(RATES))).select("customer_id", "state")
+    states = states.filter(nw.col("state").is_in(list(RATES))).select("customer_id", "state")
     p = purchases(orders)
-    bought = p.filter(in_window(p.created_at, start, end)).select("customer_id").distinct()
-    bought = bought.mutate(bought=ibis.literal(1))
-    reached = contacted_customers(contacts, end, campaign_id=campaign_id, channels=channels,
-                                  contacted_from=contacted_from)
-    reached = reached.mutate(contacted=ibis.literal(1))
+    bought = _flag(p.filter(in_window("created_at", start, end)).select("customer_id").unique(),
+                   "bought")
+    reached = _flag(contacted_customers(contacts, end, campaign_id=campaign_id,
+                                        channels=channels, contacted_from=contacted_from),
+                    "contacted")
 
-    base = states.left_join(reached, "customer_id").select(
-        "customer_id", "state", contacted=lambda t: t.contacted.fill_null(0))
+    base = states.join(reached, on="customer_id", how="left").select(
+        "customer_id", "state", nw.col("contacted").fill_null(0))
     has_holdout = False
     if assignments is not None:
         a = assignments
         if campaign_id is not None:
-            a = a.filter(a.campaign_id == campaign_id)
-        hold = a.filter(a.arm == holdout_arm).select("customer_id").distinct()
-        has_holdout = bool(hold.count().to_pandas() > 0)
-        hold = hold.mutate(holdout=ibis.literal(1))
-        base = base.left_join(hold, "customer_id").select(
-            "customer_id", "state", "contacted", holdout=lambda t: t.holdout.fill_null(0))
+            a = a.filter(nw.col("campaign_id") == campaign_id)
+        hold = a.filter(nw.col("arm") == holdout_arm).select("customer_id").unique()
+        has_holdout = bool(scalar(hold.select(nw.len())) > 0)
+        base = base.join(_flag(hold, "holdout"), on="customer_id", how="left").select(
+            "customer_id", "state", "contacted", nw.col("holdout").fill_null(0))
     else:
-        base = base.mutate(holdout=ibis.literal(0))
-    base = base.left_join(bought, "customer_id").select(
-        "customer_id", "state", "contacted", "holdout",
-        bought=lambda t: t.bought.fill_null(0))
-    group = ibis.cases((base.holdout == 1, "holdout"), (base.contacted == 1, "contacted"),
-                       else_="not_contacted")
-    base = base.mutate(group=group)
-    got = base.group_by(["group", "state"]).aggregate(
-        customers=base.count(), bought=base.bought.sum(),
-        contacted=base.contacted.sum()).to_pandas().set_index(["group", "state"])
+        base = base.with_columns(holdout=nw.lit(0, dtype=nw.Int64))
+    base = base.join(bought, on="customer_id", how="left").select(
+        "customer_id", "state", "contacted", "holdout", nw.col("bought").fill_null(0))
+    group = (nw.when(nw.col("holdout") == 1).then(nw.lit("holdout"))
+             .when(nw.col("contacted") == 1).then(nw.lit("contacted"))
+             .otherwise(nw.lit("not_contacted")))
+    base = base.with_columns(group=group)
+    got = collect(base.group_by("group", "state").agg(
+        nw.len().alias("customers"), nw.col("bought").sum().cast(nw.Int64).alias("bought"),
+        nw.col("contacted").sum().cast(nw.Int64).alias("contacted"),
+    )).set_index(["group", "state"])
 
     rows = []
     for g in ("contacted", "holdout") if has_holdout else ("contacted",):

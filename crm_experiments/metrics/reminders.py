@@ -28,53 +28,58 @@ after 5 minutes is compared with orders unpaid after 30).
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, in_window
+from crm_experiments.io.engine import collect
+from crm_experiments.metrics.orders import TimeLike, count_true, in_window
 
 MAX_DELAY = pd.Timedelta(hours=24)
 UNPAID_AFTER = pd.Timedelta(minutes=30)  # the domain's reminder time (domain.md section 5)
 
 
-def reminder_orders(orders: ir.Table, contacts: ir.Table, start: TimeLike, end: TimeLike, *,
-                    channels: tuple[str, ...] = ("wangwang",),
+def _seconds(delay: pd.Timedelta) -> str:
+    """``delay`` as a Narwhals offset in whole seconds (``dt.offset_by``)."""
+    return f"{int(pd.Timedelta(delay).total_seconds())}s"
+
+
+def reminder_orders(orders: nw.LazyFrame, contacts: nw.LazyFrame, start: TimeLike,
+                    end: TimeLike, *, channels: tuple[str, ...] = ("wangwang",),
                     max_delay: pd.Timedelta = MAX_DELAY,
                     unpaid_after: pd.Timedelta = UNPAID_AFTER,
-                    campaign_id: str | None = None) -> ir.Table:
+                    campaign_id: str | None = None) -> nw.LazyFrame:
     """Per order in either group: ``order_id, customer_id, created_at, paid_at, reminded_at,
     group, recovered`` (0/1)."""
-    o = orders.filter(in_window(orders.created_at, start, end)).select(
+    o = orders.filter(in_window("created_at", start, end)).select(
         "order_id", "customer_id", "created_at", "paid_at")
-    c = contacts.filter(contacts.channel.isin(list(channels)))
+    c = contacts.filter(nw.col("channel").is_in(list(channels)))
     if campaign_id is not None:
-        c = c.filter(c.campaign_id == campaign_id)
+        c = c.filter(nw.col("campaign_id") == campaign_id)
     c = c.select("customer_id", "sent_at")
-    delay = ibis.interval(seconds=int(max_delay.total_seconds()))
-    j = o.join(c, "customer_id")
-    j = j.filter((j.sent_at >= j.created_at) & (j.sent_at <= j.created_at + delay)
-                 & (j.paid_at.isnull() | (j.paid_at > j.sent_at)))
-    first = j.group_by("order_id").aggregate(reminded_at=j.sent_at.min())
-    t = o.left_join(first, "order_id")
-    wait = ibis.interval(seconds=int(unpaid_after.total_seconds()))
-    reminded = t.reminded_at.notnull()
-    late = t.paid_at.isnull() | (t.paid_at > t.created_at + wait)
+    created, paid, sent = nw.col("created_at"), nw.col("paid_at"), nw.col("sent_at")
+    j = o.join(c, on="customer_id")
+    j = j.filter((sent >= created) & (sent <= created.dt.offset_by(_seconds(max_delay)))
+                 & (paid.is_null() | (paid > sent)))
+    first = j.group_by("order_id").agg(sent.min().alias("reminded_at"))
+    t = o.join(first, on="order_id", how="left")
+    reminded = ~nw.col("reminded_at").is_null()
+    late = paid.is_null() | (paid > created.dt.offset_by(_seconds(unpaid_after)))
     t = t.filter(reminded | late)
-    group = ibis.ifelse(reminded, "reminded", "not_reminded")
-    recovered = ibis.ifelse(reminded, t.paid_at.notnull() & (t.paid_at > t.reminded_at),
-                            t.paid_at.notnull())
-    return t.mutate(group=group, recovered=recovered.cast("int64"))
+    group = nw.when(reminded).then(nw.lit("reminded")).otherwise(nw.lit("not_reminded"))
+    recovered = (nw.when(reminded).then(~paid.is_null() & (paid > nw.col("reminded_at")))
+                 .otherwise(~paid.is_null()))
+    return t.with_columns(group=group, recovered=recovered.cast(nw.Int64))
 
 
-def reminder_counts(orders: ir.Table, contacts: ir.Table, start: TimeLike, end: TimeLike, *,
-                    channels: tuple[str, ...] = ("wangwang",),
+def reminder_counts(orders: nw.LazyFrame, contacts: nw.LazyFrame, start: TimeLike,
+                    end: TimeLike, *, channels: tuple[str, ...] = ("wangwang",),
                     max_delay: pd.Timedelta = MAX_DELAY,
                     unpaid_after: pd.Timedelta = UNPAID_AFTER,
                     campaign_id: str | None = None) -> pd.DataFrame:
     """Index ``group`` (``reminded``, ``not_reminded``): ``orders`` and ``recovered``."""
     t = reminder_orders(orders, contacts, start, end, channels=channels, max_delay=max_delay,
                         unpaid_after=unpaid_after, campaign_id=campaign_id)
-    got = t.group_by("group").aggregate(orders=t.count(), recovered=t.recovered.sum())
-    got = got.to_pandas().set_index("group").reindex(["reminded", "not_reminded"]).fillna(0)
+    got = collect(t.group_by("group").agg(
+        nw.len().alias("orders"), count_true(nw.col("recovered") == 1).alias("recovered")))
+    got = got.set_index("group").reindex(["reminded", "not_reminded"]).fillna(0)
     return got.astype("int64")[["orders", "recovered"]]

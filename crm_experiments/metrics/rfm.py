@@ -12,11 +12,18 @@ thresholds; the highest threshold reached names the tier.
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, net_revenue, purchases, ts
+from crm_experiments.io.engine import collect
+from crm_experiments.metrics.orders import (
+    TimeLike,
+    epoch_seconds,
+    epoch_seconds_of,
+    net_revenue,
+    purchases,
+    ts,
+)
 
 # Two practised schemes (currency units of cumulative spend). The first is from domain.md;
 # the metal scheme's thresholds are our defaults: set your own in params.
@@ -39,60 +46,73 @@ RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
 )
 
 
-def _score(column: ir.Column, bins: int, descending: bool = False) -> ir.IntegerColumn:
-    order = column.desc() if descending else column.asc()
-    rank = ibis.percent_rank().over(ibis.window(order_by=order))
-    return ibis.least((rank * bins).floor().cast("int64") + 1, bins)
+#: A constant column: the partition of the windows over all rows (Narwhals windows need one).
+_ALL = "_rfm_all"
 
 
-def rfm(orders: ir.Table, as_of: TimeLike, *, lookback_days: int = 365, bins: int = 5) -> ir.Table:
+def _score(column: str, bins: int, descending: bool = False) -> nw.Expr:
+    """``min(1 + floor(bins * percent_rank), bins)``; ``percent_rank = (rank - 1) / (n - 1)``
+    with ties at their lowest rank (0 when ``n`` = 1), as SQL's ``percent_rank``."""
+    rank = nw.col(column).rank("min", descending=descending).over(_ALL)
+    n = nw.len().over(_ALL)
+    pct = nw.when(n > 1).then((rank - 1) / (n - 1)).otherwise(nw.lit(0.0))
+    return nw.min_horizontal((pct * bins).floor().cast(nw.Int64) + 1, nw.lit(bins))
+
+
+def rfm(orders: nw.LazyFrame, as_of: TimeLike, *, lookback_days: int = 365,
+        bins: int = 5) -> nw.LazyFrame:
     """Per customer with a purchase in the lookback: ``recency_days, frequency, monetary,
     r_score, f_score, m_score, rfm_score`` (e.g. ``"545"``) and ``segment``."""
     d = pd.Timestamp(as_of)
     p = purchases(orders)
     since = d - pd.Timedelta(days=lookback_days)
-    p = p.filter((p.created_at < ts(d)) & (p.created_at >= ts(since)))
-    per = p.group_by("customer_id").aggregate(
-        last_at=p.created_at.max(), frequency=p.count(), monetary=net_revenue(p).sum())
-    per = per.mutate(recency_days=(ts(d).epoch_seconds() - per.last_at.epoch_seconds()) / 86400.0)
-    per = per.mutate(r_score=_score(per.recency_days, bins, descending=True),
-                     f_score=_score(per.frequency, bins),
-                     m_score=_score(per.monetary, bins))
-    per = per.mutate(rfm_score=per.r_score.cast("string") + per.f_score.cast("string")
-                     + per.m_score.cast("string"))
+    created = nw.col("created_at")
+    p = p.filter((created < ts(d)) & (created >= ts(since)))
+    per = p.group_by("customer_id").agg(
+        created.max().alias("last_at"), nw.len().alias("frequency"),
+        net_revenue().sum().alias("monetary"))
+    per = per.with_columns(
+        recency_days=(nw.lit(epoch_seconds_of(d)) - epoch_seconds("last_at")) / 86400.0,
+        **{_ALL: nw.lit(1)})
+    per = per.with_columns(r_score=_score("recency_days", bins, descending=True),
+                           f_score=_score("frequency", bins),
+                           m_score=_score("monetary", bins))
+    per = per.with_columns(rfm_score=nw.concat_str(
+        *[nw.col(c).cast(nw.String) for c in ("r_score", "f_score", "m_score")]))
     # map scores onto the 1-5 scale of RFM_SEGMENTS
-    r5 = ((per.r_score - 1) * 4 / max(bins - 1, 1) + 1).round().cast("int64")
-    f5 = ((per.f_score - 1) * 4 / max(bins - 1, 1) + 1).round().cast("int64")
-    segment = ibis.cases(
-        *[(r5.between(*r) & f5.between(*f), name) for name, r, f in RFM_SEGMENTS],
-        else_="needs_attention",
-    )
-    return per.mutate(segment=segment).drop("last_at")
+    r5, f5 = (((nw.col(c) - 1) * 4 / max(bins - 1, 1) + 1).round(0).cast(nw.Int64)
+              for c in ("r_score", "f_score"))
+    segment = nw.lit("needs_attention")
+    for name, r, f in reversed(RFM_SEGMENTS):  # the first matching rule wins
+        hit = r5.is_between(*r, closed="both") & f5.is_between(*f, closed="both")
+        segment = nw.when(hit).then(nw.lit(name)).otherwise(segment)
+    return per.with_columns(segment=segment).drop("last_at", _ALL)
 
 
-def tiers(orders: ir.Table, as_of: TimeLike,
-          scheme: str | dict[str, float] = "classic") -> ir.Table:
+def tiers(orders: nw.LazyFrame, as_of: TimeLike,
+          scheme: str | dict[str, float] = "classic") -> nw.LazyFrame:
     """Per customer with a purchase before ``as_of``: ``cumulative_spend`` and ``tier``."""
     thresholds = TIER_SCHEMES[scheme] if isinstance(scheme, str) else dict(scheme)
     ordered = sorted(thresholds.items(), key=lambda kv: kv[1], reverse=True)
-    p = purchases(orders)
-    p = p.filter(p.created_at < ts(as_of))
-    per = p.group_by("customer_id").aggregate(cumulative_spend=net_revenue(p).sum())
-    tier = ibis.cases(*[(per.cumulative_spend >= t, name) for name, t in ordered[:-1]],
-                      else_=ordered[-1][0])
-    return per.mutate(tier=tier)
+    p = purchases(orders).filter(nw.col("created_at") < ts(as_of))
+    per = p.group_by("customer_id").agg(net_revenue().sum().alias("cumulative_spend"))
+    tier = nw.lit(ordered[-1][0])
+    for name, t in reversed(ordered[:-1]):  # the highest threshold reached wins
+        tier = nw.when(nw.col("cumulative_spend") >= t).then(nw.lit(name)).otherwise(tier)
+    return per.with_columns(tier=tier)
 
 
-def tier_migration(orders: ir.Table, before: TimeLike, after: TimeLike,
+def tier_migration(orders: nw.LazyFrame, before: TimeLike, after: TimeLike,
                    scheme: str | dict[str, float] = "classic") -> pd.DataFrame:
     """Customers by (tier at ``before``, tier at ``after``); ``none`` = no purchase yet."""
     thresholds = TIER_SCHEMES[scheme] if isinstance(scheme, str) else dict(scheme)
     names = [n for n, _ in sorted(thresholds.items(), key=lambda kv: kv[1])]
-    t0 = tiers(orders, before, thresholds).select("customer_id", before_tier="tier")
-    t1 = tiers(orders, after, thresholds).select("customer_id", after_tier="tier")
-    j = t1.left_join(t0, "customer_id")
-    j = j.mutate(before_tier=j.before_tier.fill_null("none"))
-    long = j.group_by(["before_tier", "after_tier"]).aggregate(n=j.count()).to_pandas()
+    t0 = tiers(orders, before, thresholds).select("customer_id",
+                                                  nw.col("tier").alias("before_tier"))
+    t1 = tiers(orders, after, thresholds).select("customer_id", nw.col("tier").alias("after_tier"))
+    j = t1.join(t0, on="customer_id", how="left")
+    j = j.with_columns(nw.col("before_tier").fill_null("none"))
+    long = collect(j.group_by("before_tier", "after_tier").agg(nw.len().alias("n")))
     wide = long.pivot_table(index="before_tier", columns="after_tier", values="n",
                             aggfunc="sum", fill_value=0)
     wide = wide.reindex(index=["none", *names], columns=names, fill_value=0).astype("int64")
@@ -118,7 +138,7 @@ def scheme_of(tier_names) -> str | None:
     return None
 
 
-def segment_counts(orders: ir.Table, groups: ir.Table, moments: dict[str, TimeLike], *,
+def segment_counts(orders: nw.LazyFrame, groups: nw.LazyFrame, moments: dict[str, TimeLike], *,
                    lookback_days: int = 365, bins: int = 5) -> pd.DataFrame:
     """Customers of ``groups`` (``customer_id, group``) by their :func:`rfm` segment at each
     date of ``moments`` (name -> date): columns ``moment, group, segment, customers``, in the
@@ -128,24 +148,24 @@ def segment_counts(orders: ir.Table, groups: ir.Table, moments: dict[str, TimeLi
     for moment, when in moments.items():
         s = rfm(orders, when, lookback_days=lookback_days, bins=bins).select(
             "customer_id", "segment")
-        j = groups.left_join(s, "customer_id")
-        j = j.mutate(segment=j.segment.fill_null(NO_SEGMENT))
-        counts = j.group_by(["group", "segment"]).aggregate(customers=j.count()).to_pandas()
+        j = groups.join(s, on="customer_id", how="left")
+        j = j.with_columns(nw.col("segment").fill_null(NO_SEGMENT))
+        counts = collect(j.group_by("group", "segment").agg(nw.len().alias("customers")))
         frames.append(counts.assign(moment=moment))
     out = pd.concat(frames, ignore_index=True)
     return out[["moment", "group", "segment", "customers"]].astype({"customers": "int64"})
 
 
-def tier_moves(orders: ir.Table, groups: ir.Table, before: TimeLike, after: TimeLike,
+def tier_moves(orders: nw.LazyFrame, groups: nw.LazyFrame, before: TimeLike, after: TimeLike,
                scheme: str | dict[str, float] = "classic") -> pd.DataFrame:
     """Customers of ``groups`` (``customer_id, group``) by (tier at ``before``, tier at
     ``after``) under ``scheme``: columns ``group, before_tier, after_tier, customers``, in the
     engine; :data:`NO_TIER` = no purchase before the date."""
-    t0 = tiers(orders, before, scheme).select("customer_id", before_tier="tier")
-    t1 = tiers(orders, after, scheme).select("customer_id", after_tier="tier")
-    j = groups.left_join(t0, "customer_id").select(groups, "before_tier")
-    j = j.left_join(t1, "customer_id").select(j, "after_tier")
-    j = j.mutate(before_tier=j.before_tier.fill_null(NO_TIER),
-                 after_tier=j.after_tier.fill_null(NO_TIER))
-    counts = j.group_by(["group", "before_tier", "after_tier"]).aggregate(customers=j.count())
-    return counts.to_pandas().astype({"customers": "int64"})
+    t0 = tiers(orders, before, scheme).select("customer_id", nw.col("tier").alias("before_tier"))
+    t1 = tiers(orders, after, scheme).select("customer_id", nw.col("tier").alias("after_tier"))
+    j = groups.join(t0, on="customer_id", how="left")
+    j = j.join(t1, on="customer_id", how="left")
+    j = j.with_columns(nw.col("before_tier").fill_null(NO_TIER),
+                       nw.col("after_tier").fill_null(NO_TIER))
+    counts = j.group_by("group", "before_tier", "after_tier").agg(nw.len().alias("customers"))
+    return collect(counts).astype({"customers": "int64"})

@@ -21,12 +21,12 @@ Estimates and intervals are inference: :mod:`crm_experiments.stats.rates` (share
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, in_window
+from crm_experiments.io.engine import collect
+from crm_experiments.metrics.orders import TimeLike, count_true, in_window
 
 DSR_DIMENSIONS = ("item", "service", "logistics")
 #: Every metric, in display order, with the kind of statistic it is built from.
@@ -36,52 +36,52 @@ METRICS = {"refund_rate": "share", "positive_rate": "share", "negative_rate": "s
 COLUMNS = ["group", "metric", "n", "k", "sum", "sumsq", "promoters", "detractors"]
 
 
-def satisfaction_sums(tables: dict[str, ir.Table], start: TimeLike, end: TimeLike, *,
-                      groups: ir.Table | None = None) -> pd.DataFrame:
+def satisfaction_sums(tables: dict[str, nw.LazyFrame], start: TimeLike, end: TimeLike, *,
+                      groups: nw.LazyFrame | None = None) -> pd.DataFrame:
     """Long table: one row per (metric, group), metrics in :data:`METRICS` order and groups
     sorted, with ``n`` and the statistics of the metric's kind (``k`` for a share; ``sum``,
     ``sumsq`` for a mean; ``promoters``, ``detractors`` for NPS; NaN where not used).
 
-    ``tables`` maps table names to Ibis tables (``orders`` required; ``reviews`` and
+    ``tables`` maps table names to lazy frames (``orders`` required; ``reviews`` and
     ``surveys`` used when present). ``groups`` (``customer_id, group``) restricts to those
     customers, per group; reviews without ``customer_id`` are attributed through their order.
     """
     parts: list[pd.DataFrame] = []
 
-    def grouped(t: ir.Table) -> ir.Table:
+    def grouped(t: nw.LazyFrame) -> nw.LazyFrame:
         if groups is None:
-            return t.mutate(group=ibis.literal("all"))
-        return t.join(groups.select("customer_id", "group"), "customer_id")
+            return t.with_columns(group=nw.lit("all"))
+        return t.join(groups.select("customer_id", "group"), on="customer_id")
 
     def add(frame: pd.DataFrame, metric: str, **columns: str) -> None:
         parts.append(pd.DataFrame({"group": frame.index, "metric": metric,
                                    **{k: frame[v].to_numpy() for k, v in columns.items()}}))
 
     o = tables["orders"]
-    paid = o.filter(o.paid_at.notnull() & in_window(o.created_at, start, end))
+    paid = o.filter(~nw.col("paid_at").is_null() & in_window("created_at", start, end))
     paid = grouped(paid)
-    f = paid.group_by("group").aggregate(
-        n=paid.count(), k=(paid.refund_amount.fill_null(0) > 0).cast("int64").sum()
-    ).to_pandas().set_index("group").sort_index()
+    f = collect(paid.group_by("group").agg(
+        nw.len().alias("n"), count_true(nw.col("refund_amount").fill_null(0) > 0).alias("k")
+    )).set_index("group").sort_index()
     add(f, "refund_rate", n="n", k="k")
 
     if "reviews" in tables:
         rv = tables["reviews"]
-        if "customer_id" not in rv.columns or groups is not None:
-            rv = rv.drop("customer_id") if "customer_id" in rv.columns else rv
-            rv = rv.join(o.select("order_id", "customer_id"), "order_id")
-        if "created_at" in rv.columns:
-            rv = rv.filter(in_window(rv.created_at, start, end))
+        columns = rv.collect_schema().names()
+        if "customer_id" not in columns or groups is not None:
+            rv = rv.drop("customer_id") if "customer_id" in columns else rv
+            rv = rv.join(o.select("order_id", "customer_id"), on="order_id")
+        if "created_at" in columns:
+            rv = rv.filter(in_window("created_at", start, end))
         rv = grouped(rv)
-        aggs = {"n": rv.count(),
-                "pos": (rv.polarity == "positive").cast("int64").sum(),
-                "neg": (rv.polarity == "negative").cast("int64").sum()}
+        polarity = nw.col("polarity")
+        aggs = [nw.len().alias("n"), count_true(polarity == "positive").alias("pos"),
+                count_true(polarity == "negative").alias("neg")]
         for dim in DSR_DIMENSIONS:
-            col = rv[f"dsr_{dim}"].cast("float64")
-            aggs[f"{dim}_n"] = col.count()
-            aggs[f"{dim}_s"] = col.sum()
-            aggs[f"{dim}_ss"] = (col * col).sum()
-        f = rv.group_by("group").aggregate(**aggs).to_pandas().set_index("group").fillna(0)
+            col = nw.col(f"dsr_{dim}").cast(nw.Float64)
+            aggs += [col.count().alias(f"{dim}_n"), col.sum().alias(f"{dim}_s"),
+                     (col * col).sum().alias(f"{dim}_ss")]
+        f = collect(rv.group_by("group").agg(*aggs)).set_index("group").fillna(0)
         f = f.sort_index()
         add(f, "positive_rate", n="n", k="pos")
         add(f, "negative_rate", n="n", k="neg")
@@ -90,19 +90,19 @@ def satisfaction_sums(tables: dict[str, ir.Table], start: TimeLike, end: TimeLik
 
     if "surveys" in tables:
         sv = tables["surveys"]
-        sv = grouped(sv.filter(in_window(sv.answered_at, start, end)))
-        score = sv.score.cast("float64")
-        scale = sv.scale if "scale" in sv.columns else ibis.literal("csat5")
+        sv = grouped(sv.filter(in_window("answered_at", start, end)))
+        score = nw.col("score").cast(nw.Float64)
+        scale = nw.col("scale") if "scale" in sv.collect_schema().names() else nw.lit("csat5")
         is_csat, is_nps = scale == "csat5", scale == "nps10"
-        f = sv.group_by("group").aggregate(
-            csat_n=is_csat.cast("int64").sum(),
-            csat_k=(is_csat & (score >= 4)).cast("int64").sum(),
-            csat_s=ibis.ifelse(is_csat, score, 0.0).sum(),
-            csat_ss=ibis.ifelse(is_csat, score * score, 0.0).sum(),
-            nps_n=is_nps.cast("int64").sum(),
-            pro=(is_nps & (score >= 9)).cast("int64").sum(),
-            det=(is_nps & (score <= 6)).cast("int64").sum(),
-        ).to_pandas().set_index("group").fillna(0).sort_index()
+        f = collect(sv.group_by("group").agg(
+            count_true(is_csat).alias("csat_n"),
+            count_true(is_csat & (score >= 4)).alias("csat_k"),
+            nw.when(is_csat).then(score).otherwise(nw.lit(0.0)).sum().alias("csat_s"),
+            nw.when(is_csat).then(score * score).otherwise(nw.lit(0.0)).sum().alias("csat_ss"),
+            count_true(is_nps).alias("nps_n"),
+            count_true(is_nps & (score >= 9)).alias("pro"),
+            count_true(is_nps & (score <= 6)).alias("det"),
+        )).set_index("group").fillna(0).sort_index()
         add(f, "csat", n="csat_n", k="csat_k")
         add(f, "csat_mean", n="csat_n", sum="csat_s", sumsq="csat_ss")
         add(f, "nps", n="nps_n", promoters="pro", detractors="det")

@@ -12,37 +12,43 @@ customers are counted, per group. Without it the whole shop is one group ``all``
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import pandas as pd
 
-from crm_experiments.metrics.orders import TimeLike, in_window, net_revenue, purchases
+from crm_experiments.io.engine import collect
+from crm_experiments.metrics.orders import (
+    TimeLike,
+    count_true,
+    in_window,
+    net_revenue,
+    purchases,
+)
 
 
-def stickiness(orders: ir.Table, start: TimeLike, end: TimeLike, *, retention_days: int,
-               as_of: TimeLike, groups: ir.Table | None = None) -> pd.DataFrame:
+def stickiness(orders: nw.LazyFrame, start: TimeLike, end: TimeLike, *, retention_days: int,
+               as_of: TimeLike, groups: nw.LazyFrame | None = None) -> pd.DataFrame:
     """One row per group: buyers, repeat_buyers, repeat_purchase_rate, revenue, arpu,
     retained, retention_rate, retention_days, retention_complete."""
     start, end, as_of = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(as_of)
     follow_end = end + pd.Timedelta(days=retention_days)
     complete = follow_end <= as_of
     p = purchases(orders)
-    pw = p.filter(in_window(p.created_at, start, end))
-    per = pw.group_by("customer_id").aggregate(n=pw.count(), rev=net_revenue(pw).sum())
-    later = p.filter(in_window(p.created_at, end, follow_end)).select("customer_id").distinct()
-    later = later.mutate(retained=ibis.literal(1))
-    per = per.left_join(later, "customer_id").select(
-        "customer_id", "n", "rev", retained=lambda t: t.retained.fill_null(0))
+    pw = p.filter(in_window("created_at", start, end))
+    per = pw.group_by("customer_id").agg(nw.len().alias("n"), net_revenue().sum().alias("rev"))
+    later = p.filter(in_window("created_at", end, follow_end)).select("customer_id").unique()
+    later = later.with_columns(retained=nw.lit(1, dtype=nw.Int64))
+    per = per.join(later, on="customer_id", how="left").select(
+        "customer_id", "n", "rev", nw.col("retained").fill_null(0))
     if groups is None:
-        per = per.mutate(group=ibis.literal("all"))
+        per = per.with_columns(group=nw.lit("all"))
     else:
-        per = per.join(groups.select("customer_id", "group"), "customer_id")
-    out = per.group_by("group").aggregate(
-        buyers=per.count(),
-        repeat_buyers=(per.n >= 2).cast("int64").sum(),
-        revenue=per.rev.sum(),
-        retained=per.retained.sum(),
-    ).to_pandas().set_index("group").sort_index()
+        per = per.join(groups.select("customer_id", "group"), on="customer_id")
+    out = collect(per.group_by("group").agg(
+        nw.len().alias("buyers"),
+        count_true(nw.col("n") >= 2).alias("repeat_buyers"),
+        nw.col("rev").sum().alias("revenue"),
+        nw.col("retained").sum().cast(nw.Int64).alias("retained"),
+    )).set_index("group").sort_index()
     out["repeat_purchase_rate"] = out["repeat_buyers"] / out["buyers"]
     out["arpu"] = out["revenue"] / out["buyers"]
     out["retention_rate"] = out["retained"] / out["buyers"] if complete else float("nan")

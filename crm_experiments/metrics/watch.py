@@ -23,49 +23,54 @@ from __future__ import annotations
 
 import datetime as dt
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from crm_experiments.io.engine import Engine, collect, engine_of
 from crm_experiments.metrics.orders import in_window, net_revenue, purchases
 
 COLUMNS = ("day", "arm", "n", "conv_sum", "rev_sum", "rev_sum_sq")
 CROSS_COLUMNS = ("arm", "day_j", "day_k", "rev_cross")
 
 
-def customer_day_revenue(orders: ir.Table, arms: ir.Table, start: pd.Timestamp,
-                         last_day: pd.Timestamp) -> ir.Table:
+def customer_day_revenue(orders: nw.LazyFrame, arms: nw.LazyFrame, start: pd.Timestamp,
+                         last_day: pd.Timestamp) -> nw.LazyFrame:
     """Net revenue ``rev`` per (assigned customer, ``arm``, day of purchase ``_day``) in
     ``[start, last_day + 1)``; ``arms``: ``customer_id``, ``arm`` (one row per customer).
     (Per customer, so not for pages: the simulations of ``bench/bench_sequential.py``.)"""
     p = purchases(orders)
-    p = p.filter(in_window(p.created_at, start, last_day + pd.Timedelta(days=1)))
-    p = p.mutate(_day=p.created_at.truncate("D"), _rev=net_revenue(p))
-    per_day = p.group_by("customer_id", "_day").aggregate(rev=p._rev.sum())
-    return per_day.join(arms, "customer_id")
+    p = p.filter(in_window("created_at", start, last_day + pd.Timedelta(days=1)))
+    p = p.with_columns(_day=nw.col("created_at").dt.truncate("1d"), _rev=net_revenue())
+    per_day = p.group_by("customer_id", "_day").agg(nw.col("_rev").sum().alias("rev"))
+    return per_day.join(arms, on="customer_id", how="inner")
 
 
-def daily_arm_moments(orders: ir.Table, assignments: ir.Table, start: dt.date | pd.Timestamp,
-                      last_day: dt.date | pd.Timestamp) -> pd.DataFrame:
+def daily_arm_moments(orders: nw.LazyFrame, assignments: nw.LazyFrame,
+                      start: dt.date | pd.Timestamp, last_day: dt.date | pd.Timestamp, *,
+                      engine: Engine | None = None) -> pd.DataFrame:
     """One row per (day, arm), days ``start .. last_day`` inclusive (module docstring).
 
-    ``assignments``: the campaign's rows only (``customer_id``, ``arm``).
+    ``assignments``: the campaign's rows only (``customer_id``, ``arm``); ``engine``: the
+    engine of ``orders`` (the days to look at are a small table put next to them; default:
+    :func:`~crm_experiments.io.engine.engine_of` ``orders``).
     """
     start, last_day = pd.Timestamp(start).normalize(), pd.Timestamp(last_day).normalize()
     days = pd.date_range(start, last_day, freq="D")
-    arms = assignments.select("customer_id", "arm").distinct()
-    sizes = arms.group_by("arm").aggregate(n=arms.count()).to_pandas()
+    arms = assignments.select("customer_id", "arm").unique()
+    sizes = collect(arms.group_by("arm").agg(nw.len().alias("n")))
     if days.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     per_day = customer_day_revenue(orders, arms, start, last_day)
-    looks = ibis.memtable(pd.DataFrame({"day": days.to_pydatetime()}))
-    cum = per_day.cross_join(looks).filter(lambda t: t._day <= t.day)
-    cum = cum.group_by("day", "arm", "customer_id").aggregate(y=cum.rev.sum())
-    agg = cum.group_by("day", "arm").aggregate(
-        conv_sum=cum.count(), rev_sum=cum.y.sum(), rev_sum_sq=(cum.y * cum.y).sum()).to_pandas()
+    engine = engine or engine_of(orders)
+    looks = engine.from_pandas(pd.DataFrame({"day": days.astype("datetime64[us]")}))
+    cum = per_day.join(looks, how="cross").filter(nw.col("_day") <= nw.col("day"))
+    cum = cum.group_by("day", "arm", "customer_id").agg(nw.col("rev").sum().alias("y"))
+    y = nw.col("y")
+    agg = collect(cum.group_by("day", "arm").agg(
+        nw.len().alias("conv_sum"), y.sum().alias("rev_sum"), (y * y).sum().alias("rev_sum_sq")))
     grid = pd.MultiIndex.from_product([days, sizes["arm"].astype(str)], names=["day", "arm"])
-    agg["day"] = pd.to_datetime(agg["day"]).dt.normalize()
+    agg["day"] = pd.to_datetime(agg["day"]).dt.normalize().astype(days.dtype)
     agg["arm"] = agg["arm"].astype(str)
     out = agg.set_index(["day", "arm"]).reindex(grid).reset_index()
     out = out.merge(sizes.assign(arm=sizes["arm"].astype(str)), on="arm", how="left")
@@ -75,7 +80,8 @@ def daily_arm_moments(orders: ir.Table, assignments: ir.Table, start: dt.date | 
     return out[list(COLUMNS)].sort_values(["day", "arm"], kind="stable").reset_index(drop=True)
 
 
-def daily_cross_sums(orders: ir.Table, assignments: ir.Table, start: dt.date | pd.Timestamp,
+def daily_cross_sums(orders: nw.LazyFrame, assignments: nw.LazyFrame,
+                     start: dt.date | pd.Timestamp,
                      last_day: dt.date | pd.Timestamp) -> pd.DataFrame:
     """One row per (arm, ``day_j <= day_k``) of ``start .. last_day``: ``rev_cross`` =
     ``Σ_i y_ij y_ik`` over the arm's assigned customers (module docstring).
@@ -86,15 +92,15 @@ def daily_cross_sums(orders: ir.Table, assignments: ir.Table, start: dt.date | p
     """
     start, last_day = pd.Timestamp(start).normalize(), pd.Timestamp(last_day).normalize()
     days = pd.date_range(start, last_day, freq="D")
-    arms = assignments.select("customer_id", "arm").distinct()
-    names = sorted(arms.select("arm").distinct().to_pandas()["arm"].astype(str))
+    arms = assignments.select("customer_id", "arm").unique()
+    names = sorted(collect(arms.select("arm").unique())["arm"].astype(str))
     if days.empty:
         return pd.DataFrame(columns=list(CROSS_COLUMNS))
     a = customer_day_revenue(orders, arms, start, last_day)
-    b = a.select(customer_id=a.customer_id, _day2=a._day, rev2=a.rev)
-    pairs = a.join(b, "customer_id")
-    agg = (pairs.group_by("arm", "_day", "_day2")
-           .aggregate(s=(pairs.rev * pairs.rev2).sum()).to_pandas())
+    b = a.select("customer_id", nw.col("_day").alias("_day2"), nw.col("rev").alias("rev2"))
+    pairs = a.join(b, on="customer_id", how="inner")
+    agg = collect(pairs.group_by("arm", "_day", "_day2")
+                  .agg((nw.col("rev") * nw.col("rev2")).sum().alias("s")))
     agg["arm"] = agg["arm"].astype(str)
     pos = {d: i for i, d in enumerate(days)}
     rows = []

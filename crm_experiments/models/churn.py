@@ -34,8 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import ibis
-import ibis.expr.types as ir
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
@@ -45,6 +44,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from crm_experiments.errors import CrmError
+from crm_experiments.io.engine import Engine, collect, engine_of
 from crm_experiments.metrics.orders import is_purchase, ts
 from crm_experiments.models.btyd import (
     MAX_FIT_CUSTOMERS,
@@ -118,13 +118,13 @@ def _signed_log1p(x):
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def _feature_matrix(orders: ir.Table, at: pd.Timestamp, interactions) -> pd.DataFrame:
+def _feature_matrix(orders: nw.LazyFrame, at: pd.Timestamp, interactions) -> pd.DataFrame:
     b = behaviour_features(orders, at, interactions=interactions)
     r = rfm_features(orders, at, unit="day")[["frequency", "recency", "T", "monetary_value"]]
     return b.join(r, how="inner")
 
 
-def _labels(orders: ir.Table, index: pd.Index, start: pd.Timestamp, days: int) -> np.ndarray:
+def _labels(orders: nw.LazyFrame, index: pd.Index, start: pd.Timestamp, days: int) -> np.ndarray:
     bought = future_purchase_flag(orders, start, start + pd.Timedelta(days=days))
     return (~index.isin(bought)).astype(int)
 
@@ -181,25 +181,30 @@ def _score(orders, cutoff, churn_days, *, model_kind, unit, interactions, seed,
     return y_test, scores, feats, pm, clf, cols, model_error
 
 
-def _purchasers_before(orders: ir.Table, cutoff: pd.Timestamp) -> pd.Index:
-    """Customers with a purchase before ``cutoff`` (ids as text)."""
-    p = orders.filter(is_purchase(orders) & (orders.created_at < ts(cutoff)))
-    ids = p.select("customer_id").distinct().to_pandas()["customer_id"].astype(str)
-    return pd.Index(ids)
+def _purchasers_before(orders: nw.LazyFrame, cutoff: pd.Timestamp) -> pd.Index:
+    """Customers with a purchase before ``cutoff`` (ids as text, sorted: the sample drawn from
+    them must not depend on the order in which an engine returns distinct rows)."""
+    p = orders.filter(is_purchase() & (nw.col("created_at") < ts(cutoff)))
+    ids = pd.Index(collect(p.select("customer_id").unique().sort("customer_id"))["customer_id"]
+                   .astype(str))
+    return ids if ids.is_monotonic_increasing else ids.sort_values()
 
 
-def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
+def compare_churn_scorers(orders: nw.LazyFrame, cutoff, churn_days: int = 30, *,
                           model_kind: str = "bg_nbd", unit: str = "week",
-                          interactions: ir.Table | None = None, seed: int = 0,
+                          interactions: nw.LazyFrame | None = None, seed: int = 0,
                           purchase_model: PurchaseModel | None = None,
                           max_customers: int | None = MAX_CHURN_CUSTOMERS,
-                          population: pd.Index | None = None) -> ChurnComparison:
+                          population: pd.Index | None = None,
+                          engine: Engine | None = None) -> ChurnComparison:
     """Score churn three ways at ``cutoff`` and compare them (see module docstring).
 
     ``purchase_model`` may be given already fitted on features at ``cutoff``; otherwise a
     ``model_kind`` model is fitted here. With more than ``max_customers`` customers with a
     purchase before ``cutoff``, everything runs on a random sample of them (``seed``);
     ``population`` may give those customers' ids when the caller knows them (saves a query).
+    ``engine`` is the engine of ``orders`` (``shop.con``; found from ``orders`` when not
+    given): the sample's ids are put next to the orders there.
     """
     cutoff = pd.Timestamp(cutoff).normalize()
     if churn_days < 1:
@@ -219,11 +224,12 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
         # same sample in any row order and on any engine
         pick = sample_positions(pd.Index(population), max_customers, seed)
         ids = np.sort(np.asarray(population, dtype=object)[pick])
-        keep = ibis.memtable(pd.DataFrame({"customer_id": ids.astype(str)}))
-        orders = orders.semi_join(keep, "customer_id").cache()
+        engine = engine or engine_of(orders)
+        keep = engine.from_pandas(pd.DataFrame({"customer_id": ids.astype(str)}))
+        orders = engine.cache(orders.join(keep, on="customer_id", how="semi"))
         cached.append(orders)
         if interactions is not None:
-            interactions = interactions.semi_join(keep, "customer_id").cache()
+            interactions = engine.cache(interactions.join(keep, on="customer_id", how="semi"))
             cached.append(interactions)
     try:
         with one_blas_thread():
@@ -231,7 +237,7 @@ def compare_churn_scorers(orders: ir.Table, cutoff, churn_days: int = 30, *,
                             interactions=interactions, seed=seed, purchase_model=purchase_model)
     finally:
         for t in cached:
-            t.release()
+            engine.release(t)
     y_test, scores, feats, pm, clf, cols, model_error = scored
     n_population = len(y_test) if n_population is None else n_population
     rows, rel = [], []

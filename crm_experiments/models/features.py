@@ -23,54 +23,42 @@ Only customers with a purchase before ``calibration_end`` have features (the mod
 a first purchase). A purchase is a paid, not fully refunded order
 (:func:`crm_experiments.metrics.orders.is_purchase`); money is net revenue.
 
-Speed: every function is engine-agnostic Ibis without window functions (one aggregation per
-customer and date, one per customer); the frames come back through Arrow already ordered by
-the engine. On DuckDB the value of a customer's first day uses DuckDB's ``arg_min`` (see
-:data:`FAST_PATHS`); elsewhere Ibis' ``argmin`` (PySpark: ``min_by``).
+Speed: every function is engine-agnostic Narwhals without window functions (one aggregation
+per customer and date, one per customer); the frames come back through Arrow already ordered by
+the engine. The value of a customer's first day is the minimum of the struct (date, value)
+(:func:`_value_at_first_date`), the same expression on DuckDB and Spark.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import ibis
-import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from crm_experiments.errors import CrmError
-from crm_experiments.metrics.orders import TimeLike, is_purchase, net_revenue, ts
+from crm_experiments.io.engine import collect, scalar
+from crm_experiments.metrics.orders import TimeLike, count_true, is_purchase, net_revenue, ts
 
 Unit = Literal["day", "week"]
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0}
-_EPOCH = ibis.date("1970-01-01")
-
-#: Use backend-specific fast paths where there is one (DuckDB: its ``arg_min`` aggregate).
-#: The generic Ibis expressions give the same results; tests switch this off to check them.
-FAST_PATHS = True
 
 
-@ibis.udf.agg.builtin(name="arg_min")
-def _duckdb_arg_min(arg: dt.float64, key: dt.date) -> dt.float64:  # pragma: no cover - stub
-    """DuckDB's ``arg_min``: Ibis' generic ``argmin`` compiles to an ordered ``first(... ORDER
-    BY ...)`` there, which sorts every group and is several times slower."""
+def _date(value: TimeLike) -> nw.Expr:
+    """A date literal (the calendar day of ``value``)."""
+    return nw.lit(pd.Timestamp(value).date(), dtype=nw.Date)
 
 
-def _fast_duckdb(expr: ir.Expr) -> bool:
-    if not FAST_PATHS:
-        return False
-    try:
-        return ibis.get_backend(expr).name == "duckdb"
-    except Exception:  # noqa: BLE001 - no backend to ask: the generic path is always right
-        return False
-
-
-def _value_at_first_date(d: ir.Table, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:
-    """``value`` of the row with the smallest ``date`` (per group; dates are unique there)."""
-    if _fast_duckdb(d):
-        return _duckdb_arg_min(d.value, d.date, where=where)
-    return d.value.argmin(d.date, where=where)
+def _value_at_first_date(cond: nw.Expr | None = None) -> nw.Expr:
+    """``value`` of the row with the smallest ``date`` (per group; dates are unique there), among
+    the rows where ``cond`` holds: the minimum of the struct (date, value), which orders by the
+    date first. One pass, no sort, the same on every engine (DuckDB's ``arg_min``, which the
+    Ibis version used there, has no Narwhals spelling)."""
+    pair = nw.struct("date", "value")
+    if cond is not None:
+        pair = nw.when(cond).then(pair)
+    return pair.min().struct.field("value")
 
 
 def unit_days(unit: str) -> float:
@@ -85,37 +73,51 @@ def _day_number(t: pd.Timestamp) -> int:
     return int((pd.Timestamp(t).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
-def _days_since_epoch(date: ir.DateValue) -> ir.IntegerValue:
-    return date.delta(_EPOCH, unit="day")
+def _leap_days_before(year: nw.Expr) -> nw.Expr:
+    """Leap days from year 1 to the end of ``year - 1`` (proleptic Gregorian)."""
+    y = year - 1
+    return y // 4 - y // 100 + y // 400
 
 
-def _purchase_dates(orders: ir.Table, end: TimeLike, start: TimeLike | None = None) -> ir.Table:
+def _days_since_epoch(date: str) -> nw.Expr:
+    """Days from 1970-01-01 to the date column ``date`` (int64), from its year and day of the
+    year in integer arithmetic: neither DuckDB nor Spark has a Narwhals spelling of date
+    differences, and these run on the aggregated rows only."""
+    year = nw.col(date).dt.year().cast(nw.Int64)
+    epoch_leaps = 1969 // 4 - 1969 // 100 + 1969 // 400
+    return (365 * (year - 1970) + _leap_days_before(year) - epoch_leaps
+            + nw.col(date).dt.ordinal_day().cast(nw.Int64) - 1).cast(nw.Int64)
+
+
+def _purchase_dates(orders: nw.LazyFrame, end: TimeLike,
+                    start: TimeLike | None = None) -> nw.LazyFrame:
     """One row per customer and purchase day in ``[start, end)``: ``customer_id``, ``date`` (the
     calendar date) and ``value`` (summed net revenue). Grouping on the date (not the day number)
     keeps the per-order work to one cast; day numbers are computed on the (fewer) results."""
-    cond = is_purchase(orders) & (orders.created_at < ts(end))
+    cond = is_purchase() & (nw.col("created_at") < ts(end))
     if start is not None:
-        cond = cond & (orders.created_at >= ts(start))
-    p = orders.filter(cond)
-    p = p.select("customer_id", date=p.created_at.date(), _v=net_revenue(p))
-    return p.group_by(["customer_id", "date"]).aggregate(value=p._v.sum())
+        cond = cond & (nw.col("created_at") >= ts(start))
+    p = orders.filter(cond).select(
+        "customer_id", date=nw.col("created_at").dt.date(), _v=net_revenue())
+    return p.group_by("customer_id", "date").agg(value=nw.col("_v").sum())
 
 
-def purchase_days(orders: ir.Table, end: TimeLike, start: TimeLike | None = None) -> ir.Table:
+def purchase_days(orders: nw.LazyFrame, end: TimeLike,
+                  start: TimeLike | None = None) -> nw.LazyFrame:
     """One row per customer and purchase day before ``end`` (and from ``start``):
     ``customer_id``, ``day`` (days since 1970-01-01, int) and ``value`` (summed net revenue)."""
     d = _purchase_dates(orders, end, start)
-    return d.select("customer_id", day=_days_since_epoch(d.date), value=d.value)
+    return d.select("customer_id", day=_days_since_epoch("date"), value=nw.col("value"))
 
 
-def rfm_expr(orders: ir.Table, calibration_end: TimeLike,
-             observation_end: TimeLike | None = None) -> ir.Table:
-    """The feature table as an Ibis expression, times in days (see the module docstring).
+def rfm_expr(orders: nw.LazyFrame, calibration_end: TimeLike,
+             observation_end: TimeLike | None = None) -> nw.LazyFrame:
+    """The feature table as a lazy frame, times in days (see the module docstring).
 
     Two aggregations and no window: purchase days per (customer, date), then per customer
     the number of purchase days, the first and last date, the total value and the value of
     the first date; the repeat value is the total minus the first date's value. With
-    ``observation_end`` the holdout is counted in the same two aggregations (filtered
+    ``observation_end`` the holdout is counted in the same two aggregations (conditional
     aggregates), without a join.
     """
     cal_end = pd.Timestamp(calibration_end)
@@ -129,57 +131,64 @@ def rfm_expr(orders: ir.Table, calibration_end: TimeLike,
             raise CrmError("observation_end must be a date after calibration_end "
                            f"{cal_end.date()}, got {obs_end}")
     d = _purchase_dates(orders, cal_end if obs_end is None else obs_end)
-    cal = None if obs_end is None else d.date < ibis.date(cal_end.date())
+    cal = None if obs_end is None else nw.col("date") < _date(cal_end)
+
+    def where(col: str, cond: nw.Expr | None = cal) -> nw.Expr:
+        return nw.col(col) if cond is None else nw.when(cond).then(nw.col(col))
+
     aggs = {
-        "n_days": d.count(where=cal), "first": d.date.min(where=cal),
-        "last": d.date.max(where=cal), "total": d.value.sum(where=cal),
-        "first_value": _value_at_first_date(d, where=cal),
+        "n_days": nw.len() if cal is None else count_true(cal),
+        "first": where("date").min(), "last": where("date").max(),
+        "total": where("value").sum(), "first_value": _value_at_first_date(cal),
     }
     if cal is not None:
-        aggs.update(n_holdout=d.count(where=~cal), holdout_sum=d.value.sum(where=~cal))
-    f = d.group_by("customer_id").aggregate(**aggs)
+        aggs.update(n_holdout=count_true(~cal), holdout_sum=where("value", ~cal).sum())
+    f = d.group_by("customer_id").agg(**aggs)
     if cal is not None:  # customers who only bought in the holdout have no features
-        f = f.filter(f.n_days > 0)
-    first_day = _days_since_epoch(f["first"])
+        f = f.filter(nw.col("n_days") > 0)
+    n_days = nw.col("n_days")
     cols = {
-        "frequency": (f.n_days - 1).cast("int64"),
-        "recency": f["last"].delta(f["first"], unit="day").cast("float64"),
-        "T": (ibis.literal(last_day) - first_day).cast("float64"),
-        "monetary_value": ibis.cases(
-            (f.n_days > 1, (f.total - f.first_value) / (f.n_days - 1)), else_=0.0),
-        "first_purchase_day": first_day.cast("int64"),
+        "frequency": (n_days - 1).cast(nw.Int64),
+        "recency": (nw.col("_last_day") - nw.col("_first_day")).cast(nw.Float64),
+        "T": (nw.lit(last_day) - nw.col("_first_day")).cast(nw.Float64),
+        "monetary_value": nw.when(n_days > 1).then(
+            (nw.col("total") - nw.col("first_value")) / (n_days - 1)).otherwise(nw.lit(0.0)),
+        "first_purchase_day": nw.col("_first_day").cast(nw.Int64),
     }
     if obs_end is not None:
+        n_holdout = nw.col("n_holdout")
         cols.update(
-            frequency_holdout=f.n_holdout.cast("int64"),
-            monetary_value_holdout=ibis.cases(
-                (f.n_holdout > 0, f.holdout_sum / f.n_holdout), else_=0.0),
-            duration_holdout=ibis.literal(float((obs_end - cal_end).days)),
+            frequency_holdout=n_holdout.cast(nw.Int64),
+            monetary_value_holdout=nw.when(n_holdout > 0).then(
+                nw.col("holdout_sum") / n_holdout).otherwise(nw.lit(0.0)),
+            duration_holdout=nw.lit(float((obs_end - cal_end).days)),
         )
+    f = f.with_columns(_first_day=_days_since_epoch("first"), _last_day=_days_since_epoch("last"))
     return f.select("customer_id", **cols)
 
 
-def _customer_frame(expr: ir.Table) -> pd.DataFrame:
-    """Execute ``expr`` into a pandas frame indexed by ``customer_id`` as str, sorted.
+def _customer_frame(frame: nw.LazyFrame) -> pd.DataFrame:
+    """Collect ``frame`` into a pandas frame indexed by ``customer_id`` as str, sorted.
 
     String ids are ordered by the engine and come through Arrow (no Python objects, no sort
     in pandas); pandas only checks the order (and sorts if the engine's differs). Other id
     types are converted to str and sorted in pandas (their order as strings differs)."""
-    if expr.customer_id.type().is_string():
-        df = expr.order_by("customer_id").to_pyarrow().to_pandas()
+    if frame.collect_schema()["customer_id"] == nw.String:
+        df = collect(frame.sort("customer_id"))
         if df["customer_id"].dtype != "str":
             df["customer_id"] = df["customer_id"].astype(str)
         df = df.set_index("customer_id")
         if not df.index.is_monotonic_increasing:
             df = df.sort_index()
         return df
-    df = expr.to_pandas()
+    df = collect(frame)
     df["customer_id"] = df["customer_id"].astype(str)
     return df.set_index("customer_id").sort_index()
 
 
-def rfm_features(orders: ir.Table, calibration_end: TimeLike,
-                 observation_end: TimeLike | None = None, *, unit: Unit = "day") -> pd.DataFrame:
+def rfm_features(orders: nw.LazyFrame, calibration_end: TimeLike,
+                 observation_end: TimeLike | None = None, *,
+                 unit: Unit = "day") -> pd.DataFrame:
     """Per-customer BTYD features as a pandas frame indexed by ``customer_id`` (sorted).
 
     Columns: ``frequency`` (int), ``recency``, ``T``, ``monetary_value``,
@@ -207,23 +216,23 @@ def rfm_features(orders: ir.Table, calibration_end: TimeLike,
     return df
 
 
-def repeat_purchases_by_day(orders: ir.Table, start: TimeLike, end: TimeLike,
+def repeat_purchases_by_day(orders: nw.LazyFrame, start: TimeLike, end: TimeLike,
                             cohort_end: TimeLike) -> pd.Series:
     """Repeat purchase days per calendar day in ``[start, end)`` of the customers whose first
     purchase is before ``cohort_end`` (the tracking curve's 'actual'); index = day number."""
     d = _purchase_dates(orders, end)
-    first = d.group_by("customer_id").aggregate(first=d.date.min())
-    first = first.filter(first["first"] < ibis.date(pd.Timestamp(cohort_end).date()))
-    j = d.inner_join(first, "customer_id")
-    j = j.filter((j.date > j["first"]) & (j.date >= ibis.date(pd.Timestamp(start).date())))
-    s = j.group_by("date").aggregate(n=j.count())
-    s = s.select(day=_days_since_epoch(s.date), n=s.n).to_pandas()
+    first = d.group_by("customer_id").agg(_first=nw.col("date").min())
+    first = first.filter(nw.col("_first") < _date(cohort_end))
+    j = d.join(first, on="customer_id", how="inner")
+    j = j.filter((nw.col("date") > nw.col("_first")) & (nw.col("date") >= _date(start)))
+    s = j.group_by("date").agg(n=nw.len())
+    s = collect(s.select(day=_days_since_epoch("date"), n=nw.col("n")))
     days = np.arange(_day_number(start), _day_number(end))
     return s.set_index("day")["n"].reindex(days, fill_value=0).astype("int64")
 
 
-def behaviour_features(orders: ir.Table, as_of: TimeLike, *,
-                       interactions: ir.Table | None = None) -> pd.DataFrame:
+def behaviour_features(orders: nw.LazyFrame, as_of: TimeLike, *,
+                       interactions: nw.LazyFrame | None = None) -> pd.DataFrame:
     """Features of the churn classifier at ``as_of`` (exclusive), per customer with a purchase:
     RFM (days since last/first purchase, purchase days, net revenue, average order value) and
     behaviour (purchases and revenue in the last 30/90 days, discount share, refunded orders,
@@ -237,35 +246,38 @@ def behaviour_features(orders: ir.Table, as_of: TimeLike, *,
     day_end = _day_number(pd.Timestamp(as_of))
     midnight = pd.Timestamp(as_of).normalize()
     since30, since90 = (ts(midnight - pd.Timedelta(days=n)) for n in (30, 90))
-    o = orders.filter(orders.created_at < end)
-    buy = is_purchase(o)
-    o = o.select(
-        "customer_id", "created_at", _buy=buy,
-        _rev=ibis.cases((buy, net_revenue(o)), else_=0.0),
-        _disc=ibis.cases((buy, o.discount.fill_null(0).cast("float64")), else_=0.0),
-        _refunded=(o.refund_amount.fill_null(0) > 0).cast("int64"),
-        _unpaid=o.paid_at.isnull().cast("int64"),
+    created = nw.col("created_at")
+    buy = nw.col("_buy")
+    o = orders.filter(created < end).with_columns(_buy=is_purchase()).select(
+        "customer_id", "created_at", "_buy",
+        _rev=nw.when(buy).then(net_revenue()).otherwise(nw.lit(0.0)),
+        _disc=nw.when(buy).then(
+            nw.col("discount").fill_null(0).cast(nw.Float64)).otherwise(nw.lit(0.0)),
+        _refunded=(nw.col("refund_amount").fill_null(0) > 0),
+        _unpaid=nw.col("paid_at").is_null(),
     )
-    money = o.group_by("customer_id").aggregate(
-        purchases=o._buy.cast("int64").sum(), revenue=o._rev.sum(), discount=o._disc.sum(),
-        refunded_orders=o._refunded.sum(), unpaid_orders=o._unpaid.sum(),
-        purchases_30d=(o._buy & (o.created_at >= since30)).cast("int64").sum(),
-        purchases_90d=(o._buy & (o.created_at >= since90)).cast("int64").sum(),
-        revenue_90d=ibis.cases((o.created_at >= since90, o._rev), else_=0.0).sum(),
+    money = o.group_by("customer_id").agg(
+        purchases=count_true(buy), revenue=nw.col("_rev").sum(), discount=nw.col("_disc").sum(),
+        refunded_orders=count_true(nw.col("_refunded")),
+        unpaid_orders=count_true(nw.col("_unpaid")),
+        purchases_30d=count_true(buy & (created >= since30)),
+        purchases_90d=count_true(buy & (created >= since90)),
+        revenue_90d=nw.when(created >= since90).then(nw.col("_rev")).otherwise(
+            nw.lit(0.0)).sum(),
     )
-    money = money.filter(money.purchases > 0)
+    money = money.filter(nw.col("purchases") > 0)
     d = _purchase_dates(orders, as_of)
-    days = d.group_by("customer_id").aggregate(
-        first_date=d.date.min(), last_date=d.date.max(), purchase_days=d.count())
-    j = money.inner_join(days, "customer_id")
+    days = d.group_by("customer_id").agg(
+        first_date=nw.col("date").min(), last_date=nw.col("date").max(), purchase_days=nw.len())
+    j = money.join(days, on="customer_id", how="inner")
     f = j.select(
-        *[j[c] for c in money.columns], purchase_days=j.purchase_days,
-        first_day=_days_since_epoch(j.first_date), last_day=_days_since_epoch(j.last_date))
+        *money.collect_schema().names(), "purchase_days",
+        first_day=_days_since_epoch("first_date"), last_day=_days_since_epoch("last_date"))
     if interactions is not None:
         since = ts(pd.Timestamp(as_of) - pd.Timedelta(days=30))
-        i = interactions.filter((interactions.at < end) & (interactions.at >= since))
-        i = i.group_by("customer_id").aggregate(interactions_30d=i.count())
-        f = f.left_join(i, "customer_id").select(f, i.interactions_30d)
+        i = interactions.filter((nw.col("at") < end) & (nw.col("at") >= since))
+        i = i.group_by("customer_id").agg(interactions_30d=nw.len())
+        f = f.join(i, on="customer_id", how="left")
     df = _customer_frame(f)
     out = pd.DataFrame(index=df.index)
     out["days_since_last"] = (day_end - df["last_day"]).astype("float64")
@@ -286,17 +298,17 @@ def behaviour_features(orders: ir.Table, as_of: TimeLike, *,
     return out
 
 
-def future_purchase_flag(orders: ir.Table, start: TimeLike, end: TimeLike) -> pd.Index:
+def future_purchase_flag(orders: nw.LazyFrame, start: TimeLike, end: TimeLike) -> pd.Index:
     """Customers with a purchase in ``[start, end)`` (an index of customer ids)."""
-    p = orders.filter(is_purchase(orders) & (orders.created_at >= ts(start))
-                      & (orders.created_at < ts(end)))
-    ids = p.select("customer_id").distinct().to_pandas()["customer_id"].astype(str)
+    created = nw.col("created_at")
+    p = orders.filter(is_purchase() & (created >= ts(start)) & (created < ts(end)))
+    ids = collect(p.select("customer_id").unique())["customer_id"].astype(str)
     return pd.Index(ids)
 
 
-def data_end(orders: ir.Table) -> pd.Timestamp:
+def data_end(orders: nw.LazyFrame) -> pd.Timestamp:
     """Exclusive end of the order data: midnight after the day of the last order."""
-    last = orders.created_at.max().to_pandas()
+    last = scalar(orders.select(nw.col("created_at").max()))
     if last is None or pd.isna(last):
         raise CrmError("the orders table is empty")
     return pd.Timestamp(last).normalize() + pd.Timedelta(days=1)

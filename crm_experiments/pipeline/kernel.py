@@ -2,7 +2,7 @@
 
 Papermill executes every notebook; by default it starts a fresh kernel per notebook, and each
 kernel pays its start (~0.5 s) and the imports of the package's analysis stack (pandas,
-statsmodels, scipy, scikit-learn, matplotlib, ibis, duckdb: ~3 s of CPU) before its first cell.
+statsmodels, scipy, scikit-learn, matplotlib, narwhals, duckdb: ~3 s of CPU) before its first cell.
 A :class:`NotebookKernel` is started once, as early as the command can (its imports then run
 on the second core while the command checks the data and opens MLflow), and each notebook is
 executed in it by Papermill with a given kernel manager (``km``, passed to nbclient's

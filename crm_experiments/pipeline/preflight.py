@@ -31,14 +31,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ibis
+import narwhals as nw
 import pandas as pd
 import yaml
-from ibis import _
 
 from crm_experiments.errors import CrmError, Finding
 from crm_experiments.io import engine
 from crm_experiments.io.cache import cache_key, write_shop_cache
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.schema import TABLES
 from crm_experiments.io.staging import (
     StagedTable,
@@ -48,6 +48,7 @@ from crm_experiments.io.staging import (
     stage_directory,
 )
 from crm_experiments.io.validate import validate_tables
+from crm_experiments.metrics.orders import ts
 from crm_experiments.params import CampaignParams, load_params
 
 #: Segment columns the per-customer campaign table computes itself (not from a data table).
@@ -246,12 +247,12 @@ def _assignment_checks(out: Preflight, path: Path, params: CampaignParams,
     if not {"campaign_id", "arm"} <= a.present:
         return  # missing_column errors already name it
     t = a.table
-    counts = (t.filter(t.campaign_id == params.campaign_id).group_by("arm")
-              .aggregate(n=_.count()).execute())
-    per_arm = {str(r.arm): int(r.n) for r in counts.itertuples() if r.arm is not None}
+    counts = collect(t.filter(nw.col("campaign_id") == params.campaign_id).group_by("arm")
+                     .agg(n=nw.len()))
+    per_arm = {str(r.arm): int(r.n) for r in counts.itertuples() if not pd.isna(r.arm)}
     if not per_arm:
-        others = (t.group_by("campaign_id").aggregate(n=_.count())
-                  .order_by(ibis.desc("n")).limit(5).execute())
+        others = collect(t.group_by("campaign_id").agg(n=nw.len())
+                         .sort("n", descending=True).head(5))
         seen = ", ".join(f"'{r.campaign_id}' ({int(r.n):,} rows)" for r in others.itertuples())
         out.errors.append(Check(
             file=a.file, column="campaign_id", rule="campaign_not_assigned",
@@ -290,7 +291,7 @@ def _segment_checks(out: Preflight, params: CampaignParams,
 
 
 def _horizon_checks(out: Preflight, params: CampaignParams, orders: StagedTable) -> None:
-    value = orders.table.created_at.max().execute()
+    value = scalar(orders.table.select(nw.col("created_at").max()))
     data_end = None if value is None or pd.isna(value) else pd.Timestamp(value)
     for h in out.horizons:
         last_day = params.window_end(h) - pd.Timedelta(days=1)
@@ -305,6 +306,14 @@ def _horizon_checks(out: Preflight, params: CampaignParams, orders: StagedTable)
                     f"{last_day.date()}"))
 
 
+def _rows(frame: nw.LazyFrame) -> int:
+    return int(scalar(frame.select(nw.len())))
+
+
+def _non_null(frame: nw.LazyFrame, column: str) -> int:
+    return int(scalar(frame.select(nw.col(column).count())))
+
+
 def _skip(out: Preflight, file: str, rule: str, message: str, *, column: str | None = None,
           parameter: str | None = None, horizon: int | None = None) -> None:
     out.skips.append(Check(file=file, rule=rule, message=message, column=column,
@@ -316,7 +325,7 @@ def _cost_skips(out: Preflight, params: CampaignParams, orders: StagedTable | No
     the data nor the params record: the report says 'no cost recorded' there."""
     if params.type in ("shop_discount", "member_day") and orders is not None:
         t = orders.table
-        if "discount" not in orders.present or int(t.discount.notnull().sum().execute()) == 0:
+        if "discount" not in orders.present or _non_null(t, "discount") == 0:
             _skip(out, orders.file, "skip_cost", column="discount",
                   parameter="campaign_type",
                   message=f"campaign_type {params.type}: no order records a discount, so the "
@@ -344,7 +353,7 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
               "rates and no payment-reminder recovery")
     elif "campaign_id" in contacts.present:
         t = contacts.table
-        if int(t.filter(t.campaign_id == params.campaign_id).count().execute()) == 0:
+        if _rows(t.filter(nw.col("campaign_id") == params.campaign_id)) == 0:
             _skip(out, contacts.file, "skip_contacts", column="campaign_id",
                   parameter="campaign_id",
                   message=f"no contact of campaign '{params.campaign_id}': its message costs "
@@ -358,8 +367,7 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
               "province, tenure) for the CLV/churn and uplift models")
     else:
         customers = staged["customers"]
-        if "tier" not in customers.present or int(
-                customers.table.tier.notnull().sum().execute()) == 0:
+        if "tier" not in customers.present or _non_null(customers.table, "tier") == 0:
             _skip(out, customers.file, "skip_tiers", column="tier",
                   message="no member tier in the customers table: the report shows no tiers "
                           "and no tier migration")
@@ -368,8 +376,8 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
               "no interactions table: no participants vs non-participants comparison")
     if "coupons" not in staged and params.type == "coupon":
         orders = staged.get("orders")
-        ids = orders is not None and "coupon_id" in orders.present and int(
-            orders.table.coupon_id.notnull().sum().execute()) > 0
+        ids = (orders is not None and "coupon_id" in orders.present
+               and _non_null(orders.table, "coupon_id") > 0)
         _skip(out, "coupons.csv/.parquet", "skip_coupons",
               "no coupons table: coupon cost is the discount of orders with a coupon_id" if ids
               else "no coupons table and no order with a coupon_id: the coupon cost is "
@@ -384,8 +392,9 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
               message="no shipped_at column: shipping times are unknown")
     start = params.sale_start
     day_before = (start - pd.Timedelta(days=1)).date()
-    pre = t.filter((t.created_at < start) & (t.created_at >= params.pre_period_start))
-    if int(pre.count().execute()) == 0:
+    created = nw.col("created_at")
+    pre = t.filter((created < ts(start)) & (created >= ts(params.pre_period_start)))
+    if _rows(pre) == 0:
         _skip(out, orders.file, "skip_history", column="created_at",
               parameter="pre_period_days",
               message=f"no order in the {params.pre_period_days} days before the sale "
@@ -393,7 +402,7 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
                       ": no pre-period covariates and no before/after comparison")
     for h in out.horizons:
         for name in params.notebooks_at(h):
-            if name == "clv_churn" and int(t.filter(t.created_at < start).count().execute()) == 0:
+            if name == "clv_churn" and _rows(t.filter(created < ts(start))) == 0:
                 _skip(out, orders.file, "skip_notebook", column="created_at",
                       parameter=f"extra_notebooks.{name}", horizon=h,
                       message=f"{name} at {h}d: no order before the sale start {start.date()}, "

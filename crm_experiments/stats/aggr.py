@@ -9,7 +9,7 @@ summarised by ``n`` and the sums ``Σy, Σy², Σx, Σx², Σxy, Σd, Σd², Σy
     cov_xy = (Σxy - n·mean_x·mean_y) / (n - 1)
 
 Fields may also be numpy arrays of one shape (one arm of many simulated experiments at once);
-every property then is an array too. The engine path, :func:`moments_from_ibis`, computes the
+every property then is an array too. The engine path, :func:`moments_from_frame`, computes the
 per-arm sums in one aggregate query.
 
 >>> a = MomentStats.from_arrays([1.0, 2.0, 3.0])
@@ -24,7 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+import narwhals as nw
 import numpy as np
+
+from crm_experiments.io.engine import collect
 
 _X_FIELDS = ("sum_x", "sum_xx", "sum_xy")
 _D_FIELDS = ("sum_d", "sum_dd", "sum_yd")
@@ -129,23 +132,26 @@ class MomentStats:
         return self._cov(_required(self.sum_yd, "denominator"), self.sum_y, self.sum_d)
 
 
-def moments_from_ibis(table, arm_col: str, y: str, x: str | None = None,
-                      den: str | None = None) -> dict[Any, MomentStats]:
-    """Per-arm :class:`MomentStats` of columns of an Ibis table, in ONE aggregate query.
+def moments_from_frame(frame: nw.LazyFrame, arm_col: str, y: str, x: str | None = None,
+                       den: str | None = None) -> dict[Any, MomentStats]:
+    """Per-arm :class:`MomentStats` of columns of an engine frame (a Narwhals lazy frame, see
+    :mod:`crm_experiments.io.engine`), in ONE aggregate query.
 
     Rows where any used column is null are left out (fill nulls first if they mean 0).
     """
     cols = [c for c in (y, x, den) if c is not None]
-    t = table.filter([table[c].notnull() for c in cols])
-    yy = t[y].cast("float64")
-    aggs = {"n": t.count(), "sum_y": yy.sum(), "sum_yy": (yy * yy).sum()}
+    t = frame.filter(*[~nw.col(c).is_null() for c in cols])
+    yy = nw.col(y).cast(nw.Float64)
+    aggs = [nw.len().alias("n"), yy.sum().alias("sum_y"), (yy * yy).sum().alias("sum_yy")]
     if x is not None:
-        xx = t[x].cast("float64")
-        aggs.update(sum_x=xx.sum(), sum_xx=(xx * xx).sum(), sum_xy=(xx * yy).sum())
+        xx = nw.col(x).cast(nw.Float64)
+        aggs += [xx.sum().alias("sum_x"), (xx * xx).sum().alias("sum_xx"),
+                 (xx * yy).sum().alias("sum_xy")]
     if den is not None:
-        dd = t[den].cast("float64")
-        aggs.update(sum_d=dd.sum(), sum_dd=(dd * dd).sum(), sum_yd=(yy * dd).sum())
-    frame = t.group_by(arm_col).aggregate(**aggs).execute()
+        dd = nw.col(den).cast(nw.Float64)
+        aggs += [dd.sum().alias("sum_d"), (dd * dd).sum().alias("sum_dd"),
+                 (yy * dd).sum().alias("sum_yd")]
+    frame = collect(t.group_by(arm_col).agg(*aggs))
     out = {}
     for row in frame.to_dict("records"):
         arm = row.pop(arm_col)

@@ -103,7 +103,7 @@ def compare_moments(moments: Mapping[str, MomentStats], *, control: str, metric:
                     kind: str = "mean", alpha: float = 0.05) -> tuple[Effect, ...]:
     """Engine path: every arm vs ``control`` from per-arm sufficient statistics.
 
-    ``moments`` as returned by :func:`~crm_experiments.stats.aggr.moments_from_ibis`;
+    ``moments`` as returned by :func:`~crm_experiments.stats.aggr.moments_from_frame`;
     ``kind``: ``"mean"`` (Welch), ``"proportion"``, ``"ratio"`` (needs the denominator sums) or
     ``"cuped"`` (needs the covariate sums). No correction is applied (see :mod:`.multiple`).
     """

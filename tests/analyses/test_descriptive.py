@@ -3,7 +3,6 @@ metrics with the intervals of stats, in the layout the evaluation stores."""
 
 import math
 
-import ibis
 import pandas as pd
 import pytest
 from scipy import stats
@@ -16,6 +15,7 @@ from crm_experiments.analyses.descriptive import (
     reminder_recovery,
     satisfaction,
 )
+from crm_experiments.io.engine import connect
 from crm_experiments.metrics.cohorts import default_comparison_window
 from tests.metrics import test_cohorts as cohorts_shop
 from tests.metrics import test_reactivation as reactivation_shop
@@ -26,14 +26,14 @@ from tests.metrics.test_satisfaction import REVIEWS, SURVEYS
 
 @pytest.fixture
 def con():
-    return ibis.duckdb.connect()
+    return connect(threads=1)
 
 
 @pytest.fixture
 def sat_tables(con):
-    return {"orders": con.create_table("orders", orders_frame()),
-            "reviews": con.create_table("reviews", REVIEWS),
-            "surveys": con.create_table("surveys", SURVEYS)}
+    return {"orders": con.from_pandas(orders_frame()),
+            "reviews": con.from_pandas(REVIEWS),
+            "surveys": con.from_pandas(SURVEYS)}
 
 
 def test_satisfaction_hand_derived(sat_tables):
@@ -60,7 +60,7 @@ def test_satisfaction_hand_derived(sat_tables):
 
 
 def test_satisfaction_by_group(sat_tables, con):
-    groups = con.create_table("g", pd.DataFrame({"customer_id": ["B", "C"],
+    groups = con.from_pandas(pd.DataFrame({"customer_id": ["B", "C"],
                                                  "group": ["x", "y"]}))
     s = satisfaction(sat_tables, "2025-08-01", "2025-11-01", groups=groups)
     pos = s[s.metric == "positive_rate"].set_index("group")["value"]
@@ -69,7 +69,7 @@ def test_satisfaction_by_group(sat_tables, con):
 
 
 def test_cohort_table_with_newcombe_difference(con):
-    shop = con.create_table("cohort_orders", orders_frame(cohorts_shop.ROWS))
+    shop = con.from_pandas(orders_frame(cohorts_shop.ROWS))
     sale, as_of = cohorts_shop.SALE, cohorts_shop.AS_OF
     t = cohort_repurchase(shop, sale, default_comparison_window(*sale), as_of=as_of)
     assert list(t.columns) == ["cohort", "horizon_days", "acquired", "eligible", "repurchased",
@@ -89,7 +89,7 @@ def test_cohort_table_with_newcombe_difference(con):
 
 
 def test_cohort_table_before_the_follow_up_is_complete(con):
-    shop = con.create_table("cohort_orders", orders_frame(cohorts_shop.ROWS))
+    shop = con.from_pandas(orders_frame(cohorts_shop.ROWS))
     sale = cohorts_shop.SALE
     t = cohort_repurchase(shop, sale, default_comparison_window(*sale), as_of="2025-12-05")
     t = t.set_index(["cohort", "horizon_days"])

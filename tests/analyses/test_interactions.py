@@ -3,7 +3,7 @@ confounded simulation, and the per-activity table on a demo shop."""
 
 import math
 
-import ibis
+import narwhals as nw
 import numpy as np
 import pytest
 
@@ -14,6 +14,7 @@ from crm_experiments.analyses.interactions import (
     interaction_comparison,
     interaction_methods,
 )
+from crm_experiments.io.engine import connect
 from crm_experiments.io.reader import load_shop
 from crm_experiments.metrics.interactions import FEATURES
 from crm_experiments.params import load_params
@@ -22,10 +23,9 @@ from tests.stats.test_observational import END, START, _simulate
 
 def test_interaction_comparison_of_one_activity():
     orders, inter, members, tau = _simulate()
-    con = ibis.duckdb.connect()
-    r = interaction_comparison(con.create_table("sim_orders", orders),
-                               con.create_table("sim_inter", inter), "sign_in", START, END,
-                               customers=con.create_table("sim_members", members))
+    con = connect(threads=1)
+    r = interaction_comparison(con.from_pandas(orders), con.from_pandas(inter), "sign_in",
+                               START, END, customers=con.from_pandas(members))
     assert r.label == "observational" and r.causal is False and "Observational" in r.warning
     adj = r.effects.loc[("converted", "ipw_att")]
     assert adj.ci_low < tau < adj.ci_high
@@ -86,7 +86,7 @@ class _Shop:
 
     def __getitem__(self, name):
         t = self.shop[name]
-        return t.filter(t.kind.isin(self.kinds)) if name == "interactions" else t
+        return t.filter(nw.col("kind").is_in(self.kinds)) if name == "interactions" else t
 
 
 def test_missing_table_or_activities_give_a_note(demo):

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-import ibis
+import narwhals as nw
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,11 +105,12 @@ def test_reminders_skipped_without_reminders_or_unpaid_orders(demo, small_shop):
     window = (params.sale_start, params.sale_end)
     table, notes = campaign_reminders(orders, None, *window, **kw)
     assert table.empty and notes == ("note_no_reminder_contacts",)
-    sms = contacts.filter(contacts.channel == "sms")
+    sms = contacts.filter(nw.col("channel") == "sms")
     table, notes = campaign_reminders(orders, sms, *window, **kw)
     assert table.empty and notes == ("note_no_reminders",)
-    paid = orders.filter(orders.paid_at.notnull()
-                         & (orders.paid_at <= orders.created_at + ibis.interval(minutes=5)))
+    paid_at = nw.col("paid_at")
+    paid = orders.filter(~paid_at.is_null()
+                         & (paid_at <= nw.col("created_at").dt.offset_by("5m")))
     table, notes = campaign_reminders(paid, contacts, *window, **kw)
     assert table.empty and notes == ("note_no_unpaid",)
 
@@ -206,7 +207,7 @@ def test_tiers_of_an_unknown_scheme_are_a_note(demo, tmp_path):
         data / "customers.parquet")
     p = load_params(write_params(tmp_path / "p.yaml", data))
     shop = load_shop(p.data.path, params=p)
-    arms = shop["assignments"].select("customer_id", group="arm")
+    arms = shop["assignments"].select("customer_id", nw.col("arm").alias("group"))
     tiers, migration, notes = tiers_by_arm(shop, arms, p.sale_start, p.window_end(HORIZON),
                                            arm_names=list(p.arm_names), control=p.control_arm)
     assert tiers.empty and migration.empty and notes == ("note_tier_scheme_unknown",)

@@ -14,6 +14,7 @@ from scipy import stats
 
 from crm_experiments.analyses.watch import LEAD_DAYS, SPENDING, default_day, watch_sale
 from crm_experiments.errors import CrmError
+from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import load_shop
 from crm_experiments.params import load_params
 from crm_experiments.stats.aggr import MomentStats
@@ -37,8 +38,8 @@ def per_customer_by_day(setup):
     """Independent pandas computation: per assigned customer, net revenue since the sale
     start through each day (purchases = paid and not fully refunded)."""
     params, shop, _ = setup
-    o = shop["orders"].to_pandas()
-    a = shop["assignments"].to_pandas()
+    o = collect(shop["orders"])
+    a = collect(shop["assignments"])
     a = a[a["campaign_id"] == params.campaign_id][["customer_id", "arm"]]
     refund = o["refund_amount"].fillna(0)
     o = o[o["paid_at"].notna() & ((refund <= 0) | (refund < o["amount"]))].copy()

@@ -10,7 +10,6 @@ how the engine layer builds its expressions.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import pickle
 import sys
 from pathlib import Path
@@ -25,17 +24,6 @@ from crm_experiments.models.features import behaviour_features, rfm_features
 from crm_experiments.params import CampaignParams, load_params
 from crm_experiments.stats import aggr
 
-#: Per-group sufficient statistics of an engine table (named for the engine layer in use: Ibis
-#: on main, Narwhals after the port).
-moments = getattr(aggr, "moments_from_frame", None) or aggr.moments_from_ibis
-
-
-def _with_engine(function, *args, shop):
-    """``function(*args)``, plus ``engine=shop.con`` where the function takes it (functions
-    that upload a pandas frame to the engine name it after the Narwhals port)."""
-    takes = "engine" in inspect.signature(function).parameters
-    return function(*args, engine=shop.con) if takes else function(*args)
-
 
 def engine_parts(params: CampaignParams) -> dict[str, object]:
     """Each engine computation of an evaluation at the first horizon, as pandas frames; and
@@ -46,7 +34,7 @@ def engine_parts(params: CampaignParams) -> dict[str, object]:
     start, end = params.sale_start, params.window_end(horizon)
     period = params.lifecycle_period_months
     customers = campaign_customers(shop, params, horizon)
-    stats = moments(orders, "province", "amount", x="discount", den="refund_amount")
+    stats = aggr.moments_from_frame(orders, "province", "amount", x="discount", den="refund_amount")
     windows = {"sale": (start, end), "weeks_before": (start - (end - start), start)}
     parts: dict[str, object] = {
         "campaign_customers": customers,
@@ -54,8 +42,7 @@ def engine_parts(params: CampaignParams) -> dict[str, object]:
         "lifecycle_counts": lifecycle.lifecycle_counts(orders, start, period,
                                                        customers=shop["customers"]),
         "migration": lifecycle.migration_matrix(orders, start, end, period),
-        "retention_curve": _with_engine(retention_curve, orders, customers, params, end,
-                                        shop=shop),
+        "retention_curve": retention_curve(orders, customers, params, end, engine=shop.con),
         "stickiness": stickiness.stickiness(orders, lifecycle.period_start(start, period), start,
                                             retention_days=30, as_of=start),
         "rfm_features": rfm_features(orders, start, end),

@@ -1,59 +1,27 @@
-"""The metrics and the sufficient statistics on Spark (local[2]) = on DuckDB, on a demo shop.
-
-One Spark session for the module. Skipped only when pyspark (the ``[spark]`` extra) or Java
-is missing.
-"""
+"""The Spark engine (local[2]): connection, loading a shop with DuckDB's schema, errors, and
+the params fields. The parity of every engine function is in ``test_parity_*.py``; fixtures
+(one Spark session per test process) in ``conftest.py``."""
 
 from __future__ import annotations
 
-import shutil
-
-import ibis
-import pandas as pd
+import narwhals as nw
 import pytest
 
 from crm_experiments.errors import CrmError, DataValidationError
 from crm_experiments.io import engine
+from crm_experiments.io.engine import SparkEngine, collect
 from crm_experiments.io.reader import load_shop
-from crm_experiments.metrics import kpis, lifecycle, stickiness
-from crm_experiments.metrics.orders import is_purchase, net_revenue, ts
-from crm_experiments.params import DataSource, load_params
-from crm_experiments.stats.aggr import moments_from_ibis
+from crm_experiments.params import DataSource
 
 
-@pytest.fixture(scope="module")
-def spark_con():
-    if shutil.which("java") is None:
-        pytest.skip("the Spark engine needs Java 17: no java on PATH")
-    # pyspark is a test dependency (the `test` extra pulls in `spark`): missing it is a failure
-    import pyspark  # noqa: F401
-    # tiny data: 2 shuffle partitions instead of 8 keeps every query a few tasks
-    con = engine.connect(engine="spark", spark_master="local[2]",
-                         spark_conf={"spark.sql.shuffle.partitions": "2"})
-    yield con
-    con._session.stop()
-
-
-@pytest.fixture(scope="module")
-def shops(small_shop, spark_con):
-    params = load_params(small_shop)
-    duck = load_shop(params.data.path, params=params)
-    spark_params = params.model_copy(update={"data": params.data.model_copy(
-        update={"engine": "spark", "spark_master": "local[2]"})})
-    spark = load_shop(params.data.path, params=spark_params)
-    return params, duck, spark
-
-
-def test_connect_gives_ibis_pyspark(spark_con, shops):
-    assert spark_con.name == "pyspark"
+def test_connect_gives_spark_engine(spark_con, shops):
+    assert spark_con.name == "spark" and isinstance(spark_con, SparkEngine)
     _params, duck, spark = shops
-    assert spark.con.name == "pyspark"
+    assert spark.con is spark_con
     assert sorted(spark.tables) == sorted(duck.tables)
     for name in duck.tables:
-        a, b = duck[name].schema(), spark[name].schema()
-        assert list(b.names) == list(a.names), name
-        # same types; timestamps differ only in the precision Ibis records (DuckDB: 6)
-        assert [type(t) for t in b.types] == [type(t) for t in a.types], name
+        # the same Narwhals schema: names, order and types (timestamps naive, microseconds)
+        assert spark[name].collect_schema() == duck[name].collect_schema(), name
     assert any(w.rule == "not_validated" for w in spark.warnings)
 
 
@@ -61,9 +29,12 @@ def test_orders_identical(shops):
     _params, duck, spark = shops
 
     def fingerprint(o):
-        return o.aggregate(n=o.count(), ids=o.customer_id.nunique(), amount=o.amount.sum(),
-                           refund=o.refund_amount.sum(), first=o.created_at.min(),
-                           last=o.paid_at.max()).to_pandas().iloc[0]
+        return collect(o.select(
+            nw.len().alias("n"), nw.col("customer_id").n_unique().alias("ids"),
+            nw.col("amount").sum().alias("amount"),
+            nw.col("refund_amount").sum().alias("refund"),
+            nw.col("created_at").min().alias("first"), nw.col("paid_at").max().alias("last"),
+        )).iloc[0]
 
     a, b = fingerprint(duck["orders"]), fingerprint(spark["orders"])
     assert (a["n"], a["ids"], a["first"], a["last"]) == (b["n"], b["ids"], b["first"], b["last"])
@@ -71,65 +42,28 @@ def test_orders_identical(shops):
     assert b["refund"] == pytest.approx(a["refund"], rel=1e-12)
 
 
-def test_lifecycle_counts(shops):
-    params, duck, spark = shops
-    P = params.lifecycle_period_months
-    after = pd.Timestamp(params.sale.end) + pd.Timedelta(days=31)
-    start = pd.Timestamp(params.sale.start)
-    a = lifecycle.lifecycle_counts(duck["orders"], start, P, customers=duck["customers"])
-    b = lifecycle.lifecycle_counts(spark["orders"], start, P, customers=spark["customers"])
-    pd.testing.assert_frame_equal(a, b)
-    # the migration matrix holds the states at both dates
-    a = lifecycle.migration_matrix(duck["orders"], params.sale.start, after, P)
-    b = lifecycle.migration_matrix(spark["orders"], params.sale.start, after, P)
-    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+def test_every_table_identical(shops):
+    """Row for row, every table read by Spark is the one DuckDB stages (after sorting)."""
+    _params, duck, spark = shops
+    for name in duck.tables:
+        a = collect(duck[name])
+        b = collect(spark[name])
+        keys = list(a.columns)
+        a = a.sort_values(keys, ignore_index=True, na_position="last")
+        b = b.sort_values(keys, ignore_index=True, na_position="last")
+        assert list(b.dtypes) == list(a.dtypes), name
+        assert b.astype(object).where(b.notna(), None).values.tolist() \
+            == a.astype(object).where(a.notna(), None).values.tolist(), name
 
 
-def test_sale_kpis(shops):
-    params, duck, spark = shops
-    start = pd.Timestamp(params.sale.start)
-    windows = {"baseline": (start - pd.Timedelta(days=35), start - pd.Timedelta(days=14)),
-               "sale": (start, pd.Timestamp(params.sale.end) + pd.Timedelta(days=1))}
-    a = kpis.kpi_comparison(duck["orders"], windows)
-    b = kpis.kpi_comparison(spark["orders"], windows)
-    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
-
-
-def test_stickiness(shops):
-    params, duck, spark = shops
-    start = pd.Timestamp(params.sale.start)
-    p1 = lifecycle.period_start(start, params.lifecycle_period_months)
-    a = stickiness.stickiness(duck["orders"], p1, start, retention_days=30, as_of=start)
-    b = stickiness.stickiness(spark["orders"], p1, start, retention_days=30, as_of=start)
-    pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
-
-
-def _per_customer(shop, params):
-    """Per assigned customer: sale revenue (y), pre-period revenue (x) and sale orders (d)."""
-    o = shop["orders"].filter(is_purchase(shop["orders"]))
-    start = pd.Timestamp(params.sale.start)
-    end = pd.Timestamp(params.sale.end) + pd.Timedelta(days=1)
-    pre = start - pd.Timedelta(days=params.pre_period_days)
-    o = o.mutate(v=net_revenue(o), sale=(o.created_at >= ts(start)) & (o.created_at < ts(end)),
-                 before=(o.created_at >= ts(pre)) & (o.created_at < ts(start)))
-    per = o.group_by("customer_id").aggregate(
-        y=ibis.cases((o.sale, o.v), else_=0.0).sum(),
-        x=ibis.cases((o.before, o.v), else_=0.0).sum(),
-        d=o.sale.cast("int64").sum())
-    a = shop["assignments"].filter(shop["assignments"].campaign_id == params.campaign_id)
-    j = a.left_join(per, "customer_id")
-    return j.select(arm=a.arm, y=j.y.fill_null(0.0), x=j.x.fill_null(0.0), d=j.d.fill_null(0))
-
-
-def test_moments_from_ibis(shops):
-    params, duck, spark = shops
-    a = moments_from_ibis(_per_customer(duck, params), "arm", "y", x="x", den="d")
-    b = moments_from_ibis(_per_customer(spark, params), "arm", "y", x="x", den="d")
-    assert sorted(a) == sorted(b) and len(a) == len(params.arms)
-    for arm in a:
-        assert a[arm].n == b[arm].n
-        for f in ("sum_y", "sum_yy", "sum_x", "sum_xx", "sum_xy", "sum_d", "sum_dd", "sum_yd"):
-            assert getattr(b[arm], f) == pytest.approx(getattr(a[arm], f), rel=1e-12), f
+def test_cache_and_release(spark_con, shops):
+    _params, _duck, spark = shops
+    cached = spark_con.cache(spark["orders"].filter(nw.col("amount") > 100))
+    n = int(collect(cached.select(nw.len())).iloc[0, 0])
+    assert n == int(collect(spark["orders"].filter(nw.col("amount") > 100)
+                            .select(nw.len())).iloc[0, 0]) > 0
+    spark_con.release(cached)
+    assert engine.engine_of(spark["orders"]).session is spark_con.session
 
 
 def test_missing_orders_is_an_error(spark_con, tmp_path):

@@ -6,19 +6,22 @@ import os
 import subprocess
 import sys
 
+import narwhals as nw
 import pandas as pd
 import pytest
 
 from crm_experiments.errors import DataValidationError
 from crm_experiments.io.cache import SHOP_CACHE_ENV, shop_cache
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.reader import load_shop
 from crm_experiments.params import load_params
 
 
 def _summary(shop) -> pd.Series:
     o = shop["orders"]
-    return o.aggregate(n=o.count(), customers=o.customer_id.nunique(), amount=o.amount.sum(),
-                       first=o.created_at.min(), last=o.created_at.max()).to_pandas().iloc[0]
+    return collect(o.select(n=nw.len(), customers=nw.col("customer_id").n_unique(),
+                            amount=nw.col("amount").sum(), first=nw.col("created_at").min(),
+                            last=nw.col("created_at").max())).iloc[0]
 
 
 def _negative_amount_copy(params, tmp_path):
@@ -41,8 +44,8 @@ def test_notebooks_of_a_run_reuse_the_cache_with_the_same_tables(small_shop):
         assert cached.cache == folder
         assert set(cached.tables) == set(direct.tables)
         for name, table in direct.tables.items():
-            assert cached[name].schema() == table.schema(), name
-            assert int(cached[name].count().to_pandas()) == int(table.count().to_pandas())
+            assert cached[name].collect_schema() == table.collect_schema(), name
+            assert scalar(cached[name].select(nw.len())) == scalar(table.select(nw.len()))
         pd.testing.assert_series_equal(_summary(cached), _summary(direct))
         # a kernel is a child process: it inherits the variable and attaches the same file
         code = ("from crm_experiments.io.reader import load_shop\n"

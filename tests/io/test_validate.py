@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import narwhals as nw
 import pytest
 
 from crm_experiments.errors import DataValidationError, Finding
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.reader import load_shop
 from crm_experiments.io.validate import validate_data_dir
 from crm_experiments.params import CampaignParams
@@ -171,7 +173,7 @@ def test_missing_orders_names_the_directory(tmp_path):
 
 def test_csv_and_parquet_of_one_table_is_an_error(tmp_path):
     shop = write(tmp_path / "shop", {"orders.csv": ORDERS})
-    load_shop(shop).tables["orders"].to_parquet(shop / "orders.parquet")
+    collect(load_shop(shop).tables["orders"]).to_parquet(shop / "orders.parquet")
     f = only(validate_data_dir(shop), "ambiguous_table")
     assert "orders.csv" in f.file and "orders.parquet" in f.file
 
@@ -218,7 +220,7 @@ def test_errors_stop_load_shop_and_warnings_are_kept(tmp_path):
         load_shop(bad)
     assert [f.rule for f in info.value.findings if f.severity == "error"] == ["negative_value"]
     assert "orders.csv" in str(info.value) and "row 1" in str(info.value)
-    assert load_shop(bad, validate=False).tables["orders"].count().execute() == 1
+    assert scalar(load_shop(bad, validate=False).tables["orders"].select(nw.len())) == 1
 
     warn = write(tmp_path / "warn", {"orders.csv": ORDERS, "customers.csv": "customer_id\nc1\n"})
     data = load_shop(warn)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import ibis
 import pandas as pd
 import pytest
+
+from crm_experiments.io.engine import connect
 
 AS_OF = pd.Timestamp("2025-11-01")  # P = 3 months: d-P = 08-01, d-2P = 05-01, d-4P = 2024-11-01
 
@@ -56,9 +57,11 @@ def orders_frame(rows=ROWS) -> pd.DataFrame:
 
 @pytest.fixture
 def con():
-    return ibis.duckdb.connect()
+    """A fresh DuckDB engine (:class:`crm_experiments.io.engine.Engine`); put a pandas frame
+    next to its tables with ``con.from_pandas(frame)`` (was Ibis's ``con.create_table``)."""
+    return connect(threads=1)
 
 
 @pytest.fixture
 def orders(con):
-    return con.create_table("orders", orders_frame())
+    return con.from_pandas(orders_frame())

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from crm_experiments.io.engine import collect
 from crm_experiments.metrics.cohorts import (
     cohort_table,
     default_comparison_window,
@@ -42,7 +43,7 @@ ROWS = [
 
 @pytest.fixture
 def shop(con):
-    return con.create_table("cohort_orders", orders_frame(ROWS))
+    return con.from_pandas(orders_frame(ROWS))
 
 
 def test_default_comparison_window_has_the_sale_length_and_a_14_day_gap():
@@ -54,7 +55,7 @@ def test_default_comparison_window_has_the_sale_length_and_a_14_day_gap():
 
 def test_cohort_membership(shop):
     c = cohort_table(shop, {"sale": SALE, "ordinary": default_comparison_window(*SALE)})
-    got = c.to_pandas().set_index("customer_id")["cohort"].to_dict()
+    got = collect(c).set_index("customer_id")["cohort"].to_dict()
     assert got == {"S1": "sale", "S2": "sale", "S3": "sale", "S6": "sale", "S7": "sale",
                    "S8": "sale", "O1": "ordinary", "O2": "ordinary", "O4": "ordinary"}
 

@@ -6,6 +6,7 @@ import math
 import pandas as pd
 import pytest
 
+from crm_experiments.io.engine import collect
 from crm_experiments.metrics.interactions import participants_outside, participation_table
 from tests.metrics.conftest import orders_frame
 
@@ -38,15 +39,15 @@ def _interactions(rows):
 
 
 def test_participation_table_hand_derived(con):
-    orders = con.create_table("int_orders", orders_frame(ROWS))
-    inter = con.create_table("int_inter", _interactions(INTERACTIONS))
+    orders = con.from_pandas(orders_frame(ROWS))
+    inter = con.from_pandas(_interactions(INTERACTIONS))
     # without a customers table the population is the buyers before START: A, B, C
     # (D, a first-time buyer who signed in, is outside it)
-    t = participation_table(orders, inter, "sign_in", START, END).to_pandas()
+    t = collect(participation_table(orders, inter, "sign_in", START, END))
     assert sorted(t["customer_id"]) == ["A", "B", "C"]
     # with the member list D and E (no purchase at all) join as customers without history
-    members = con.create_table("int_members", pd.DataFrame({"customer_id": list("ABCDE")}))
-    t = participation_table(orders, inter, "sign_in", START, END, customers=members).to_pandas()
+    members = con.from_pandas(pd.DataFrame({"customer_id": list("ABCDE")}))
+    t = collect(participation_table(orders, inter, "sign_in", START, END, customers=members))
     t = t.set_index("customer_id").sort_index()
     assert list(t.index) == ["A", "B", "C", "D", "E"]
     assert t["participant"].to_dict() == {"A": 1, "B": 0, "C": 0, "D": 1, "E": 0}
@@ -59,9 +60,9 @@ def test_participation_table_hand_derived(con):
     assert t["converted"].to_dict() == {"A": 1.0, "B": 0.0, "C": 1.0, "D": 0.0, "E": 0.0}
     assert t["revenue"].to_dict() == {"A": 60.0, "B": 0.0, "C": 30.0, "D": 0.0, "E": 0.0}
     # a later outcome window: D's purchase on 11-12 counts, A's and C's do not
-    later = participation_table(orders, inter, "sign_in", START, END,
-                                outcome_window=(END, "2025-12-01"),
-                                customers=members).to_pandas()
+    later = collect(participation_table(orders, inter, "sign_in", START, END,
+                                        outcome_window=(END, "2025-12-01"),
+                                        customers=members))
     assert later.set_index("customer_id")["revenue"].to_dict() == {
         "A": 0.0, "B": 0.0, "C": 0.0, "D": 90.0, "E": 0.0}
     with pytest.raises(ValueError, match="unknown interaction kind"):
@@ -69,10 +70,10 @@ def test_participation_table_hand_derived(con):
 
 
 def test_participants_outside_the_population(con):
-    orders = con.create_table("out_orders", orders_frame(ROWS))
-    inter = con.create_table("out_inter", _interactions(INTERACTIONS))
+    orders = con.from_pandas(orders_frame(ROWS))
+    inter = con.from_pandas(_interactions(INTERACTIONS))
     # D signed in but had not bought before START; with the member list D is inside
     assert participants_outside(orders, inter, "sign_in", START, END) == 1
-    members = con.create_table("out_members", pd.DataFrame({"customer_id": list("ABCDE")}))
+    members = con.from_pandas(pd.DataFrame({"customer_id": list("ABCDE")}))
     assert participants_outside(orders, inter, "sign_in", START, END, customers=members) == 0
     assert participants_outside(orders, inter, "lottery", START, END) == 0  # C bought before

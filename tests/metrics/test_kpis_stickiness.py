@@ -2,6 +2,7 @@ import math
 
 import pytest
 
+from crm_experiments.io.engine import collect
 from crm_experiments.metrics.kpis import kpi_comparison, sale_kpis
 from crm_experiments.metrics.orders import customer_window_outcomes
 from crm_experiments.metrics.stickiness import stickiness
@@ -48,7 +49,7 @@ def test_retention_is_undefined_until_follow_up_is_complete(orders):
 
 
 def test_window_outcomes_gross_profit(orders):
-    out = customer_window_outcomes(orders, "2025-08-01", "2025-11-01", 0.45).to_pandas()
+    out = collect(customer_window_outcomes(orders, "2025-08-01", "2025-11-01", 0.45))
     out = out.set_index("customer_id")
     # B: 50 - 0.55*50 + 70 - 0.55*80 (list price includes the 10 discount)
     assert out.loc["B", "gross_profit"] == pytest.approx(22.5 + 26.0)

@@ -1,16 +1,18 @@
+import narwhals as nw
 import pandas as pd
 
+from crm_experiments.io.engine import collect
 from crm_experiments.metrics import lifecycle as lc
 from tests.metrics.conftest import AS_OF, EXPECTED_STATES, orders_frame
 
 
 def test_states_match_hand_derived_fixture(orders):
-    got = lc.lifecycle_states(orders, AS_OF, 3).to_pandas()
+    got = collect(lc.lifecycle_states(orders, AS_OF, 3))
     assert dict(zip(got.customer_id, got.state, strict=True)) == EXPECTED_STATES
 
 
 def test_customers_without_purchase_before_date_have_no_state(orders, con):
-    customers = con.create_table("customers", pd.DataFrame(
+    customers = con.from_pandas(pd.DataFrame(
         {"customer_id": sorted({*EXPECTED_STATES, "K", "M", "Z"})}))
     counts = lc.lifecycle_counts(orders, AS_OF, 3, customers=customers)
     # K (unpaid only) and Z (never ordered); not M, whose first purchase is on d itself (the
@@ -60,18 +62,16 @@ def test_pandas_reimplementation_agrees(orders):
             expected[cid] = "sleeping"
         else:
             expected[cid] = "lost"
-    got = lc.lifecycle_states(orders, AS_OF, 3).to_pandas()
+    got = collect(lc.lifecycle_states(orders, AS_OF, 3))
     assert dict(zip(got.customer_id, got.state, strict=True)) == expected
 
 
-def test_migration_of_a_subset_from_shared_states_equals_migration_of_its_orders(orders):
-    import ibis
-
+def test_migration_of_a_subset_from_shared_states_equals_migration_of_its_orders(orders, con):
     subset = ["A", "C", "E", "F", "J"]
-    s0 = lc.lifecycle_states(orders, "2025-08-01", 3).cache()
-    s1 = lc.lifecycle_states(orders, AS_OF, 3).cache()
-    ids = ibis.memtable(pd.DataFrame({"customer_id": subset, "group": "x"}))
-    own = orders.filter(orders.customer_id.isin(subset))
+    s0 = con.cache(lc.lifecycle_states(orders, "2025-08-01", 3))
+    s1 = con.cache(lc.lifecycle_states(orders, AS_OF, 3))
+    ids = con.from_pandas(pd.DataFrame({"customer_id": subset, "group": "x"}))
+    own = orders.filter(nw.col("customer_id").is_in(subset))
     pd.testing.assert_frame_equal(lc.migration_from_states(s0, s1, ids),
                                   lc.migration_matrix(own, "2025-08-01", AS_OF, 3))
     pd.testing.assert_frame_equal(lc.migration_from_states(s0, s1),
@@ -81,7 +81,7 @@ def test_migration_of_a_subset_from_shared_states_equals_migration_of_its_orders
 def test_no_purchase_yet_counts_only_members_before_the_date(orders, con):
     """Members whose first order date is after d, or whose first purchase is after d, are not
     'no purchase yet' at d; an empty first order date with no purchase is."""
-    customers = con.create_table("customers_dated", pd.DataFrame({
+    customers = con.from_pandas(pd.DataFrame({
         "customer_id": ["Z", "Y", "X", "M"],
         "first_order_at": pd.to_datetime([None, "2025-12-01", "2025-10-01", "2025-11-01"]),
     }))

@@ -1,18 +1,19 @@
 """Order-level helpers: money sums that do not depend on the engine's thread schedule."""
 
-import ibis
+import narwhals as nw
 import numpy as np
 import pandas as pd
 import pytest
 
 from crm_experiments.io import engine
+from crm_experiments.io.engine import collect, scalar
 from crm_experiments.metrics.orders import exact_sum
 
 
 def test_exact_sum_is_the_decimal_sum():
     con = engine.connect(threads=1)
-    t = con.create_table("m", pd.DataFrame({"g": ["a"] * 10 + ["b"], "x": [0.1] * 10 + [2.5]}))
-    out = t.group_by("g").aggregate(s=exact_sum(t.x)).to_pandas().set_index("g")["s"]
+    t = con.from_pandas(pd.DataFrame({"g": ["a"] * 10 + ["b"], "x": [0.1] * 10 + [2.5]}))
+    out = collect(t.group_by("g").agg(exact_sum("x").alias("s"))).set_index("g")["s"]
     assert sum([0.1] * 10) != 1.0  # the float sum is off in its last bit
     assert out["a"] == 1.0 and out["b"] == 2.5
     assert out.dtype == "float64"
@@ -25,7 +26,7 @@ def test_exact_sum_does_not_depend_on_the_order_of_the_rows():
     sums = []
     for seed in range(3):
         order = np.random.default_rng(seed).permutation(len(x))
-        t = ibis.memtable(pd.DataFrame({"x": x[order]}))
-        sums.append(con.execute(exact_sum(t.x)))
+        t = con.from_pandas(pd.DataFrame({"x": x[order]}))
+        sums.append(scalar(t.select(exact_sum(nw.col("x")))))
     assert sums[0] == sums[1] == sums[2]
     assert sums[0] == pytest.approx(float(np.sum(x)), rel=1e-12, abs=len(x) * 5e-7)

@@ -93,8 +93,7 @@ def shop():
 
 @pytest.fixture
 def engine(con, shop):
-    return tuple(con.create_table(name, frame) for name, frame in
-                 zip(("orders", "reviews", "assignments", "contacts"), shop, strict=True))
+    return tuple(con.from_pandas(frame) for frame in shop)
 
 
 # --- the pandas reading -------------------------------------------------------------------

@@ -46,12 +46,12 @@ ARMS = {"G": "coupon", "H": "coupon", "J": "coupon", "I": "coupon", "S": "coupon
 
 def make_tables(con):
     """The shop's tables in the engine ``con``."""
-    orders = con.create_table("react_orders", orders_frame(ROWS))
-    contacts = con.create_table("react_contacts", pd.DataFrame({
+    orders = con.from_pandas(orders_frame(ROWS))
+    contacts = con.from_pandas(pd.DataFrame({
         "customer_id": [c[0] for c in CONTACTS], "campaign_id": [c[1] for c in CONTACTS],
         "channel": [c[2] for c in CONTACTS], "sent_at": pd.to_datetime([c[3] for c in CONTACTS]),
         "cost": 0.05}))
-    assignments = con.create_table("react_assignments", pd.DataFrame({
+    assignments = con.from_pandas(pd.DataFrame({
         "customer_id": list(ARMS), "campaign_id": "c1", "arm": list(ARMS.values()),
         "assigned_at": pd.Timestamp("2025-10-20")}))
     return orders, contacts, assignments

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from crm_experiments.io.engine import collect
 from crm_experiments.metrics.reminders import reminder_counts, reminder_orders
 
 START, END = "2025-11-01", "2025-11-12"
@@ -44,7 +45,7 @@ def make_tables(con):
     contacts = pd.DataFrame({
         "customer_id": [c[0] for c in CONTACTS], "campaign_id": "c1",
         "channel": [c[1] for c in CONTACTS], "sent_at": pd.to_datetime([c[2] for c in CONTACTS])})
-    return (con.create_table("rem_orders", orders), con.create_table("rem_contacts", contacts))
+    return (con.from_pandas(orders), con.from_pandas(contacts))
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def tables(con):
 
 
 def test_order_classification(tables):
-    t = reminder_orders(*tables, START, END).to_pandas().set_index("order_id")
+    t = collect(reminder_orders(*tables, START, END)).set_index("order_id")
     assert t["group"].to_dict() == {
         "R1": "reminded", "R2": "reminded", "R10": "reminded", "R11": "reminded",
         "R12": "reminded", "R3": "not_reminded", "R5": "not_reminded", "R7": "not_reminded"}

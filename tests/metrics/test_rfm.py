@@ -1,12 +1,13 @@
 import pandas as pd
 import pytest
 
+from crm_experiments.io.engine import collect
 from crm_experiments.metrics.rfm import rfm, tier_migration, tiers
 from tests.metrics.conftest import AS_OF, orders_frame
 
 
 def test_rfm_hand_derived(orders):
-    got = rfm(orders, AS_OF, lookback_days=365, bins=5).to_pandas().set_index("customer_id")
+    got = collect(rfm(orders, AS_OF, lookback_days=365, bins=5)).set_index("customer_id")
     # purchases in [2024-11-01, 2025-11-01): H's 2024-11-01 00:00 order is exactly on the edge
     assert set(got.index) == {"A", "B", "C", "D", "E", "F", "G", "H", "J", "L"}
     assert got.loc["D", "frequency"] == 3 and got.loc["B", "frequency"] == 2
@@ -27,12 +28,12 @@ def test_rfm_scores_match_pandas_percent_rank(orders):
     # SQL percent_rank = (rank - 1) / (n - 1) with rank = 'min'
     pr = (freq.rank(method="min") - 1) / (len(freq) - 1)
     expected = (pr * 5).apply(int).add(1).clip(upper=5)
-    got = rfm(orders, AS_OF).to_pandas().set_index("customer_id")["f_score"]
+    got = collect(rfm(orders, AS_OF)).set_index("customer_id")["f_score"]
     assert got.sort_index().tolist() == expected.sort_index().tolist()
 
 
 def test_tiers_and_migration(orders):
-    t = tiers(orders, AS_OF, {"regular": 0, "silver": 100, "gold": 180}).to_pandas()
+    t = collect(tiers(orders, AS_OF, {"regular": 0, "silver": 100, "gold": 180}))
     t = t.set_index("customer_id")
     assert t.loc["A", "tier"] == "silver"  # exactly 100 reaches the threshold
     assert t.loc["D", "tier"] == "gold" and t.loc["I", "tier"] == "regular"

@@ -22,8 +22,8 @@ SURVEYS = pd.DataFrame({
 
 @pytest.fixture
 def tables(con, orders):
-    return {"orders": orders, "reviews": con.create_table("reviews", REVIEWS),
-            "surveys": con.create_table("surveys", SURVEYS)}
+    return {"orders": orders, "reviews": con.from_pandas(REVIEWS),
+            "surveys": con.from_pandas(SURVEYS)}
 
 
 def test_satisfaction_sums_hand_derived(tables):
@@ -49,7 +49,7 @@ def test_satisfaction_sums_hand_derived(tables):
 
 
 def test_satisfaction_sums_by_group(tables, con):
-    groups = con.create_table("g", pd.DataFrame({"customer_id": ["B", "C"],
+    groups = con.from_pandas(pd.DataFrame({"customer_id": ["B", "C"],
                                                  "group": ["x", "y"]}))
     s = satisfaction_sums(tables, "2025-08-01", "2025-11-01", groups=groups)
     pos = s[s.metric == "positive_rate"].set_index("group")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ibis
 import lifetimes
 import pandas as pd
+
+from crm_experiments.io.engine import Engine, connect
 
 DATASETS = Path(lifetimes.__file__).parent / "datasets"
 CALIBRATION_END = "1997-10-01"  # exclusive: the last calibration day is 1997-09-30
@@ -27,8 +28,9 @@ def cdnow_transactions() -> pd.DataFrame:
     return raw
 
 
-def cdnow_orders(con: ibis.BaseBackend | None = None):
-    """Canonical orders (paid on the day, nothing refunded) as an Ibis table."""
+def cdnow_orders(con: Engine | None = None):
+    """Canonical orders (paid on the day, nothing refunded) as a lazy frame of ``con`` (default:
+    a fresh DuckDB engine)."""
     raw = cdnow_transactions()
     df = pd.DataFrame({
         "order_id": [f"o{i}" for i in range(len(raw))],
@@ -39,4 +41,4 @@ def cdnow_orders(con: ibis.BaseBackend | None = None):
         "discount": 0.0,
         "refund_amount": 0.0,
     })
-    return ibis.memtable(df) if con is None else con.create_table("cdnow_orders", df)
+    return (con or connect(threads=1)).from_pandas(df)

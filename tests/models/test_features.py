@@ -1,7 +1,6 @@
 """Engine features = lifetimes' summary_data_from_transaction_data (its definitions exactly).
 
-Each engine function is checked on both of its paths: the DuckDB fast path (``FAST_PATHS``)
-and the generic Ibis expressions (which other backends such as PySpark run).
+The engine functions run on DuckDB here; tests/engine checks that Spark gives the same.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import pytest
 from lifetimes.utils import summary_data_from_transaction_data
 
 from crm_experiments.errors import CrmError
-from crm_experiments.models import features
+from crm_experiments.io.engine import collect, connect
 from crm_experiments.models.features import (
     behaviour_features,
     purchase_days,
@@ -48,11 +47,9 @@ def _fixture_orders(seed: int = 7, n: int = 300) -> pd.DataFrame:
     return df
 
 
-@pytest.fixture(params=[True, False], ids=["fast", "generic"])
-def fast_paths(request, monkeypatch):
-    """Run a test with the backend fast paths on, then with the generic Ibis expressions."""
-    monkeypatch.setattr(features, "FAST_PATHS", request.param)
-    return request.param
+def memtable(df: pd.DataFrame):
+    """``df`` as a lazy frame of a fresh one-thread DuckDB engine."""
+    return connect(threads=1).from_pandas(df)
 
 
 def _orders(rows) -> pd.DataFrame:
@@ -68,12 +65,10 @@ def _orders(rows) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("unit, mult", [("day", 1), ("week", 7)])
-def test_rfm_matches_lifetimes(unit, mult, fast_paths):
-    import ibis
-
+def test_rfm_matches_lifetimes(unit, mult):
     df = _fixture_orders()
     cal_end = pd.Timestamp("2024-09-01")
-    ours = rfm_features(ibis.memtable(df), cal_end, unit=unit)
+    ours = rfm_features(memtable(df), cal_end, unit=unit)
     # lifetimes on the purchases (paid, not fully refunded) with net revenue as value
     p = df[df["paid_at"].notna() & (df["refund_amount"] < df["amount"])].copy()
     p["value"] = p["amount"] - p["refund_amount"]
@@ -88,7 +83,7 @@ def test_rfm_matches_lifetimes(unit, mult, fast_paths):
                                    err_msg=col)
 
 
-def test_holdout_matches_lifetimes_definition(fast_paths):
+def test_holdout_matches_lifetimes_definition():
     tx = cdnow_transactions()
     f = rfm_features(cdnow_orders(), CALIBRATION_END, OBSERVATION_END, unit="day")
     cal_last = pd.Timestamp(CALIBRATION_END) - pd.Timedelta(days=1)
@@ -102,19 +97,15 @@ def test_holdout_matches_lifetimes_definition(fast_paths):
     assert (f["duration_holdout"] == (obs_last - cal_last).days).all()
 
 
-def test_behaviour_features_basic(fast_paths):
-    import ibis
-
+def test_behaviour_features_basic():
     df = _fixture_orders(n=50)
-    b = behaviour_features(ibis.memtable(df), "2024-09-01")
+    b = behaviour_features(memtable(df), "2024-09-01")
     assert (b["days_since_last"] >= 1).all()
     assert (b["days_since_first"] >= b["days_since_last"]).all()
     assert (b["purchases"] >= b["purchase_days"]).all()
 
 
-def test_same_day_purchases_and_single_purchase_day(fast_paths):
-    import ibis
-
+def test_same_day_purchases_and_single_purchase_day():
     df = _orders([
         # a: two orders on the first day, two on a repeat day, one refunded / one unpaid order
         ("a", "2024-01-01 09:00", 10.0), ("a", "2024-01-01 23:59", 5.0),
@@ -126,7 +117,7 @@ def test_same_day_purchases_and_single_purchase_day(fast_paths):
         # c: single order on the last calibration day; d: only after calibration_end
         ("c", "2024-01-09 23:59:59", 9.0), ("d", "2024-01-10 00:00", 3.0),
     ])
-    f = rfm_features(ibis.memtable(df), "2024-01-10", unit="day")
+    f = rfm_features(memtable(df), "2024-01-10", unit="day")
     assert list(f.index) == ["a", "b", "c"]
     assert f.loc["a"].to_dict() == {"frequency": 1, "recency": 3.0, "T": 8.0,
                                     "monetary_value": 9.0, "first_purchase_day": 19723}
@@ -137,16 +128,14 @@ def test_same_day_purchases_and_single_purchase_day(fast_paths):
     assert f.index.dtype == "str" and f.index.name == "customer_id"
     assert f["frequency"].dtype == "int64" and f["first_purchase_day"].dtype == "int64"
     assert f.attrs == {"unit": "day", "calibration_end": "2024-01-10", "observation_end": None}
-    w = rfm_features(ibis.memtable(df), "2024-01-10", unit="week")
+    w = rfm_features(memtable(df), "2024-01-10", unit="week")
     np.testing.assert_allclose(w["recency"], f["recency"] / 7)
     np.testing.assert_allclose(w["T"], f["T"] / 7)
     assert (w["frequency"] == f["frequency"]).all()
     assert (w["monetary_value"] == f["monetary_value"]).all()
 
 
-def test_holdout_columns(fast_paths):
-    import ibis
-
+def test_holdout_columns():
     df = _orders([
         ("a", "2024-01-01", 10.0), ("a", "2024-01-02", 20.0),
         # holdout: two orders on one day (one purchase day of 6.0) and one more day
@@ -155,7 +144,7 @@ def test_holdout_columns(fast_paths):
         ("b", "2024-01-05", 3.0),  # no holdout purchase
         ("c", "2024-01-12", 8.0),  # only in the holdout: no features
     ])
-    f = rfm_features(ibis.memtable(df), "2024-01-10", "2024-01-20", unit="week")
+    f = rfm_features(memtable(df), "2024-01-10", "2024-01-20", unit="week")
     assert list(f.index) == ["a", "b"]
     assert list(f.columns) == ["frequency", "recency", "T", "monetary_value",
                                "first_purchase_day", "frequency_holdout",
@@ -169,17 +158,15 @@ def test_holdout_columns(fast_paths):
     np.testing.assert_allclose(f["T"], [8 / 7, 4 / 7])
     assert f.attrs["observation_end"] == "2024-01-20"
     with pytest.raises(CrmError, match="observation_end"):
-        rfm_features(ibis.memtable(df), "2024-01-10", "2024-01-10")
+        rfm_features(memtable(df), "2024-01-10", "2024-01-10")
     with pytest.raises(CrmError, match="no purchase"):
-        rfm_features(ibis.memtable(df), "2023-12-01")
+        rfm_features(memtable(df), "2023-12-01")
 
 
-def test_integer_customer_ids_are_sorted_as_strings(fast_paths):
-    import ibis
-
+def test_integer_customer_ids_are_sorted_as_strings():
     df = _orders([(10, "2024-01-01", 1.0), (9, "2024-01-02", 2.0), (100, "2024-01-03", 3.0),
                   (9, "2024-01-05", 4.0)])
-    f = rfm_features(ibis.memtable(df), "2024-01-10")
+    f = rfm_features(memtable(df), "2024-01-10")
     assert list(f.index) == ["10", "100", "9"]
     assert f.loc["9", "frequency"] == 1
 
@@ -193,13 +180,11 @@ def _reference_days(df: pd.DataFrame, end: str) -> pd.DataFrame:
     return p.groupby(["customer_id", "day"], as_index=False)["value"].sum()
 
 
-def test_purchase_days_and_repeat_purchases_by_day(fast_paths):
-    import ibis
-
+def test_purchase_days_and_repeat_purchases_by_day():
     df = _fixture_orders(seed=3, n=200)
-    t = ibis.memtable(df)
+    t = memtable(df)
     ref = _reference_days(df, "2024-09-01")
-    got = purchase_days(t, "2024-09-01").to_pandas()
+    got = collect(purchase_days(t, "2024-09-01"))
     got = got.sort_values(["customer_id", "day"]).reset_index(drop=True)
     assert list(got.columns) == ["customer_id", "day", "value"]
     assert got["day"].dtype == "int64"
@@ -219,13 +204,11 @@ def test_purchase_days_and_repeat_purchases_by_day(fast_paths):
     assert (actual.index == expected.index).all() and actual.dtype == "int64"
 
 
-def test_behaviour_features_match_pandas(fast_paths):
-    import ibis
-
+def test_behaviour_features_match_pandas():
     df = _fixture_orders(seed=11, n=150)
     df["discount"] = np.where(np.arange(len(df)) % 3 == 0, 5.0, 0.0)
     as_of = pd.Timestamp("2024-09-01")
-    b = behaviour_features(ibis.memtable(df), as_of)
+    b = behaviour_features(memtable(df), as_of)
     o = df[df["created_at"] < as_of].copy()
     o["buy"] = o["paid_at"].notna() & (o["refund_amount"] < o["amount"])
     o["day"] = (o["created_at"].dt.normalize() - pd.Timestamp("1970-01-01")).dt.days

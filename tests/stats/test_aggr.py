@@ -1,9 +1,9 @@
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
-from crm_experiments.stats.aggr import MomentStats, moments_from_ibis
+from crm_experiments.io.engine import connect
+from crm_experiments.stats.aggr import MomentStats, moments_from_frame
 
 
 @pytest.fixture
@@ -51,10 +51,10 @@ def test_row_axis_gives_one_set_per_row():
     np.testing.assert_allclose(s.var_y, y.var(axis=1, ddof=1))
 
 
-def test_ibis_path_equals_row_path(frame):
-    con = ibis.duckdb.connect()
-    t = con.create_table("customers", frame)
-    got = moments_from_ibis(t, "arm", "y", x="x", den="orders")
+def test_engine_path_equals_row_path(frame):
+    con = connect(threads=1)
+    t = con.from_pandas(frame)
+    got = moments_from_frame(t, "arm", "y", x="x", den="orders")
     assert set(got) == {"control", "coupon_a"}
     for arm, g in frame.groupby("arm"):
         want = MomentStats.from_arrays(g.y, g.x, g.orders)
@@ -63,7 +63,7 @@ def test_ibis_path_equals_row_path(frame):
             assert getattr(got[arm], field) == pytest.approx(getattr(want, field), rel=1e-12)
 
 
-def test_ibis_path_without_optional_columns(frame):
-    con = ibis.duckdb.connect()
-    got = moments_from_ibis(con.create_table("c", frame), "arm", "y")
+def test_engine_path_without_optional_columns(frame):
+    con = connect(threads=1)
+    got = moments_from_frame(con.from_pandas(frame), "arm", "y")
     assert got["control"].sum_x is None and got["control"].sum_d is None

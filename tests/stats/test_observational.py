@@ -1,11 +1,11 @@
 """Observational comparison (raw and ATT-weighted differences, balance): a simulated shop
 with known confounding, through the engine's per-customer table, and hand-checked pieces."""
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
 
+from crm_experiments.io.engine import collect, connect
 from crm_experiments.metrics.interactions import FEATURES, OUTCOMES, participation_table
 from crm_experiments.stats.observational import (
     att_weights,
@@ -56,10 +56,10 @@ def _simulate(n=20_000, tau=0.05, seed=7):
 def simulated():
     """The simulated shop's per-customer table (engine) and its true effect."""
     orders, inter, members, tau = _simulate()
-    con = ibis.duckdb.connect()
-    frame = participation_table(con.create_table("sim_orders", orders),
-                                con.create_table("sim_inter", inter), "sign_in", START, END,
-                                customers=con.create_table("sim_members", members)).to_pandas()
+    con = connect(threads=1)
+    frame = collect(participation_table(con.from_pandas(orders), con.from_pandas(inter),
+                                        "sign_in", START, END,
+                                        customers=con.from_pandas(members)))
     return frame, tau, len(inter)
 
 

@@ -89,15 +89,14 @@ def test_bad_input_names_file_column_and_reason(customers, kwargs, message):
                                                 ("cuped", "revenue_pre", None),
                                                 ("proportion", None, None)])
 def test_engine_path_equals_row_path(customers, kind, x, den):
-    import ibis
-
-    from crm_experiments.stats.aggr import moments_from_ibis
+    from crm_experiments.io.engine import connect
+    from crm_experiments.stats.aggr import moments_from_frame
     from crm_experiments.stats.effects import compare_cuped, compare_proportions
     from crm_experiments.stats.table import compare_moments
 
     y = "bought" if kind == "proportion" else "revenue"
-    con = ibis.duckdb.connect()
-    moments = moments_from_ibis(con.create_table("c", customers), "arm", y, x=x, den=den)
+    con = connect(threads=1)
+    moments = moments_from_frame(con.from_pandas(customers), "arm", y, x=x, den=den)
     got = compare_moments(moments, control="control", metric=y, kind=kind)
     assert [e.arm for e in got] == ["coupon_a", "coupon_b"]
     estimator = {"mean": compare_means, "ratio": compare_ratios, "cuped": compare_cuped,
