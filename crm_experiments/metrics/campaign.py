@@ -28,6 +28,7 @@ from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics import lifecycle as lc
 from crm_experiments.metrics.orders import (
+    TimeLike,
     customer_window_outcomes,
     exact_sum,
     in_window,
@@ -181,16 +182,25 @@ def discounts_recorded(orders: nw.LazyFrame) -> bool:
 
 def _coupon_costs(shop: ShopData, params: CampaignParams, start, end) -> nw.LazyFrame:
     """Per customer: face value of the campaign's coupons redeemed in purchases of the window."""
-    o = shop["orders"]
-    p = o.filter(is_purchase() & in_window("created_at", start, end))
+    coupons = None
     if shop.has("coupons"):
-        cp = shop["coupons"]
-        if "campaign_id" in _columns(cp):
-            cp = cp.filter(nw.col("campaign_id") == params.campaign_id)
-        j = cp.join(p.select(nw.col("order_id").alias("redeemed_order_id")),
-                    on="redeemed_order_id", how="inner")
+        coupons = shop["coupons"]
+        if "campaign_id" in _columns(coupons):
+            coupons = coupons.filter(nw.col("campaign_id") == params.campaign_id)
+    return redeemed_coupon_costs(shop["orders"], coupons, start, end)
+
+
+def redeemed_coupon_costs(orders: nw.LazyFrame, coupons: nw.LazyFrame | None, start: TimeLike,
+                          end: TimeLike) -> nw.LazyFrame:
+    """Per customer (``customer_id``, ``coupon_cost``): the face value of ``coupons`` redeemed
+    in purchases created in ``[start, end)``; without a coupons table, the discounts of the
+    purchases that used a coupon (``coupon_id`` set). Currency units."""
+    p = orders.filter(is_purchase() & in_window("created_at", start, end))
+    if coupons is not None:
+        j = coupons.join(p.select(nw.col("order_id").alias("redeemed_order_id")),
+                         on="redeemed_order_id", how="inner")
         return j.group_by("customer_id").agg(
             nw.col("face_value").cast(nw.Float64).sum().alias("coupon_cost"))
     p = p.filter(~nw.col("coupon_id").is_null())
     return p.group_by("customer_id").agg(
-        nw.col("discount").fill_null(0).sum().cast(nw.Float64).alias("coupon_cost"))
+        nw.col("discount").fill_null(0).cast(nw.Float64).sum().alias("coupon_cost"))

@@ -26,12 +26,11 @@ import pandas as pd
 
 from crm_experiments.io.engine import collect, scalar
 from crm_experiments.metrics import lifecycle as lc
-from crm_experiments.metrics.campaign import channel_price
+from crm_experiments.metrics.campaign import channel_price, redeemed_coupon_costs
 from crm_experiments.metrics.orders import (
     TimeLike,
     customer_window_outcomes,
     in_window,
-    is_purchase,
 )
 from crm_experiments.metrics.rfm import NO_SEGMENT, rfm
 
@@ -45,19 +44,6 @@ def _contact_costs(contacts: nw.LazyFrame, start: TimeLike, end: TimeLike,
     cost = nw.col("cost").fill_null(price) if "cost" in c.collect_schema().names() else price
     return c.group_by("customer_id").agg(nw.len().alias("contacts"),
                                          cost.cast(nw.Float64).sum().alias("contact_cost"))
-
-
-def _coupon_costs(orders: nw.LazyFrame, coupons: nw.LazyFrame | None, start: TimeLike,
-                  end: TimeLike) -> nw.LazyFrame:
-    p = orders.filter(is_purchase() & in_window("created_at", start, end))
-    if coupons is not None:
-        j = coupons.join(p.select(nw.col("order_id").alias("redeemed_order_id")),
-                         on="redeemed_order_id", how="inner")
-        return j.group_by("customer_id").agg(
-            nw.col("face_value").cast(nw.Float64).sum().alias("coupon_cost"))
-    p = p.filter(~nw.col("coupon_id").is_null())
-    return p.group_by("customer_id").agg(
-        nw.col("discount").fill_null(0).cast(nw.Float64).sum().alias("coupon_cost"))
 
 
 def _add(t: nw.LazyFrame, other: nw.LazyFrame, *columns: str) -> nw.LazyFrame:
@@ -85,7 +71,7 @@ def holdout_customers(orders: nw.LazyFrame, start: TimeLike, end: TimeLike, *,
     if contacts is not None:
         cc = _contact_costs(contacts, start, end, dict(message_prices or {}))
         t = _add(t, cc, "contacts", "contact_cost")
-    t = _add(t, _coupon_costs(orders, coupons, start, end), "coupon_cost")
+    t = _add(t, redeemed_coupon_costs(orders, coupons, start, end), "coupon_cost")
     df = collect(t)
     for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
                 "pre_gross_profit", "contacts", "contact_cost", "coupon_cost"):
