@@ -127,8 +127,8 @@ class DataSource(_Strict):
                        "directory of the params file.")
     format: Literal["auto", "csv", "parquet"] = "auto"
     engine: Literal["duckdb", "spark"] = Field(
-        "duckdb", description="Query engine: DuckDB in-process (default), or Spark through "
-        "Ibis (pip install 'crm-experiments[spark]'; reads Parquet only).")
+        "duckdb", description="Query engine: DuckDB in-process (default), or Spark (the same "
+        "Narwhals expressions; pip install 'crm-experiments[spark]'; reads Parquet only).")
     spark_master: str | None = Field(
         None, description="Spark master URL (engine spark), e.g. local[4], spark://host:7077, "
         "yarn, k8s://https://host:443; default local[*] (or the master of an active session).")

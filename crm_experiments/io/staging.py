@@ -1,4 +1,5 @@
-"""Stage a shop's data directory as typed tables in DuckDB (through Ibis).
+"""Stage a shop's data directory as typed tables in DuckDB (raw SQL on the
+engine's connection; the tables are then Narwhals lazy frames).
 
 :func:`crm_experiments.io.reader.load_shop` is the entry point; with the Spark engine the
 tables are read from Parquet into Spark instead (:mod:`crm_experiments.io.spark`).

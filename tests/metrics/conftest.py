@@ -58,7 +58,7 @@ def orders_frame(rows=ROWS) -> pd.DataFrame:
 @pytest.fixture
 def con():
     """A fresh DuckDB engine (:class:`crm_experiments.io.engine.Engine`); put a pandas frame
-    next to its tables with ``con.from_pandas(frame)`` (was Ibis's ``con.create_table``)."""
+    next to its tables with ``con.from_pandas(frame)``."""
     return connect(threads=1)
 
 

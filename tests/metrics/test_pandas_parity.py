@@ -1,7 +1,7 @@
 """The engine metrics against an independent plain-pandas reading of their definitions.
 
 A random shop (a few thousand orders with unpaid orders, partial and full refunds, same-day
-repeats, unshipped orders, reviews, contacts and a holdout) is evaluated twice: by the Ibis
+repeats, unshipped orders, reviews, contacts and a holdout) is evaluated twice: by the engine
 expressions on DuckDB and by the pandas code below, written from the definitions in the
 module docstrings and domain.md, not from the engine code.
 """
