@@ -45,7 +45,6 @@ import contextlib
 import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +69,7 @@ from crm_experiments.pipeline.kernel import (  # noqa: F401 - _kernel_manager_cl
     import_papermill,
     shared_kernels,
 )
+from crm_experiments.pipeline.prefetch import prefetch as prefetch_modules
 from crm_experiments.report.chart_cache import CHART_CACHE_ENV
 from crm_experiments.tracking.client import (
     REPORT_TYPE,
@@ -95,25 +95,10 @@ CUSTOMERS_FILE = "campaign_customers.parquet"
 
 #: What the runner needs only once the notebooks ran (the stored evaluation, the pages:
 #: statsmodels, scikit-learn, matplotlib): imported on a thread while the notebooks run
-#: (:func:`_prefetch`), on the core the kernel leaves free, not before them.
+#: (:func:`~crm_experiments.pipeline.prefetch.prefetch`), on the core the kernel leaves free,
+#: not before them.
 _AFTER_NOTEBOOKS = ("crm_experiments.analyses.campaign", "crm_experiments.report.pages",
                     "crm_experiments.report.render")
-
-
-def _prefetch() -> threading.Thread:
-    """Import :data:`_AFTER_NOTEBOOKS` on a daemon thread, joined before the main thread
-    imports them itself (after the notebooks); a failure is left to that import, which raises
-    it."""
-    import importlib
-
-    def load() -> None:
-        for name in _AFTER_NOTEBOOKS:
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
-
-    thread = threading.Thread(target=load, name="crm-exp-prefetch", daemon=True)
-    thread.start()
-    return thread
 
 
 def _extra_results() -> dict[str, type[ResultMixin]]:
@@ -270,7 +255,7 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
         parts: dict[str, dict] = {}  # extra notebooks skipped or failed: their notes
         progress(f"{label} reading and validating {params.data.path}")
         import_papermill()  # first: the main thread imports (almost) nothing beside the thread
-        prefetch = _prefetch()
+        prefetch = prefetch_modules(_AFTER_NOTEBOOKS)
         # staged and validated once for all the notebooks
         with shop_cache(params, shop_cache_dir):
             for nb in [Path(notebook), *extras]:
