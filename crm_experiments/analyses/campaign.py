@@ -613,6 +613,8 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     else:
         reactivation = pd.DataFrame()
         notes.append("note_no_contacts")
+    for table in states.values():  # their last use: free them in the engine
+        shop.con.release(table)
     interactions, interaction_notes = activity_comparisons(shop, params, (start, end))
     notes += interaction_notes
     reminders, reminder_notes = campaign_reminders(

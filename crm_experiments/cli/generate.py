@@ -17,7 +17,7 @@ from crm_experiments.errors import CrmError
 #: orders and 1 KB of tables per customer).
 MIN_CUSTOMERS, MAX_CUSTOMERS = 10, 5_000_000
 #: ``generate`` streams shops above 1M customers in chunks (memory bounded by a chunk plus
-#: about 80 bytes per customer of shop-level draws: 1.6 GB at this bound).
+#: the shop-level draws; 10M customers: 4.4 GB peak, bench/RESULTS.md).
 MAX_GENERATED_CUSTOMERS = 20_000_000
 #: --purchase-rate-scale above this multiplies orders past any real shop (and memory).
 MAX_RATE_SCALE = 10.0

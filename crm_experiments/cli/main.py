@@ -88,7 +88,7 @@ def _chosen(argv: list[str] | None) -> str | None:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser of every subcommand; given ``argv``, only the subcommand it names is imported
     and configured (the others are listed by name and help): some subcommand modules are
-    slow to import (``compare`` imports statsmodels, ~2 s), and ``run`` needs none of that
+    slow to import (``compare`` imports statsmodels), and ``run`` needs none of that
     before its notebook starts."""
     chosen = _chosen(argv)
     parser = _Parser(prog="crm-exp", description=__doc__.splitlines()[0])

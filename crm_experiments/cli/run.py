@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     # (named with our pid: removed by the next command if this one is killed)
     cache = scratch_dir("shop")
     kernel = NotebookKernel(NOTEBOOKS_DIR) if shared_kernels() else None
-    # the runner and MLflow's client and sqlite store (~1.5 s of imports) load while the
+    # the runner and MLflow's client and sqlite store load while the
     # preflight's queries run, instead of after them
     loading = prefetch(_RUNNER_MODULES)
     try:

@@ -113,7 +113,7 @@ Truth
 Streaming (shops above :data:`IN_MEMORY_MAX_CUSTOMERS`, or ``chunk_customers``)
     The customers, the assignment (eligible = acquired before the assignment date, since the
     first order is always paid), the holdout members and the coupon numbers are drawn for
-    the whole shop exactly as in memory (about 80 bytes per customer); the rest is simulated
+    the whole shop exactly as in memory (a few arrays per customer); the rest is simulated
     for consecutive customers a chunk at a time from per-chunk random streams and appended
     to each file as Parquet row groups. The in-memory path is unchanged (a shop of one chunk
     is byte-identical); a chunked shop is the same model with other order draws, and its
@@ -408,7 +408,8 @@ def _apply_coupon(o: _Orders, face: float, threshold: float, sale_lo: float, sal
 #: Shops up to this many customers are simulated in memory in one piece (the generator's
 #: historical path, byte for byte); larger ones are streamed in chunks (see generate_shop).
 IN_MEMORY_MAX_CUSTOMERS = 1_000_000
-#: Customers per chunk of a streamed shop (about 2.5 GB peak at 10 orders per customer).
+#: Customers per chunk of a streamed shop (10M customers in chunks of 500k: 4.4 GB peak,
+#: bench/RESULTS.md).
 DEFAULT_CHUNK_CUSTOMERS = 500_000
 #: Chunk k draws everything per order from ``SeedSequence(seed, spawn_key=(CHUNK_STREAM_KEY
 #: + k,))``, disjoint from the shop-level streams ``SeedSequence(seed).spawn(...)`` (keys 0..).
@@ -447,7 +448,7 @@ def generate_shop(out_dir: str | Path, params: CampaignParams, *, n_customers: i
     * ``lift_scale`` multiplies the lift of treated arms, ``{arm: factor}`` (default 1);
     * ``chunk_customers`` (:func:`chunk_size`; default: in memory up to 1M customers, chunks
       of 500k above). A shop larger than one chunk is streamed (:func:`_simulate_streamed`):
-      memory is bounded by a chunk (plus about 80 bytes per customer of shop-level draws),
+      memory is bounded by a chunk (plus the shop-level draws: a few arrays per customer),
       the customers, assignment, holdout and coupon numbering are those of the in-memory
       path, the orders and everything drawn from them come from per-chunk random streams
       (same model, other draws).

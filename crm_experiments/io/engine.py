@@ -105,6 +105,8 @@ class DuckDBEngine(Engine):
 
     def __init__(self, con) -> None:
         self.con = con
+        #: id of each frame :meth:`cache` returned -> the table holding it
+        self._cached: dict[int, str] = {}
 
     def raw_sql(self, sql: str, parameters: list | None = None):
         """Execute SQL on the connection; returns it, so ``fetchall()`` follows. Fetch every
@@ -129,11 +131,11 @@ class DuckDBEngine(Engine):
         name = f"crm_cached_{next(_names)}"
         frame.to_native().to_table(name)
         cached = self.table(name)
-        self._cached = {**getattr(self, "_cached", {}), id(cached): name}
+        self._cached[id(cached)] = name
         return cached
 
     def release(self, frame: nw.LazyFrame) -> None:
-        name = getattr(self, "_cached", {}).pop(id(frame), None)
+        name = self._cached.pop(id(frame), None)
         if name is not None:
             with contextlib.suppress(Exception):
                 self.con.execute(f"DROP TABLE IF EXISTS {_ident(name)}")

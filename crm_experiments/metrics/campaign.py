@@ -70,7 +70,7 @@ def _columns(frame: nw.LazyFrame) -> list[str]:
     return frame.collect_schema().names()
 
 
-def _add(t: nw.LazyFrame, other: nw.LazyFrame, *columns: str) -> nw.LazyFrame:
+def add_columns(t: nw.LazyFrame, other: nw.LazyFrame, *columns: str) -> nw.LazyFrame:
     """``t`` with ``columns`` of ``other`` by a left join on ``customer_id``."""
     return t.join(other.select("customer_id", *columns), on="customer_id", how="left")
 
@@ -101,22 +101,23 @@ def campaign_customers(shop: ShopData, params: CampaignParams, horizon_days: int
     pre = customer_window_outcomes(orders, pre_start, pre_end, margin).select(
         "customer_id", nw.col("orders").alias("pre_orders"),
         nw.col("revenue").alias("pre_revenue"), nw.col("gross_profit").alias("pre_gross_profit"))
-    t = _add(t, post, "orders", "revenue", "gross_profit")
-    t = _add(t, pre, "pre_orders", "pre_revenue", "pre_gross_profit")
-    t = _add(t, _history(orders, pre_end), "hist_orders", "hist_revenue", "first_at", "last_at")
+    t = add_columns(t, post, "orders", "revenue", "gross_profit")
+    t = add_columns(t, pre, "pre_orders", "pre_revenue", "pre_gross_profit")
+    t = add_columns(t, _history(orders, pre_end), "hist_orders", "hist_revenue", "first_at",
+                    "last_at")
     messages = _message_costs(shop, params)
     if messages is not None:
-        t = _add(t, messages, "message_cost")
-    t = _add(t, _coupon_costs(shop, params, start, end), "coupon_cost")
-    t = _add(t, _discount_costs(orders, start, end), "discount_cost")
+        t = add_columns(t, messages, "message_cost")
+    t = add_columns(t, _coupon_costs(shop, params, start, end), "coupon_cost")
+    t = add_columns(t, _discount_costs(orders, start, end), "discount_cost")
     states = states_at_start if states_at_start is not None else lc.lifecycle_states(
         orders, params.sale_start, params.lifecycle_period_months)
-    t = _add(t, states.select("customer_id", nw.col("state").alias("lifecycle_state")),
+    t = add_columns(t, states.select("customer_id", nw.col("state").alias("lifecycle_state")),
              "lifecycle_state")
     attributes = [c for c in ("tier", "gender")
                   if shop.has("customers") and c in _columns(shop["customers"])]
     if attributes:
-        t = _add(t, shop["customers"], *attributes)
+        t = add_columns(t, shop["customers"], *attributes)
     df = collect(t)
     if messages is None:  # no contacts table: no message cost
         df.insert(df.columns.get_loc("last_at") + 1, "message_cost", float("nan"))

@@ -26,7 +26,7 @@ import pandas as pd
 
 from crm_experiments.io.engine import collect, scalar
 from crm_experiments.metrics import lifecycle as lc
-from crm_experiments.metrics.campaign import channel_price, redeemed_coupon_costs
+from crm_experiments.metrics.campaign import add_columns, channel_price, redeemed_coupon_costs
 from crm_experiments.metrics.orders import (
     TimeLike,
     customer_window_outcomes,
@@ -46,11 +46,6 @@ def _contact_costs(contacts: nw.LazyFrame, start: TimeLike, end: TimeLike,
                                          cost.cast(nw.Float64).sum().alias("contact_cost"))
 
 
-def _add(t: nw.LazyFrame, other: nw.LazyFrame, *columns: str) -> nw.LazyFrame:
-    """``t`` with ``columns`` of ``other`` by a left join on ``customer_id``."""
-    return t.join(other.select("customer_id", *columns), on="customer_id", how="left")
-
-
 def holdout_customers(orders: nw.LazyFrame, start: TimeLike, end: TimeLike, *,
                       gross_margin: float, pre_days: int, period_months: int = 3,
                       contacts: nw.LazyFrame | None = None,
@@ -66,12 +61,12 @@ def holdout_customers(orders: nw.LazyFrame, start: TimeLike, end: TimeLike, *,
     pre = customer_window_outcomes(orders, pre_start, start, gross_margin).select(
         "customer_id", nw.col("orders").alias("pre_orders"),
         nw.col("revenue").alias("pre_revenue"), nw.col("gross_profit").alias("pre_gross_profit"))
-    t = _add(t, post, "orders", "revenue", "gross_profit")
-    t = _add(t, pre, "pre_orders", "pre_revenue", "pre_gross_profit")
+    t = add_columns(t, post, "orders", "revenue", "gross_profit")
+    t = add_columns(t, pre, "pre_orders", "pre_revenue", "pre_gross_profit")
     if contacts is not None:
         cc = _contact_costs(contacts, start, end, dict(message_prices or {}))
-        t = _add(t, cc, "contacts", "contact_cost")
-    t = _add(t, redeemed_coupon_costs(orders, coupons, start, end), "coupon_cost")
+        t = add_columns(t, cc, "contacts", "contact_cost")
+    t = add_columns(t, redeemed_coupon_costs(orders, coupons, start, end), "coupon_cost")
     df = collect(t)
     for col in ("orders", "revenue", "gross_profit", "pre_orders", "pre_revenue",
                 "pre_gross_profit", "contacts", "contact_cost", "coupon_cost"):

@@ -1,8 +1,9 @@
 """One Jupyter kernel for all the notebooks of a command (``crm-exp run``, ``crm-exp demo``).
 
 Papermill executes every notebook; by default it starts a fresh kernel per notebook, and each
-kernel pays its start (~0.5 s) and the imports of the package's analysis stack (pandas,
-statsmodels, scipy, scikit-learn, matplotlib, narwhals, duckdb: ~3 s of CPU) before its first cell.
+kernel pays its start and the imports of the package's analysis stack (pandas,
+statsmodels, scipy, scikit-learn, matplotlib, narwhals, duckdb: ~3 s of CPU, bench/RESULTS.md
+"Small shops fast") before its first cell.
 A :class:`NotebookKernel` is started once, as early as the command can (its imports then run
 on the second core while the command checks the data and opens MLflow), and each notebook is
 executed in it by Papermill with a given kernel manager (``km``, passed to nbclient's
@@ -66,9 +67,9 @@ def import_papermill():
 
     Papermill imports nbformat, which imports jsonschema; jsonschema's format module imports
     ``rfc3987_syntax`` when it is installed (it comes with ``jsonschema[format-nongpl]``,
-    which JupyterLab's ``jupyter-events`` asks for), and that module compiles 38 Lark grammars
-    at import: ~2 s of CPU per process, for the ``iri`` formats no notebook schema uses
-    (measured here: 2.2 s of 2.6 s for ``import papermill``). So when jsonschema is not yet
+    which JupyterLab's ``jupyter-events`` asks for), and that module compiles Lark grammars
+    at import, every process, for the ``iri`` formats no notebook schema uses
+    (2.2 s of CPU, bench/RESULTS.md "Small shops fast"). So when jsonschema is not yet
     imported, ``rfc3987_syntax`` is hidden while it is: jsonschema then has no ``iri``
     checker in this process (exactly as on an install without JupyterLab); anything imported
     afterwards can still import ``rfc3987_syntax`` itself."""
@@ -127,7 +128,7 @@ class NotebookKernel:
             kc = km.client()
             kc.start_channels(hb=False)  # no heartbeat thread: liveness is the process
             code = "\n".join(f"import {m}" for m in self.warm)
-            self._warm_id = kc.execute(code, silent=True, store_history=False)
+            kc.execute(code, silent=True, store_history=False)
             self._warm_kc = kc
         else:
             self._warm_kc = None

@@ -386,7 +386,7 @@ def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path
 def _read_extras(folders: dict[str, Path], parts: dict[str, dict]) -> dict[str, StoredResult]:
     """The stored result of each extra notebook, read with its class's declared schema; one
     that cannot be read goes into ``parts`` as failed."""
-    classes = _extra_results() if folders else {}  # (their imports take ~1 s)
+    classes = _extra_results() if folders else {}
     out = {}
     for stem, folder in folders.items():
         cls = classes.get(stem)

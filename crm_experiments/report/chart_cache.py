@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crm_experiments.io.atomic import atomic_path
+
 #: Environment variable naming the folder of the current run's charts.
 CHART_CACHE_ENV = "CRM_EXP_CHART_CACHE"
 
@@ -88,10 +90,8 @@ def cached_chart(draw: Callable[..., str]) -> Callable[..., str]:
             pass
         uri = draw(*args, **kwargs)
         try:  # whole or not at all: another process may read it at once
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
-            tmp.write_text(uri, encoding="ascii")
-            tmp.replace(path)
+            with atomic_path(path) as tmp:
+                tmp.write_text(uri, encoding="ascii")
         except OSError:
             pass  # a cache: the chart is there anyway
         return uri

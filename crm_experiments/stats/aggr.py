@@ -151,9 +151,9 @@ def moments_from_frame(frame: nw.LazyFrame, arm_col: str, y: str, x: str | None 
         dd = nw.col(den).cast(nw.Float64)
         aggs += [dd.sum().alias("sum_d"), (dd * dd).sum().alias("sum_dd"),
                  (yy * dd).sum().alias("sum_yd")]
-    frame = collect(t.group_by(arm_col).agg(*aggs))
+    sums = collect(t.group_by(arm_col).agg(*aggs))
     out = {}
-    for row in frame.to_dict("records"):
+    for row in sums.to_dict("records"):
         arm = row.pop(arm_col)
         out[arm] = MomentStats(n=int(row.pop("n")), **{k: float(v) for k, v in row.items()})
     return out
