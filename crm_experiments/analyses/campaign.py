@@ -65,7 +65,7 @@ from crm_experiments.stats.capping import CappingApplied, cap_money
 from crm_experiments.stats.design import Design, recommend_holdout_share
 from crm_experiments.stats.heterogeneity import heterogeneity_frame, interaction_test
 from crm_experiments.stats.multiple import adjust
-from crm_experiments.stats.result import effects_frame
+from crm_experiments.stats.result import effects_frame, shown_interval
 from crm_experiments.stats.srm import check_sample_ratio
 from crm_experiments.stats.table import ComparisonResult, compare_arms
 
@@ -768,8 +768,8 @@ def adjustment_table(comparison: ComparisonResult) -> pd.DataFrame:
         a = by_key.get((e.metric, e.arm))
         if a is None:
             continue
-        low, high = ((e.ci_low_adjusted, e.ci_high_adjusted)
-                     if e.ci_low_adjusted is not None else (e.ci_low, e.ci_high))
+        shown = shown_interval(e)
+        low, high = shown.low, shown.high
         q = (high - low) / (2 * e.se) if e.se and np.isfinite(e.se) else np.nan
         vr = e.variance_reduction if a.method != "none" else np.nan
         rows.append({

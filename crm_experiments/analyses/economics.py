@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from crm_experiments.params import CampaignParams
+from crm_experiments.stats.result import shown_interval
 from crm_experiments.stats.table import ComparisonResult
 
 #: Per campaign type, its cost lines besides the fixed cost (columns of the per-customer
@@ -127,10 +128,8 @@ def economics(customers: pd.DataFrame, comparison: ComparisonResult,
 def _scaled(effect, n: int, shift: float = 0.0) -> tuple[float, float, float]:
     if effect is None:
         return (float("nan"),) * 3
-    lo = getattr(effect, "ci_low_adjusted", None)
-    hi = getattr(effect, "ci_high_adjusted", None)
-    lo = effect.ci_low if lo is None or pd.isna(lo) else lo
-    hi = effect.ci_high if hi is None or pd.isna(hi) else hi
+    shown = shown_interval(effect)
+    lo, hi = shown.low, shown.high
     return effect.estimate * n + shift, lo * n + shift, hi * n + shift
 
 

@@ -24,6 +24,7 @@ from crm_experiments.report import fonts  # noqa: E402
 from crm_experiments.report.chart_cache import cached_chart  # noqa: E402
 from crm_experiments.report.format import pct  # noqa: E402
 from crm_experiments.report.i18n import tr  # noqa: E402
+from crm_experiments.stats.result import shown_interval  # noqa: E402
 
 COLORS = {"pos": "#1e8e3e", "neg": "#d93025", "mid": "#5f6368"}
 
@@ -83,16 +84,16 @@ def profit_chart(economics: pd.DataFrame, *, currency: str, lang: str = "en") ->
 def effects_chart(effects: pd.DataFrame, *, labels: dict[str, str], lang: str = "en",
                   level: float = 0.95) -> str:
     """Relative effect per arm and metric (rows of the ``effects`` table) with the interval
-    the effects table shows: the multiplicity-corrected one where the rows have it (at
-    ``level``), else the plain one; an unbounded (NaN) interval draws no bar."""
+    the effects table shows, row by row (:func:`~crm_experiments.stats.result.shown_interval`:
+    the multiplicity-corrected one at ``level`` where the row has it, else the plain one); an
+    unbounded (NaN) interval draws no bar."""
     f = effects
     fig, ax = _figure(7, 0.7 + 0.35 * max(len(f), 1))
     y = np.arange(len(f))
     est = f["rel_estimate"].to_numpy(float) * 100
-    corrected = "p_value_adjusted" in f and f["p_value_adjusted"].notna().any()
-    suffix = "_adjusted" if corrected else ""
-    lo = f[f"rel_ci_low{suffix}"].to_numpy(float) * 100
-    hi = f[f"rel_ci_high{suffix}"].to_numpy(float) * 100
+    shown = [shown_interval(row) for row in f.to_dict("records")]
+    lo = np.array([s.rel_low for s in shown], dtype=float) * 100
+    hi = np.array([s.rel_high for s in shown], dtype=float) * 100
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color="#1a73e8", capsize=3)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{labels.get(a, a)} | {tr(m, lang)}"

@@ -21,6 +21,7 @@ from crm_experiments.analyses.economics import COST_LINES, disagreement
 from crm_experiments.report import charts, fonts
 from crm_experiments.report.env import render, render_framed
 from crm_experiments.report.i18n import TEXT, tr, type_key
+from crm_experiments.stats.result import shown_interval
 
 #: The evaluation report's sections, in page order (``templates/evaluation_<name>.html.j2``).
 SECTIONS = ("header", "verdict", "money", "next_round", "effects", "did", "segments",
@@ -74,20 +75,11 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
 
 
 def _adjusted(row: dict) -> dict:
-    """``row`` with ``lo``, ``hi``, ``p``: the corrected interval and p-value where the
-    effect has them, else the plain ones; ``rel_lo``, ``rel_hi``: the relative interval at the
-    same level as ``p`` (a corrected one is NaN when Fieller's set is unbounded, shown blank,
-    never replaced by the uncorrected one)."""
-    def pick(adjusted: str, plain: str):
-        value = row.get(adjusted)
-        return value if _finite(value) else row.get(plain)
-    corrected = _finite(row.get("p_value_adjusted")) and "rel_ci_low_adjusted" in row
-    rel = ("rel_ci_low_adjusted", "rel_ci_high_adjusted") if corrected else (
-        "rel_ci_low", "rel_ci_high")
-    return {**row, "lo": pick("ci_low_adjusted", "ci_low"),
-            "hi": pick("ci_high_adjusted", "ci_high"),
-            "p": pick("p_value_adjusted", "p_value"),
-            "rel_lo": row.get(rel[0]), "rel_hi": row.get(rel[1])}
+    """``row`` with ``lo``, ``hi``, ``p``, ``rel_lo``, ``rel_hi``: what the effect shows
+    (:func:`~crm_experiments.stats.result.shown_interval`, per row, as the effects chart)."""
+    shown = shown_interval(row)
+    return {**row, "lo": shown.low, "hi": shown.high, "p": shown.p_value,
+            "rel_lo": shown.rel_low, "rel_hi": shown.rel_high}
 
 
 # --- the evaluation page -----------------------------------------------------------------

@@ -10,8 +10,9 @@ the method does not give them) let :mod:`.multiple` widen intervals.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -68,6 +69,49 @@ class Effect:
     def to_frame(self) -> pd.DataFrame:
         """One row, one column per field."""
         return pd.DataFrame([asdict(self)])
+
+
+class Shown(NamedTuple):
+    """The interval, p-value and relative interval one effect shows (table, chart, economics)."""
+
+    low: float
+    high: float
+    p_value: float
+    rel_low: float
+    rel_high: float
+    #: whether ``p_value`` and the relative interval are the multiplicity-corrected ones
+    corrected: bool
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def shown_interval(effect: Effect | Mapping) -> Shown:
+    """What one effect shows, decided per effect (an :class:`Effect` or one row of
+    :func:`effects_frame` as a mapping): the corrected interval and p-value where they are
+    finite, else the plain ones; the relative interval at the level of that p-value (a
+    corrected one is NaN when Fieller's set is unbounded: shown blank, never replaced by the
+    uncorrected one)."""
+    if isinstance(effect, Mapping):
+        get, has = effect.get, effect.__contains__
+    else:
+        def get(key):
+            return getattr(effect, key, None)
+
+        def has(key):
+            return hasattr(effect, key)
+
+    def pick(plain: str):
+        value = get(f"{plain}_adjusted")
+        return value if _finite(value) else get(plain)
+    corrected = _finite(get("p_value_adjusted")) and has("rel_ci_low_adjusted")
+    rel = "_adjusted" if corrected else ""
+    return Shown(pick("ci_low"), pick("ci_high"), pick("p_value"),
+                 get(f"rel_ci_low{rel}"), get(f"rel_ci_high{rel}"), corrected)
 
 
 def effects_frame(effects: Iterable[Effect]) -> pd.DataFrame:

@@ -425,3 +425,41 @@ def test_relative_interval_is_at_the_level_of_the_p_value_shown(evaluation):
         assert e.rel_ci_low_adjusted < e.rel_ci_low
         assert (e.rel_ci_low_adjusted > 0 or e.rel_ci_high_adjusted < 0) == (
             e.ci_low_adjusted > 0 or e.ci_high_adjusted < 0)
+
+
+def test_effects_chart_and_table_pick_each_rows_interval_alike():
+    """A family where one row has no corrected p-value (a bootstrap effect: no test) and one a
+    corrected but unbounded Fieller set: the chart draws, row by row, the relative interval the
+    table shows (it used to decide for the whole table and draw the first row's corrected
+    interval beside the table's plain one)."""
+    import math
+
+    import pandas as pd
+
+    from crm_experiments.report import charts
+
+    nan = math.nan
+    frame = pd.DataFrame({
+        "arm": ["a", "b", "c"], "metric": ["net_profit"] * 3,
+        "rel_estimate": [0.10, 0.20, 0.05],
+        "rel_ci_low": [0.02, 0.12, -0.01], "rel_ci_high": [0.18, 0.28, 0.11],
+        "p_value": [0.01, nan, 0.2], "p_value_adjusted": [0.03, nan, 0.4],
+        "rel_ci_low_adjusted": [-0.01, 0.05, nan], "rel_ci_high_adjusted": [0.21, 0.35, nan],
+    })
+    table = [pages._adjusted(r) for r in frame.to_dict("records")]
+    assert [r["rel_lo"] for r in table] == pytest.approx([-0.01, 0.12, nan], nan_ok=True)
+    drawn = []
+    original = charts.plt.Axes.errorbar
+
+    def spy(self, x, y, xerr=None, **kw):
+        drawn.append((x, xerr))
+        return original(self, x, y, xerr=xerr, **kw)
+
+    charts.plt.Axes.errorbar = spy
+    try:
+        charts.effects_chart(frame, labels={}, lang="en", level=0.99)
+    finally:
+        charts.plt.Axes.errorbar = original
+    est, (left, right) = drawn[0]
+    assert list(est - left) == pytest.approx([r["rel_lo"] * 100 for r in table], nan_ok=True)
+    assert list(est + right) == pytest.approx([r["rel_hi"] * 100 for r in table], nan_ok=True)
