@@ -49,12 +49,12 @@ from sklearn.linear_model import RidgeCV
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.effects import (
     _effect,
-    compare_adjusted,
     compare_means,
     compare_proportions,
     compare_ratios,
     lin_design,
 )
+from crm_experiments.stats.lin import LinDesign, _chunks
 from crm_experiments.stats.result import Effect
 
 #: OLS needs this many rows in the smaller arm per parameter of one arm's fit (k slopes + 2)
@@ -116,7 +116,13 @@ def covariate_columns(frame: pd.DataFrame, numeric: Sequence[str] = (),
 
 def usable_columns(x: np.ndarray, treatment: np.ndarray) -> list[int]:
     """Indices of the columns of ``x`` that vary within both arms and are linearly independent
-    of the others within each arm (QR with column pivoting on the within-arm centred matrix).
+    of the others within each arm (QR with column pivoting on the within-arm centred matrix,
+    each column scaled by its largest absolute value; a column is kept while its pivot's
+    ``|R_jj|`` exceeds ``1e-9`` of the largest).
+
+    The rows are streamed in chunks (:data:`~crm_experiments.stats.lin.CHUNK_ROWS`): the
+    pivoted QR runs on the ``R`` factor of the stacked chunks' QR (TSQR), which has the same
+    column norms and pivots as the whole matrix, so no copy of the arm's matrix is made.
 
     >>> x = np.column_stack([np.arange(8.0), 2 * np.arange(8.0), np.ones(8)])
     >>> usable_columns(x, np.array([1, 0] * 4, bool))
@@ -124,13 +130,29 @@ def usable_columns(x: np.ndarray, treatment: np.ndarray) -> list[int]:
     """
     on = np.asarray(treatment, dtype=bool)
     x = np.asarray(x, dtype=float).reshape(len(on), -1)
-    keep = [j for j in range(x.shape[1]) if np.ptp(x[on, j]) > 0 and np.ptp(x[~on, j]) > 0]
-    for rows in (on, ~on):
+    arms = [np.flatnonzero(on), np.flatnonzero(~on)]
+    summary = []  # per arm: column means, minima, maxima
+    for rows in arms:
+        if not len(rows):
+            return []
+        total = np.zeros(x.shape[1])
+        low, high = np.full(x.shape[1], np.inf), np.full(x.shape[1], -np.inf)
+        for idx in _chunks(rows):
+            part = x[idx]
+            total += part.sum(axis=0)
+            low, high = np.minimum(low, part.min(axis=0)), np.maximum(high, part.max(axis=0))
+        summary.append((total / len(rows), low, high))
+    keep = [j for j in range(x.shape[1]) if all(hi[j] - lo[j] > 0 for _, lo, hi in summary)]
+    for rows, (mean, low, high) in zip(arms, summary, strict=True):
         if not keep:
             break
-        centred = x[rows][:, keep] - x[rows][:, keep].mean(axis=0)
-        scale = np.abs(centred).max(axis=0)
-        _, r, pivot = linalg.qr(centred / scale, mode="economic", pivoting=True)
+        mean, low, high = mean[keep], low[keep], high[keep]
+        scale = np.maximum(high - mean, mean - low)
+        r = np.zeros((0, len(keep)))
+        for idx in _chunks(rows):
+            r = linalg.qr(np.vstack([r, (x[np.ix_(idx, keep)] - mean) / scale]), mode="r",
+                          overwrite_a=True, check_finite=False)[0][:len(keep)]
+        _, r, pivot = linalg.qr(r, mode="economic", pivoting=True)
         diag = np.abs(np.diag(r))
         rank = int((diag > diag.max() * 1e-9).sum()) if len(diag) else 0
         keep = sorted(keep[p] for p in pivot[:rank])
@@ -252,12 +274,17 @@ def compare_post_stratified(y, strata, treatment, alpha: float = 0.05, **labels:
 
 def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[str] = (),
                        strata=None, method: str = "auto", binary: bool | None = None,
+                       design_cache: dict | None = None,
                        **labels: str) -> tuple[Effect, Adjustment]:
     """One arm-vs-control comparison adjusted on the covariate columns ``x`` (module
     docstring), with its :class:`Adjustment`. ``method``: ``auto`` (the rule), ``ols``,
     ``ridge``, ``post_stratification`` (needs ``strata``) or ``none``; a forced method the data
     cannot carry falls back to the next by the same rule. The effect's ``se_unadjusted`` is the
     plain comparison's se, ``variance_reduction = 1 - se²/se_unadjusted²``.
+
+    ``design_cache``: a dict the caller keeps for ONE ``(x, treatment)`` and passes with every
+    outcome ``y``: the usable columns and the factored Lin design
+    (:class:`~crm_experiments.stats.lin.LinDesign`) are computed at the first call and reused.
 
     >>> rng = np.random.default_rng(1)
     >>> pre = rng.gamma(1.0, 50.0, 4000)
@@ -280,7 +307,10 @@ def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[
     tag = {"metric": labels.get("metric", ""), "arm": labels.get("arm", "")}
     if method == "none":
         return plain, Adjustment(**tag, method="none", reason="declined")
-    cols = usable_columns(x, on) if x.shape[1] else []
+    cache = {} if design_cache is None else design_cache
+    if "cols" not in cache:
+        cache["cols"] = usable_columns(x, on) if x.shape[1] else []
+    cols = cache["cols"]
     k, n_min = len(cols), int(min(on.sum(), (~on).sum()))
     effect, adjustment = None, None
     if k and method in ("auto", "ols", "ridge"):
@@ -293,7 +323,10 @@ def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[
         else:
             use = "ridge" if n_min >= RIDGE_ROWS_PER_PARAMETER * (k + 2) else None
         if use == "ols":
-            effect = compare_adjusted(y, x[:, cols], on, alpha, **labels)
+            if "lin" not in cache:
+                cache["lin"] = LinDesign(x if cols == list(range(x.shape[1])) else x[:, cols],
+                                         on)
+            effect = cache["lin"].compare(y, alpha, **labels)
             adjustment = Adjustment(**tag, method="lin_ols_hc2", covariates=used)
         elif use == "ridge":
             effect, pens = compare_ridge(y, x[:, cols], on, alpha, **labels)
@@ -337,7 +370,8 @@ def ratio_linearised(y, d, treatment) -> np.ndarray:
 
 
 def compare_ratio_regression(y, d, x, treatment, alpha: float = 0.05, *,
-                             names: Sequence[str] = (), method: str = "auto", **labels: str
+                             names: Sequence[str] = (), method: str = "auto",
+                             design_cache: dict | None = None, **labels: str
                              ) -> tuple[Effect, Adjustment]:
     """A ratio metric ``Σy / Σd`` (e.g. average order value) adjusted on covariates: the rule
     of :func:`compare_regression` on :func:`ratio_linearised` values, against the plain
@@ -348,7 +382,8 @@ def compare_ratio_regression(y, d, x, treatment, alpha: float = 0.05, *,
     plain = compare_ratios(MomentStats.from_arrays(y[on], den=d[on]),
                            MomentStats.from_arrays(y[~on], den=d[~on]), alpha, **labels)
     effect, how = compare_regression(ratio_linearised(y, d, on), x, on, alpha, names=names,
-                                     method=method, binary=False, **labels)
+                                     method=method, binary=False,
+                                     design_cache=design_cache, **labels)
     if how.method == "none":
         return plain, how
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from statsmodels.regression.linear_model import OLS
 
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.result import Effect
@@ -215,36 +214,18 @@ def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Eff
     """Regression adjustment à la Lin (2013), method ``lin_ols_hc2``, on rows.
 
     OLS ``y ~ 1 + T + (x - x̄) + T·(x - x̄)`` (``x`` one or more covariate columns, ``T`` 0/1)
-    with HC2 heteroskedasticity-robust errors (statsmodels). The coefficient of ``T`` is the
-    effect; statsmodels' robust inference uses the normal reference. Adjusted means are
-    ``b0`` (control) and ``b0 + b_T`` (arm) at the pooled covariate mean; the relative effect
-    ``b_T / b0`` gets Fieller's interval with the HC2 covariance of ``(b0, b0 + b_T)``.
+    with HC2 heteroskedasticity-robust errors, equal to statsmodels'
+    ``OLS(...).fit(cov_type="HC2")`` (computed in row chunks by
+    :class:`~crm_experiments.stats.lin.LinDesign`, which explains why; prepare one there to
+    reuse the design for several outcomes). The coefficient of ``T`` is the effect; the
+    robust inference uses the normal reference. Adjusted means are ``b0`` (control) and
+    ``b0 + b_T`` (arm) at the pooled covariate mean; the relative effect ``b_T / b0`` gets
+    Fieller's interval with the HC2 covariance of ``(b0, b0 + b_T)``.
     ``variance_reduction = 1 - se_HC2² / (v_t/n_t + v_c/n_c)``.
     """
-    yy, design = lin_design(y, x, treatment)
-    fit = OLS(yy, design).fit(cov_type="HC2")
-    b0, b1 = fit.params[0], fit.params[1]
-    cov = fit.cov_params()
-    low, high = fit.conf_int(alpha)[1]
-    # means m_c = b0, m_t = b0 + b_T: their variances and covariance from the HC2 matrix
-    v_c = cov[0, 0]
-    v_t = cov[0, 0] + 2 * cov[0, 1] + cov[1, 1]
-    c_tc = cov[0, 0] + cov[0, 1]
-    z = stats.norm.ppf(1 - alpha / 2)
-    rel, rel_se, rel_low, rel_high = _relative(b0 + b1, b0, v_t, v_c, c_tc, z)
-    is_t = np.asarray(treatment, dtype=float) == 1
-    y_t, y_c = yy[is_t], yy[~is_t]
-    unadjusted = y_t.var(ddof=1) / len(y_t) + y_c.var(ddof=1) / len(y_c)
-    return Effect(
-        **{**_LABELS, **labels}, n_arm=int(is_t.sum()), n_control=int((~is_t).sum()),
-        mean_arm=float(b0 + b1), mean_control=float(b0), estimate=float(b1),
-        ci_low=float(low), ci_high=float(high), p_value=float(fit.pvalues[1]),
-        rel_estimate=float(rel), rel_ci_low=float(rel_low),
-        rel_ci_high=float(rel_high), method="lin_ols_hc2", alpha=alpha,
-        se=float(fit.bse[1]), rel_se=float(rel_se), df=math.inf,
-        variance_reduction=float(1 - fit.bse[1] ** 2 / unadjusted),
-        var_mean_arm=float(v_t), var_mean_control=float(v_c), cov_means=float(c_tc),
-    )
+    from crm_experiments.stats.lin import LinDesign  # lin builds on this module
+
+    return LinDesign(x, treatment).compare(y, alpha, **labels)
 
 
 def bootstrap_mean_diff(y_t, y_c, alpha: float = 0.05, n_resamples: int = 9999,

@@ -253,22 +253,42 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     layers = df[strata].astype(str).to_numpy() if strata is not None else None
     effects: list[Effect] = []
     applied: list[Adjustment] = []
+    # one covariate matrix per covariate set, and per (set, arm) its rows and a design cache:
+    # the usable columns and Lin's factored design serve every metric (stats.lin)
+    matrices: dict[tuple[str, ...], np.ndarray] = {}
+    pairs: dict[tuple[tuple[str, ...], str], tuple[np.ndarray | None, dict]] = {}
+
+    def covariate_matrix(names: list[str]) -> np.ndarray | None:
+        if not names:
+            return None
+        if tuple(names) not in matrices:
+            matrices[tuple(names)] = np.column_stack(
+                [_numeric(df, c, "covariate", source) for c in names])
+        return matrices[tuple(names)]
+
+    def pair(names: list[str], x: np.ndarray | None, a: str, keep: np.ndarray):
+        """``x`` on the pair's rows (no copy when they are all rows) and its design cache."""
+        key = (tuple(names), a)
+        if key not in pairs:
+            pairs[key] = (x if x is None or keep.all() else x[keep], {})
+        return pairs[key]
+
     for metric in metrics:
         y = _numeric(df, metric, "metric", source)
         binary = (_is_binary(y) if binary_metrics is None else metric in binary_metrics)
         names = covariates.get(metric, ())
         names = [names] if isinstance(names, str) else list(names)
-        x = (np.column_stack([_numeric(df, c, "covariate", source) for c in names])
-             if names else None)
+        x = covariate_matrix(names)
         for a in treated:
             tag = {"metric": metric, "arm": a, "control": control}
             on = labels == a
             keep = on | is_ctl
             if x is not None or layers is not None:
+                x_pair, cache = pair(names, x, a, keep)
                 effect, how = compare_regression(
-                    y[keep], None if x is None else x[keep], on[keep], alpha, names=names,
+                    y[keep], x_pair, on[keep], alpha, names=names,
                     strata=None if layers is None else layers[keep], method=adjustment,
-                    binary=binary, **tag)
+                    binary=binary, design_cache=cache, **tag)
                 applied.append(how)
             else:  # no covariate: the plain comparison
                 s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
@@ -289,8 +309,7 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
         s_c = MomentStats.from_arrays(y[is_ctl], den=d[is_ctl])
         names = covariates.get(name, ())
         names = [names] if isinstance(names, str) else list(names)
-        x = (np.column_stack([_numeric(df, c, "covariate", source) for c in names])
-             if names else None)
+        x = covariate_matrix(names)
         for a in treated:
             on = labels == a
             if x is None:
@@ -298,9 +317,10 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
                                               alpha, metric=name, arm=a, control=control))
                 continue
             keep = on | is_ctl
+            x_pair, cache = pair(names, x, a, keep)
             effect, how = compare_ratio_regression(
-                y[keep], d[keep], x[keep], on[keep], alpha, names=names, method=adjustment,
-                metric=name, arm=a, control=control)
+                y[keep], d[keep], x_pair, on[keep], alpha, names=names, method=adjustment,
+                design_cache=cache, metric=name, arm=a, control=control)
             effects.append(effect)
             applied.append(how)
     if correction is not None:
