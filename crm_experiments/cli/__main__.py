@@ -2,6 +2,6 @@
 
 import sys
 
-from crm_experiments.cli.main import main
+from crm_experiments.cli.main import program
 
-sys.exit(main())
+sys.exit(program())
