@@ -85,6 +85,7 @@ import pandas as pd
 from crm_experiments.errors import Finding
 from crm_experiments.io import engine
 from crm_experiments.io.engine import collect, scalar
+from crm_experiments.io.expr import count_true, in_window, ts
 from crm_experiments.io.schema import (
     INTERACTION_KINDS,
     REVIEW_POLARITIES,
@@ -123,16 +124,6 @@ ALLOWED = {
 }
 DSR_COLUMNS = ("dsr_item", "dsr_service", "dsr_logistics")
 Severity = Literal["error", "warning"]
-
-
-def _ts(value: dt.datetime) -> nw.Expr:
-    """A naive timestamp literal."""
-    return nw.lit(value, dtype=nw.Datetime("us"))
-
-
-def _count_true(cond: nw.Expr) -> nw.Expr:
-    """Rows where ``cond`` holds (null counts as not), as int64."""
-    return cond.cast(nw.Int64).sum().cast(nw.Int64)
 
 
 @dataclass(frozen=True)
@@ -221,7 +212,7 @@ def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
     aggs: dict[str, nw.Expr] = {"n": nw.len()}
     for i, chk in enumerate(checks):
         assert chk.cond is not None
-        aggs[f"c{i}"] = _count_true(chk.cond)
+        aggs[f"c{i}"] = count_true(chk.cond)
     for i, (col, _) in enumerate(dup_checks):
         # non-null values minus distinct non-null values (n_unique counts null as a value)
         aggs[f"d{i}"] = col.count() - col.n_unique() + col.is_null().any().cast(nw.Int64)
@@ -271,7 +262,7 @@ def _stray_dates(s: StagedTable, now: dt.datetime) -> list[Finding]:
             continue
         lo = day.iloc[start].to_pydatetime()
         hi = day.iloc[stop - 1].to_pydatetime() + dt.timedelta(days=1)
-        cond = (created >= _ts(lo)) & (created < _ts(hi))
+        cond = in_window(created, lo, hi)
         rest = day.iloc[tail - 1] if at_end else day.iloc[head]
         future = at_end and hi - dt.timedelta(days=1) > now
         where = "after" if at_end else "before"
@@ -349,8 +340,8 @@ def _row_checks(s: StagedTable, *, params: CampaignParams | None,
             checks.append(_Check("shipped_before_paid", "shipped_at", severity="warning",
                                  cond=_before(s, "shipped_at", "paid_at", folds),
                                  message=_fixed("shipped_at is before paid_at")))
-    now_lit = _ts(now)
-    earliest = _ts(EARLIEST)
+    now_lit = ts(now)
+    earliest = ts(EARLIEST)
     for col in schema.columns:
         if col.kind == "timestamp" and col.name in present:
             checks.append(_Check(
@@ -414,7 +405,7 @@ def _in_spans(col: nw.Expr, spans: tuple[tuple[dt.datetime, dt.datetime], ...]) 
     """``col`` in one of the half-open ``[start, end)`` local-time intervals."""
     cond = nw.lit(False)
     for lo, hi in spans:
-        cond = cond | ((col >= _ts(lo)) & (col < _ts(hi)))
+        cond = cond | in_window(col, lo, hi)
     return cond
 
 
@@ -425,8 +416,7 @@ def _before(s: StagedTable, a: str, b: str,
     ca, cb = nw.col(a), nw.col(b)
     local = ca < cb
     for lo, hi in folds:
-        lo_, hi_ = _ts(lo), _ts(hi)
-        local = local & ~((ca >= lo_) & (ca < hi_) & (cb >= lo_) & (cb < hi_))
+        local = local & ~(in_window(ca, lo, hi) & in_window(cb, lo, hi))
     if {a, b} <= s.instants:
         ia, ib = nw.col(INSTANT + a), nw.col(INSTANT + b)
         return nw.when(~ia.is_null() & ~ib.is_null()).then(ia < ib).otherwise(local)

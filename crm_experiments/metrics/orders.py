@@ -20,34 +20,34 @@ All functions take and return Narwhals lazy frames and expressions
 
 from __future__ import annotations
 
-import datetime as dt
-
 import narwhals as nw
 import pandas as pd
 
-TimeLike = str | dt.date | dt.datetime | pd.Timestamp
-
-
-def ts(value: TimeLike) -> nw.Expr:
-    """A naive timestamp literal (shop-local time)."""
-    return nw.lit(pd.Timestamp(value).to_pydatetime(), dtype=nw.Datetime("us"))
-
+# one definition for the data checks (io) and the metrics, re-exported to the metrics here
+from crm_experiments.io.expr import TimeLike, count_true, in_window, ts  # noqa: F401
 
 #: Days from 0001-01-01 to 1970-01-01 (proleptic Gregorian calendar).
 _DAYS_TO_1970 = 719_162
+
+
+def epoch_days(column: str | nw.Expr) -> nw.Expr:
+    """Days from 1970-01-01 to the day of a naive timestamp or date column, int64, from the
+    calendar fields in integer arithmetic (neither DuckDB nor Spark has a Narwhals spelling of
+    date differences): with y = year - 1, days = 365 y + y // 4 - y // 100 + y // 400 + day of
+    year - 1 - 719162 (the days from 0001-01-01 to 1970-01-01, proleptic Gregorian)."""
+    c = nw.col(column) if isinstance(column, str) else column
+    y = c.dt.year().cast(nw.Int64) - 1
+    return (y * 365 + y // 4 - y // 100 + y // 400 + c.dt.ordinal_day().cast(nw.Int64)
+            - (1 + _DAYS_TO_1970))
 
 
 def epoch_seconds(column: str | nw.Expr) -> nw.Expr:
     """Seconds since 1970-01-01 00:00 of a naive timestamp, float64: its microseconds / 10**6
     (what DuckDB's ``epoch()`` and so Ibis's ``epoch_seconds`` gave, fractions kept). Built
     from the calendar fields, which every engine has (Narwhals turns no duration into a
-    number on Spark): days = 365 (y - 1) + (y - 1) // 4 - (y - 1) // 100 + (y - 1) // 400
-    + day of year - 1 - 719162."""
+    number on Spark): :func:`epoch_days` and the time of day."""
     c = nw.col(column) if isinstance(column, str) else column
-    y = c.dt.year().cast(nw.Int64) - 1
-    days = (y * 365 + y // 4 - y // 100 + y // 400 + c.dt.ordinal_day().cast(nw.Int64)
-            - (1 + _DAYS_TO_1970))
-    seconds = (days * 86_400 + c.dt.hour().cast(nw.Int64) * 3_600
+    seconds = (epoch_days(c) * 86_400 + c.dt.hour().cast(nw.Int64) * 3_600
                + c.dt.minute().cast(nw.Int64) * 60 + c.dt.second().cast(nw.Int64))
     micros = seconds * 1_000_000 + c.dt.microsecond().cast(nw.Int64)
     return micros.cast(nw.Float64) / 1e6
@@ -84,12 +84,6 @@ def gross_profit(gross_margin: float) -> nw.Expr:
     return (kept * (amount - (1 - gross_margin) * list_price)).cast(nw.Float64)
 
 
-def in_window(column: str | nw.Expr, start: TimeLike, end: TimeLike) -> nw.Expr:
-    """``start <= column < end`` (end exclusive)."""
-    c = nw.col(column) if isinstance(column, str) else column
-    return (c >= ts(start)) & (c < ts(end))
-
-
 def customer_window_outcomes(orders: nw.LazyFrame, start: TimeLike, end: TimeLike,
                              gross_margin: float) -> nw.LazyFrame:
     """Per customer with a purchase created in ``[start, end)``: outcomes of the window.
@@ -120,7 +114,3 @@ def exact_sum(money: str | nw.Expr) -> nw.Expr:
     c = nw.col(money) if isinstance(money, str) else money
     return c.cast(nw.Decimal(18, MONEY_SCALE)).sum().cast(nw.Float64)
 
-
-def count_true(condition: nw.Expr) -> nw.Expr:
-    """Number of rows where ``condition`` holds, as int64 (an aggregation)."""
-    return condition.cast(nw.Int64).sum().cast(nw.Int64)

@@ -39,7 +39,15 @@ import pandas as pd
 
 from crm_experiments.errors import CrmError
 from crm_experiments.io.engine import collect, scalar
-from crm_experiments.metrics.orders import TimeLike, count_true, is_purchase, net_revenue, ts
+from crm_experiments.metrics.orders import (
+    TimeLike,
+    count_true,
+    epoch_days,
+    in_window,
+    is_purchase,
+    net_revenue,
+    ts,
+)
 
 Unit = Literal["day", "week"]
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0}
@@ -73,22 +81,6 @@ def _day_number(t: pd.Timestamp) -> int:
     return int((pd.Timestamp(t).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
-def _leap_days_before(year: nw.Expr) -> nw.Expr:
-    """Leap days from year 1 to the end of ``year - 1`` (proleptic Gregorian)."""
-    y = year - 1
-    return y // 4 - y // 100 + y // 400
-
-
-def _days_since_epoch(date: str) -> nw.Expr:
-    """Days from 1970-01-01 to the date column ``date`` (int64), from its year and day of the
-    year in integer arithmetic: neither DuckDB nor Spark has a Narwhals spelling of date
-    differences, and these run on the aggregated rows only."""
-    year = nw.col(date).dt.year().cast(nw.Int64)
-    epoch_leaps = 1969 // 4 - 1969 // 100 + 1969 // 400
-    return (365 * (year - 1970) + _leap_days_before(year) - epoch_leaps
-            + nw.col(date).dt.ordinal_day().cast(nw.Int64) - 1).cast(nw.Int64)
-
-
 def _purchase_dates(orders: nw.LazyFrame, end: TimeLike,
                     start: TimeLike | None = None) -> nw.LazyFrame:
     """One row per customer and purchase day in ``[start, end)``: ``customer_id``, ``date`` (the
@@ -107,7 +99,7 @@ def purchase_days(orders: nw.LazyFrame, end: TimeLike,
     """One row per customer and purchase day before ``end`` (and from ``start``):
     ``customer_id``, ``day`` (days since 1970-01-01, int) and ``value`` (summed net revenue)."""
     d = _purchase_dates(orders, end, start)
-    return d.select("customer_id", day=_days_since_epoch("date"), value=nw.col("value"))
+    return d.select("customer_id", day=epoch_days("date"), value=nw.col("value"))
 
 
 def rfm_expr(orders: nw.LazyFrame, calibration_end: TimeLike,
@@ -163,7 +155,7 @@ def rfm_expr(orders: nw.LazyFrame, calibration_end: TimeLike,
                 nw.col("holdout_sum") / n_holdout).otherwise(nw.lit(0.0)),
             duration_holdout=nw.lit(float((obs_end - cal_end).days)),
         )
-    f = f.with_columns(_first_day=_days_since_epoch("first"), _last_day=_days_since_epoch("last"))
+    f = f.with_columns(_first_day=epoch_days("first"), _last_day=epoch_days("last"))
     return f.select("customer_id", **cols)
 
 
@@ -226,7 +218,7 @@ def repeat_purchases_by_day(orders: nw.LazyFrame, start: TimeLike, end: TimeLike
     j = d.join(first, on="customer_id", how="inner")
     j = j.filter((nw.col("date") > nw.col("_first")) & (nw.col("date") >= _date(start)))
     s = j.group_by("date").agg(n=nw.len())
-    s = collect(s.select(day=_days_since_epoch("date"), n=nw.col("n")))
+    s = collect(s.select(day=epoch_days("date"), n=nw.col("n")))
     days = np.arange(_day_number(start), _day_number(end))
     return s.set_index("day")["n"].reindex(days, fill_value=0).astype("int64")
 
@@ -272,7 +264,7 @@ def behaviour_features(orders: nw.LazyFrame, as_of: TimeLike, *,
     j = money.join(days, on="customer_id", how="inner")
     f = j.select(
         *money.collect_schema().names(), "purchase_days",
-        first_day=_days_since_epoch("first_date"), last_day=_days_since_epoch("last_date"))
+        first_day=epoch_days("first_date"), last_day=epoch_days("last_date"))
     if interactions is not None:
         since = ts(pd.Timestamp(as_of) - pd.Timedelta(days=30))
         i = interactions.filter((nw.col("at") < end) & (nw.col("at") >= since))
@@ -300,8 +292,7 @@ def behaviour_features(orders: nw.LazyFrame, as_of: TimeLike, *,
 
 def future_purchase_flag(orders: nw.LazyFrame, start: TimeLike, end: TimeLike) -> pd.Index:
     """Customers with a purchase in ``[start, end)`` (an index of customer ids)."""
-    created = nw.col("created_at")
-    p = orders.filter(is_purchase() & (created >= ts(start)) & (created < ts(end)))
+    p = orders.filter(is_purchase() & in_window("created_at", start, end))
     ids = collect(p.select("customer_id").unique())["customer_id"].astype(str)
     return pd.Index(ids)
 

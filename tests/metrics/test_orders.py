@@ -30,3 +30,21 @@ def test_exact_sum_does_not_depend_on_the_order_of_the_rows():
         sums.append(scalar(t.select(exact_sum(nw.col("x")))))
     assert sums[0] == sums[1] == sums[2]
     assert sums[0] == pytest.approx(float(np.sum(x)), rel=1e-12, abs=len(x) * 5e-7)
+
+
+def test_epoch_days_and_seconds_from_the_calendar_fields():
+    """Day numbers of dates and timestamps (leap years, century rules, before 1970) and the
+    seconds built on them equal pandas' own arithmetic; the BTYD features count their days
+    with the same function (one calendar computation)."""
+    from crm_experiments.metrics.orders import epoch_days, epoch_seconds
+    from crm_experiments.models import features
+
+    at = pd.to_datetime(["1969-12-31 23:59:59.5", "1970-01-01", "1900-03-01 12:00",
+                         "2000-02-29 06:30:15.25", "2024-12-31 23:00", "2100-03-01"], format="ISO8601")
+    con = engine.connect(threads=1)
+    t = con.from_pandas(pd.DataFrame({"at": at, "day": at.normalize().date}))
+    out = collect(t.select(d=epoch_days("at"), dd=epoch_days("day"), s=epoch_seconds("at")))
+    expected = (at.normalize() - pd.Timestamp(0)).days
+    assert list(out["d"]) == list(expected) == list(out["dd"])
+    assert list(out["s"]) == list((at - pd.Timestamp(0)) / pd.Timedelta(microseconds=1) / 1e6)
+    assert features.epoch_days is epoch_days
