@@ -558,8 +558,12 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         raise CrmError(f"{shop.data_dir}: assignments use arms {unknown} that "
                        f"params do not declare ({list(params.arm_names)})")
     flat = covariates_without_spread(customers)
-    comparison = compare_campaign(customers, params)
-    secondary, secondary_notes = secondary_comparison(customers, params)
+    # capped outcomes and covariate dummies once for both families, freed after them
+    prepared = campaign_frame(customers, params)
+    comparison = compare_campaign(customers, params, prepared=prepared)
+    secondary, secondary_notes = secondary_comparison(customers, params, prepared=prepared)
+    capping, covariates_missing = prepared.capping, prepared.missing
+    del prepared
     notes += secondary_notes
     econ = economics(customers, comparison, params, recorded=costs_recorded(shop, params))
     if not econ.empty and not econ["cost_recorded"].all():
@@ -651,13 +655,33 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
         heterogeneity=heterogeneity_tests(customers, params, segs),
         design=design,
         data_start=span[0], coverage=coverage, covariates_without_spread=flat,
-        covariates_missing=adjustment_covariates(customers, params)[2],
-        capping=apply_capping(customers, params)[1], secondary=secondary,
+        covariates_missing=covariates_missing, capping=capping, secondary=secondary,
         customers=customers,
     )
 
 
-def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> ComparisonResult:
+@dataclass(frozen=True)
+class CampaignFrame:
+    """The per-customer table the campaign's families compare (:func:`campaign_frame`)."""
+
+    #: money outcomes capped (:func:`apply_capping`), covariate dummies added
+    frame: pd.DataFrame
+    #: covariate column names, and the declared groups the data cannot give
+    columns: tuple[str, ...]
+    missing: tuple[str, ...]
+    capping: CappingApplied | None
+
+
+def campaign_frame(customers: pd.DataFrame, params: CampaignParams) -> CampaignFrame:
+    """:func:`apply_capping` then :func:`adjustment_covariates` of ``customers``, computed once
+    per evaluation for :func:`compare_campaign` and :func:`secondary_comparison`."""
+    capped, capping = apply_capping(customers, params)
+    frame, columns, missing = adjustment_covariates(capped, params)
+    return CampaignFrame(frame, columns, missing, capping)
+
+
+def compare_campaign(customers: pd.DataFrame, params: CampaignParams, *,
+                     prepared: CampaignFrame | None = None) -> ComparisonResult:
     """Every treatment arm against the holdout on :data:`OUTCOMES` and orders: the one family
     of effects of a campaign (Holm over arms x metrics), each metric adjusted on the covariates
     ``params.adjustment`` declares (:func:`adjustment_covariates`; by the rule of
@@ -665,11 +689,13 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams) -> Compari
     covariate without spread, e.g. no history before the sale, adjusts nothing), with the
     sample-ratio check
     against the planned shares. Every figure derived from the campaign's effects (economics,
-    verdict, pages, plan) starts here."""
-    customers, _ = apply_capping(customers, params)  # pre-registered capping (issue 18.2)
+    verdict, pages, plan) starts here. ``prepared``: :func:`campaign_frame` of the same
+    ``customers`` and ``params``, when the caller has it."""
+    # pre-registered capping (issue 18.2) and the covariates
+    prepared = prepared if prepared is not None else campaign_frame(customers, params)
     planned = {a.name: a.planned_share for a in params.arms}
     metrics = [*OUTCOMES, "orders"]
-    frame, columns, _ = adjustment_covariates(customers, params)
+    frame, columns = prepared.frame, prepared.columns
     comparison = compare_arms(
         frame, arm="arm", control=params.control_arm, metrics=metrics,
         covariates={m: list(columns) for m in metrics} if columns else None,
@@ -690,16 +716,17 @@ def _adjustment_options(frame: pd.DataFrame, params: CampaignParams) -> dict:
             "adjustment": params.adjustment.method}
 
 
-def secondary_comparison(customers: pd.DataFrame, params: CampaignParams
+def secondary_comparison(customers: pd.DataFrame, params: CampaignParams, *,
+                         prepared: CampaignFrame | None = None
                          ) -> tuple[ComparisonResult, tuple[str, ...]]:
     """Every treatment arm against the holdout on :data:`SECONDARY_METRICS`, adjusted on the
     declared covariates like :func:`compare_campaign` (the average order value on its
     linearised values), Holm over this family of its own (it does not enter the decision),
     and the notes (translation keys) of the metrics left out: retention without a pre-period
-    buyer in some arm, the order value without an order in some arm."""
-    customers, _ = apply_capping(customers, params)
-    frame, columns, _ = adjustment_covariates(customers, params)
-    covs = list(columns)
+    buyer in some arm, the order value without an order in some arm. ``prepared`` as in
+    :func:`compare_campaign`."""
+    prepared = prepared if prepared is not None else campaign_frame(customers, params)
+    frame, covs = prepared.frame, list(prepared.columns)
     arms = frame.groupby("arm")
     notes: list[str] = []
     common = {"arm": "arm", "control": params.control_arm, "alpha": params.alpha,
