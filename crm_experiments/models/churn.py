@@ -59,7 +59,7 @@ from crm_experiments.models.features import (
     rfm_features,
     unit_days,
 )
-from crm_experiments.models.sample import sample_positions
+from crm_experiments.models.sample import precision_factor, sample_positions
 
 SCORERS = ("model", "hiatus", "classifier")
 #: Above this many customers (with a purchase before the cutoff), churn scorers are compared on
@@ -97,7 +97,7 @@ class ChurnComparison:
         out["churn.customers_population"] = float(self.population)
         n = float(self.scores["n"].iloc[0])
         if self.sampled and n > 0:  # standard errors vs all customers: sqrt(N / n)
-            out["churn.precision_factor"] = float(np.sqrt(self.population / n))
+            out["churn.precision_factor"] = precision_factor(self.population, int(n))
         return out
 
 

@@ -42,7 +42,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from crm_experiments.errors import CrmError
-from crm_experiments.models.sample import sample_position
+from crm_experiments.models.sample import precision_factor, sample_position
 from crm_experiments.uplift.evaluation import curves_frame, ranking_score, uplift_by_decile
 from crm_experiments.uplift.features import FeatureEncoder
 from crm_experiments.uplift.learners import make_learner
@@ -160,7 +160,8 @@ class UpliftResult:
                 if k != "policy":
                     out[f"uplift.policy.{name}.{k}"] = v
         if 0 < self.n_test < self.n_test_split:  # wider held-out intervals: sqrt(N / n)
-            out["uplift.test_precision_factor"] = float(np.sqrt(self.n_test_split / self.n_test))
+            out["uplift.test_precision_factor"] = precision_factor(self.n_test_split,
+                                                                     self.n_test)
         return {k: float(v) for k, v in out.items()
                 if v is not None and not pd.isna(v) and np.isfinite(float(v))}
 

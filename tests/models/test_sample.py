@@ -75,3 +75,28 @@ def test_models_fit_exactly_on_the_hashed_sample():
     assert gg.n_fit_customers_ == k
     assert gg.params_ == pytest.approx(GammaGammaModel().fit(rows, max_customers=None).params_,
                                        rel=1e-9)
+
+
+def test_second_sample_among_a_mask_counts_among_the_masked_ids():
+    ids = _ids(3000)
+    among = np.arange(3000) % 3 == 0
+    first = sample_positions(ids, 200, 5, among=among)
+    second = second_sample(ids, 200, 5, among=among)
+    sub = ids[among]
+    assert set(sub[second]) == set(sub[second_sample(sub, 200, 5)])
+    assert len(second) == 200 and not set(first) & set(second)
+    assert second_sample(ids, 501, 5, among=among) is None
+
+
+def test_the_churn_comparison_states_the_one_precision_factor(monkeypatch):
+    """The churn metrics' sqrt(N / n) is :func:`precision_factor` (no second formula)."""
+    from crm_experiments.models import churn
+
+    c = churn.ChurnComparison(
+        cutoff=pd.Timestamp("2026-11-01"), churn_days=90,
+        scores=pd.DataFrame({"scorer": ["hiatus"], "auc": [0.7], "brier": [0.2], "n": [1000],
+                             "churn_rate": [0.3]}),
+        reliability=pd.DataFrame(), best="hiatus", reason="", population=250_000, sampled=True)
+    assert c.metrics()["churn.precision_factor"] == precision_factor(250_000, 1000)
+    monkeypatch.setattr(churn, "precision_factor", lambda population, sample: -1.0)
+    assert c.metrics()["churn.precision_factor"] == -1.0
