@@ -70,14 +70,20 @@ def sample_positions(ids: pd.Index | np.ndarray, max_customers: int | None, seed
     return np.sort(np.argpartition(u, k - 1)[:k])
 
 
-def second_sample(ids: pd.Index | np.ndarray, max_customers: int, seed: int) -> np.ndarray | None:
+def second_sample(ids: pd.Index | np.ndarray, max_customers: int, seed: int, *,
+                  among: np.ndarray | None = None) -> np.ndarray | None:
     """Sorted positions of the ids ranked ``max_customers`` .. ``2 * max_customers - 1`` by
     ``u(id)``: a sample of the same size, disjoint from :func:`sample_positions`' (None when
-    the population has fewer than ``2 * max_customers`` ids)."""
-    n, k = len(ids), int(max_customers)
+    the population has fewer than ``2 * max_customers`` ids). With ``among`` (a boolean mask
+    over ``ids``), ranked among the masked ids, the positions counting among them, as in
+    :func:`sample_positions`."""
+    n = len(ids) if among is None else int(np.count_nonzero(among))
+    k = int(max_customers)
     if n < 2 * k:
         return None
     u = sample_position(ids, seed)
+    if among is not None:
+        u = u[np.asarray(among, dtype=bool)]
     first_two = np.argpartition(u, [k - 1, 2 * k - 1])[:2 * k]
     return np.sort(first_two[k:])
 

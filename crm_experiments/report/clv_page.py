@@ -47,6 +47,24 @@ def _sizes(sizes: Sequence[Sequence[int]], lang: str) -> str:
         for n, total in sizes)
 
 
+def _sample_check_text(f: dict, lang: str) -> str:
+    """The measured second-sample check of a ``clv_method_sample_precision`` note (its
+    ``spend_refitted`` says which models were refitted); a note stored before the spend
+    model's second sample was drawn among the repeat customers (no ``spend_refitted``) states
+    none."""
+    if f.get("spread_pct") is None:
+        return tr("clv_method_sample_no_check", lang)
+    if "spend_refitted" not in f:
+        return ""
+    return tr("clv_method_sample_check" if f["spend_refitted"]
+              else "clv_method_sample_check_purchase", lang,
+              n=fmt.num(f["n"], lang, 0), n_spend=fmt.num(f["spend_n"], lang, 0),
+              repeat=fmt.num(f["repeat_customers"], lang, 0),
+              a=fmt.money(f["mean_first"], f["currency"], lang, digits=2),
+              b=fmt.money(f["mean_second"], f["currency"], lang, digits=2),
+              pct=fmt.num(f["spread_pct"], lang, 1))
+
+
 def note_text(note: dict, lang: str) -> str:
     """One note or method note of the result (a key and its facts) as a sentence."""
     key = note["key"]
@@ -58,12 +76,7 @@ def note_text(note: dict, lang: str) -> str:
     elif key == "clv_method_sample_precision":
         f = {"n": fmt.num(f["n"], lang, 0), "population": fmt.num(f["population"], lang, 0),
              "factor": fmt.num(f["factor"], lang, 1), "date": fmt.date(f["date"], lang),
-             "check": (tr("clv_method_sample_check", lang,
-                          a=fmt.money(f["mean_first"], f["currency"], lang, digits=2),
-                          b=fmt.money(f["mean_second"], f["currency"], lang, digits=2),
-                          pct=fmt.num(f["spread_pct"], lang, 1))
-                       if f.get("spread_pct") is not None else
-                       tr("clv_method_sample_no_check", lang))}
+             "check": _sample_check_text(f, lang)}
     elif key == "clv_method_welch":
         f = {"n": fmt.num(f["n"], lang, 0)}
     elif key == "clv_method_churn_sample":

@@ -702,15 +702,26 @@ TEXT: dict[str, tuple[str, str]] = {
         "样本的精度（截至 {date} 拟合的模型）：在 {population} 位客户中的 {n} 位上拟合，拟合得到的数值（参数、平均 "
         "CLV）的抽样标准误约为全量拟合的 {factor} 倍（{population} / {n} 的平方根）。{check}"),
     "clv_method_sample_check": (
-        "Measured: refitted on a second random sample of the same size, disjoint from the "
-        "first, the models give a mean 12-month CLV of {b} for the customers of both samples "
-        "against {a} from the first sample ({pct}% apart).",
-        "实测：在与第一个样本不重叠、同样大小的第二个随机样本上重新拟合，模型对两个样本客户给出的平均 12 个月 CLV 为 "
-        "{b}，第一个样本的拟合为 {a}（相差 {pct}%）。"),
+        "Measured: each model refitted on a second random sample of the same size as its "
+        "first and disjoint from it (the purchase model on {n} customers, the spend model on "
+        "{n_spend} of the {repeat} customers with a repeat purchase, whom it is fitted on) "
+        "gives a mean 12-month CLV of {b} for the customers of both purchase-model samples, "
+        "against {a} from the first fits ({pct}% apart).",
+        "实测：每个模型在与其第一个样本同样大小且不重叠的第二个随机样本上重新拟合（购买模型用 {n} 位客户，消费金额模型用 "
+        "{repeat} 位有复购客户中的 {n_spend} 位，该模型只在有复购的客户上拟合），对两个购买模型样本的客户给出的平均 "
+        "12 个月 CLV 为 {b}，第一次拟合为 {a}（相差 {pct}%）。"),
+    "clv_method_sample_check_purchase": (
+        "Measured: the purchase model refitted on a second random sample of {n} customers, "
+        "disjoint from the first (the spend model was fitted on all {repeat} customers with a "
+        "repeat purchase and is kept), gives a mean 12-month CLV of {b} for the customers of "
+        "both samples, against {a} from the first fit ({pct}% apart).",
+        "实测：购买模型在与第一个样本不重叠的第二个 {n} 位客户随机样本上重新拟合（消费金额模型已在全部 {repeat} 位有复购"
+        "的客户上拟合，保持不变），对两个样本的客户给出的平均 12 个月 CLV 为 {b}，第一次拟合为 {a}（相差 {pct}%）。"),
     "clv_method_sample_no_check": (
-        "The customers are too few for a second, disjoint sample of the same size, so this is "
-        "not measured here.",
-        "客户数量不足以抽取第二个同样大小且不重叠的样本，因此此处未作实测。"),
+        "The customers, or the customers with a repeat purchase the spend model is fitted on, "
+        "are too few for a second, disjoint sample of the same size, so this is not measured "
+        "here.",
+        "客户（或拟合消费金额模型所用的有复购客户）数量不足以抽取第二个同样大小且不重叠的样本，因此此处未作实测。"),
     "clv_note_data_short": (
         "The data end on {data_end}, before the window end {window_end}: the holdout is shorter.",
         "数据截至 {data_end}，早于窗口结束日 {window_end}：验证期因此更短。"),

@@ -226,35 +226,39 @@ def test_campaign_clv_on_samples(small_shop):
 
     params = load_params(small_shop)
     # the sizes come from the params (model_sample), as in a campaign's YAML
-    params = params.model_copy(update={"model_sample": ModelSample(clv_customers=1500,
+    params = params.model_copy(update={"model_sample": ModelSample(clv_customers=1000,
                                                                    churn_customers=1500)})
     shop = load_shop(params.data.path, params=params, validate=False)
     res = campaign_clv(shop, params, 30, n_boot=200)
     pm = res.purchase_model
-    assert pm.n_fit_customers_ == 1500 < pm.n_customers_
-    assert res.spend_model.n_fit_customers_ <= 1500
-    assert all(r == 1500 for r in res.validation.summary["n_fit_customers"])
+    assert pm.n_fit_customers_ == 1000 < pm.n_customers_
+    assert res.spend_model.n_fit_customers_ == 1000 < res.spend_model.n_customers_
+    assert all(r == 1000 for r in res.validation.summary["n_fit_customers"])
     assert res.churn.sampled and (res.churn.scores["n"] == 1500).all()
     from crm_experiments.report.clv_page import note_text
 
     notes = " ".join(note_text(n, "en") for n in res.method_notes)
-    assert "random sample of customers (1,500 of" in notes and "Churn scorers" in notes
+    assert "random sample of customers (1,000 of" in notes and "Churn scorers" in notes
     assert not any("parameters estimated on a random sample" in note_text(n, "en")
                    for n in res.notes)
     assert res.summary()["method_notes"] == [dict(n) for n in res.method_notes]
     # the sample's effect on precision: sqrt(N / n), and measured on a second, disjoint sample
     (check,) = [n for n in res.method_notes if n["key"] == "clv_method_sample_precision"]
-    assert check["n"] == 1500 and check["population"] == pm.n_customers_
-    assert check["factor"] == pytest.approx(np.sqrt(pm.n_customers_ / 1500))
+    assert check["n"] == 1000 and check["population"] == pm.n_customers_
+    assert check["factor"] == pytest.approx(np.sqrt(pm.n_customers_ / 1000))
+    # the spend model's second sample: 1,000 repeat customers too (the shop has > 2,000)
+    assert check["spend_refitted"] and check["spend_n"] == 1000
+    assert check["repeat_customers"] == res.spend_model.n_customers_
     assert check["mean_first"] > 0 and check["mean_second"] > 0
     assert check["spread_pct"] == pytest.approx(
         abs(check["mean_first"] - check["mean_second"]) / check["mean_first"] * 100)
     factor = f"{check['factor']:.1f}"
     assert f"about {factor} times" in notes and "second random sample" in notes
+    assert "spend model on 1,000 of the" in notes
     zh = " ".join(note_text(n, "zh") for n in res.method_notes)
     assert f"{factor} 倍" in zh and "第二个随机样本" in zh
     m = res.metrics()
-    assert m["clv.fit.sample_customers"] == 1500 and m["churn.customers_scored"] == 1500
+    assert m["clv.fit.sample_customers"] == 1000 and m["churn.customers_scored"] == 1500
     assert m["clv.fit.precision_factor"] == pytest.approx(check["factor"])
     assert m["churn.precision_factor"] == pytest.approx(np.sqrt(res.churn.population / 1500))
     assert "standard errors about" in notes.split("Churn scorers")[1]
@@ -294,3 +298,40 @@ def test_expected_purchases_at_several_horizons(kind):
         want = np.asarray(lt.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, T),
                           float)
         np.testing.assert_allclose(got[:, j], want, rtol=1e-12)
+
+
+def test_sample_check_refits_each_model_on_a_second_sample_of_its_own_population():
+    """The precision check draws the spend model's second sample among the repeat customers
+    (ranked n .. 2n - 1 there, like its first), keeps a spend model fitted on all of them, and
+    is not measured when the repeat customers hold one sample but not two."""
+    from crm_experiments.analyses.clv import _sample_check
+    from crm_experiments.models.sample import sample_positions, second_sample
+
+    f = rfm_features(cdnow_orders(), CALIBRATION_END, unit="week")
+    repeat = ((f["frequency"] > 0) & (f["monetary_value"] > 0)).to_numpy()
+    r = int(repeat.sum())
+    assert 2 * r <= len(f)  # CDNOW: fewer than half repeat
+
+    def check(n):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm = BetaGeoModel().fit(f, max_customers=n, seed=4)
+            gg = GammaGammaModel().fit(f, max_customers=n, seed=4)
+        return gg, _sample_check(pm, gg, f, n, 4, (3, 6, 12), 0.1)
+
+    n = r // 2 - 10  # both models sampled, both hold a second sample
+    gg, out = check(n)
+    assert out["spend_refitted"] and out["spend_n"] == gg.n_fit_customers_ == n
+    assert out["repeat_customers"] == r and out["mean_second"] > 0
+    first = set(f.index[repeat][sample_positions(f.index, n, 4, among=repeat)])
+    second = set(f.index[repeat][second_sample(f.index, n, 4, among=repeat)])
+    assert len(second) == n and not first & second
+    # the customers ranked n .. 2n - 1 among all, not among the repeat customers, would hold
+    # fewer repeat customers: what the spend model was refitted on before
+    old = f.index[second_sample(f.index, n, 4)]
+    assert repeat[f.index.get_indexer(old)].sum() < n
+    gg, out = check(r)  # spend model on every repeat customer: kept, purchase model refitted
+    assert gg.n_fit_customers_ == r and out["spend_refitted"] is False
+    assert out["spend_n"] == r and out["mean_second"] != out["mean_first"]
+    _, out = check(r * 2 // 3)  # one spend sample fits, a second does not: not measured
+    assert "mean_second" not in out and out["n"] == r * 2 // 3
