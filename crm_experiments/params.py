@@ -368,9 +368,8 @@ class CampaignParams(_Strict):
         "(net profit follows gross profit); declared before the analysis. Unset: no capping.")
     model_sample: ModelSample = Field(
         ModelSample(), description="Customers the sampled models (CLV, churn, uplift) are "
-        "fitted on, at most: {clv_customers: 1000000, churn_customers: 100000, "
-        "uplift_train_customers: 500000, uplift_test_customers: 200000}; drawn by hashing "
-        "the pseudonymous ids with the seed.")
+        "fitted on, at most: {" + ", ".join(f"{k}: {v}" for k, v in ModelSample().model_dump(
+        ).items()) + "}; drawn by hashing the pseudonymous ids with the seed.")
 
     @field_validator("campaign_id")
     @classmethod

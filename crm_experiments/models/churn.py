@@ -47,7 +47,6 @@ from crm_experiments.errors import CrmError
 from crm_experiments.io.engine import Engine, collect, engine_of
 from crm_experiments.metrics.orders import is_purchase, ts
 from crm_experiments.models.btyd import (
-    MAX_FIT_CUSTOMERS,
     PURCHASE_MODELS,
     PurchaseModel,
     one_blas_thread,
@@ -60,11 +59,12 @@ from crm_experiments.models.features import (
     unit_days,
 )
 from crm_experiments.models.sample import precision_factor, sample_positions
+from crm_experiments.params import ModelSample
 
 SCORERS = ("model", "hiatus", "classifier")
 #: Above this many customers (with a purchase before the cutoff), churn scorers are compared on
-#: a seeded random sample of this many.
-MAX_CHURN_CUSTOMERS = MAX_FIT_CUSTOMERS
+#: a seeded random sample of this many: the params' default (``model_sample.churn_customers``).
+MAX_CHURN_CUSTOMERS = ModelSample().churn_customers
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,6 @@ import pandas as pd
 from crm_experiments.errors import CrmError
 from crm_experiments.io.holdout import holdout_position
 
-#: Default sample sizes (``params.model_sample`` overrides them per campaign).
-DEFAULT_FIT_CUSTOMERS = 1_000_000
-
 _cache: list = []  # [(weakref to the ids' Index, salt, positions)]: one entry
 
 

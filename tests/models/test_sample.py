@@ -100,3 +100,16 @@ def test_the_churn_comparison_states_the_one_precision_factor(monkeypatch):
     assert c.metrics()["churn.precision_factor"] == precision_factor(250_000, 1000)
     monkeypatch.setattr(churn, "precision_factor", lambda population, sample: -1.0)
     assert c.metrics()["churn.precision_factor"] == -1.0
+
+
+def test_sample_defaults_are_the_params_ones():
+    """The churn comparison's default sample and the params' description read the one
+    definition of the defaults (``params.ModelSample``)."""
+    from crm_experiments.models import churn, sample
+    from crm_experiments.params import CampaignParams, ModelSample
+
+    defaults = ModelSample()
+    assert churn.MAX_CHURN_CUSTOMERS == defaults.churn_customers
+    assert not hasattr(sample, "DEFAULT_FIT_CUSTOMERS")
+    described = CampaignParams.model_fields["model_sample"].description
+    assert all(f"{k}: {v}" in described for k, v in defaults.model_dump().items())
