@@ -68,8 +68,8 @@ def ensure_demo_data(params, n_customers: int, regenerate: bool = False,
 
 def run(args: argparse.Namespace) -> int:
     from crm_experiments.io.cache import shop_cache
-    from crm_experiments.params import NOTEBOOKS_DIR, load_params
-    from crm_experiments.pipeline.kernel import NotebookKernel, shared_kernels
+    from crm_experiments.params import load_params
+    from crm_experiments.pipeline.kernel import run_kernel
     from crm_experiments.pipeline.runner import run_evaluation
     from crm_experiments.tracking.client import tracking_uri
 
@@ -87,19 +87,14 @@ def run(args: argparse.Namespace) -> int:
     ensure_demo_data(params, args.customers, args.regenerate, say)
     started = time.perf_counter()
     outcomes = []
-    kernel = NotebookKernel(NOTEBOOKS_DIR) if shared_kernels() else None
-    try:
-        with shop_cache(params) as cache:  # read once: every horizon, the watch, the holdout
-            for i, h in enumerate(params.horizons, 1):
-                say(f"evaluation {i}/{len(params.horizons)}: {h} days after the sale")
-                outcomes.append(run_evaluation(args.params, h, reports_root=args.reports_dir,
-                                               progress=say, shop_cache_dir=cache,
-                                               kernel=kernel))
-            watch_pages = write_sale_watch(params, args.reports_dir, say)
-            holdout_page = write_shop_holdout(params, args.reports_dir, say)
-    finally:
-        if kernel is not None:
-            kernel.close()
+    with run_kernel() as kernel, shop_cache(params) as cache:
+        # the data read once: every horizon, the watch, the holdout
+        for i, h in enumerate(params.horizons, 1):
+            say(f"evaluation {i}/{len(params.horizons)}: {h} days after the sale")
+            outcomes.append(run_evaluation(args.params, h, reports_root=args.reports_dir,
+                                           progress=say, shop_cache_dir=cache, kernel=kernel))
+        watch_pages = write_sale_watch(params, args.reports_dir, say)
+        holdout_page = write_shop_holdout(params, args.reports_dir, say)
     print(f"\nDone in {time.perf_counter() - started:.0f}s.")
     for o in outcomes:
         v = o.summary["verdict"]

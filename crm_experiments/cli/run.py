@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from crm_experiments.io.process import check_writable, scratch_dir
-    from crm_experiments.params import NOTEBOOKS_DIR, load_params
-    from crm_experiments.pipeline.kernel import NotebookKernel, shared_kernels
+    from crm_experiments.params import load_params
+    from crm_experiments.pipeline.kernel import run_kernel
     from crm_experiments.pipeline.prefetch import prefetch
     from crm_experiments.pipeline.preflight import preflight
     from crm_experiments.tracking.client import check_store, tracking_uri
@@ -77,35 +77,33 @@ def _run(args: argparse.Namespace) -> int:
     # the preflight's staged tables become the run's shop cache: the data are read once
     # (named with our pid: removed by the next command if this one is killed)
     cache = scratch_dir("shop")
-    kernel = NotebookKernel(NOTEBOOKS_DIR) if shared_kernels() else None
-    # the runner and MLflow's client and sqlite store load while the
-    # preflight's queries run, instead of after them
-    loading = prefetch(_RUNNER_MODULES)
-    try:
-        checked = preflight(args.params, horizons, cache_dir=cache)
-        for line in checked.lines():
-            print(line, file=sys.stderr)
-        if not checked.ok:
-            print(f"crm-exp run: not run: {len(checked.errors)} error(s) above "
-                  f"(`crm-exp validate --params {args.params}` repeats this check)",
-                  file=sys.stderr)
-            ready = [h for h in horizons if not checked.errors_at(h)]
-            if ready:
-                flags = " ".join(f"--horizon {h}" for h in ready)
-                print(f"crm-exp run: everything is there for {flags}", file=sys.stderr)
-            return 1
-        loading.join()
-        from crm_experiments.pipeline.runner import run_evaluation
+    with run_kernel() as kernel:  # started before the preflight: it imports meanwhile
+        # the runner and MLflow's client and sqlite store load while the
+        # preflight's queries run, instead of after them
+        loading = prefetch(_RUNNER_MODULES)
+        try:
+            checked = preflight(args.params, horizons, cache_dir=cache)
+            for line in checked.lines():
+                print(line, file=sys.stderr)
+            if not checked.ok:
+                print(f"crm-exp run: not run: {len(checked.errors)} error(s) above "
+                      f"(`crm-exp validate --params {args.params}` repeats this check)",
+                      file=sys.stderr)
+                ready = [h for h in horizons if not checked.errors_at(h)]
+                if ready:
+                    flags = " ".join(f"--horizon {h}" for h in ready)
+                    print(f"crm-exp run: everything is there for {flags}", file=sys.stderr)
+                return 1
+            loading.join()
+            from crm_experiments.pipeline.runner import run_evaluation
 
-        for h in horizons:
-            outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
-                                     progress=lambda m: print(m, file=sys.stderr),
-                                     shop_cache_dir=cache, kernel=kernel)
-            v = outcome.summary["verdict"]
-            print(f"{outcome.campaign_id} {h}d: {v['status']} (best arm {v['best_arm']}); "
-                  f"report {outcome.report_path}; MLflow run {outcome.run_id}")
-        return 0
-    finally:
-        if kernel is not None:
-            kernel.close()
-        shutil.rmtree(cache, ignore_errors=True)
+            for h in horizons:
+                outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
+                                         progress=lambda m: print(m, file=sys.stderr),
+                                         shop_cache_dir=cache, kernel=kernel)
+                v = outcome.summary["verdict"]
+                print(f"{outcome.campaign_id} {h}d: {v['status']} (best arm {v['best_arm']}); "
+                      f"report {outcome.report_path}; MLflow run {outcome.run_id}")
+            return 0
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)

@@ -31,15 +31,18 @@ parent poller).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from crm_experiments.errors import CrmError
 from crm_experiments.io.cache import SHOP_CACHE_ENV
 from crm_experiments.io.process import scratch_dir
+from crm_experiments.params import NOTEBOOKS_DIR
 from crm_experiments.report.chart_cache import CHART_CACHE_ENV
 
 #: Environment variable choosing how notebooks get kernels: ``shared`` (default) or ``fresh``.
@@ -189,6 +192,22 @@ class NotebookKernel:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def run_kernel(kernel: NotebookKernel | None = None) -> Iterator[NotebookKernel | None]:
+    """The kernel a command's notebooks share: ``kernel`` when the caller has one (left open
+    for it), else a new :class:`NotebookKernel` of the package's notebooks, closed when the
+    block ends, or None when every notebook gets a kernel of its own (``CRM_EXP_KERNEL=fresh``,
+    :func:`shared_kernels`)."""
+    if kernel is not None or not shared_kernels():
+        yield kernel
+        return
+    own = NotebookKernel(NOTEBOOKS_DIR)
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def _kernel_manager_class(connection_dir: Path | None = None):

@@ -67,7 +67,7 @@ from crm_experiments.pipeline.kernel import (  # noqa: F401 - _kernel_manager_cl
     NotebookKernel,
     _kernel_manager_class,
     import_papermill,
-    shared_kernels,
+    run_kernel,
 )
 from crm_experiments.pipeline.prefetch import prefetch as prefetch_modules
 from crm_experiments.report.chart_cache import CHART_CACHE_ENV
@@ -195,15 +195,9 @@ def run_evaluation(params_path: str | Path, horizon_days: int, *,
                  f"{list(params.horizons)}; evaluating it anyway")
     extras = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in params.notebooks_at(horizon_days)]
     check_writable(reports_root)
-    own = kernel is None and shared_kernels()
-    if own:
-        kernel = NotebookKernel(NOTEBOOKS_DIR)
-    try:
+    with run_kernel(kernel) as shared:
         return _run_held(params, params_path, horizon_days, extras, reports_root, notebook,
-                         progress, shop_cache_dir, held_lock, kernel)
-    finally:
-        if own:
-            kernel.close()
+                         progress, shop_cache_dir, held_lock, shared)
 
 
 def _run_held(params: CampaignParams, params_path: Path, horizon_days: int,

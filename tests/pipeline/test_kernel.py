@@ -73,3 +73,34 @@ def test_close_leaves_no_kernel_and_no_folder(tmp_path):
     k.close()
     assert not folder.exists()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_run_kernel_is_the_callers_a_new_one_or_none(monkeypatch):
+    """The one kernel-or-none rule of ``run``, ``demo`` and the runner: a caller's kernel is
+    used and left open; else a new one, closed when the block ends; none with
+    ``CRM_EXP_KERNEL=fresh``."""
+    from crm_experiments.pipeline import kernel as kernel_module
+
+    class Fake:
+        made: list = []
+
+        def __init__(self, folder):
+            self.folder, self.closed = folder, False
+            Fake.made.append(self)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(kernel_module, "NotebookKernel", Fake)
+    monkeypatch.delenv(kernel_module.KERNEL_ENV, raising=False)
+    with kernel_module.run_kernel() as k:
+        assert isinstance(k, Fake) and not k.closed
+    assert k.closed and k.folder == kernel_module.NOTEBOOKS_DIR
+    mine = Fake("elsewhere")
+    with kernel_module.run_kernel(mine) as k:
+        assert k is mine
+    assert not mine.closed
+    monkeypatch.setenv(kernel_module.KERNEL_ENV, "fresh")
+    with kernel_module.run_kernel() as k:
+        assert k is None
+    assert len(Fake.made) == 2
