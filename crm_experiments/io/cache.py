@@ -3,10 +3,11 @@
 An evaluation runs several notebooks, each in its own Jupyter kernel, and each calls
 :func:`crm_experiments.io.reader.load_shop`. Without a cache every kernel would scan, type and
 validate the whole order log again (about 15 s and 2 GB of memory per kernel for 10M orders).
-The runner instead calls :func:`build_shop_cache` once: the tables are staged and validated in
-memory, then written in canonical form to a DuckDB database file (the runner's memory is
-released before any notebook starts; kernels read the file through DuckDB's buffer manager
-instead of each holding a copy), and a manifest records where the data came from. While
+The runner instead calls :func:`build_shop_cache` once (or the preflight of ``crm-exp run``
+does, with :class:`CacheWriter`): the tables are staged straight into a DuckDB database file and
+validated there (the runner's memory is released before any notebook starts; kernels read the
+file through DuckDB's buffer manager instead of each holding a copy), and a manifest records
+where the data came from. While
 :data:`SHOP_CACHE_ENV` names that folder, ``load_shop`` attaches the file read-only instead of
 reading the files again, *if* the manifest matches the request: same data directory, timezone
 and format, and every data file still has the size and modification time it had when staged
@@ -67,16 +68,15 @@ def build_shop_cache(params: CampaignParams, cache_dir: str | Path) -> Path:
 
     tz = resolve_timezone(None, params)
     key = cache_key(params)
-    # Staged and validated in memory (fast), then copied to the file in canonical form; the
-    # memory goes back when the connection closes, before any notebook starts.
     con = engine.connect()
     try:
-        staged, findings = stage_directory(con, Path(params.data.path), timezone=tz,
-                                           params=params)
-        findings += validate_tables(staged, params=params, timezone=tz)
-        if any(f.severity == "error" for f in findings):
-            raise DataValidationError(findings)
-        return write_shop_cache(con, staged, findings, key, cache_dir)
+        with CacheWriter(con, cache_dir) as writer:
+            staged, findings = stage_directory(con, Path(params.data.path), timezone=tz,
+                                               params=params, database=writer.database)
+            findings += validate_tables(staged, params=params, timezone=tz)
+            if any(f.severity == "error" for f in findings):
+                raise DataValidationError(findings)
+            return writer.commit(staged, findings, key)
     finally:
         con.disconnect()
 
@@ -89,32 +89,70 @@ def cache_key(params: CampaignParams) -> dict:
     return _key(Path(params.data.path), resolve_timezone(None, params), params.data.format)
 
 
-def write_shop_cache(con, staged: dict, findings: list[Finding], key: dict,
-                     cache_dir: str | Path) -> Path:
-    """Copy tables staged and validated on ``con`` (no error among ``findings``) into
-    ``cache_dir`` in canonical form with their manifest: how the preflight of ``crm-exp run``
-    hands its staged data to the run instead of the run staging it again."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    db = cache_dir / DATABASE
-    db.unlink(missing_ok=True)
-    try:
-        con.raw_sql(f"ATTACH '{db}' AS crm_shop_cache")
-        for s in staged.values():
-            columns = ", ".join(f'"{c}"' for c in s.canonical().columns)
-            con.raw_sql(f'CREATE TABLE crm_shop_cache."{s.sql_name}" AS '
-                        f'SELECT {columns} FROM "{s.sql_name}"')
-        con.raw_sql("DETACH crm_shop_cache")
-    except BaseException:
-        db.unlink(missing_ok=True)
-        raise
-    manifest = {**key, "tables": {name: {"sql_name": s.sql_name, "extras": list(s.extras)}
-                                  for name, s in staged.items()},
-                "warnings": [dataclasses.asdict(f) for f in findings]}
-    tmp = cache_dir / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tmp.replace(cache_dir / MANIFEST)
-    return cache_dir
+class CacheWriter:
+    """A run cache being written on ``con``: its database file is attached as
+    :attr:`database`, for :func:`~crm_experiments.io.staging.stage_directory` to stage the
+    tables straight into (validation then reads them there): the data is typed and written
+    once, not staged in memory and copied (which at 100M orders spilled the whole in-memory
+    copy to disk and took as long again; ``bench/RESULTS.md``, "Toward 10M customers").
+
+    :meth:`commit` closes the file and writes the manifest last, by an atomic rename: a folder
+    without a manifest is never opened (:func:`open_shop_cache`), so a half-written cache is
+    never used. Leaving the ``with`` block without a commit detaches and deletes the file.
+    DuckDB's spill files of the staging go into the cache folder (``temp_directory``; an
+    in-memory database would put them in ``.tmp`` of the working directory), so they are
+    removed with the run's cache.
+    """
+
+    database = "crm_shop_cache"
+
+    def __init__(self, con, cache_dir: str | Path) -> None:
+        self.con = con
+        self.folder = Path(cache_dir)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / MANIFEST).unlink(missing_ok=True)  # the commit point comes last
+        self.file = self.folder / DATABASE
+        self._remove_file()
+        # DuckDB's temp_directory setting: where it spills beyond memory_limit
+        with contextlib.suppress(Exception):  # set once per connection; a refusal is harmless
+            con.raw_sql(f"SET temp_directory = {_lit(str(self.folder / 'spill'))}")
+        con.raw_sql(f"ATTACH {_lit(str(self.file))} AS {self.database}")
+        self._attached = True
+
+    def __enter__(self) -> CacheWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._attached:  # not committed: nothing of it may be used
+            self._detach()
+            self._remove_file()
+
+    def commit(self, staged: dict, findings: list[Finding], key: dict) -> Path:
+        """Close the file with the tables of ``staged`` (staged into :attr:`database`,
+        validated, no error among ``findings``) and write the manifest; returns the folder."""
+        self.con.raw_sql(f"CHECKPOINT {self.database}")
+        self._detach()
+        manifest = {**key, "tables": {name: {"sql_name": s.sql_name, "extras": list(s.extras)}
+                                      for name, s in staged.items()},
+                    "warnings": [dataclasses.asdict(f) for f in findings]}
+        tmp = self.folder / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        tmp.replace(self.folder / MANIFEST)
+        shutil.rmtree(self.folder / "spill", ignore_errors=True)
+        return self.folder
+
+    def _detach(self) -> None:
+        self._attached = False
+        with contextlib.suppress(Exception):
+            self.con.raw_sql(f"DETACH {self.database}")
+
+    def _remove_file(self) -> None:
+        for path in (self.file, self.file.with_name(self.file.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def open_shop_cache(data_dir: str | Path, timezone: str, fmt: str) -> ShopData | None:
@@ -149,7 +187,7 @@ def shop_cache(params: CampaignParams, prepared: str | Path | None = None,
     """Build the run's cache in a temporary folder and point :data:`SHOP_CACHE_ENV` at it for
     the duration (kernels started meanwhile inherit it); remove both afterwards. With the
     Spark engine nothing is cached (yields ``None``). ``prepared``: a cache folder already
-    written for these params (by the preflight, :func:`write_shop_cache`), used as it is and
+    written for these params (by the preflight, :class:`CacheWriter`), used as it is and
     left to its owner; a stale one (the data changed since) is simply not matched by
     :func:`open_shop_cache`, which then reads the files."""
     if params.data.engine != "duckdb":

@@ -239,8 +239,10 @@ class ReadFailure(Exception):
 
 
 def stage_table(con: DuckDBEngine, name: str, path: Path, *, timezone: str,
-                file_label: str | None = None) -> StagedTable:
-    """Scan ``path`` once and materialise it as a typed temporary table (see module doc)."""
+                file_label: str | None = None, database: str | None = None) -> StagedTable:
+    """Scan ``path`` once and materialise it as a typed temporary table (see module doc), or
+    as a table of the attached database ``database`` (the run cache file: staged once, straight
+    into the file, see :mod:`crm_experiments.io.cache`)."""
     if not isinstance(con, DuckDBEngine):
         raise CrmError(f"reading data files needs the DuckDB engine, not {con.name!r}")
     schema = TABLES[name]
@@ -299,14 +301,17 @@ def stage_table(con: DuckDBEngine, name: str, path: Path, *, timezone: str,
     else:
         row_expr, from_ = "file_row_number + 1", src
     sql_name = f"crm_{name}_{next(_counter)}"
-    sql = (f"CREATE TEMP TABLE {_ident(sql_name)} AS SELECT CAST({row_expr} AS BIGINT) AS "
+    target = (f"TEMP TABLE {_ident(sql_name)}" if database is None
+              else f"TABLE {_ident(database)}.{_ident(sql_name)}")
+    sql = (f"CREATE {target} AS SELECT CAST({row_expr} AS BIGINT) AS "
            f"{_ident(ROW)}, {', '.join(select + helpers)} FROM {from_}")
     try:
         con.raw_sql(sql)
     except Exception as exc:
         raise ReadFailure(_first_line(exc)) from exc
     return StagedTable(
-        name=name, file=file_label or path.name, path=path, table=con.table(sql_name),
+        name=name, file=file_label or path.name, path=path,
+        table=con.table(sql_name, database=database),
         sql_name=sql_name, present=frozenset(c.name for c in schema.columns if c.name in src_types),
         extras=extras, parsed=parsed, instants=frozenset(instants),
     )
@@ -376,9 +381,10 @@ def find_table_files(data_dir: Path, fmt: str = "auto") -> tuple[dict[str, Path]
 
 
 def stage_directory(con: DuckDBEngine, data_dir: str | Path, *, timezone: str,
-                    params: CampaignParams | None = None
+                    params: CampaignParams | None = None, database: str | None = None
                     ) -> tuple[dict[str, StagedTable], list[Finding]]:
-    """Stage every contract table found in ``data_dir``; findings say what could not be read."""
+    """Stage every contract table found in ``data_dir``; findings say what could not be read.
+    ``database``: an attached database to stage into (see :func:`stage_table`)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise CrmError(f"data directory {data_dir} does not exist or is not a directory")
@@ -393,7 +399,7 @@ def stage_directory(con: DuckDBEngine, data_dir: str | Path, *, timezone: str,
                 message="the file is empty (not even a header line)"))
             continue
         try:
-            staged[name] = stage_table(con, name, path, timezone=timezone)
+            staged[name] = stage_table(con, name, path, timezone=timezone, database=database)
         except ReadFailure as exc:
             findings.append(Finding(file=path.name, rule="unreadable_file",
                                     message=f"DuckDB cannot read this file: {exc}"))

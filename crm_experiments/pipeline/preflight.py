@@ -25,6 +25,7 @@ skip_*                      (warning) an optional part the run will skip, and wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -37,7 +38,7 @@ import yaml
 
 from crm_experiments.errors import CrmError, Finding
 from crm_experiments.io import engine
-from crm_experiments.io.cache import cache_key, write_shop_cache
+from crm_experiments.io.cache import CacheWriter, cache_key
 from crm_experiments.io.engine import collect, scalar
 from crm_experiments.io.schema import TABLES
 from crm_experiments.io.staging import (
@@ -124,8 +125,8 @@ def preflight(params_path: str | Path, horizon: int | Iterable[int] | None = Non
     """Check everything a run of ``params_path`` at ``horizon`` (an int, several, or ``None``
     for the params' horizons) needs; see the module docstring. ``data_dir`` overrides the
     params' ``data.path`` (then an error says the run reads another directory).
-    ``cache_dir``: when everything is there, the tables staged for the check are written into
-    it as the run's shop cache (:func:`~crm_experiments.io.cache.write_shop_cache`), so
+    ``cache_dir``: the tables are staged for the check straight into the run's shop cache
+    there (:class:`~crm_experiments.io.cache.CacheWriter`), kept when everything is there, so
     ``crm-exp run`` stages the data once, not twice. Raises
     :class:`~crm_experiments.errors.ParamsError` for an invalid params file."""
     started = time.perf_counter()
@@ -167,13 +168,18 @@ def _check(out: Preflight, path: Path, params: CampaignParams, override: Path | 
     con = engine.connect()
     staged: dict[str, StagedTable] = {}
     try:
-        staged, findings = stage_directory(con, data_dir, timezone=tz, params=params)
-        findings += validate_tables(staged, params=params, timezone=tz)
-        out.errors += [f for f in findings if f.severity == "error"]
-        out.warnings += [f for f in findings if f.severity != "error"]
-        _campaign_checks(out, path, params, staged)
-        if key is not None and not out.errors:
-            write_shop_cache(con, staged, findings, key, cache_dir)
+        # with a cache folder the tables are staged straight into the run's cache file
+        with (CacheWriter(con, cache_dir) if cache_dir is not None
+              else contextlib.nullcontext()) as writer:
+            staged, findings = stage_directory(
+                con, data_dir, timezone=tz, params=params,
+                database=writer.database if writer is not None else None)
+            findings += validate_tables(staged, params=params, timezone=tz)
+            out.errors += [f for f in findings if f.severity == "error"]
+            out.warnings += [f for f in findings if f.severity != "error"]
+            _campaign_checks(out, path, params, staged)
+            if writer is not None and not out.errors:
+                writer.commit(staged, findings, key)
     finally:
         drop_staged(con, staged)
         con.disconnect()

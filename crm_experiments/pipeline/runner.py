@@ -93,12 +93,21 @@ CUSTOMERS_TABLE = "customers"
 CUSTOMERS_FILE = "campaign_customers.parquet"
 
 
+def _warm_pages() -> None:
+    """The pages' templates compiled and the CJK font's map loaded (caches only: the pages are
+    the same without)."""
+    from crm_experiments.report import env, fonts
+
+    env.compile_templates()
+    fonts.warm()
+
+
 #: What the runner needs only once the notebooks ran (the stored evaluation, the pages:
-#: statsmodels, scikit-learn, matplotlib): imported on a thread while the notebooks run
-#: (:func:`~crm_experiments.pipeline.prefetch.prefetch`), on the core the kernel leaves free,
-#: not before them.
+#: statsmodels, scikit-learn, matplotlib, the compiled templates): imported and warmed on a
+#: thread while the notebooks run (:func:`~crm_experiments.pipeline.prefetch.prefetch`), on the
+#: core the kernel leaves free, not before them.
 _AFTER_NOTEBOOKS = ("crm_experiments.analyses.campaign", "crm_experiments.report.pages",
-                    "crm_experiments.report.render")
+                    "crm_experiments.report.render", _warm_pages)
 
 
 def _extra_results() -> dict[str, type[ResultMixin]]:
@@ -286,7 +295,7 @@ def _run_locked(client, exp_id: str, params: CampaignParams, params_path: Path,
         metrics = _run_metrics([evaluation, *extra_results.values()])
         log_metrics(client, run_id, metrics)
         log_headline(client, run_id, evaluation.summary(), evaluation.metrics())
-        customers_file = _customers_file(client, run_id, evaluation, results, work)
+        customers_file = _customers_file(client, run_id, results, work)
         client.log_artifacts(run_id, str(results), "results")
 
         progress(f"{label} rendering report")
@@ -358,17 +367,21 @@ def _register(client, run_id: str, results: Path, campaign_id: str, horizon_days
             client.set_tag(run_id, "models_not_registered", why)
 
 
-def _customers_file(client, run_id: str, evaluation: StoredResult, results: Path,
-                    work: Path) -> Path | None:
+def _customers_file(client, run_id: str, results: Path, work: Path) -> Path | None:
     """The stored per-customer table of the evaluation (None for a result without one). When
     an id looks personal it is moved out of ``results`` (so it is not logged to MLflow) and the
     run is tagged ``customers_table`` with the reason; it is still published beside the
-    report, which the data's owner reads."""
+    report, which the data's owner reads. Only the ``customer_id`` column is read."""
     path = results / "tables" / f"{CUSTOMERS_TABLE}.parquet"
     if not path.is_file():
         return None
-    table = evaluation.tables().get(CUSTOMERS_TABLE)
-    reason = personal_id_reason(table["customer_id"].unique()) if table is not None else None
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    ids = (pc.unique(pq.read_table(path, columns=["customer_id"]).column(0)).to_pylist()
+           if "customer_id" in names else [])
+    reason = personal_id_reason(ids)
     if reason is None:
         return path
     kept = work / CUSTOMERS_FILE

@@ -150,7 +150,6 @@ def test_kernels_get_encrypted_sockets_where_supported():
 
 
 def test_a_customer_table_with_personal_looking_ids_stays_out_of_mlflow(tmp_path):
-    from crm_experiments.analyses.result import StoredResult
     from crm_experiments.pipeline.runner import _customers_file
 
     class Client:
@@ -167,10 +166,8 @@ def test_a_customer_table_with_personal_looking_ids_stays_out_of_mlflow(tmp_path
                         (["C0001", "ann@example.com"], False)):
         table = pd.DataFrame({"customer_id": ids, "arm": ["a", "b"], "revenue": [1.0, 2.0]})
         table.to_parquet(results / "tables" / "customers.parquet")
-        stored = StoredResult(kind="campaign_evaluation", path=results, stored_summary={},
-                              stored_metrics={}, stored_tables={"customers": table})
         client = Client()
-        path = _customers_file(client, "run", stored, results, work)
+        path = _customers_file(client, "run", results, work)
         assert (path.parent == results / "tables") is logged
         assert (results / "tables" / "customers.parquet").exists() is logged
         assert pd.read_parquet(path).equals(table)  # still published beside the report
