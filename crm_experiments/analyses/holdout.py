@@ -48,7 +48,7 @@ from crm_experiments.io.engine import collect
 from crm_experiments.io.holdout import holdout_members
 from crm_experiments.io.reader import ShopData
 from crm_experiments.metrics.holdout import data_end, group_states, holdout_customers
-from crm_experiments.metrics.orders import ts
+from crm_experiments.metrics.orders import in_window
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.design import minimum_detectable_effect, recommend_holdout_share
 from crm_experiments.stats.table import compare_arms
@@ -285,7 +285,7 @@ def evaluate_holdout(shop: ShopData, params: CampaignParams) -> HoldoutAnalysis:
         a = shop["assignments"]
         if "assigned_at" in a.collect_schema().names():
             at = nw.col("assigned_at")
-            a = a.filter(at.is_null() | ((at >= ts(h.period_start)) & (at < ts(h.period_end))))
+            a = a.filter(at.is_null() | in_window(at, h.period_start, h.period_end))
         ids = collect(a.select("customer_id").unique())["customer_id"].astype(str)
         assigned = int(df.loc[member, "customer_id"].isin(set(ids)).sum())
     if contacted or assigned:

@@ -20,6 +20,7 @@ from crm_experiments.metrics.orders import (
     TimeLike,
     epoch_seconds,
     epoch_seconds_of,
+    in_window,
     net_revenue,
     purchases,
     ts,
@@ -67,7 +68,7 @@ def rfm(orders: nw.LazyFrame, as_of: TimeLike, *, lookback_days: int = 365,
     p = purchases(orders)
     since = d - pd.Timedelta(days=lookback_days)
     created = nw.col("created_at")
-    p = p.filter((created < ts(d)) & (created >= ts(since)))
+    p = p.filter(in_window(created, since, d))
     per = p.group_by("customer_id").agg(
         created.max().alias("last_at"), nw.len().alias("frequency"),
         net_revenue().sum().alias("monetary"))
