@@ -414,6 +414,18 @@ DEFAULT_CHUNK_CUSTOMERS = 500_000
 #: Chunk k draws everything per order from ``SeedSequence(seed, spawn_key=(CHUNK_STREAM_KEY
 #: + k,))``, disjoint from the shop-level streams ``SeedSequence(seed).spawn(...)`` (keys 0..).
 CHUNK_STREAM_KEY = 1_000_000
+#: Random streams per simulation besides one per arm (components do not shift each other).
+COMPONENT_STREAMS = 16
+
+
+def _rngs(params: CampaignParams, seed: int, chunk: int | None = None
+          ) -> list[np.random.Generator]:
+    """One independent generator per component (and per arm): the shop-level streams
+    ``SeedSequence(seed).spawn(n)``, or chunk ``k``'s ``SeedSequence(seed, spawn_key=
+    (CHUNK_STREAM_KEY + k,)).spawn(n)``; ``n = COMPONENT_STREAMS + len(params.arms)``."""
+    root = (np.random.SeedSequence(seed) if chunk is None
+            else np.random.SeedSequence(seed, spawn_key=(CHUNK_STREAM_KEY + chunk,)))
+    return [np.random.default_rng(s) for s in root.spawn(COMPONENT_STREAMS + len(params.arms))]
 
 
 def chunk_size(n_customers: int, chunk_customers: int | None = None) -> int:
@@ -557,10 +569,9 @@ def _simulate_streamed(out: Path, params: CampaignParams, *, n_customers: int, s
     the chunks, zero-padded to the width of 10 x the expected number of orders (the
     in-memory path: of the actual number), so one width for the whole file.
     """
-    streams = np.random.SeedSequence(seed).spawn(16 + len(params.arms))
+    shop_rng = _rngs(params, seed)
     plan = _plan(params, n_customers, seed, history_start, data_end, purchase_rate_scale,
-                 lift, lift_scale, np.random.default_rng(streams[0]),
-                 np.random.default_rng(streams[3]))
+                 lift, lift_scale, shop_rng[0], shop_rng[3])
     order_width = _width(int(10 * plan.expected_orders()), 8)
     sink = _TableSink(out, file_format)
     sums: dict = {}
@@ -570,11 +581,8 @@ def _simulate_streamed(out: Path, params: CampaignParams, *, n_customers: int, s
     try:
         for k, lo in enumerate(range(0, n_customers, chunk_customers)):
             hi = min(n_customers, lo + chunk_customers)
-            chunk_streams = np.random.SeedSequence(
-                seed, spawn_key=(CHUNK_STREAM_KEY + k,)).spawn(16 + len(params.arms))
-            rng = [np.random.default_rng(s) for s in chunk_streams]
-            tables, part, effects = _simulate_chunk(plan, lo, hi, rng, order_offset,
-                                                    order_width)
+            tables, part, effects = _simulate_chunk(plan, lo, hi, _rngs(params, seed, k),
+                                                    order_offset, order_width)
             order_offset += tables["orders"].num_rows
             for name, table in tables.items():
                 sink.write(name, table)
@@ -601,9 +609,7 @@ def simulate(params: CampaignParams, *, n_customers: int, seed: int, history_sta
              ) -> tuple[dict[str, pa.Table], dict, pa.Table]:
     """The whole simulation in memory: ``(tables, truth, true_effects)``; the knobs as in
     :func:`generate_shop`."""
-    # one independent stream per component (and per arm), so components do not shift each other
-    streams = np.random.SeedSequence(seed).spawn(16 + len(params.arms))
-    rng = [np.random.default_rng(s) for s in streams]
+    rng = _rngs(params, seed)
     plan = _plan(params, n_customers, seed, history_start, data_end, purchase_rate_scale,
                  lift, lift_scale, rng[0], rng[3])
     tables, sums, effects_tbl = _simulate_chunk(plan, 0, n_customers, rng, 0, None)

@@ -288,3 +288,19 @@ def test_in_memory_up_to_one_chunk(tmp_path, params):
     assert (a / "truth.json").read_text() == (b / "truth.json").read_text()
     with pytest.raises(ValueError, match="chunk_customers"):
         generate_shop(tmp_path / "c", params, n_customers=500, chunk_customers=5)
+
+
+def test_one_definition_of_the_random_streams(params):
+    """The shop-level and the per-chunk streams (what truth.json names) come from one function
+    for the in-memory and the streamed path."""
+    from crm_experiments.demo import generator
+
+    n = generator.COMPONENT_STREAMS + len(params.arms)
+    shop = generator._rngs(params, 11)
+    chunk = generator._rngs(params, 11, 2)
+    assert len(shop) == len(chunk) == n
+    expect_shop = np.random.SeedSequence(11).spawn(n)[5]
+    expect_chunk = np.random.SeedSequence(
+        11, spawn_key=(generator.CHUNK_STREAM_KEY + 2,)).spawn(n)[5]
+    assert shop[5].random() == np.random.default_rng(expect_shop).random()
+    assert chunk[5].random() == np.random.default_rng(expect_chunk).random()
