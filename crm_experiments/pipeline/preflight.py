@@ -49,7 +49,7 @@ from crm_experiments.io.staging import (
     stage_directory,
 )
 from crm_experiments.io.validate import validate_tables
-from crm_experiments.metrics.orders import ts
+from crm_experiments.metrics.orders import in_window, ts
 from crm_experiments.params import CampaignParams, load_params
 
 #: Segment columns the per-customer campaign table computes itself (not from a data table).
@@ -399,7 +399,7 @@ def _skips(out: Preflight, params: CampaignParams, staged: dict[str, StagedTable
     start = params.sale_start
     day_before = (start - pd.Timedelta(days=1)).date()
     created = nw.col("created_at")
-    pre = t.filter((created < ts(start)) & (created >= ts(params.pre_period_start)))
+    pre = t.filter(in_window(created, params.pre_period_start, start))
     if _rows(pre) == 0:
         _skip(out, orders.file, "skip_history", column="created_at",
               parameter="pre_period_days",
