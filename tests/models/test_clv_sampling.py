@@ -216,6 +216,14 @@ def test_churn_comparison_on_a_sample(small_shop):
     b = part.scores.set_index("scorer")
     assert (abs(a["auc"] - b["auc"]) < 0.05).all()
     assert abs(a.loc["model", "churn_rate"] - b.loc["model", "churn_rate"]) < 0.05
+    # the sample does not depend on the order of the population's ids (no sort needed)
+    from crm_experiments.models.churn import _purchasers_before
+
+    ids = _purchasers_before(shop["orders"], cutoff)
+    shuffled = compare_churn_scorers(shop["orders"], cutoff, 30, seed=1, max_customers=1500,
+                                     interactions=shop["interactions"],
+                                     population=ids[::-1])
+    pd.testing.assert_frame_equal(shuffled.scores, part.scores)
 
 
 def test_campaign_clv_on_samples(small_shop):
