@@ -104,6 +104,28 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+@contextlib.contextmanager
+def without_standard_errors():
+    """Context: lifetimes' fitters skip the Hessian of the likelihood they compute (by
+    automatic differentiation) after every BG/NBD, MBG/NBD and Gamma-Gamma fit. It serves only
+    their standard errors (``variance_matrix_``, ``summary``), which this package never reads,
+    and it costs about as much as the fit itself; the parameters come from the optimiser
+    before it, so they are unchanged. Inside, ``_hessian_`` is a matrix of NaN (a standard
+    error asked for anyway is NaN, not a wrong number)."""
+    import lifetimes.fitters as fitters
+
+    real = fitters.hessian
+
+    def no_hessian(fun):
+        return lambda params, *args: np.full((len(params), len(params)), np.nan)
+
+    fitters.hessian = no_hessian
+    try:
+        yield
+    finally:
+        fitters.hessian = real
+
+
 def fit_sample(ids: pd.Index | int, max_customers: int | None, seed: int) -> np.ndarray | None:
     """Sorted positions of the model sample: the ``max_customers`` customers of ``ids`` with the
     smallest hash positions (:func:`crm_experiments.models.sample.sample_positions`: a simple
@@ -171,7 +193,8 @@ class PurchaseModel:
         f = self._fitter_class()(penalizer_coef=self.penalizer_coef)
         from lifetimes.utils import ConvergenceError as LtConvergence
         try:
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+                    without_standard_errors():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 f.fit(x, t_x, T, weights=w, **kwargs)
         except LtConvergence as exc:

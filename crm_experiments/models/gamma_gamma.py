@@ -38,6 +38,7 @@ from crm_experiments.models.btyd import (
     ModelWarning,
     _arr,
     one_blas_thread,
+    without_standard_errors,
 )
 from crm_experiments.models.sample import sample_positions
 
@@ -89,7 +90,7 @@ class GammaGammaModel:
         scale = float(np.median(fm))
         try:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
-                    one_blas_thread():
+                    one_blas_thread(), without_standard_errors():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 f.fit(fx, fm / scale)
         except LtConvergence as exc:
