@@ -29,6 +29,7 @@ import json
 import math
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -156,14 +157,60 @@ class ResultMixin:
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
-    frame = frame.copy()
+    # a shallow copy: the columns are shared, not copied (the per-customer table is large)
+    frame = frame.copy(deep=False)
     frame.columns = [str(c) for c in frame.columns]
     for col in frame.columns:
-        if frame[col].dtype == object:  # mixed Python objects (dates, labels): store as text
-            frame[col] = frame[col].map(lambda v: v if v is None or isinstance(v, str)
-                                        else (None if isinstance(v, float) and math.isnan(v)
-                                              else str(v)))
+        if frame[col].dtype != object:
+            continue
+        if pd.api.types.infer_dtype(frame[col], skipna=True) == "string":
+            # text and None/NaN only: what the conversion below gives, without a Python call
+            # per value (None and NaN become missing)
+            frame[col] = frame[col].astype("str")
+            continue
+        # mixed Python objects (dates, labels): store as text
+        frame[col] = frame[col].map(lambda v: v if v is None or isinstance(v, str)
+                                    else (None if isinstance(v, float) and math.isnan(v)
+                                          else str(v)))
     frame.to_parquet(path, index=False)
+
+
+class StoredTables(Mapping):
+    """The ``tables/*.parquet`` of a stored result by name, each read on first access and then
+    kept: a page that shows aggregates never reads the per-customer table (a large
+    file at a million customers), and names and columns are known without reading any
+    (:meth:`columns`, from the Parquet footer)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._paths = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            self._read[name] = pd.read_parquet(self._paths[name])  # KeyError when absent
+        return self._read[name]
+
+    def __contains__(self, name: object) -> bool:  # without reading the table
+        return name in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def columns(self, name: str) -> list[str]:
+        """The column names of table ``name`` (its Parquet schema; the data is not read)."""
+        import pyarrow.parquet as pq
+
+        if name in self._read:
+            return [str(c) for c in self._read[name].columns]
+        return [n for n in pq.read_schema(self._paths[name]).names
+                if not n.startswith("__index_level_")]
+
+    def path(self, name: str) -> Path:
+        """The file of table ``name``."""
+        return self._paths[name]
 
 
 @dataclass(frozen=True, repr=False)
@@ -174,13 +221,16 @@ class StoredResult(ResultMixin):
     path: Path
     stored_summary: dict
     stored_metrics: dict[str, float]
-    stored_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: name -> table; :meth:`load` gives a :class:`StoredTables` (each read when first used)
+    stored_tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     main_table: str = ""
 
     def summary(self) -> dict:
         return self.stored_summary
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """The stored tables by name; read from disk when first looked up (see
+        :class:`StoredTables`)."""
         return self.stored_tables
 
     def metrics(self) -> dict[str, float]:
@@ -213,8 +263,7 @@ class StoredResult(ResultMixin):
         if kind is not None and doc.get("kind") != kind:
             raise ResultSchemaError(f"{doc_path}: holds a '{doc.get('kind')}' result, "
                                     f"expected '{kind}'")
-        tables = {p.stem: pd.read_parquet(p)
-                  for p in sorted((folder / TABLES_DIR).glob("*.parquet"))}
+        tables = StoredTables(folder / TABLES_DIR)
         for name, columns in (schema or {}).items():
             if name.endswith("*"):
                 continue
@@ -223,7 +272,8 @@ class StoredResult(ResultMixin):
                     continue  # stored before the table existed
                 raise ResultSchemaError(f"{folder / TABLES_DIR}: the {kind} result declares "
                                         f"table '{name}', which is missing")
-            missing = [c for c in columns if c not in tables[name].columns]
+            stored = set(tables.columns(name))
+            missing = [c for c in columns if c not in stored]
             if missing:
                 raise ResultSchemaError(f"{folder / TABLES_DIR / (name + '.parquet')}: "
                                         f"missing column(s) {', '.join(missing)}")
