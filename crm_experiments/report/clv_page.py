@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from crm_experiments.models.sample import precision_factor
 from crm_experiments.report import format as fmt
 from crm_experiments.report import model_charts
 from crm_experiments.report.env import render, render_framed
@@ -82,7 +83,7 @@ def note_text(note: dict, lang: str) -> str:
     elif key == "clv_method_churn_sample":
         f = {"n": fmt.num(f["n"], lang, 0), "population": fmt.num(f["population"], lang, 0),
              "date": fmt.date(f["date"], lang), "seed": f["seed"],
-             "factor": fmt.num((f["population"] / f["n"]) ** 0.5, lang, 1)}
+             "factor": fmt.num(precision_factor(f["population"], f["n"]), lang, 1)}
     elif key == "clv_note_data_short":
         f = {"data_end": fmt.date(f["data_end"], lang), "window_end": fmt.date(f["window_end"],
                                                                                 lang)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from crm_experiments.models.sample import precision_factor
 from crm_experiments.report import format as fmt
 from crm_experiments.report import model_charts
 from crm_experiments.report.clv_page import segment_label, value_label
@@ -41,7 +42,7 @@ def samples_text(s: dict) -> str:
               train=_part(s["n_train"], s["n_train_split"], "training", lang),
               test=_part(s["n_test"], s["n_test_split"], "held_out", lang))
     if s["n_test"] < s["n_test_split"]:
-        factor = (s["n_test_split"] / s["n_test"]) ** 0.5
+        factor = precision_factor(s["n_test_split"], s["n_test"])
         text += " " + tr("uplift_sample_precision", lang, n=fmt.num(s["n_test"], lang, 0),
                          total=fmt.num(s["n_test_split"], lang, 0),
                          factor=fmt.num(factor, lang, 1))

@@ -70,3 +70,18 @@ def test_markup_is_text_and_chinese_is_complete(analysed):
     s = uplift.summary()
     assert s["n_train"] == 1_000 < s["n_train_split"]
     assert "1,000" in page and "随机样本" in page
+
+
+def test_pages_state_sqrt_n_over_sample_through_the_one_function(monkeypatch):
+    """The uplift and CLV pages' precision factors are :func:`precision_factor`'s (as the
+    results' MLflow metrics), not a formula of their own."""
+    from crm_experiments.report import clv_page, uplift_page
+
+    monkeypatch.setattr(uplift_page, "precision_factor", lambda population, sample: 9.0)
+    monkeypatch.setattr(clv_page, "precision_factor", lambda population, sample: 9.0)
+    text = uplift_page.samples_text({"language": "en", "n_train": 100, "n_train_split": 100,
+                                     "n_test": 1000, "n_test_split": 4000})
+    assert "9.0 times" in text
+    note = {"key": "clv_method_churn_sample", "n": 1000, "population": 4000,
+            "date": "2026-11-01", "seed": 0}
+    assert "9.0" in clv_page.note_text(note, "en")
