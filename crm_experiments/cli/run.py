@@ -50,9 +50,15 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _import_papermill() -> None:
+    from crm_experiments.pipeline.kernel import import_papermill
+
+    import_papermill()  # first: before anything else imports jsonschema
+
+
 #: Imported on a thread during the preflight (:func:`~crm_experiments.pipeline.prefetch.prefetch`).
-_RUNNER_MODULES = ("crm_experiments.pipeline.runner", "mlflow", "mlflow.tracking",
-                   "mlflow.store.tracking.sqlalchemy_store")
+_RUNNER_MODULES = (_import_papermill, "crm_experiments.pipeline.runner", "mlflow",
+                   "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,9 +49,12 @@ from crm_experiments.report.chart_cache import CHART_CACHE_ENV
 KERNEL_ENV = "CRM_EXP_KERNEL"
 #: Papermill engine name of :class:`_SharedKernelEngine`.
 ENGINE = "crm-shared-kernel"
-#: What a new kernel imports before its first notebook (what the notebooks import first).
+#: What a new kernel imports before its first notebook (what the notebooks import first);
+#: ``module:function`` is imported and called: the page templates the notebooks' sections
+#: render, compiled (a cache: the outputs are the same without it).
 WARM_IMPORTS = ("crm_experiments.analyses.campaign", "crm_experiments.report.pages",
-                "crm_experiments.io.reader", "IPython.display")
+                "crm_experiments.io.reader", "IPython.display",
+                "crm_experiments.report.env:compile_templates")
 #: The runner's environment variables a notebook reads, set per run (after the kernel
 #: started): the shop cache and the run's chart folder.
 SYNCED_ENV = (SHOP_CACHE_ENV, CHART_CACHE_ENV)
@@ -87,6 +90,12 @@ def import_papermill():
         if hide:
             del sys.modules["rfc3987_syntax"]
     return papermill
+
+
+def _warm_line(step: str) -> str:
+    """``import module``, or for ``module:function`` the import and the call."""
+    module, _, function = step.partition(":")
+    return f"import {module}; {module}.{function}()" if function else f"import {module}"
 
 
 def shared_kernels() -> bool:
@@ -130,7 +139,7 @@ class NotebookKernel:
         if self.warm:  # queued now, run while the command does other work
             kc = km.client()
             kc.start_channels(hb=False)  # no heartbeat thread: liveness is the process
-            code = "\n".join(f"import {m}" for m in self.warm)
+            code = "\n".join(_warm_line(m) for m in self.warm)
             kc.execute(code, silent=True, store_history=False)
             self._warm_kc = kc
         else:

@@ -1,24 +1,32 @@
 """Import modules on a daemon thread while the main thread waits on other work (the preflight's
 DuckDB queries, a notebook running in its kernel): on a 2-core machine the imports then use
-the core the waiting leaves free. A failed import is left to the main thread's own import of
-the module, which raises it."""
+the core the waiting leaves free. A step may also be a warm-up function (e.g. compiling the page
+templates, :func:`~crm_experiments.report.env.compile_templates`): whatever it computes must be
+a cache whose contents do not depend on when it is filled, so the result is the same with or
+without it. A failed step is left to the main thread, which raises it when it does the work
+itself."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
-def prefetch(modules: Sequence[str], name: str = "crm-exp-prefetch") -> threading.Thread:
-    """Start importing ``modules`` (in order) on a daemon thread and return it; join it before
-    importing them on the calling thread if the order of side effects matters."""
+def prefetch(steps: Sequence[str | Callable[[], object]],
+             name: str = "crm-exp-prefetch") -> threading.Thread:
+    """Start running ``steps`` (in order: a module name is imported, a function called) on a
+    daemon thread and return it; join it before doing the same work on the calling thread if
+    the order of side effects matters."""
 
     def load() -> None:
-        for module in modules:
+        for step in steps:
             with contextlib.suppress(Exception):
-                importlib.import_module(module)
+                if callable(step):
+                    step()
+                else:
+                    importlib.import_module(step)
 
     thread = threading.Thread(target=load, name=name, daemon=True)
     thread.start()

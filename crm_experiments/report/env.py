@@ -43,6 +43,17 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def compile_templates() -> int:
+    """Compile every template of :func:`environment` into its cache (Jinja2 keeps compiled
+    templates; a page then only renders), e.g. on a thread while a notebook runs; returns how
+    many. The pages are the same with or without it."""
+    env = environment()
+    names = env.list_templates()
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
 def render(template: str, **context) -> str:
     """Render ``templates/<template>`` with ``context`` (autoescaped)."""
     return environment().get_template(template).render(**context)

@@ -51,6 +51,14 @@ def _cmap() -> frozenset[int]:
         return frozenset(font.getBestCmap())
 
 
+def warm() -> None:
+    """Load what the first :func:`font_face_css` of a process needs (the font's character map,
+    fontTools' subsetter), e.g. on a thread while a notebook runs; pages are the same without."""
+    from fontTools import subset  # noqa: F401
+
+    _cmap()
+
+
 def is_cjk(ch: str) -> bool:
     """Characters the pages take from the embedded font: CJK scripts, their punctuation and the
     fullwidth forms (everything from U+2E80 on but the private-use and special areas)."""

@@ -104,3 +104,11 @@ def test_run_kernel_is_the_callers_a_new_one_or_none(monkeypatch):
     with kernel_module.run_kernel() as k:
         assert k is None
     assert len(Fake.made) == 2
+
+
+def test_warm_steps_import_or_import_and_call():
+    from crm_experiments.pipeline.kernel import WARM_IMPORTS, _warm_line
+
+    assert _warm_line("json") == "import json"
+    assert _warm_line("a.b:f") == "import a.b; a.b.f()"
+    assert "crm_experiments.report.env:compile_templates" in WARM_IMPORTS

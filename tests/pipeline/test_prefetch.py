@@ -1,0 +1,21 @@
+"""pipeline/prefetch.py: steps run in order on a daemon thread (a name is imported, a function
+called); a failing step does not stop the ones after it."""
+
+import sys
+
+from crm_experiments.pipeline.prefetch import prefetch
+
+
+def test_steps_run_in_order_and_a_failure_does_not_stop_the_rest():
+    sys.modules.pop("colorsys", None)
+    done = []
+
+    def fail():
+        done.append("fail")
+        raise RuntimeError("a warm-up that fails")
+
+    thread = prefetch([lambda: done.append("first"), "no_such_module_for_prefetch", fail,
+                       "colorsys", lambda: done.append("colorsys" in sys.modules)])
+    thread.join(timeout=30)
+    assert not thread.is_alive() and thread.daemon
+    assert done == ["first", "fail", True]
