@@ -199,13 +199,22 @@ def test_a_copy_stored_before_the_adjustment_table_renders_its_one_covariate(eva
 def test_effects_table_and_chart_name_the_level_of_the_intervals_they_show(evaluation):
     """The effects table shows the Holm family's intervals at the Bonferroni level: its header
     says that level (not 95%), and the chart draws those same relative intervals."""
-    from crm_experiments.report import charts
 
     level = evaluation.summary()["methods"]["interval_level"]
     assert level == pytest.approx(1 - 0.05 / 10)
     effects = _section(pages.evaluation_page(evaluation), "effects")
     assert tr("interval_at", "zh", level=pct(level, "zh", 1)) in effects
     frame = evaluation.tables()["effects"]
+    low, high = _effects_chart_bars(frame, lang="zh", level=level)
+    assert low == pytest.approx(list(frame["rel_ci_low_adjusted"] * 100), nan_ok=True)
+    assert high == pytest.approx(list(frame["rel_ci_high_adjusted"] * 100), nan_ok=True)
+
+
+def _effects_chart_bars(frame, **kw) -> tuple[list, list]:
+    """The interval ends (percent) the effects chart draws for ``frame``: a spy on its
+    error bars."""
+    from crm_experiments.report import charts
+
     drawn = []
     original = charts.plt.Axes.errorbar
 
@@ -215,14 +224,11 @@ def test_effects_table_and_chart_name_the_level_of_the_intervals_they_show(evalu
 
     charts.plt.Axes.errorbar = spy
     try:
-        charts.effects_chart(frame, labels={}, lang="zh", level=level)
+        charts.effects_chart(frame, labels={}, **kw)
     finally:
         charts.plt.Axes.errorbar = original
     est, (left, right) = drawn[0]
-    assert list(est - left) == pytest.approx(list(frame["rel_ci_low_adjusted"] * 100),
-                                             nan_ok=True)
-    assert list(est + right) == pytest.approx(list(frame["rel_ci_high_adjusted"] * 100),
-                                              nan_ok=True)
+    return list(est - left), list(est + right)
 
 
 def test_notebook_sections_are_the_page_body(evaluation):
@@ -436,7 +442,6 @@ def test_effects_chart_and_table_pick_each_rows_interval_alike():
 
     import pandas as pd
 
-    from crm_experiments.report import charts
 
     nan = math.nan
     frame = pd.DataFrame({
@@ -448,18 +453,6 @@ def test_effects_chart_and_table_pick_each_rows_interval_alike():
     })
     table = [pages._adjusted(r) for r in frame.to_dict("records")]
     assert [r["rel_lo"] for r in table] == pytest.approx([-0.01, 0.12, nan], nan_ok=True)
-    drawn = []
-    original = charts.plt.Axes.errorbar
-
-    def spy(self, x, y, xerr=None, **kw):
-        drawn.append((x, xerr))
-        return original(self, x, y, xerr=xerr, **kw)
-
-    charts.plt.Axes.errorbar = spy
-    try:
-        charts.effects_chart(frame, labels={}, lang="en", level=0.99)
-    finally:
-        charts.plt.Axes.errorbar = original
-    est, (left, right) = drawn[0]
-    assert list(est - left) == pytest.approx([r["rel_lo"] * 100 for r in table], nan_ok=True)
-    assert list(est + right) == pytest.approx([r["rel_hi"] * 100 for r in table], nan_ok=True)
+    low, high = _effects_chart_bars(frame, lang="en", level=0.99)
+    assert low == pytest.approx([r["rel_lo"] * 100 for r in table], nan_ok=True)
+    assert high == pytest.approx([r["rel_hi"] * 100 for r in table], nan_ok=True)
