@@ -436,12 +436,11 @@ def test_relative_interval_is_at_the_level_of_the_p_value_shown(evaluation):
 def test_effects_chart_and_table_pick_each_rows_interval_alike():
     """A family where one row has no corrected p-value (a bootstrap effect: no test) and one a
     corrected but unbounded Fieller set: the chart draws, row by row, the relative interval the
-    table shows (it used to decide for the whole table and draw the first row's corrected
+    table shows (it used to decide for the whole table and draw row b's corrected
     interval beside the table's plain one)."""
     import math
 
     import pandas as pd
-
 
     nan = math.nan
     frame = pd.DataFrame({
