@@ -40,7 +40,8 @@ def test_epoch_days_and_seconds_from_the_calendar_fields():
     from crm_experiments.models import features
 
     at = pd.to_datetime(["1969-12-31 23:59:59.5", "1970-01-01", "1900-03-01 12:00",
-                         "2000-02-29 06:30:15.25", "2024-12-31 23:00", "2100-03-01"], format="ISO8601")
+                         "2000-02-29 06:30:15.25", "2024-12-31 23:00", "2100-03-01"],
+                        format="ISO8601")
     con = engine.connect(threads=1)
     t = con.from_pandas(pd.DataFrame({"at": at, "day": at.normalize().date}))
     out = collect(t.select(d=epoch_days("at"), dd=epoch_days("day"), s=epoch_seconds("at")))

@@ -109,7 +109,7 @@ def test_sample_defaults_are_the_params_ones():
     from crm_experiments.params import CampaignParams, ModelSample
 
     defaults = ModelSample()
-    assert churn.MAX_CHURN_CUSTOMERS == defaults.churn_customers
+    assert defaults.churn_customers == churn.MAX_CHURN_CUSTOMERS
     assert not hasattr(sample, "DEFAULT_FIT_CUSTOMERS")
     described = CampaignParams.model_fields["model_sample"].description
     assert all(f"{k}: {v}" in described for k, v in defaults.model_dump().items())
