@@ -30,6 +30,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from crm_experiments.analyses.from_evaluation import evaluation_customers
 from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.metrics.campaign import campaign_customers
@@ -384,7 +385,8 @@ def _sample_check(pm, gg, features: pd.DataFrame, n: int | None, seed: int, mont
 def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
                  churn_days: int = 30, annual_discount_rate: float = 0.10,
                  n_boot: int = 1000, max_fit_customers: int | None | str = FROM_PARAMS,
-                 max_churn_customers: int | None | str = FROM_PARAMS) -> CampaignCLV:
+                 max_churn_customers: int | None | str = FROM_PARAMS,
+                 evaluation=None) -> CampaignCLV:
     """Fit, validate and apply the CLV models to a campaign (see the module docstring).
 
     Large shops: the models are fitted on a random sample of ``max_fit_customers`` customers
@@ -396,6 +398,11 @@ def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
     When the population holds two disjoint samples, the chosen models are refitted on the
     second one to measure what the sample costs in precision (:func:`_sample_check`).
     ``method_notes`` says what was applied. ``None`` turns a cap off.
+
+    ``evaluation``: the campaign's evaluation at this horizon (stored, as the runner's
+    notebook finds it beside its own results, or live): its per-customer table is taken
+    instead of computing it again
+    (:func:`~crm_experiments.analyses.from_evaluation.evaluation_customers`).
     """
     if max_fit_customers == FROM_PARAMS:
         max_fit_customers = params.model_sample.clv_customers
@@ -405,11 +412,11 @@ def campaign_clv(shop, params, horizon_days: int, *, unit: str = "week",
         return _campaign_clv(shop, params, horizon_days, unit=unit, churn_days=churn_days,
                              annual_discount_rate=annual_discount_rate, n_boot=n_boot,
                              max_fit_customers=max_fit_customers,
-                             max_churn_customers=max_churn_customers)
+                             max_churn_customers=max_churn_customers, evaluation=evaluation)
 
 
 def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_discount_rate,
-                  n_boot, max_fit_customers, max_churn_customers) -> CampaignCLV:
+                  n_boot, max_fit_customers, max_churn_customers, evaluation) -> CampaignCLV:
     orders = shop["orders"]
     seed = int(params.seed)
     cal_end = params.sale_start
@@ -446,9 +453,13 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     validation = validate_models(models, feats_cal, actual_by_day=actual)
     best = validation.best
     # 2. assigned customers: arm, segments; the pre-sale CLV from the calibration models
-    cust = campaign_customers(shop, params, horizon_days).set_index("customer_id")
-    keep = ["arm", "revenue", *[c for c in dict.fromkeys([*params.segments, "tier"])
-                                 if c in cust.columns and c not in ("arm", "revenue")]]
+    used = ["arm", "revenue", *[c for c in dict.fromkeys([*params.segments, "tier"])
+                                 if c not in ("arm", "revenue")]]
+    cust = evaluation_customers(evaluation, params, horizon_days, columns=used)
+    if cust is None:
+        cust = campaign_customers(shop, params, horizon_days)
+    cust = cust.set_index("customer_id")
+    keep = [c for c in used if c in cust.columns]
     cust = cust[keep]  # only what is used below
     cust.index = cust.index.astype(str)
     for col in keep:

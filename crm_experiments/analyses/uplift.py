@@ -20,7 +20,6 @@ or logs.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +33,11 @@ import pyarrow.compute as pc
 
 from crm_experiments.analyses.campaign import compare_campaign, costs_recorded, per_segment_effects
 from crm_experiments.analyses.economics import economics
-from crm_experiments.analyses.result import (
-    RESULT_FILE,
-    TABLES_DIR,
-    ResultMixin,
-    StoredResult,
-    finite_metrics,
+from crm_experiments.analyses.from_evaluation import (  # noqa: F401 (the notebook's import)
+    evaluation_customers,
+    stored_evaluation,
 )
+from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import AnalysisSkipped
 from crm_experiments.io.engine import collect
 from crm_experiments.io.reader import ShopData
@@ -58,11 +55,15 @@ SMALL_SHOP = 20_000
 MIN_CUSTOMERS_PER_ARM = 40
 
 
-def customer_table(shop: ShopData, params: CampaignParams, horizon: int
-                   ) -> tuple[pd.DataFrame, list[str]]:
-    """``campaign_customers`` plus customer attributes (gender, province, tenure in days at
-    the sale start) when the customers table has them; returns ``(table, feature columns)``."""
-    df = campaign_customers(shop, params, horizon)
+def customer_table(shop: ShopData, params: CampaignParams, horizon: int, *,
+                   evaluation=None) -> tuple[pd.DataFrame, list[str]]:
+    """``campaign_customers`` (the per-customer table of ``evaluation`` when it is this
+    campaign's at this horizon: :func:`evaluation_customers`; else computed) plus customer
+    attributes (gender, province, tenure in days at the sale start) when the customers table
+    has them; returns ``(table, feature columns)``."""
+    df = evaluation_customers(evaluation, params, horizon)
+    if df is None:
+        df = campaign_customers(shop, params, horizon)
     features = [c for c in BASE_FEATURES if c in df.columns]
     if shop.has("customers"):
         cust = shop["customers"]
@@ -259,27 +260,6 @@ def next_round_targets(model: UpliftModel, customers: pd.DataFrame,
                              np.array([], dtype=float) if empty else np.concatenate(gains)})
 
 
-def stored_evaluation(folder: str | Path) -> StoredResult | None:
-    """The evaluation result stored in ``folder`` (the runner writes it there before the
-    extra notebooks run, each into a subfolder), read light: its summary and the two tables
-    the uplift analysis takes from it (``economics``, ``effects``), not the per-customer
-    table. None when ``folder`` holds no readable evaluation result."""
-    from crm_experiments.analyses.campaign import Evaluation
-
-    folder = Path(folder)
-    try:
-        doc = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
-        if doc.get("kind") != Evaluation.KIND:
-            return None
-        tables = {name: pd.read_parquet(folder / TABLES_DIR / f"{name}.parquet")
-                  for name in ("economics", "effects")}
-    except (OSError, ValueError):
-        return None
-    return StoredResult(kind=Evaluation.KIND, path=folder, stored_summary=doc.get("summary", {}),
-                        stored_metrics=doc.get("metrics", {}), stored_tables=tables,
-                        main_table=Evaluation.MAIN_TABLE)
-
-
 def evaluation_money(evaluation, params: CampaignParams, horizon_days: int
                      ) -> tuple[pd.DataFrame, dict[str, float]] | None:
     """The campaign's money as the evaluation stored it: its ``economics`` table (index arm)
@@ -319,13 +299,14 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
 
     ``evaluation``: the campaign's evaluation at this horizon (stored, as the runner's
     notebook finds it beside its own results, or live); its money and net-profit effects are
-    taken as they are (:func:`evaluation_money`) instead of comparing the arms again.
+    taken as they are (:func:`evaluation_money`) instead of comparing the arms again, and its
+    per-customer table instead of computing it again (:func:`evaluation_customers`).
     """
     if max_train == "params":
         max_train = params.model_sample.uplift_train_customers
     if max_test == "params":
         max_test = params.model_sample.uplift_test_customers
-    customers, candidates = customer_table(shop, params, horizon_days)
+    customers, candidates = customer_table(shop, params, horizon_days, evaluation=evaluation)
     features, dropped = usable_features(customers, candidates)
     notes = tuple({"key": f"uplift_note_feature_{why}", "feature": c} for c, why in dropped)
     if not features:

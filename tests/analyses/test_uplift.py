@@ -63,9 +63,13 @@ def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
     own = up.analyse_campaign_uplift(shop, params, 30, max_train=1000)
     monkeypatch.setattr(up, "compare_campaign",
                         lambda *a, **k: pytest.fail("the arms were compared again"))
+    monkeypatch.setattr(up, "campaign_customers",
+                        lambda *a, **k: pytest.fail("the customer table was computed again"))
     reused = up.analyse_campaign_uplift(shop, params, 30, max_train=1000, evaluation=stored)
     pd.testing.assert_frame_equal(reused.economics, own.economics, check_dtype=False)
     assert reused.uplift.best_single_arm == own.uplift.best_single_arm
     assert reused.uplift.recommended_policy == own.uplift.recommended_policy
+    for name in ("policy_values", "ranking", "segment_effects", "next_round_targets"):
+        pd.testing.assert_frame_equal(reused.tables()[name], own.tables()[name], obj=name)
     assert up.evaluation_money(stored, params, 7) is None       # another horizon's: not used
     assert up.stored_evaluation(tmp_path / "nothing") is None
