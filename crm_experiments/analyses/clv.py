@@ -49,7 +49,7 @@ from crm_experiments.models.features import (
     rfm_features,
 )
 from crm_experiments.models.gamma_gamma import GammaGammaModel, fit_spend_model
-from crm_experiments.models.sample import precision_factor, second_sample
+from crm_experiments.models.sample import precision_factor, sample_positions, second_sample
 from crm_experiments.models.validation import fit_purchase_models, validate_models
 
 #: Declared tables of a stored CLV/churn result (see :class:`ResultMixin`); the churn tables
@@ -465,7 +465,7 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     for col in keep:
         if col != "revenue":
             cust[col] = cust[col].astype("category")  # grouped several times below
-    pre = _clv_of(cust.index, models[best], gg_cal, feats_cal, months,
+    pre = _clv_of(cust.index, models[best], gg_cal, feats_cal, (12,),
                   annual_discount_rate)[["clv_12m"]]
     del feats_cal
     # 3. refit the chosen model on everything up to the window end
@@ -484,7 +484,13 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     # churn below: the customers with a purchase before its cutoff (<= obs_end)
     cutoff = min(obs_end, end - pd.Timedelta(days=churn_days))
     cutoff_day = (cutoff.normalize() - pd.Timestamp("1970-01-01")).days
-    churn_population = feats_post.index[feats_post["first_purchase_day"].to_numpy() < cutoff_day]
+    bought = feats_post["first_purchase_day"].to_numpy() < cutoff_day
+    churn_population = feats_post.index[bought]
+    # the churn sample from the hash positions of feats_post's ids (computed for the refit
+    # when it was sampled): the population's ids are not hashed again
+    pick = (None if max_churn_customers is None else
+            sample_positions(feats_post.index, max_churn_customers, seed, among=bought))
+    churn_sample = None if pick is None else churn_population[pick]
     del feats_post
     for stage, ms, date in (("calibration", [*models.values(), gg_cal], cal_end),
                             ("window_end", [pm, gg], obs_end)):
@@ -531,7 +537,8 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
         churn = compare_churn_scorers(
             orders, cutoff, churn_days, unit=unit, seed=seed,
             interactions=shop["interactions"] if shop.has("interactions") else None,
-            max_customers=max_churn_customers, population=churn_population)
+            max_customers=max_churn_customers, population=churn_population,
+            sample=churn_sample)
     except CrmError as exc:
         notes.append({"key": "clv_note_churn_skipped", "reason": str(exc)})
     if churn is not None and churn.model_error:

@@ -196,13 +196,17 @@ def compare_churn_scorers(orders: nw.LazyFrame, cutoff, churn_days: int = 30, *,
                           purchase_model: PurchaseModel | None = None,
                           max_customers: int | None = MAX_CHURN_CUSTOMERS,
                           population: pd.Index | None = None,
+                          sample: pd.Index | None = None,
                           engine: Engine | None = None) -> ChurnComparison:
     """Score churn three ways at ``cutoff`` and compare them (see module docstring).
 
     ``purchase_model`` may be given already fitted on features at ``cutoff``; otherwise a
     ``model_kind`` model is fitted here. With more than ``max_customers`` customers with a
     purchase before ``cutoff``, everything runs on a random sample of them (``seed``);
-    ``population`` may give those customers' ids when the caller knows them (saves a query).
+    ``population`` may give those customers' ids when the caller knows them (saves a query),
+    and ``sample`` the ids of their sample when the caller drew it already
+    (:func:`~crm_experiments.models.sample.sample_positions` of ``max_customers`` with
+    ``seed``, e.g. from hash positions it holds: saves hashing the population again).
     ``engine`` is the engine of ``orders`` (``shop.con``; found from ``orders`` when not
     given): the sample's ids are put next to the orders there.
     """
@@ -222,8 +226,10 @@ def compare_churn_scorers(orders: nw.LazyFrame, cutoff, churn_days: int = 30, *,
     if sampled:
         # the customers with the smallest hash positions of their ids (models.sample): the
         # same sample in any row order and on any engine
-        pick = sample_positions(pd.Index(population), max_customers, seed)
-        ids = np.sort(np.asarray(population, dtype=object)[pick])
+        if sample is None:
+            sample = np.asarray(population, dtype=object)[
+                sample_positions(pd.Index(population), max_customers, seed)]
+        ids = np.sort(np.asarray(sample, dtype=object))
         engine = engine or engine_of(orders)
         keep = engine.from_pandas(pd.DataFrame({"customer_id": ids.astype(str)}))
         orders = engine.cache(orders.join(keep, on="customer_id", how="semi"))

@@ -216,6 +216,19 @@ def test_churn_comparison_on_a_sample(small_shop):
     b = part.scores.set_index("scorer")
     assert (abs(a["auc"] - b["auc"]) < 0.05).all()
     assert abs(a.loc["model", "churn_rate"] - b.loc["model", "churn_rate"]) < 0.05
+    # the sample drawn by the caller from positions among a larger index (as campaign_clv
+    # does from its feature frame): the same comparison
+    from crm_experiments.models.churn import _purchasers_before
+    from crm_experiments.models.sample import sample_positions
+
+    population = _purchasers_before(shop["orders"], cutoff)
+    wider = population.append(pd.Index(["zz-never-bought-1", "zz-never-bought-2"]))
+    among = np.arange(len(wider)) < len(population)
+    given = population[sample_positions(wider, 1500, 1, among=among)]
+    again = compare_churn_scorers(shop["orders"], cutoff, 30, seed=1, max_customers=1500,
+                                  interactions=shop["interactions"], population=population,
+                                  sample=given)
+    pd.testing.assert_frame_equal(again.scores, part.scores)
     # the sample does not depend on the order of the population's ids (no sort needed)
     from crm_experiments.models.churn import _purchasers_before
 
