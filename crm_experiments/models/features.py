@@ -266,8 +266,8 @@ def behaviour_features(orders: nw.LazyFrame, as_of: TimeLike, *,
         *money.collect_schema().names(), "purchase_days",
         first_day=epoch_days("first_date"), last_day=epoch_days("last_date"))
     if interactions is not None:
-        since = ts(pd.Timestamp(as_of) - pd.Timedelta(days=30))
-        i = interactions.filter((nw.col("at") < end) & (nw.col("at") >= since))
+        i = interactions.filter(
+            in_window("at", pd.Timestamp(as_of) - pd.Timedelta(days=30), as_of))
         i = i.group_by("customer_id").agg(interactions_30d=nw.len())
         f = f.join(i, on="customer_id", how="left")
     df = _customer_frame(f)
