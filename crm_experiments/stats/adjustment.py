@@ -114,7 +114,8 @@ def covariate_columns(frame: pd.DataFrame, numeric: Sequence[str] = (),
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
 
-def usable_columns(x: np.ndarray, treatment: np.ndarray) -> list[int]:
+def usable_columns(x: np.ndarray, treatment: np.ndarray, *,
+                   rows: np.ndarray | None = None) -> list[int]:
     """Indices of the columns of ``x`` that vary within both arms and are linearly independent
     of the others within each arm (QR with column pivoting on the within-arm centred matrix,
     each column scaled by its largest absolute value; a column is kept while its pivot's
@@ -123,14 +124,18 @@ def usable_columns(x: np.ndarray, treatment: np.ndarray) -> list[int]:
     The rows are streamed in chunks (:data:`~crm_experiments.stats.lin.CHUNK_ROWS`): the
     pivoted QR runs on the ``R`` factor of the stacked chunks' QR (TSQR), which has the same
     column norms and pivots as the whole matrix, so no copy of the arm's matrix is made.
+    ``rows``: indices into a larger ``x`` (one per treatment value), read without a copy.
 
     >>> x = np.column_stack([np.arange(8.0), 2 * np.arange(8.0), np.ones(8)])
     >>> usable_columns(x, np.array([1, 0] * 4, bool))
     [0]
     """
     on = np.asarray(treatment, dtype=bool)
-    x = np.asarray(x, dtype=float).reshape(len(on), -1)
+    x = np.asarray(x, dtype=float)
+    x = x.reshape(len(on) if rows is None else len(x), -1)
     arms = [np.flatnonzero(on), np.flatnonzero(~on)]
+    if rows is not None:
+        arms = [rows[a] for a in arms]
     summary = []  # per arm: column means, minima, maxima
     for rows in arms:
         if not len(rows):
@@ -274,7 +279,7 @@ def compare_post_stratified(y, strata, treatment, alpha: float = 0.05, **labels:
 
 def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[str] = (),
                        strata=None, method: str = "auto", binary: bool | None = None,
-                       design_cache: dict | None = None,
+                       design_cache: dict | None = None, x_rows: np.ndarray | None = None,
                        **labels: str) -> tuple[Effect, Adjustment]:
     """One arm-vs-control comparison adjusted on the covariate columns ``x`` (module
     docstring), with its :class:`Adjustment`. ``method``: ``auto`` (the rule), ``ols``,
@@ -285,6 +290,8 @@ def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[
     ``design_cache``: a dict the caller keeps for ONE ``(x, treatment)`` and passes with every
     outcome ``y``: the usable columns and the factored Lin design
     (:class:`~crm_experiments.stats.lin.LinDesign`) are computed at the first call and reused.
+    ``x_rows``: ``x`` is a larger matrix and ``x[x_rows]`` are ``y``'s rows; Lin's OLS reads
+    them chunk by chunk (no copy); the small-sample paths (ridge, the forced-OLS check) copy.
 
     >>> rng = np.random.default_rng(1)
     >>> pre = rng.gamma(1.0, 50.0, 4000)
@@ -299,8 +306,9 @@ def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[
                          f"{', '.join(METHODS)}")
     y = np.asarray(y, dtype=float)
     on = np.asarray(treatment, dtype=bool)
-    x = np.asarray(x, dtype=float).reshape(len(y), -1) if x is not None \
-        else np.empty((len(y), 0))
+    if x is None:
+        x, x_rows = np.empty((len(y), 0)), None
+    x = np.asarray(x, dtype=float).reshape(len(y) if x_rows is None else len(x), -1)
     names = tuple(names) or tuple(f"x{j}" for j in range(x.shape[1]))
     binary = bool(np.isin(y, (0.0, 1.0)).all()) if binary is None else binary
     plain = _plain(y, on, binary, alpha, labels)
@@ -309,8 +317,12 @@ def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[
         return plain, Adjustment(**tag, method="none", reason="declined")
     cache = {} if design_cache is None else design_cache
     if "cols" not in cache:
-        cache["cols"] = usable_columns(x, on) if x.shape[1] else []
+        cache["cols"] = usable_columns(x, on, rows=x_rows) if x.shape[1] else []
     cols = cache["cols"]
+
+    def local() -> np.ndarray:
+        return x if x_rows is None else x[x_rows]
+
     k, n_min = len(cols), int(min(on.sum(), (~on).sum()))
     effect, adjustment = None, None
     if k and method in ("auto", "ols", "ridge"):
@@ -318,18 +330,19 @@ def compare_regression(y, x, treatment, alpha: float = 0.05, *, names: Sequence[
         ols_ok = n_min >= OLS_ROWS_PER_PARAMETER * (k + 2)
         if method == "ridge":
             use = "ridge" if n_min >= 3 else None
-        elif ols_ok or (method == "ols" and lin_identified(x[:, cols], on)):
+        elif ols_ok or (method == "ols" and lin_identified(local()[:, cols], on)):
             use = "ols"
         else:
             use = "ridge" if n_min >= RIDGE_ROWS_PER_PARAMETER * (k + 2) else None
         if use == "ols":
             if "lin" not in cache:
-                cache["lin"] = LinDesign(x if cols == list(range(x.shape[1])) else x[:, cols],
-                                         on)
+                cache["lin"] = LinDesign(
+                    x, on, rows=x_rows,
+                    columns=None if cols == list(range(x.shape[1])) else cols)
             effect = cache["lin"].compare(y, alpha, **labels)
             adjustment = Adjustment(**tag, method="lin_ols_hc2", covariates=used)
         elif use == "ridge":
-            effect, pens = compare_ridge(y, x[:, cols], on, alpha, **labels)
+            effect, pens = compare_ridge(y, local()[:, cols], on, alpha, **labels)
             adjustment = Adjustment(**tag, method="lin_ridge", covariates=used, penalties=pens)
     if effect is None and strata is not None and method != "ols":
         pooled = pooled_strata(strata, on)
@@ -371,7 +384,8 @@ def ratio_linearised(y, d, treatment) -> np.ndarray:
 
 def compare_ratio_regression(y, d, x, treatment, alpha: float = 0.05, *,
                              names: Sequence[str] = (), method: str = "auto",
-                             design_cache: dict | None = None, **labels: str
+                             design_cache: dict | None = None,
+                             x_rows: np.ndarray | None = None, **labels: str
                              ) -> tuple[Effect, Adjustment]:
     """A ratio metric ``Σy / Σd`` (e.g. average order value) adjusted on covariates: the rule
     of :func:`compare_regression` on :func:`ratio_linearised` values, against the plain
@@ -383,7 +397,7 @@ def compare_ratio_regression(y, d, x, treatment, alpha: float = 0.05, *,
                            MomentStats.from_arrays(y[~on], den=d[~on]), alpha, **labels)
     effect, how = compare_regression(ratio_linearised(y, d, on), x, on, alpha, names=names,
                                      method=method, binary=False,
-                                     design_cache=design_cache, **labels)
+                                     design_cache=design_cache, x_rows=x_rows, **labels)
     if how.method == "none":
         return plain, how
     with np.errstate(divide="ignore", invalid="ignore"):

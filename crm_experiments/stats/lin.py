@@ -44,7 +44,7 @@ from crm_experiments.stats.effects import _LABELS, _relative, lin_design
 from crm_experiments.stats.result import Effect
 
 #: rows per chunk when streaming the design (bounds the memory beyond the inputs)
-CHUNK_ROWS = 262_144
+CHUNK_ROWS = 65_536
 
 
 def _chunks(idx: np.ndarray):
@@ -74,15 +74,32 @@ class LinFit:
         return np.column_stack([self.params - q * self.bse, self.params + q * self.bse])
 
 
-class _Arm:
-    """One arm's half of the design: rows, factor ``R`` of ``Σ z z'`` and ``1/(1 - h)``."""
+def take(x: np.ndarray, rows: np.ndarray, columns: list[int] | None) -> np.ndarray:
+    """``x[rows][:, columns]`` without the intermediate copy (``columns`` None: all)."""
+    return x[rows] if columns is None else x[np.ix_(rows, columns)]
 
-    def __init__(self, x: np.ndarray, rows: np.ndarray, centre: np.ndarray):
-        self.x, self.rows, self.centre = x, rows, centre
-        p = x.shape[1] + 1
+
+def column_means(x: np.ndarray, rows: np.ndarray | None = None,
+                 columns: list[int] | None = None) -> np.ndarray:
+    """Means of ``x``'s ``columns`` over ``rows`` (all when None), summed chunk by chunk."""
+    rows = np.arange(len(x)) if rows is None else rows
+    total = np.zeros(x.shape[1] if columns is None else len(columns))
+    for idx in _chunks(rows):
+        total += take(x, idx, columns).sum(axis=0)
+    return total / len(rows)
+
+
+class _Arm:
+    """One arm's half of the design: its rows (``local`` in the outcome, ``xrows`` in ``x``),
+    the factor ``R`` of ``Σ z z'`` and ``1/(1 - h)`` per row."""
+
+    def __init__(self, x, local, xrows, columns, centre):
+        self.x, self.local, self.xrows = x, local, xrows
+        self.columns, self.centre = columns, centre
+        p = len(centre) + 1
         r = np.zeros((0, p))
-        for idx in _chunks(rows):
-            r = linalg.qr(np.vstack([r, self.z(idx)]), mode="r", overwrite_a=True,
+        for _, z in self.chunks():
+            r = linalg.qr(np.vstack([r, z]), mode="r", overwrite_a=True,
                           check_finite=False)[0][:p]
         # a column (nearly) in the span of the previous ones: |R_jj| tiny against its norm
         diag = np.abs(np.diag(r)) if len(r) == p else np.zeros(p)
@@ -91,41 +108,38 @@ class _Arm:
         self.r = r
         if self.singular:
             return
-        self.inv_1mh = np.empty(len(rows))
-        at = 0
-        for idx in _chunks(rows):
-            u = linalg.solve_triangular(r, self.z(idx).T, trans="T", check_finite=False)
-            self.inv_1mh[at:at + len(idx)] = 1 / (1 - np.einsum("ij,ij->j", u, u))
-            at += len(idx)
+        self.inv_1mh = np.empty(len(local))
+        for at, z in self.chunks():
+            u = linalg.solve_triangular(r, z.T, trans="T", check_finite=False)
+            self.inv_1mh[at:at + len(z)] = 1 / (1 - np.einsum("ij,ij->j", u, u))
 
-    def z(self, idx: np.ndarray) -> np.ndarray:
-        """``[1, x - x̄]`` of the rows ``idx``."""
-        return np.column_stack([np.ones(len(idx)), self.x[idx] - self.centre])
+    def chunks(self):
+        """``(offset, z)`` per chunk of the arm's rows, ``z = [1, x - x̄]``."""
+        for at in range(0, len(self.xrows), CHUNK_ROWS):
+            xs = take(self.x, self.xrows[at:at + CHUNK_ROWS], self.columns)
+            yield at, np.column_stack([np.ones(len(xs)), xs - self.centre])
 
     def _solve(self, rhs: np.ndarray) -> np.ndarray:
         return linalg.cho_solve((self.r, False), rhs, check_finite=False)
 
     def fit(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(β, V)`` of the arm's OLS of ``y`` (full length, indexed by the arm's rows)."""
-        p = self.x.shape[1] + 1
+        """``(β, V)`` of the arm's OLS of ``y`` (the whole outcome, indexed by ``local``)."""
+        y = y[self.local]
+        p = len(self.centre) + 1
         zy = np.zeros(p)
-        for idx in _chunks(self.rows):
-            zy += self.z(idx).T @ y[idx]
+        for at, z in self.chunks():
+            zy += z.T @ y[at:at + len(z)]
         beta = self._solve(zy)
         # one refinement step on the residuals (corrected semi-normal equations)
         ze = np.zeros(p)
-        for idx in _chunks(self.rows):
-            z = self.z(idx)
-            ze += z.T @ (y[idx] - z @ beta)
+        for at, z in self.chunks():
+            ze += z.T @ (y[at:at + len(z)] - z @ beta)
         beta = beta + self._solve(ze)
         meat = np.zeros((p, p))
-        at = 0
-        for idx in _chunks(self.rows):
-            z = self.z(idx)
-            e = y[idx] - z @ beta
-            zw = z * (e * np.sqrt(self.inv_1mh[at:at + len(idx)]))[:, None]
+        for at, z in self.chunks():
+            e = y[at:at + len(z)] - z @ beta
+            zw = z * (e * np.sqrt(self.inv_1mh[at:at + len(z)]))[:, None]
             meat += zw.T @ zw
-            at += len(idx)
         bread = self._solve(np.eye(p))
         return beta, bread @ meat @ bread
 
@@ -136,6 +150,9 @@ class LinDesign:
     :class:`~crm_experiments.stats.result.Effect` (method ``lin_ols_hc2``), equal to
     :func:`~crm_experiments.stats.effects.compare_adjusted`.
 
+    ``rows`` (indices into ``x``, one per treatment value) and ``columns`` select the part of
+    a larger ``x`` the design uses, read chunk by chunk without copying it.
+
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(10, 2, 400)
     >>> t = np.arange(400) % 2
@@ -145,21 +162,29 @@ class LinDesign:
     (1.05, 'lin_ols_hc2')
     """
 
-    def __init__(self, x, treatment):
+    def __init__(self, x, treatment, *, rows: np.ndarray | None = None,
+                 columns: list[int] | None = None):
         self.on = np.asarray(treatment, dtype=float) == 1
         n = len(self.on)
-        self.x = np.asarray(x, dtype=float).reshape(n, -1)
-        self.k = self.x.shape[1]
-        centre = self.x.mean(axis=0) if n else np.zeros(self.k)
-        self.arms = [_Arm(self.x, np.flatnonzero(rows), centre)
-                     for rows in (~self.on, self.on)]
+        x = np.asarray(x, dtype=float)
+        self.x = x.reshape(n if rows is None else len(x), -1)
+        self.rows, self.columns = rows, columns
+        self.k = self.x.shape[1] if columns is None else len(columns)
+        centre = column_means(self.x, rows, columns) if n else np.zeros(self.k)
+        self.arms = []
+        for arm in (~self.on, self.on):
+            local = np.flatnonzero(arm)
+            self.arms.append(_Arm(self.x, local, local if rows is None else rows[local],
+                                  columns, centre))
         self.singular = any(a.singular for a in self.arms)
 
     def fit(self, y) -> LinFit:
         """Lin's coefficients and their HC2 covariance for outcome ``y`` (length ``n``)."""
         y = np.asarray(y, dtype=float)
         if self.singular:  # the pseudo-inverse's solution, as before: statsmodels
-            res = OLS(*lin_design(y, self.x, self.on)).fit(cov_type="HC2")
+            rows = np.arange(len(self.on)) if self.rows is None else self.rows
+            x = take(self.x, rows, self.columns)
+            res = OLS(*lin_design(y, x, self.on)).fit(cov_type="HC2")
             return LinFit(np.asarray(res.params), np.asarray(res.cov_params()))
         (b_c, v_c), (b_t, v_t) = (a.fit(y) for a in self.arms)
         p = self.k + 1

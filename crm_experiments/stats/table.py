@@ -253,10 +253,11 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     layers = df[strata].astype(str).to_numpy() if strata is not None else None
     effects: list[Effect] = []
     applied: list[Adjustment] = []
-    # one covariate matrix per covariate set, and per (set, arm) its rows and a design cache:
-    # the usable columns and Lin's factored design serve every metric (stats.lin)
+    # one covariate matrix per covariate set (the pairs' rows read from it, not copied), and
+    # per (set, arm) a design cache: the usable columns and Lin's factored design serve every
+    # metric (stats.lin)
     matrices: dict[tuple[str, ...], np.ndarray] = {}
-    pairs: dict[tuple[tuple[str, ...], str], tuple[np.ndarray | None, dict]] = {}
+    caches: dict[tuple[tuple[str, ...], str], dict] = {}
 
     def covariate_matrix(names: list[str]) -> np.ndarray | None:
         if not names:
@@ -266,12 +267,10 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
                 [_numeric(df, c, "covariate", source) for c in names])
         return matrices[tuple(names)]
 
-    def pair(names: list[str], x: np.ndarray | None, a: str, keep: np.ndarray):
-        """``x`` on the pair's rows (no copy when they are all rows) and its design cache."""
-        key = (tuple(names), a)
-        if key not in pairs:
-            pairs[key] = (x if x is None or keep.all() else x[keep], {})
-        return pairs[key]
+    def pair(names: list[str], a: str, keep: np.ndarray) -> dict:
+        """The keyword arguments naming the pair's rows of ``x`` and its design cache."""
+        return {"x_rows": None if keep.all() else np.flatnonzero(keep),
+                "design_cache": caches.setdefault((tuple(names), a), {})}
 
     for metric in metrics:
         y = _numeric(df, metric, "metric", source)
@@ -284,11 +283,10 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
             on = labels == a
             keep = on | is_ctl
             if x is not None or layers is not None:
-                x_pair, cache = pair(names, x, a, keep)
                 effect, how = compare_regression(
-                    y[keep], x_pair, on[keep], alpha, names=names,
+                    y[keep], x, on[keep], alpha, names=names,
                     strata=None if layers is None else layers[keep], method=adjustment,
-                    binary=binary, design_cache=cache, **tag)
+                    binary=binary, **pair(names, a, keep), **tag)
                 applied.append(how)
             else:  # no covariate: the plain comparison
                 s_t, s_c = MomentStats.from_arrays(y[on]), MomentStats.from_arrays(y[is_ctl])
@@ -317,10 +315,9 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
                                               alpha, metric=name, arm=a, control=control))
                 continue
             keep = on | is_ctl
-            x_pair, cache = pair(names, x, a, keep)
             effect, how = compare_ratio_regression(
-                y[keep], d[keep], x_pair, on[keep], alpha, names=names, method=adjustment,
-                design_cache=cache, metric=name, arm=a, control=control)
+                y[keep], d[keep], x, on[keep], alpha, names=names, method=adjustment,
+                **pair(names, a, keep), metric=name, arm=a, control=control)
             effects.append(effect)
             applied.append(how)
     if correction is not None:

@@ -130,9 +130,9 @@ def test_compare_arms_factors_one_design_per_arm_and_covariate_set(monkeypatch):
     built = []
 
     class Counting(LinDesign):
-        def __init__(self, x, treatment):
+        def __init__(self, x, treatment, **kw):
             built.append(len(treatment))
-            super().__init__(x, treatment)
+            super().__init__(x, treatment, **kw)
 
     monkeypatch.setattr(adjustment, "LinDesign", Counting)
     rng = np.random.default_rng(6)
