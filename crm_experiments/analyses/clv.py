@@ -271,15 +271,18 @@ class CampaignCLV(ResultMixin):
 
 def _clv_of(customers: pd.Index, purchase_model, spend_model, features: pd.DataFrame,
             months, annual_discount_rate) -> pd.DataFrame:
-    """:func:`customer_clv` of ``customers`` (in their order), 0 for those without a row in
-    ``features`` (no purchase yet; their number is in ``attrs["no_history"]``)."""
+    """The ``clv_<M>m`` columns of :func:`customer_clv` of ``customers`` (in their order), 0
+    for those without a row in ``features`` (no purchase yet; their number is in
+    ``attrs["no_history"]``)."""
     pos = features.index.get_indexer(customers)
     have = pos >= 0
     clv = customer_clv(purchase_model, spend_model, features.iloc[pos[have]], months=months,
-                       annual_discount_rate=annual_discount_rate)
+                       annual_discount_rate=annual_discount_rate, clv_only=True)
     values = np.zeros((len(customers), clv.shape[1]))
     values[have] = clv.to_numpy()
-    out = pd.DataFrame(values, index=customers, columns=clv.columns)
+    columns = clv.columns
+    del clv
+    out = pd.DataFrame(values, index=customers, columns=columns, copy=False)
     out.attrs["no_history"] = int((~have).sum())
     return out
 
@@ -372,8 +375,8 @@ def _sample_check(pm, gg, features: pd.DataFrame, n: int | None, seed: int, mont
                    if spend_refitted else gg)
     except CrmError:
         return out
-    a, b = (float(customer_clv(p, g, both, months=(12,),
-                               annual_discount_rate=annual_discount_rate)["clv_12m"].mean())
+    a, b = (float(customer_clv(p, g, both, months=(12,), annual_discount_rate=annual_discount_rate,
+                               clv_only=True)["clv_12m"].mean())
             for p, g in ((pm, gg), (pm2, gg2)))
     out.update({"mean_first": a, "mean_second": b,
                 "spread_pct": abs(a - b) / abs(a) * 100 if a else None,

@@ -141,6 +141,8 @@ def test_clv_on_distinct_histories_equals_per_customer_lifetimes():
     np.testing.assert_allclose(got["clv_12m"], value, rtol=1e-12)
     np.testing.assert_allclose(got["p_alive"], lt.conditional_probability_alive(x, t_x, T),
                                rtol=1e-12)
+    lean = customer_clv(bg, gg, f, months=(1, 12), annual_discount_rate=0.1, clv_only=True)
+    pd.testing.assert_frame_equal(lean, got[["clv_1m", "clv_12m"]])  # the same, alone
 
 
 def _experiments(rng, n_sims, n_control, n_treated):
