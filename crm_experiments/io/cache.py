@@ -116,6 +116,16 @@ class CacheWriter:
         # DuckDB's temp_directory setting: where it spills beyond memory_limit
         with contextlib.suppress(Exception):  # set once per connection; a refusal is harmless
             con.raw_sql(f"SET temp_directory = {_lit(str(self.folder / 'spill'))}")
+        # Text columns are written without DuckDB's dictionary + FSST string compression
+        # (``disabled_compression_methods``): choosing and encoding it was most of the CPU
+        # of writing the order log (unique order ids), and the notebooks' scans then decode
+        # plain strings; the file is larger.
+        # Insertion order stays preserved (engine.connect; ``preserve_insertion_order=false``
+        # saves memory on large CTAS per DuckDB's tuning guide, but the analyses' results must
+        # not depend on how the staging threads interleaved, and row numbers come from the file
+        # either way).
+        with contextlib.suppress(Exception):  # an older DuckDB without the method: compressed
+            con.raw_sql("SET disabled_compression_methods = 'dict_fsst'")
         con.raw_sql(f"ATTACH {_lit(str(self.file))} AS {self.database}")
         self._attached = True
 

@@ -216,7 +216,15 @@ def _validate_one(s: StagedTable, staged: dict[str, StagedTable], *,
     for i, (col, _) in enumerate(dup_checks):
         # non-null values minus distinct non-null values (n_unique counts null as a value)
         aggs[f"d{i}"] = col.count() - col.n_unique() + col.is_null().any().cast(nw.Int64)
+    # the leading-zero screens of the id columns in the same scan (the orders' two ids: two
+    # scans of the largest table fewer)
+    zero_cols = [c for c in _id_columns(s.name) if c in s.present]
+    for i, col in enumerate(zero_cols):
+        aggs[f"z{i}"] = nw.col(col).str.starts_with("0").any()
     counts = collect(t.select(**aggs)).iloc[0]
+    for i, col in enumerate(zero_cols):
+        value = counts[f"z{i}"]
+        _LEADING_ZERO[(s.sql_name, col)] = bool(value) if not pd.isna(value) else False
 
     if int(counts["n"]) == 0:
         findings.append(Finding(
@@ -506,6 +514,25 @@ def _has_leading_zero(s: StagedTable, col: str) -> bool:
 
 _LEADING_ZERO: dict[tuple[str, str], bool] = {}
 
+#: The id columns the ``id_leading_zeros`` rule compares: table -> (column, other table, its
+#: column).
+_ID_PAIRS: dict[str, list[tuple[str, str, str]]] = {
+    "orders": [("customer_id", "customers", "customer_id")],
+    "assignments": [("customer_id", "orders", "customer_id")],
+    "coupons": [("customer_id", "orders", "customer_id"),
+                ("redeemed_order_id", "orders", "order_id")],
+    "contacts": [("customer_id", "orders", "customer_id")],
+    "reviews": [("order_id", "orders", "order_id")],
+}
+
+
+def _id_columns(name: str) -> list[str]:
+    """The columns of table ``name`` that :func:`_has_leading_zero` may be asked about."""
+    cols = [col for col, _, _ in _ID_PAIRS.get(name, ())]
+    cols += [other_col for pairs in _ID_PAIRS.values() for _, other, other_col in pairs
+             if other == name]
+    return list(dict.fromkeys(cols))
+
 
 def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check]:
     """Rules across tables (one anti-join each)."""
@@ -519,13 +546,7 @@ def _cross_checks(s: StagedTable, staged: dict[str, StagedTable]) -> list[_Check
         out.append(_Check(
             "unknown_customer", "customer_id", rows=rows, severity="warning", show="customer_id",
             message=_with_examples(f"customer_id is not in {customers.file}")))
-    pairs = {"orders": [("customer_id", "customers", "customer_id")],
-             "assignments": [("customer_id", "orders", "customer_id")],
-             "coupons": [("customer_id", "orders", "customer_id"),
-                         ("redeemed_order_id", "orders", "order_id")],
-             "contacts": [("customer_id", "orders", "customer_id")],
-             "reviews": [("order_id", "orders", "order_id")]}
-    for col, other_name, other_col in pairs.get(s.name, ()):
+    for col, other_name, other_col in _ID_PAIRS.get(s.name, ()):
         other = staged.get(other_name)
         if other is None or col not in s.present or other_col not in other.present:
             continue

@@ -117,3 +117,36 @@ def test_a_failed_preflight_writes_no_cache(small_shop, tmp_path):
     checked = preflight(bad_yaml, 7, cache_dir=tmp_path / "cache")
     assert not checked.ok
     assert not (tmp_path / "cache" / "manifest.json").exists()
+
+
+def test_tables_are_staged_into_the_cache_file_and_a_failed_build_leaves_none(small_shop,
+                                                                              tmp_path):
+    """The staged tables themselves (row numbers included) are the file's tables: no second
+    copy; a build that fails validation leaves neither a database file nor a manifest."""
+    import json
+
+    import duckdb
+
+    from crm_experiments.io import cache
+    from crm_experiments.io.staging import ROW
+
+    params = load_params(small_shop)
+    folder = cache.build_shop_cache(params, tmp_path / "good")
+    manifest = json.loads((folder / cache.MANIFEST).read_text(encoding="utf-8"))
+    con = duckdb.connect(str(folder / cache.DATABASE), read_only=True)
+    try:
+        names = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+        assert names == {t["sql_name"] for t in manifest["tables"].values()}
+        orders = manifest["tables"]["orders"]["sql_name"]
+        columns = [r[0] for r in con.execute(f'DESCRIBE "{orders}"').fetchall()]
+        assert ROW in columns
+    finally:
+        con.close()
+    assert not (folder / "spill").exists()
+
+    bad = _negative_amount_copy(params, tmp_path)
+    bad_params = params.model_copy(update={"data": params.data.model_copy(update={"path": bad})})
+    with pytest.raises(DataValidationError):
+        cache.build_shop_cache(bad_params, tmp_path / "bad")
+    assert not (tmp_path / "bad" / cache.DATABASE).exists()
+    assert not (tmp_path / "bad" / cache.MANIFEST).exists()
