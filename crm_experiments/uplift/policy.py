@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crm_experiments.stats.result import shown_interval
 from crm_experiments.stats.table import compare_arms
 
 
@@ -67,7 +68,8 @@ def arm_money(df: pd.DataFrame, *, arm: str, control: str, profit: str,
         n = len(g)
         cost = float(sum(g[c].sum() for c in cost_columns)) + cost_per_treated.get(a, 0.0) * n
         e = eff[(a, "_profit")]
-        lo, hi = e.ci_low_adjusted, e.ci_high_adjusted
+        shown = shown_interval(e)  # the interval the evaluation's pages show
+        lo, hi = shown.low, shown.high
         row = {"arm": a, "customers": n, "control_customers": e.n_control,
                "profit_per_customer": e.estimate, "profit_per_customer_low": lo,
                "profit_per_customer_high": hi, "p_value_adjusted": e.p_value_adjusted,
@@ -78,7 +80,8 @@ def arm_money(df: pd.DataFrame, *, arm: str, control: str, profit: str,
                "roi_high": hi * n / cost if cost else np.nan, "method": e.method}
         if orders:
             o = eff[(a, orders)]
-            inc = np.array([o.estimate, o.ci_low_adjusted, o.ci_high_adjusted]) * n
+            shown = shown_interval(o)
+            inc = np.array([o.estimate, shown.low, shown.high]) * n
             row.update({"incremental_orders": inc[0], "incremental_orders_low": inc[1],
                         "incremental_orders_high": inc[2]})
             # cost per incremental order: decreasing in the number of orders, so the interval
