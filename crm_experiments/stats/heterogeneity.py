@@ -7,8 +7,10 @@ Two tests of "the arm-vs-control effect is the same in every segment":
 
       y = b0 + b_T·T + Σ_s c_s·D_s + Σ_s g_s·T·D_s (+ b_x·(x - x̄)) + e,  s = 2..k
 
-  with HC2 errors (statsmodels), and the Wald test of ``g_2 = … = g_k = 0`` (chi-square with
-  ``k - 1`` df, statsmodels ``wald_test``; robust inference uses the normal reference).
+  with HC2 errors (statsmodels' OLS HC2, computed in row chunks by
+  :class:`~crm_experiments.stats.lin.ChunkedOLS`, which explains why), and the Wald test of
+  ``g_2 = … = g_k = 0`` (chi-square with ``k - 1`` df, as statsmodels ``wald_test``; robust
+  inference uses the normal reference).
   Method ``ols_hc2_interaction_wald``.
 * :func:`cochran_q` on per-segment effects (any estimator, e.g. the covariate-adjusted ones
   of the report): inverse-variance weights ``w_s = 1 / se_s²``, pooled ``θ̄ = Σ w_s θ_s / Σ w_s``,
@@ -47,6 +49,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.regression.linear_model import OLS
 
+from crm_experiments.stats.lin import ChunkedOLS
 from crm_experiments.stats.result import Effect
 
 
@@ -139,6 +142,37 @@ def _interaction_design(y, treated, codes, k, x) -> tuple[np.ndarray, np.ndarray
     return design, inter
 
 
+def _interaction_wald(y, treated, codes, k, x) -> tuple[float, float]:
+    """Chi-square Wald statistic of the ``k - 1`` interactions and its p-value: OLS HC2 of
+    :func:`_interaction_design` fitted chunk by chunk
+    (:class:`~crm_experiments.stats.lin.ChunkedOLS`), equal to statsmodels'
+    ``OLS(...).fit(cov_type="HC2").wald_test(..., use_f=False)``, which needs the dense
+    design; statsmodels itself when the design is singular."""
+    t = treated.astype(float)
+    levels = np.arange(1, k)
+    xc = None if x is None else x - x.mean()
+
+    def design(start: int, stop: int) -> np.ndarray:
+        dummies = (codes[start:stop, None] == levels[None, :]).astype(float)
+        ts = t[start:stop]
+        cols = [np.ones(stop - start), ts, dummies, ts[:, None] * dummies]
+        return np.column_stack(cols if xc is None else [*cols, xc[start:stop]])
+
+    inter = np.arange(2 + (k - 1), 2 + 2 * (k - 1))
+    ols = ChunkedOLS(design, len(y), 2 * k + (x is not None))
+    if ols.singular:
+        full, inter = _interaction_design(y, treated, codes, k, x)
+        fit = OLS(y, full).fit(cov_type="HC2")
+        restriction = np.zeros((len(inter), full.shape[1]))
+        restriction[np.arange(len(inter)), inter] = 1.0
+        wald = fit.wald_test(restriction, use_f=False, scalar=True)
+        return float(wald.statistic), float(wald.pvalue)
+    beta, cov = ols.fit(y)
+    b = beta[inter]
+    statistic = float(b @ np.linalg.solve(cov[np.ix_(inter, inter)], b))
+    return statistic, float(stats.chi2.sf(statistic, len(inter)))
+
+
 def interaction_test(df: pd.DataFrame, arm_col: str, control: str, metric: str,
                      segment_col: str, covariate: str | None = None, *,
                      alpha: float = 0.05) -> tuple[HeterogeneityResult, ...]:
@@ -163,7 +197,7 @@ def interaction_test(df: pd.DataFrame, arm_col: str, control: str, metric: str,
     out = []
     for arm in sorted(set(labels) - {control}):
         keep = (labels == arm) | (labels == control)
-        sub = df[keep]
+        sub = df.loc[keep, cols]
         treated = labels[keep] == arm
         codes, levels = pd.factorize(sub[segment_col].astype(str), sort=True)
         k = len(levels)
@@ -177,13 +211,9 @@ def interaction_test(df: pd.DataFrame, arm_col: str, control: str, metric: str,
                              f"'{arm}' or '{control}'; merge or drop them")
         y = sub[metric].to_numpy(dtype=float)
         x = None if covariate is None else sub[covariate].to_numpy(dtype=float)
-        design, inter = _interaction_design(y, treated, codes, k, x)
-        fit = OLS(y, design).fit(cov_type="HC2")
-        restriction = np.zeros((len(inter), design.shape[1]))
-        restriction[np.arange(len(inter)), inter] = 1.0
-        wald = fit.wald_test(restriction, use_f=False, scalar=True)
+        statistic, p_value = _interaction_wald(y, treated, codes, k, x)
         out.append(HeterogeneityResult(
-            arm=arm, metric=metric, segment=segment_col, statistic=float(wald.statistic),
-            df=len(inter), p_value=float(wald.pvalue), method="ols_hc2_interaction_wald",
+            arm=arm, metric=metric, segment=segment_col, statistic=statistic,
+            df=k - 1, p_value=p_value, method="ols_hc2_interaction_wald",
             alpha=alpha, n_segments=k))
     return tuple(out)

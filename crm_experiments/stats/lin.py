@@ -89,14 +89,14 @@ def column_means(x: np.ndarray, rows: np.ndarray | None = None,
     return total / len(rows)
 
 
-class _Arm:
-    """One arm's half of the design: its rows (``local`` in the outcome, ``xrows`` in ``x``),
-    the factor ``R`` of ``Σ z z'`` and ``1/(1 - h)`` per row."""
+class ChunkedOLS:
+    """OLS with HC2 errors on ``n`` rows whose design is built chunk by chunk:
+    ``design(start, stop)`` returns rows ``start:stop`` (``n x p`` in all). Factored once
+    (TSQR ``R``, leverages); :meth:`fit` per outcome (module docstring's algebra for one arm).
+    ``singular``: the factor found a column in the span of the others (no unique fit)."""
 
-    def __init__(self, x, local, xrows, columns, centre):
-        self.x, self.local, self.xrows = x, local, xrows
-        self.columns, self.centre = columns, centre
-        p = len(centre) + 1
+    def __init__(self, design, n: int, p: int):
+        self.design, self.n, self.p = design, n, p
         r = np.zeros((0, p))
         for _, z in self.chunks():
             r = linalg.qr(np.vstack([r, z]), mode="r", overwrite_a=True,
@@ -108,40 +108,55 @@ class _Arm:
         self.r = r
         if self.singular:
             return
-        self.inv_1mh = np.empty(len(local))
+        self.inv_1mh = np.empty(n)
         for at, z in self.chunks():
             u = linalg.solve_triangular(r, z.T, trans="T", check_finite=False)
             self.inv_1mh[at:at + len(z)] = 1 / (1 - np.einsum("ij,ij->j", u, u))
 
     def chunks(self):
-        """``(offset, z)`` per chunk of the arm's rows, ``z = [1, x - x̄]``."""
-        for at in range(0, len(self.xrows), CHUNK_ROWS):
-            xs = take(self.x, self.xrows[at:at + CHUNK_ROWS], self.columns)
-            yield at, np.column_stack([np.ones(len(xs)), xs - self.centre])
+        """``(offset, rows of the design)`` per chunk of :data:`CHUNK_ROWS`."""
+        for at in range(0, self.n, CHUNK_ROWS):
+            yield at, self.design(at, min(at + CHUNK_ROWS, self.n))
 
     def _solve(self, rhs: np.ndarray) -> np.ndarray:
         return linalg.cho_solve((self.r, False), rhs, check_finite=False)
 
     def fit(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(β, V)`` of the arm's OLS of ``y`` (the whole outcome, indexed by ``local``)."""
-        y = y[self.local]
-        p = len(self.centre) + 1
-        zy = np.zeros(p)
+        """``(β, V)``: coefficients and HC2 covariance for outcome ``y`` (length ``n``)."""
+        zy = np.zeros(self.p)
         for at, z in self.chunks():
             zy += z.T @ y[at:at + len(z)]
         beta = self._solve(zy)
         # one refinement step on the residuals (corrected semi-normal equations)
-        ze = np.zeros(p)
+        ze = np.zeros(self.p)
         for at, z in self.chunks():
             ze += z.T @ (y[at:at + len(z)] - z @ beta)
         beta = beta + self._solve(ze)
-        meat = np.zeros((p, p))
+        meat = np.zeros((self.p, self.p))
         for at, z in self.chunks():
             e = y[at:at + len(z)] - z @ beta
             zw = z * (e * np.sqrt(self.inv_1mh[at:at + len(z)]))[:, None]
             meat += zw.T @ zw
-        bread = self._solve(np.eye(p))
+        bread = self._solve(np.eye(self.p))
         return beta, bread @ meat @ bread
+
+
+class _Arm(ChunkedOLS):
+    """One arm's half of Lin's design: ``z = [1, x - x̄]`` on its rows (``local`` in the
+    outcome, ``xrows`` in ``x``)."""
+
+    def __init__(self, x, local, xrows, columns, centre):
+        self.local = local
+
+        def design(start: int, stop: int) -> np.ndarray:
+            xs = take(x, xrows[start:stop], columns)
+            return np.column_stack([np.ones(len(xs)), xs - centre])
+
+        super().__init__(design, len(local), len(centre) + 1)
+
+    def fit(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(β, V)`` of the arm's OLS of ``y`` (the whole outcome, indexed by ``local``)."""
+        return super().fit(y[self.local])
 
 
 class LinDesign:

@@ -48,6 +48,28 @@ def test_interaction_wald_matches_formula_ols_hc2():
     assert len(heterogeneity_frame(res)) == 2
 
 
+@pytest.mark.parametrize("covariate", ["revenue_pre", None])
+def test_interaction_wald_in_chunks_equals_dense_statsmodels(monkeypatch, covariate):
+    """The chunked HC2 fit (stats.lin.ChunkedOLS) against statsmodels on the dense design."""
+    from statsmodels.regression.linear_model import OLS
+
+    from crm_experiments.stats import heterogeneity, lin
+    monkeypatch.setattr(lin, "CHUNK_ROWS", 300)
+    df = _table(n=3000, vip_extra=10.0, seed=7)
+    for r in interaction_test(df, "arm", "control", "revenue", "tier", covariate=covariate):
+        sub = df[df.arm.isin([r.arm, "control"])]
+        codes, _ = pd.factorize(sub.tier, sort=True)
+        x = None if covariate is None else sub[covariate].to_numpy()
+        y = sub.revenue.to_numpy()
+        design, inter = heterogeneity._interaction_design(y, (sub.arm == r.arm).to_numpy(),
+                                                          codes, 4, x)
+        restriction = np.eye(design.shape[1])[inter]
+        ref = OLS(y, design).fit(cov_type="HC2").wald_test(restriction, use_f=False,
+                                                           scalar=True)
+        assert r.statistic == pytest.approx(float(ref.statistic), rel=1e-9)
+        assert r.p_value == pytest.approx(float(ref.pvalue), rel=1e-9)
+
+
 def test_without_covariate_interaction_wald_equals_cochran_q_of_welch_effects():
     df = _table(vip_extra=3.0, seed=1)
     (a, _) = interaction_test(df, "arm", "control", "revenue", "tier")
