@@ -855,9 +855,10 @@ def heterogeneity_tests(customers: pd.DataFrame, params: CampaignParams,
         counts = customers.groupby([col, "arm"], observed=True).size().unstack(fill_value=0)
         keep = counts.index[(counts.reindex(columns=list(params.arm_names), fill_value=0)
                              .min(axis=1) >= min_per_arm)]
-        g = customers[customers[col].isin(keep)]
         if len(keep) < 2:
             continue
+        needed = ["arm", metric, col, *([covariate] if covariate else [])]
+        g = customers.loc[customers[col].isin(keep), needed]  # the columns the test reads
         results += interaction_test(g, "arm", params.control_arm, metric, col,
                                     covariate=covariate, alpha=params.alpha)
     if not results:
@@ -973,7 +974,8 @@ def per_segment_effects(customers: pd.DataFrame, params: CampaignParams,
     frames = []
     for col in segment_columns:
         effects, keys = [], []
-        for value, g in customers.groupby(col, observed=True):
+        needed = ["arm", col, *metrics, *(COVARIATES[m] for m in metrics)]
+        for value, g in customers[list(dict.fromkeys(needed))].groupby(col, observed=True):
             counts = g["arm"].value_counts()
             if (params.control_arm not in counts or len(counts) < 2
                     or counts.min() < min_per_arm):
