@@ -62,11 +62,14 @@ _RUNNER_MODULES = (_import_papermill, "crm_experiments.pipeline.runner", "mlflow
 
 
 def run(args: argparse.Namespace) -> int:
-    with terminate_as_interrupt():
-        return _run(args)
+    from crm_experiments.pipeline.prefetch import collections_paused
+
+    # no cyclic collections while the imports and the preflight run: resumed before the run
+    with terminate_as_interrupt(), collections_paused() as resume:
+        return _run(args, resume)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, resume_collections=lambda: None) -> int:
     from crm_experiments.io.process import check_writable, scratch_dir
     from crm_experiments.params import load_params
     from crm_experiments.pipeline.kernel import run_kernel
@@ -103,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
             loading.join()
             from crm_experiments.pipeline.runner import run_evaluation
 
+            resume_collections()
             for h in horizons:
                 outcome = run_evaluation(args.params, h, reports_root=args.reports_dir,
                                          progress=lambda m: print(m, file=sys.stderr),

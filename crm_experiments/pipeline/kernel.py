@@ -98,6 +98,16 @@ def _warm_line(step: str) -> str:
     return f"import {module}; {module}.{function}()" if function else f"import {module}"
 
 
+def _warm_code(steps: tuple[str, ...]) -> str:
+    """The warm-up cell: the steps with the cyclic collector paused (full collections over
+    the growing heap of imports cost CPU for nothing), then every object they left frozen
+    (``gc.freeze``: the imported modules are never collected; later full collections, in the
+    notebooks, no longer traverse them) and the collector resumed, also when a step fails."""
+    body = "\n".join(f"    {_warm_line(m)}" for m in steps)
+    return f"import gc as _gc\n_gc.disable()\ntry:\n{body}\nfinally:\n" \
+           f"    _gc.freeze()\n    _gc.enable()\n    del _gc"
+
+
 def shared_kernels() -> bool:
     """Whether notebooks share one kernel (``CRM_EXP_KERNEL`` is not ``fresh``)."""
     return os.environ.get(KERNEL_ENV, "shared").strip().lower() != "fresh"
@@ -139,7 +149,7 @@ class NotebookKernel:
         if self.warm:  # queued now, run while the command does other work
             kc = km.client()
             kc.start_channels(hb=False)  # no heartbeat thread: liveness is the process
-            code = "\n".join(_warm_line(m) for m in self.warm)
+            code = _warm_code(self.warm)
             kc.execute(code, silent=True, store_history=False)
             self._warm_kc = kc
         else:

@@ -9,9 +9,10 @@ itself."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 
 def prefetch(steps: Sequence[str | Callable[[], object]],
@@ -31,3 +32,24 @@ def prefetch(steps: Sequence[str | Callable[[], object]],
     thread = threading.Thread(target=load, name=name, daemon=True)
     thread.start()
     return thread
+
+
+@contextlib.contextmanager
+def collections_paused() -> Iterator[Callable[[], None]]:
+    """The cyclic garbage collector paused inside the block (it is resumed on leaving, or
+    earlier by calling the function the block gets). While a process imports a few thousand
+    modules, each full collection traverses the whole, growing heap again (the runner process
+    of ``crm-exp run`` spent most of a second of CPU in them, on its main thread and the
+    prefetch thread, before its first notebook); reference counting still frees everything
+    acyclic meanwhile, and the first full collection after the pause gathers the rest."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+
+    def resume() -> None:
+        if was_enabled:
+            gc.enable()
+
+    try:
+        yield resume
+    finally:
+        resume()

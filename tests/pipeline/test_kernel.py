@@ -112,3 +112,17 @@ def test_warm_steps_import_or_import_and_call():
     assert _warm_line("json") == "import json"
     assert _warm_line("a.b:f") == "import a.b; a.b.f()"
     assert "crm_experiments.report.env:compile_templates" in WARM_IMPORTS
+
+
+def test_warm_code_freezes_and_resumes_the_collector_even_when_a_step_fails():
+    import subprocess
+    import sys
+
+    from crm_experiments.pipeline.kernel import _warm_code
+
+    code = _warm_code(("json", "no_such_module_for_warm_up", "colorsys"))
+    check = ("import gc, sys\ntry:\n    exec(sys.argv[1])\nexcept ImportError:\n    pass\n"
+             "print(gc.isenabled(), gc.get_freeze_count() > 0, 'colorsys' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", check, code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "True", "False"]

@@ -19,3 +19,25 @@ def test_steps_run_in_order_and_a_failure_does_not_stop_the_rest():
     thread.join(timeout=30)
     assert not thread.is_alive() and thread.daemon
     assert done == ["first", "fail", True]
+
+
+def test_collections_paused_resumes_early_or_on_leaving():
+    import gc
+
+    from crm_experiments.pipeline.prefetch import collections_paused
+
+    assert gc.isenabled()
+    with collections_paused() as resume:
+        assert not gc.isenabled()
+        resume()
+        assert gc.isenabled()
+    with collections_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a collector paused by someone else stays paused
+        with collections_paused() as resume:
+            resume()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
