@@ -56,7 +56,7 @@ from crm_experiments.metrics.kpis import (
     shipping_recorded,
     window_coverage,
 )
-from crm_experiments.metrics.orders import in_window, purchases
+from crm_experiments.metrics.orders import epoch_days, in_window, purchases
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.adjustment import covariate_columns, equivalent_extra_sample
@@ -923,19 +923,36 @@ def retention_curve(orders: nw.LazyFrame, customers: pd.DataFrame, params: Campa
     buyers = buyers.select("customer_id").unique().join(ids, on="customer_id", how="inner")
     later = p.filter(in_window("created_at", params.sale_end, end))
     later = later.group_by("customer_id").agg(nw.col("created_at").min().alias("first_after"))
-    j = buyers.join(later, on="customer_id", how="left").select(
-        "customer_id", "arm", "first_after")
-    df = collect(j)
+    j = buyers.join(later, on="customer_id", how="left")
+    # counted in the engine: buyers per arm and day of their first purchase after the sale,
+    # day = floor((first_after - sale_end) / 1 day) + 1 in integer days and microseconds of
+    # the day (null: not yet back); only arms x days come back
+    first, sale_end = nw.col("first_after"), pd.Timestamp(params.sale_end)
+    whole = epoch_days(first) - (sale_end.normalize() - pd.Timestamp(0)).days
+    day = whole + 1 - nw.when(_micros_of_day(first) < _micros_of_day(sale_end)).then(
+        nw.lit(1, dtype=nw.Int64)).otherwise(nw.lit(0, dtype=nw.Int64))
+    counts = collect(j.with_columns(day=day).group_by("arm", "day").agg(nw.len().alias("n")))
     days = int((end - params.sale_end) / pd.Timedelta(days=1))
-    lag = (pd.to_datetime(df["first_after"]) - params.sale_end) / pd.Timedelta(days=1)
-    df["day"] = np.floor(lag) + 1  # NaN: not yet back
     rows = []
-    for arm, g in df.groupby("arm"):
-        n = len(g)
-        counts = g["day"].value_counts().reindex(range(1, days + 1), fill_value=0).cumsum()
+    for arm, g in counts.groupby("arm"):
+        n = int(g["n"].sum())
+        back = g.dropna(subset=["day"])
+        per_day = pd.Series(back["n"].to_numpy(dtype="int64"),
+                            index=back["day"].to_numpy(dtype="int64"))
+        cum = per_day.reindex(range(1, days + 1), fill_value=0).cumsum()
         rows += [{"arm": arm, "day": k, "buyers": n, "returned": int(c), "share": c / n}
-                 for k, c in counts.items()]
+                 for k, c in cum.items()]
     return pd.DataFrame(rows, columns=["arm", "day", "buyers", "returned", "share"])
+
+
+def _micros_of_day(value: nw.Expr | pd.Timestamp) -> nw.Expr | int:
+    """Microseconds since midnight of a timestamp column (int64) or of a Python time."""
+    if isinstance(value, pd.Timestamp):
+        return int((value - value.normalize()) // pd.Timedelta(microseconds=1))
+    return (value.dt.hour().cast(nw.Int64) * 3_600_000_000
+            + value.dt.minute().cast(nw.Int64) * 60_000_000
+            + value.dt.second().cast(nw.Int64) * 1_000_000
+            + value.dt.microsecond().cast(nw.Int64))
 
 
 def lifecycle_by_arm(orders: nw.LazyFrame, customers: pd.DataFrame, params: CampaignParams,

@@ -44,6 +44,8 @@ def _window(p):
 #: campaign_reminders; interactions.activity_comparisons (interaction_comparison's table);
 #: segments.rfm_by_arm, tiers_by_arm, recorded_tiers: its fields name them on a failure.
 CASES = {
+    "campaign.retention_curve": lambda s, p: campaign.retention_curve(
+        s["orders"], _table(s, p), p, p.window_end(HORIZON), engine=s.con),
     "descriptive.reminder_recovery": lambda s, p: descriptive.reminder_recovery(
         s["orders"], s["contacts"], *_window(p), channels=("wangwang", "sms", "push")),
     "interactions.interaction_comparison": lambda s, p: interactions.interaction_comparison(
