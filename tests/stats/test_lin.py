@@ -153,3 +153,15 @@ def test_compare_arms_factors_one_design_per_arm_and_covariate_set(monkeypatch):
                                       (df.loc[keep, "arm"] == e.arm).to_numpy(),
                                       metric=e.metric, arm=e.arm, control="c")
         assert (e.estimate, e.se) == pytest.approx((alone.estimate, alone.se), rel=1e-12)
+
+
+def test_rows_and_columns_of_a_larger_matrix_equal_the_copied_design(monkeypatch):
+    monkeypatch.setattr(lin, "CHUNK_ROWS", 400)
+    y, x, t = _data(3000, 0.5, seed=8)
+    rows = np.flatnonzero(np.arange(3000) % 3 != 0)  # a pair's rows of a 3-arm table
+    columns = [0, 2, 3, 5]
+    got = LinDesign(x, t[rows], rows=rows, columns=columns).fit(y[rows])
+    want = LinDesign(x[rows][:, columns], t[rows]).fit(y[rows])
+    np.testing.assert_allclose(got.params, want.params, rtol=1e-12)
+    np.testing.assert_allclose(got.bse, want.bse, rtol=1e-12)
+    assert usable_columns(x, t[rows] == 1, rows=rows) == usable_columns(x[rows], t[rows] == 1)
