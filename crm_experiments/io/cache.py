@@ -136,6 +136,7 @@ class CacheWriter:
         if self._attached:  # not committed: nothing of it may be used
             self._detach()
             self._remove_file()
+            shutil.rmtree(self.folder / "spill", ignore_errors=True)
 
     def commit(self, staged: dict, findings: list[Finding], key: dict) -> Path:
         """Close the file with the tables of ``staged`` (staged into :attr:`database`,

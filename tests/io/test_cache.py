@@ -150,3 +150,4 @@ def test_tables_are_staged_into_the_cache_file_and_a_failed_build_leaves_none(sm
         cache.build_shop_cache(bad_params, tmp_path / "bad")
     assert not (tmp_path / "bad" / cache.DATABASE).exists()
     assert not (tmp_path / "bad" / cache.MANIFEST).exists()
+    assert not (tmp_path / "bad" / "spill").exists()
