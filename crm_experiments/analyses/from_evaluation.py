@@ -12,14 +12,13 @@ figure and saves the engine's pass over every order and the lifecycle states.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from crm_experiments.analyses.result import RESULT_FILE, TABLES_DIR, StoredResult
+from crm_experiments.analyses.result import TABLES_DIR, ResultSchemaError, StoredResult
 from crm_experiments.params import CampaignParams
 
 #: The evaluation's per-customer table (:meth:`Evaluation.tables`).
@@ -28,24 +27,17 @@ CUSTOMERS_TABLE = "customers"
 
 def stored_evaluation(folder: str | Path) -> StoredResult | None:
     """The evaluation result stored in ``folder`` (the runner writes it there before the
-    extra notebooks run, each into a subfolder), read light: its summary and the two tables
-    the uplift analysis takes from it (``economics``, ``effects``), not the per-customer
-    table (:func:`evaluation_customers` reads the columns it is asked for). None when
-    ``folder`` holds no readable evaluation result."""
+    extra notebooks run, each into a subfolder), read as every stored result is
+    (:meth:`~crm_experiments.analyses.result.ResultMixin.read`: checked against its schema,
+    each table read when first used, so the per-customer table is not read here;
+    :func:`evaluation_customers` reads the columns it is asked for). None when ``folder``
+    holds no readable evaluation result."""
     from crm_experiments.analyses.campaign import Evaluation
 
-    folder = Path(folder)
     try:
-        doc = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
-        if doc.get("kind") != Evaluation.KIND:
-            return None
-        tables = {name: pd.read_parquet(folder / TABLES_DIR / f"{name}.parquet")
-                  for name in ("economics", "effects")}
-    except (OSError, ValueError):
+        return Evaluation.read(folder)
+    except (ResultSchemaError, OSError, ValueError):
         return None
-    return StoredResult(kind=Evaluation.KIND, path=folder, stored_summary=doc.get("summary", {}),
-                        stored_metrics=doc.get("metrics", {}), stored_tables=tables,
-                        main_table=Evaluation.MAIN_TABLE)
 
 
 def evaluation_customers(evaluation, params: CampaignParams, horizon_days: int,

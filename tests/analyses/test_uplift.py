@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,8 +61,17 @@ def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
     params = load_params(small_shop)
     shop = load_shop(params.data.path, params=params, validate=False)
     evaluate(params, 30, shop).write(tmp_path / "results")
+    read = []  # Parquet files read
+    read_parquet = pd.read_parquet
+
+    def spy(path, *args, **kwargs):
+        read.append(os.path.basename(path))
+        return read_parquet(path, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_parquet", spy)
     stored = up.stored_evaluation(tmp_path / "results")
-    assert set(stored.tables()) == {"economics", "effects"}   # not the per-customer table
+    assert "customers.parquet" not in read   # the per-customer table is not read here
+    monkeypatch.setattr(pd, "read_parquet", read_parquet)
     own = up.analyse_campaign_uplift(shop, params, 30, max_train=1000)
     monkeypatch.setattr(up, "compare_campaign",
                         lambda *a, **k: pytest.fail("the arms were compared again"))
@@ -73,3 +85,9 @@ def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(reused.tables()[name], own.tables()[name], obj=name)
     assert up.evaluation_money(stored, params, 7) is None       # another horizon's: not used
     assert up.stored_evaluation(tmp_path / "nothing") is None
+    # read as every stored result: checked against the evaluation's schema
+    broken = tmp_path / "broken"
+    shutil.copytree(tmp_path / "results", broken)
+    effects = broken / "tables" / "effects.parquet"
+    pd.read_parquet(effects).drop(columns=["se"]).to_parquet(effects, index=False)
+    assert up.stored_evaluation(broken) is None
