@@ -44,7 +44,9 @@ from crm_experiments.models.btyd import (
 from crm_experiments.models.churn import SCORERS, compare_churn_scorers
 from crm_experiments.models.clv import clv_by, customer_clv, incremental_mean
 from crm_experiments.models.features import (
+    PurchaseDates,
     data_end,
+    purchase_dates,
     repeat_purchases_by_day,
     rfm_features,
 )
@@ -440,7 +442,19 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
                      for w in caught if not issubclass(w.category, FitSampleWarning))
 
     # 1. validation: calibration = before the sale, holdout = sale + horizon
-    feats_cal = rfm_features(orders, cal_end, obs_end, unit=unit)
+    # the three feature queries read the purchase days before the window end: aggregated
+    # over every order once, kept in the engine while they run
+    dates = purchase_dates(orders, obs_end)
+    dates = PurchaseDates(dates.end, shop.con.cache(dates.frame))
+    try:
+        feats_cal = rfm_features(orders, cal_end, obs_end, unit=unit, dates=dates)
+        first = int(feats_cal["first_purchase_day"].min())
+        actual = repeat_purchases_by_day(
+            orders, pd.Timestamp("1970-01-01") + pd.Timedelta(days=first), obs_end, cal_end,
+            dates=dates)
+        feats_post = rfm_features(orders, obs_end, unit=unit, dates=dates)
+    finally:
+        shop.con.release(dates.frame)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModelWarning)
         try:
@@ -450,9 +464,6 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
                                   f"CLV and churn skipped: {exc}", reason=str(exc)) from exc
         gg_cal = _spend_model(feats_cal, fit_args)
     record(caught)
-    first = int(feats_cal["first_purchase_day"].min())
-    actual = repeat_purchases_by_day(
-        orders, pd.Timestamp("1970-01-01") + pd.Timedelta(days=first), obs_end, cal_end)
     validation = validate_models(models, feats_cal, actual_by_day=actual)
     best = validation.best
     # 2. assigned customers: arm, segments; the pre-sale CLV from the calibration models
@@ -472,7 +483,6 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
                   annual_discount_rate)[["clv_12m"]]
     del feats_cal
     # 3. refit the chosen model on everything up to the window end
-    feats_post = rfm_features(orders, obs_end, unit=unit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ModelWarning)
         pm = _refit(validation, models, feats_post, fit_args, notes)

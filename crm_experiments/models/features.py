@@ -31,6 +31,7 @@ the engine. The value of a customer's first day is the minimum of the struct (da
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import narwhals as nw
@@ -94,6 +95,32 @@ def _purchase_dates(orders: nw.LazyFrame, end: TimeLike,
     return p.group_by("customer_id", "date").agg(value=nw.col("_v").sum())
 
 
+@dataclass(frozen=True)
+class PurchaseDates:
+    """The purchase days before ``end`` (:func:`purchase_dates`), held by a caller that runs
+    several feature queries on them: ``frame`` is usually cached in the engine
+    (:meth:`~crm_experiments.io.engine.Engine.cache`), so the per-order aggregation runs once."""
+
+    end: pd.Timestamp
+    frame: nw.LazyFrame
+
+
+def purchase_dates(orders: nw.LazyFrame, end: TimeLike) -> PurchaseDates:
+    """One row per customer and purchase day before ``end`` (``customer_id``, ``date``,
+    ``value``), for the ``dates`` argument of :func:`rfm_features` and
+    :func:`repeat_purchases_by_day`: the aggregation over every order that each of them
+    would otherwise run."""
+    return PurchaseDates(pd.Timestamp(end), _purchase_dates(orders, end))
+
+
+def _dates_before(orders: nw.LazyFrame, end: TimeLike,
+                  dates: PurchaseDates | None) -> nw.LazyFrame:
+    """``dates``' frame when it holds the purchase days before ``end``, else computed."""
+    if dates is not None and dates.end == pd.Timestamp(end):
+        return dates.frame
+    return _purchase_dates(orders, end)
+
+
 def purchase_days(orders: nw.LazyFrame, end: TimeLike,
                   start: TimeLike | None = None) -> nw.LazyFrame:
     """One row per customer and purchase day before ``end`` (and from ``start``):
@@ -103,14 +130,16 @@ def purchase_days(orders: nw.LazyFrame, end: TimeLike,
 
 
 def rfm_expr(orders: nw.LazyFrame, calibration_end: TimeLike,
-             observation_end: TimeLike | None = None) -> nw.LazyFrame:
+             observation_end: TimeLike | None = None, *,
+             dates: PurchaseDates | None = None) -> nw.LazyFrame:
     """The feature table as a lazy frame, times in days (see the module docstring).
 
     Two aggregations and no window: purchase days per (customer, date), then per customer
     the number of purchase days, the first and last date, the total value and the value of
     the first date; the repeat value is the total minus the first date's value. With
     ``observation_end`` the holdout is counted in the same two aggregations (conditional
-    aggregates), without a join.
+    aggregates), without a join. ``dates``: :func:`purchase_dates` before the last of the
+    two ends, when the caller holds them (else computed here).
     """
     cal_end = pd.Timestamp(calibration_end)
     if cal_end != cal_end.normalize():
@@ -122,7 +151,7 @@ def rfm_expr(orders: nw.LazyFrame, calibration_end: TimeLike,
         if obs_end != obs_end.normalize() or obs_end <= cal_end:
             raise CrmError("observation_end must be a date after calibration_end "
                            f"{cal_end.date()}, got {obs_end}")
-    d = _purchase_dates(orders, cal_end if obs_end is None else obs_end)
+    d = _dates_before(orders, cal_end if obs_end is None else obs_end, dates)
     cal = None if obs_end is None else nw.col("date") < _date(cal_end)
 
     def where(col: str, cond: nw.Expr | None = cal) -> nw.Expr:
@@ -180,16 +209,17 @@ def _customer_frame(frame: nw.LazyFrame) -> pd.DataFrame:
 
 def rfm_features(orders: nw.LazyFrame, calibration_end: TimeLike,
                  observation_end: TimeLike | None = None, *,
-                 unit: Unit = "day") -> pd.DataFrame:
+                 unit: Unit = "day", dates: PurchaseDates | None = None) -> pd.DataFrame:
     """Per-customer BTYD features as a pandas frame indexed by ``customer_id`` (sorted).
 
     Columns: ``frequency`` (int), ``recency``, ``T``, ``monetary_value``,
     ``first_purchase_day`` (days since 1970-01-01) and, with ``observation_end``,
     ``frequency_holdout``, ``monetary_value_holdout``, ``duration_holdout``. ``recency``, ``T``
-    and ``duration_holdout`` are in ``unit`` (days or weeks).
+    and ``duration_holdout`` are in ``unit`` (days or weeks). ``dates``: as in
+    :func:`rfm_expr`.
     """
     k = unit_days(unit)
-    df = _customer_frame(rfm_expr(orders, calibration_end, observation_end))
+    df = _customer_frame(rfm_expr(orders, calibration_end, observation_end, dates=dates))
     if df.empty:
         raise CrmError(f"no purchase before {pd.Timestamp(calibration_end).date()}: "
                        "nothing to fit the CLV models on")
@@ -209,10 +239,12 @@ def rfm_features(orders: nw.LazyFrame, calibration_end: TimeLike,
 
 
 def repeat_purchases_by_day(orders: nw.LazyFrame, start: TimeLike, end: TimeLike,
-                            cohort_end: TimeLike) -> pd.Series:
+                            cohort_end: TimeLike, *,
+                            dates: PurchaseDates | None = None) -> pd.Series:
     """Repeat purchase days per calendar day in ``[start, end)`` of the customers whose first
-    purchase is before ``cohort_end`` (the tracking curve's 'actual'); index = day number."""
-    d = _purchase_dates(orders, end)
+    purchase is before ``cohort_end`` (the tracking curve's 'actual'); index = day number.
+    ``dates``: :func:`purchase_dates` before ``end``, when the caller holds them."""
+    d = _dates_before(orders, end, dates)
     first = d.group_by("customer_id").agg(_first=nw.col("date").min())
     first = first.filter(nw.col("_first") < _date(cohort_end))
     j = d.join(first, on="customer_id", how="inner")

@@ -232,3 +232,25 @@ def test_behaviour_features_match_pandas():
         np.testing.assert_allclose(b[col].to_numpy(), exp.loc[b.index, col].to_numpy(),
                                    rtol=1e-12, err_msg=col)
     np.testing.assert_allclose(b["avg_order_value"], b["revenue"] / b["purchases"])
+
+
+def test_features_from_purchase_dates_held_in_the_engine():
+    """rfm_features and repeat_purchases_by_day on purchase_dates cached by the caller give
+    what they compute themselves; dates of another end are not used."""
+    from crm_experiments.models.features import purchase_dates
+
+    con = connect()
+    t = con.from_pandas(_fixture_orders(seed=5, n=250))
+    end = "2024-09-01"
+    held = purchase_dates(t, end)
+    held = type(held)(held.end, con.cache(held.frame))
+    pd.testing.assert_frame_equal(rfm_features(t, "2024-06-01", end, unit="week", dates=held),
+                                  rfm_features(t, "2024-06-01", end, unit="week"))
+    pd.testing.assert_frame_equal(rfm_features(t, end, dates=held), rfm_features(t, end))
+    pd.testing.assert_series_equal(
+        repeat_purchases_by_day(t, "2024-03-01", end, "2024-06-01", dates=held),
+        repeat_purchases_by_day(t, "2024-03-01", end, "2024-06-01"))
+    # another end: computed, not taken from the held dates
+    pd.testing.assert_frame_equal(rfm_features(t, "2024-06-01", dates=held),
+                                  rfm_features(t, "2024-06-01"))
+    con.release(held.frame)
