@@ -55,13 +55,19 @@ SMALL_SHOP = 20_000
 MIN_CUSTOMERS_PER_ARM = 40
 
 
+#: The per-customer columns the analysis reads when it takes the evaluation's money: the
+#: model's features and outcome, the segment table's columns and covariate, the ids.
+USED_COLUMNS = ("arm", "net_profit", COVARIATES["net_profit"], *BASE_FEATURES, "gender")
+
+
 def customer_table(shop: ShopData, params: CampaignParams, horizon: int, *,
-                   evaluation=None) -> tuple[pd.DataFrame, list[str]]:
+                   evaluation=None, columns: tuple[str, ...] | None = None
+                   ) -> tuple[pd.DataFrame, list[str]]:
     """``campaign_customers`` (the per-customer table of ``evaluation`` when it is this
-    campaign's at this horizon: :func:`evaluation_customers`; else computed) plus customer
-    attributes (gender, province, tenure in days at the sale start) when the customers table
-    has them; returns ``(table, feature columns)``."""
-    df = evaluation_customers(evaluation, params, horizon)
+    campaign's at this horizon, only ``columns`` of it when given: :func:`evaluation_customers`;
+    else computed) plus customer attributes (gender, province, tenure in days at the sale
+    start) when the customers table has them; returns ``(table, feature columns)``."""
+    df = evaluation_customers(evaluation, params, horizon, columns=columns)
     if df is None:
         df = campaign_customers(shop, params, horizon)
     features = [c for c in BASE_FEATURES if c in df.columns]
@@ -306,7 +312,12 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
         max_train = params.model_sample.uplift_train_customers
     if max_test == "params":
         max_test = params.model_sample.uplift_test_customers
-    customers, candidates = customer_table(shop, params, horizon_days, evaluation=evaluation)
+    stored = evaluation_money(evaluation, params, horizon_days)
+    # with the evaluation's money, only the columns read below (a stored table reads just
+    # these: about half of its columns); without it, all (the arms are compared here)
+    customers, candidates = customer_table(
+        shop, params, horizon_days, evaluation=evaluation,
+        columns=USED_COLUMNS if stored is not None else None)
     features, dropped = usable_features(customers, candidates)
     notes = tuple({"key": f"uplift_note_feature_{why}", "feature": c} for c, why in dropped)
     if not features:
@@ -322,7 +333,6 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
                               f"coupon uplift skipped: arm(s) with fewer than "
                               f"{MIN_CUSTOMERS_PER_ARM} customers: {', '.join(too_small)}",
                               arms=", ".join(too_small), minimum=MIN_CUSTOMERS_PER_ARM)
-    stored = evaluation_money(evaluation, params, horizon_days)
     if stored is not None:
         money, arm_profit = stored
     else:

@@ -77,7 +77,17 @@ def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
                         lambda *a, **k: pytest.fail("the arms were compared again"))
     monkeypatch.setattr(up, "campaign_customers",
                         lambda *a, **k: pytest.fail("the customer table was computed again"))
+    taken = []  # the columns of the per-customer tables taken from the evaluation
+    real = up.evaluation_customers
+
+    def spied(*args, **kwargs):
+        table = real(*args, **kwargs)
+        taken.append(set(table.columns))
+        return table
+
+    monkeypatch.setattr(up, "evaluation_customers", spied)
     reused = up.analyse_campaign_uplift(shop, params, 30, max_train=1000, evaluation=stored)
+    assert taken == [{"customer_id", *up.USED_COLUMNS}]  # not every column
     pd.testing.assert_frame_equal(reused.economics, own.economics, check_dtype=False)
     assert reused.uplift.best_single_arm == own.uplift.best_single_arm
     assert reused.uplift.recommended_policy == own.uplift.recommended_policy
