@@ -142,7 +142,8 @@ class CacheWriter:
         """Close the file with the tables of ``staged`` (staged into :attr:`database`,
         validated, no error among ``findings``) and write the manifest; returns the folder."""
         self.con.raw_sql(f"CHECKPOINT {self.database}")
-        self._detach()
+        self.con.raw_sql(f"DETACH {self.database}")  # a failure here: no manifest, no file
+        self._attached = False
         manifest = {**key, "tables": {name: {"sql_name": s.sql_name, "extras": list(s.extras)}
                                       for name, s in staged.items()},
                     "warnings": [dataclasses.asdict(f) for f in findings]}
