@@ -19,15 +19,17 @@ def prefetch(steps: Sequence[str | Callable[[], object]],
              name: str = "crm-exp-prefetch") -> threading.Thread:
     """Start running ``steps`` (in order: a module name is imported, a function called) on a
     daemon thread and return it; join it before doing the same work on the calling thread if
-    the order of side effects matters."""
+    the order of side effects matters. The thread runs with the cyclic collector paused
+    (:func:`collections_paused`: imports make full collections over a growing heap)."""
 
     def load() -> None:
-        for step in steps:
-            with contextlib.suppress(Exception):
-                if callable(step):
-                    step()
-                else:
-                    importlib.import_module(step)
+        with collections_paused():
+            for step in steps:
+                with contextlib.suppress(Exception):
+                    if callable(step):
+                        step()
+                    else:
+                        importlib.import_module(step)
 
     thread = threading.Thread(target=load, name=name, daemon=True)
     thread.start()

@@ -1,6 +1,7 @@
 """pipeline/prefetch.py: steps run in order on a daemon thread (a name is imported, a function
 called); a failing step does not stop the ones after it."""
 
+import gc
 import sys
 
 from crm_experiments.pipeline.prefetch import prefetch
@@ -15,10 +16,12 @@ def test_steps_run_in_order_and_a_failure_does_not_stop_the_rest():
         raise RuntimeError("a warm-up that fails")
 
     thread = prefetch([lambda: done.append("first"), "no_such_module_for_prefetch", fail,
-                       "colorsys", lambda: done.append("colorsys" in sys.modules)])
+                       "colorsys", lambda: done.append("colorsys" in sys.modules),
+                       lambda: done.append(gc.isenabled())])
     thread.join(timeout=30)
     assert not thread.is_alive() and thread.daemon
-    assert done == ["first", "fail", True]
+    assert done == ["first", "fail", True, False]  # the collector paused on the thread
+    assert gc.isenabled()  # and resumed after it
 
 
 def test_collections_paused_resumes_early_or_on_leaving():
