@@ -192,7 +192,8 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
                  ratios: Mapping[str, tuple[str, str]] | None = None,
                  binary_metrics: Sequence[str] | None = None, alpha: float = 0.05,
                  planned_shares: Mapping[str, float] | None = None,
-                 correction: str | None = "holm", source: str = "table") -> ComparisonResult:
+                 correction: str | None = "holm", source: str = "table",
+                 designs: dict | None = None) -> ComparisonResult:
     """Every non-control arm against ``control`` for each metric and ratio (module docstring).
 
     ``covariates`` maps a metric to one covariate column or a list of them; ``strata`` names a
@@ -201,7 +202,9 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     (``auto``, ``ols``, ``ridge``, ``post_stratification``, ``none``).
     ``binary_metrics=None`` auto-detects metrics whose values are all 0/1; pass a list to
     choose. ``correction``: ``"holm"``, ``"bonferroni"``, ``"bh"`` or ``None``. ``source``
-    names the table in error messages (a file path).
+    names the table in error messages (a file path). ``designs``: a dict the caller keeps
+    for ONE table (same rows, arms and covariate values) to share the factored regression
+    designs between calls (e.g. two families on the same customers); by default per call.
 
     >>> df = pd.DataFrame({"arm": ["c", "t"] * 50, "bought": [0, 1, 1, 0] * 25,
     ...                    "revenue": np.arange(100.0)})
@@ -256,8 +259,9 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     # one covariate matrix per covariate set (the pairs' rows read from it, not copied), and
     # per (set, arm) a design cache: the usable columns and Lin's factored design serve every
     # metric (stats.lin)
-    matrices: dict[tuple[str, ...], np.ndarray] = {}
-    caches: dict[tuple[tuple[str, ...], str], dict] = {}
+    shared = {} if designs is None else designs
+    matrices: dict[tuple[str, ...], np.ndarray] = shared.setdefault("matrices", {})
+    caches: dict[tuple[tuple[str, ...], str], dict] = shared.setdefault("pairs", {})
 
     def covariate_matrix(names: list[str]) -> np.ndarray | None:
         if not names:

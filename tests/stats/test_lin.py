@@ -147,6 +147,14 @@ def test_compare_arms_factors_one_design_per_arm_and_covariate_set(monkeypatch):
                      covariates={m: ["pre", "hist"] for m in metrics},
                      correction=None)
     assert len(built) == 2  # arms a and b; every metric reuses its arm's design
+    shared: dict = {}
+    first = compare_arms(df, arm="arm", control="c", metrics=["revenue"],
+                         covariates={"revenue": ["pre", "hist"]}, designs=shared)
+    second = compare_arms(df, arm="arm", control="c", metrics=["orders"],
+                          covariates={"orders": ["pre", "hist"]}, designs=shared)
+    assert len(built) == 4  # the second family on the same table reused the first's designs
+    assert [e.estimate for e in first.effects + second.effects] == pytest.approx(
+        [e.estimate for e in r.effects if e.metric in ("revenue", "orders")], rel=1e-12)
     for e in r.effects:
         keep = df["arm"].isin([e.arm, "c"]).to_numpy()
         alone, _ = compare_regression(df.loc[keep, e.metric], df.loc[keep, ["pre", "hist"]],
