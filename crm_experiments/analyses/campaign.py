@@ -670,6 +670,8 @@ class CampaignFrame:
     columns: tuple[str, ...]
     missing: tuple[str, ...]
     capping: CappingApplied | None
+    #: the factored regression designs on ``frame``, shared by both families (compare_arms)
+    designs: dict = field(default_factory=dict, compare=False)
 
 
 def campaign_frame(customers: pd.DataFrame, params: CampaignParams) -> CampaignFrame:
@@ -701,6 +703,7 @@ def compare_campaign(customers: pd.DataFrame, params: CampaignParams, *,
         covariates={m: list(columns) for m in metrics} if columns else None,
         **_adjustment_options(frame, params), alpha=params.alpha,
         correction=CORRECTION, source=f"campaign {params.campaign_id}",
+        designs=prepared.designs,
     )
     counts = customers["arm"].value_counts().to_dict()
     srm = check_sample_ratio({a: int(counts.get(a, 0)) for a in params.arm_names}, planned,
@@ -734,12 +737,13 @@ def secondary_comparison(customers: pd.DataFrame, params: CampaignParams, *,
     options = _adjustment_options(frame, params)
     parts = [compare_arms(frame, metrics=["repurchased"],
                           covariates={"repurchased": covs} if covs else None, **options,
-                          **common)]
+                          designs=prepared.designs, **common)]
     if (arms["orders"].sum() > 0).all() and len(arms) == len(params.arm_names):
         # a ratio is not post-stratified (stats.adjustment.compare_ratio_regression)
         parts.append(compare_arms(frame, ratios={"aov": ("revenue", "orders")},
                                   covariates={"aov": covs} if covs else None,
-                                  adjustment=options["adjustment"], **common))
+                                  adjustment=options["adjustment"], designs=prepared.designs,
+                                  **common))
     else:
         notes.append("note_no_aov")
     earlier = frame[frame["pre_converted"] == 1].assign(retained=lambda f: f["converted"])
