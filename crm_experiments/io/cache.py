@@ -120,10 +120,12 @@ class CacheWriter:
         # (``disabled_compression_methods``): choosing and encoding it was most of the CPU
         # of writing the order log (unique order ids), and the notebooks' scans then decode
         # plain strings; the file is larger.
-        # Insertion order stays preserved (engine.connect; ``preserve_insertion_order=false``
-        # saves memory on large CTAS per DuckDB's tuning guide, but the analyses' results must
-        # not depend on how the staging threads interleaved, and row numbers come from the file
-        # either way).
+        # Insertion order stays preserved (engine.connect). ``preserve_insertion_order=false``
+        # lowers the memory of large loads (DuckDB's "Tuning Workloads" guide,
+        # duckdb.org/docs/stable/guides/performance/how_to_tune_workloads), but the cached
+        # tables' row order would then depend on how the staging threads interleaved, and the
+        # analyses' figures must not; row numbers come from the file either way. Threads and
+        # memory_limit are engine.connect's (CRM_EXPERIMENTS_DUCKDB_MEMORY_LIMIT).
         with contextlib.suppress(Exception):  # an older DuckDB without the method: compressed
             con.raw_sql("SET disabled_compression_methods = 'dict_fsst'")
         con.raw_sql(f"ATTACH {_lit(str(self.file))} AS {self.database}")
