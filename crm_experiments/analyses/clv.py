@@ -278,8 +278,12 @@ def _clv_of(customers: pd.Index, purchase_model, spend_model, features: pd.DataF
     ``attrs["no_history"]``)."""
     pos = features.index.get_indexer(customers)
     have = pos >= 0
-    clv = customer_clv(purchase_model, spend_model, features.iloc[pos[have]], months=months,
+    # the rows of the assigned customers, with the four columns the models read (not a copy
+    # of the whole feature frame)
+    rows = features[["frequency", "recency", "T", "monetary_value"]].iloc[pos[have]]
+    clv = customer_clv(purchase_model, spend_model, rows, months=months,
                        annual_discount_rate=annual_discount_rate, clv_only=True)
+    del rows
     values = np.zeros((len(customers), clv.shape[1]))
     values[have] = clv.to_numpy()
     columns = clv.columns
