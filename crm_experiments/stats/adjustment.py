@@ -54,7 +54,7 @@ from crm_experiments.stats.effects import (
     compare_ratios,
     lin_design,
 )
-from crm_experiments.stats.lin import LinDesign, _chunks
+from crm_experiments.stats.lin import LinDesign, _chunks, take
 from crm_experiments.stats.result import Effect
 
 #: OLS needs this many rows in the smaller arm per parameter of one arm's fit (k slopes + 2)
@@ -143,7 +143,7 @@ def usable_columns(x: np.ndarray, treatment: np.ndarray, *,
         total = np.zeros(x.shape[1])
         low, high = np.full(x.shape[1], np.inf), np.full(x.shape[1], -np.inf)
         for idx in _chunks(rows):
-            part = x[idx]
+            part = take(x, idx, None)
             total += part.sum(axis=0)
             low, high = np.minimum(low, part.min(axis=0)), np.maximum(high, part.max(axis=0))
         summary.append((total / len(rows), low, high))
@@ -155,7 +155,7 @@ def usable_columns(x: np.ndarray, treatment: np.ndarray, *,
         scale = np.maximum(high - mean, mean - low)
         r = np.zeros((0, len(keep)))
         for idx in _chunks(rows):
-            r = linalg.qr(np.vstack([r, (x[np.ix_(idx, keep)] - mean) / scale]), mode="r",
+            r = linalg.qr(np.vstack([r, (take(x, idx, keep) - mean) / scale]), mode="r",
                           overwrite_a=True, check_finite=False)[0][:len(keep)]
         _, r, pivot = linalg.qr(r, mode="economic", pivoting=True)
         diag = np.abs(np.diag(r))

@@ -75,8 +75,13 @@ class LinFit:
 
 
 def take(x: np.ndarray, rows: np.ndarray, columns: list[int] | None) -> np.ndarray:
-    """``x[rows][:, columns]`` without the intermediate copy (``columns`` None: all)."""
-    return x[rows] if columns is None else x[np.ix_(rows, columns)]
+    """``x[rows][:, columns]`` for increasing ``rows`` (``columns`` None: all): a view when
+    the rows are consecutive (e.g. a matrix sorted by arm), else one gathered copy."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        block = x[rows[0]:rows[0] + len(rows)]
+    else:
+        return x[rows] if columns is None else x[np.ix_(rows, columns)]
+    return block if columns is None else block[:, columns]
 
 
 def column_means(x: np.ndarray, rows: np.ndarray | None = None,
@@ -149,8 +154,10 @@ class _Arm(ChunkedOLS):
         self.local = local
 
         def design(start: int, stop: int) -> np.ndarray:
-            xs = take(x, xrows[start:stop], columns)
-            return np.column_stack([np.ones(len(xs)), xs - centre])
+            z = np.empty((stop - start, len(centre) + 1))
+            z[:, 0] = 1.0
+            np.subtract(take(x, xrows[start:stop], columns), centre, out=z[:, 1:])
+            return z
 
         super().__init__(design, len(local), len(centre) + 1)
 

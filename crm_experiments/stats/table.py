@@ -263,17 +263,30 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     matrices: dict[tuple[str, ...], np.ndarray] = shared.setdefault("matrices", {})
     caches: dict[tuple[tuple[str, ...], str], dict] = shared.setdefault("pairs", {})
 
+    def position() -> np.ndarray:
+        """Each row's place in the covariate matrices, whose rows are sorted by arm (stable):
+        an arm's rows are then consecutive and read as views (stats.lin.take)."""
+        if "position" not in shared:
+            order = np.argsort(pd.factorize(labels)[0], kind="stable")
+            shared["order"], shared["position"] = order, np.empty_like(order)
+            shared["position"][order] = np.arange(len(order))
+        return shared["position"]
+
     def covariate_matrix(names: list[str]) -> np.ndarray | None:
         if not names:
             return None
         if tuple(names) not in matrices:
-            matrices[tuple(names)] = np.column_stack(
-                [_numeric(df, c, "covariate", source) for c in names])
+            position()
+            order = shared["order"]
+            matrix = np.empty((len(order), len(names)))
+            for j, c in enumerate(names):  # column by column: no list of columns beside it
+                matrix[:, j] = _numeric(df, c, "covariate", source)[order]
+            matrices[tuple(names)] = matrix
         return matrices[tuple(names)]
 
     def pair(names: list[str], a: str, keep: np.ndarray) -> dict:
         """The keyword arguments naming the pair's rows of ``x`` and its design cache."""
-        return {"x_rows": None if keep.all() else np.flatnonzero(keep),
+        return {"x_rows": position()[keep],
                 "design_cache": caches.setdefault((tuple(names), a), {})}
 
     for metric in metrics:
