@@ -150,10 +150,12 @@ class ResultMixin:
         return out
 
     @classmethod
-    def read(cls, out_dir: str | Path) -> StoredResult:
-        """The result stored in ``out_dir`` by :meth:`write`, checked against ``SCHEMA``."""
+    def read(cls, out_dir: str | Path, *, lazy: bool = True) -> StoredResult:
+        """The result stored in ``out_dir`` by :meth:`write`, checked against ``SCHEMA``.
+        ``lazy``: each table is read when first used (the folder must stay until then);
+        False reads every table now (a caller that removes the folder afterwards)."""
         return StoredResult.load(out_dir, kind=cls.KIND, schema=cls.SCHEMA,
-                                 main_table=cls.MAIN_TABLE, since=cls.SCHEMA_SINCE)
+                                 main_table=cls.MAIN_TABLE, since=cls.SCHEMA_SINCE, lazy=lazy)
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -179,11 +181,18 @@ class StoredTables(Mapping):
     """The ``tables/*.parquet`` of a stored result by name, each read on first access and then
     kept: a page that shows aggregates never reads the per-customer table (a large
     file at a million customers), and names and columns are known without reading any
-    (:meth:`columns`, from the Parquet footer)."""
+    (:meth:`columns`, from the Parquet footer). The folder must stay until a table is used
+    (:meth:`read_all` reads them all now)."""
 
     def __init__(self, folder: Path) -> None:
         self._paths = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
         self._read: dict[str, pd.DataFrame] = {}
+
+    def read_all(self) -> StoredTables:
+        """Read every table now (then the folder may go); returns itself."""
+        for name in self._paths:
+            self[name]
+        return self
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self._read:
@@ -251,7 +260,8 @@ class StoredResult(ResultMixin):
     @classmethod
     def load(cls, out_dir: str | Path, *, kind: str | None = None,
              schema: dict[str, tuple[str, ...]] | None = None,
-             main_table: str = "", since: dict[str, int] | None = None) -> StoredResult:
+             main_table: str = "", since: dict[str, int] | None = None,
+             lazy: bool = True) -> StoredResult:
         folder = Path(out_dir)
         doc_path = folder / RESULT_FILE
         try:
@@ -279,5 +289,5 @@ class StoredResult(ResultMixin):
                                         f"missing column(s) {', '.join(missing)}")
         return cls(kind=str(doc.get("kind")), path=folder,
                    stored_summary=doc.get("summary", {}),
-                   stored_metrics=doc.get("metrics", {}), stored_tables=tables,
-                   main_table=main_table)
+                   stored_metrics=doc.get("metrics", {}),
+                   stored_tables=tables if lazy else tables.read_all(), main_table=main_table)

@@ -110,7 +110,7 @@ def read_evaluation(client, run_id: str, campaign_id: str, work: Path) -> Stored
         if local != dst / name:
             shutil.move(str(local), str(dst / name))
     try:
-        return Evaluation.read(dst)
+        return Evaluation.read(dst, lazy=False)  # the caller removes ``work`` afterwards
     except ResultSchemaError as exc:
         raise PlanError(f"run {run_id} ({campaign_id}): {exc}; re-run that evaluation") from None
 

@@ -53,3 +53,13 @@ def test_a_declared_column_missing_from_the_file_is_a_schema_error(tmp_path):
     with pytest.raises(ResultSchemaError, match=r"customers.parquet: missing column\(s\) "
                                                 r"customer_id"):
         _Toy.read(folder)
+
+
+def test_read_not_lazy_reads_every_table_so_the_folder_may_go(tmp_path):
+    import shutil
+
+    folder = _Toy().write(tmp_path / "toy")
+    stored = _Toy.read(folder, lazy=False)
+    shutil.rmtree(folder)
+    assert list(stored.tables()["totals"]["n"]) == [1, 2]
+    assert len(stored.table("customers")) == 3
