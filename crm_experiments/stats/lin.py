@@ -132,16 +132,17 @@ class ChunkedOLS:
         for at, z in self.chunks():
             zy += z.T @ y[at:at + len(z)]
         beta = self._solve(zy)
-        # one refinement step on the residuals (corrected semi-normal equations)
+        # one pass over the residuals: the HC2 meat, and the refinement step of β (corrected
+        # semi-normal equations); the refinement moves β by rounding only, so the meat's
+        # residuals before it differ from those after it in the last digits
         ze = np.zeros(self.p)
-        for at, z in self.chunks():
-            ze += z.T @ (y[at:at + len(z)] - z @ beta)
-        beta = beta + self._solve(ze)
         meat = np.zeros((self.p, self.p))
         for at, z in self.chunks():
             e = y[at:at + len(z)] - z @ beta
+            ze += z.T @ e
             zw = z * (e * np.sqrt(self.inv_1mh[at:at + len(z)]))[:, None]
             meat += zw.T @ zw
+        beta = beta + self._solve(ze)
         bread = self._solve(np.eye(self.p))
         return beta, bread @ meat @ bread
 
