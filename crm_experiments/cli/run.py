@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from crm_experiments.pipeline.prefetch import collections_paused
 
     # no cyclic collections while the imports and the preflight run: resumed before the run
-    with terminate_as_interrupt(), collections_paused() as resume:
+    with terminate_as_interrupt(), collections_paused(thaw=True) as resume:
         return _run(args, resume)
 
 

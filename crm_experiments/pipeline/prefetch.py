@@ -37,21 +37,33 @@ def prefetch(steps: Sequence[str | Callable[[], object]],
 
 
 @contextlib.contextmanager
-def collections_paused() -> Iterator[Callable[[], None]]:
-    """The cyclic garbage collector paused inside the block (it is resumed on leaving, or
-    earlier by calling the function the block gets). While a process imports a few thousand
-    modules, each full collection traverses the whole, growing heap again (the runner process
-    of ``crm-exp run`` spent most of a second of CPU in them, on its main thread and the
-    prefetch thread, before its first notebook); reference counting still frees everything
-    acyclic meanwhile, and the first full collection after the pause gathers the rest."""
+def collections_paused(thaw: bool = False) -> Iterator[Callable[[], None]]:
+    """The cyclic garbage collector paused inside the block (resumed on leaving, or earlier by
+    calling the function the block gets). While a process imports a few thousand modules,
+    each full collection traverses the whole, growing heap again (the runner process of
+    ``crm-exp run`` spent most of a second of CPU in them before its first notebook).
+
+    On resuming, every object alive is frozen first (``gc.freeze``: the imported modules and
+    what the block built), else the first collections after the pause would traverse all of
+    them at once, on whatever thread allocates next. Reference counting still frees frozen
+    objects; only a reference cycle among them that becomes garbage later stays until the
+    process ends (a short-lived command's modules and the preflight's results); with
+    ``thaw`` they are unfrozen on leaving the block (``gc.unfreeze``: a command called in a
+    long-lived process, e.g. by the tests, leaves no frozen objects behind)."""
     was_enabled = gc.isenabled()
     gc.disable()
+    resumed = False
 
     def resume() -> None:
-        if was_enabled:
+        nonlocal resumed
+        if was_enabled and not resumed:
+            resumed = True
+            gc.freeze()
             gc.enable()
 
     try:
         yield resume
     finally:
         resume()
+        if thaw and resumed:
+            gc.unfreeze()

@@ -30,13 +30,18 @@ def test_collections_paused_resumes_early_or_on_leaving():
     from crm_experiments.pipeline.prefetch import collections_paused
 
     assert gc.isenabled()
-    with collections_paused() as resume:
+    frozen = gc.get_freeze_count()
+    with collections_paused(thaw=True) as resume:
         assert not gc.isenabled()
+        made = [[]]  # a container made in the pause: frozen when the collector resumes
         resume()
-        assert gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+        del made
+    assert gc.get_freeze_count() == 0  # thawed on leaving
     with collections_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
+    gc.unfreeze()
     gc.disable()
     try:  # a collector paused by someone else stays paused
         with collections_paused() as resume:
