@@ -74,12 +74,12 @@ from crm_experiments.metrics.campaign import campaign_customers  # noqa: E402
 from crm_experiments.params import load_params  # noqa: E402
 from crm_experiments.stats.aggr import MomentStats  # noqa: E402
 from crm_experiments.stats.effects import (  # noqa: E402
-    compare_adjusted,
     compare_cuped,
     compare_means,
     compare_proportions,
     compare_ratios,
 )
+from crm_experiments.stats.lin import compare_adjusted  # noqa: E402
 
 try:  # issue 18.1 (regression on many covariates, post-stratification)
     from crm_experiments.stats import adjustment

@@ -10,12 +10,12 @@ the counts and sums of :mod:`crm_experiments.metrics`).
 from crm_experiments.stats.aggr import MomentStats, moments_from_frame
 from crm_experiments.stats.effects import (
     bootstrap_mean_diff,
-    compare_adjusted,
     compare_cuped,
     compare_means,
     compare_proportions,
     compare_ratios,
 )
+from crm_experiments.stats.lin import compare_adjusted
 from crm_experiments.stats.multiple import adjust
 from crm_experiments.stats.result import Effect, effects_frame
 from crm_experiments.stats.srm import SampleRatioResult, check_sample_ratio

@@ -5,7 +5,7 @@ columns ``X`` (the shop's pre-period metrics, purchase history, dummies of lifec
 tier, gender ...). :func:`compare_regression` picks, by the rule below, one of:
 
 * ``lin_ols_hc2``: Lin's (2013) interacted OLS ``y ~ 1 + T + (X - X̄) + T·(X - X̄)`` with HC2
-  errors (:func:`~crm_experiments.stats.effects.compare_adjusted`), when the smaller arm has
+  errors (:func:`~crm_experiments.stats.lin.compare_adjusted`), when the smaller arm has
   at least :data:`OLS_ROWS_PER_PARAMETER` rows per parameter of its own fit (``k + 2``).
   Conversion and other 0/1 metrics are adjusted the same way (a linear probability model:
   under randomisation Lin's estimator is consistent whatever the outcome's distribution).
@@ -165,7 +165,7 @@ def usable_columns(x: np.ndarray, treatment: np.ndarray, *,
 
 
 def lin_identified(x, treatment) -> bool:
-    """Whether Lin's regression (:func:`~crm_experiments.stats.effects.compare_adjusted`) is
+    """Whether Lin's regression (:func:`~crm_experiments.stats.lin.compare_adjusted`) is
     identified with a residual left in each arm: each arm has more rows than its own
     intercept and slopes (``k + 2`` for ``k`` covariate columns) and the design has full
     column rank (a covariate constant within an arm makes its interaction column zero).

@@ -210,24 +210,6 @@ def lin_design(y, x, treatment) -> tuple[np.ndarray, np.ndarray]:
     return y, np.column_stack([np.ones_like(y), tr, xc, tr[:, None] * xc])
 
 
-def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Effect:
-    """Regression adjustment à la Lin (2013), method ``lin_ols_hc2``, on rows.
-
-    OLS ``y ~ 1 + T + (x - x̄) + T·(x - x̄)`` (``x`` one or more covariate columns, ``T`` 0/1)
-    with HC2 heteroskedasticity-robust errors, equal to statsmodels'
-    ``OLS(...).fit(cov_type="HC2")`` (computed in row chunks by
-    :class:`~crm_experiments.stats.lin.LinDesign`, which explains why; prepare one there to
-    reuse the design for several outcomes). The coefficient of ``T`` is the effect; the
-    robust inference uses the normal reference. Adjusted means are ``b0`` (control) and
-    ``b0 + b_T`` (arm) at the pooled covariate mean; the relative effect ``b_T / b0`` gets
-    Fieller's interval with the HC2 covariance of ``(b0, b0 + b_T)``.
-    ``variance_reduction = 1 - se_HC2² / (v_t/n_t + v_c/n_c)``.
-    """
-    from crm_experiments.stats.lin import LinDesign  # lin builds on this module
-
-    return LinDesign(x, treatment).compare(y, alpha, **labels)
-
-
 def bootstrap_mean_diff(y_t, y_c, alpha: float = 0.05, n_resamples: int = 9999,
                         seed: int = 0, method: str = "BCa", **labels: str) -> Effect:
     """Bootstrap intervals for the mean difference and ``mean_t/mean_c - 1`` (scipy).

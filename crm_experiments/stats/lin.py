@@ -171,7 +171,7 @@ class LinDesign:
     """Lin's design of covariates ``x`` (``n x k``, or ``n``) and a 0/1 ``treatment``,
     factored once (module docstring); :meth:`compare` gives each outcome's
     :class:`~crm_experiments.stats.result.Effect` (method ``lin_ols_hc2``), equal to
-    :func:`~crm_experiments.stats.effects.compare_adjusted`.
+    :func:`compare_adjusted`.
 
     ``rows`` (indices into ``x``, one per treatment value) and ``columns`` select the part of
     a larger ``x`` the design uses, read chunk by chunk without copying it.
@@ -222,7 +222,7 @@ class LinDesign:
         return LinFit(a @ np.concatenate([b_c, b_t]), a @ block @ a.T)
 
     def compare(self, y, alpha: float = 0.05, **labels: str) -> Effect:
-        """The treatment effect on ``y`` as :func:`~crm_experiments.stats.effects.compare_adjusted`
+        """The treatment effect on ``y`` as :func:`compare_adjusted`
         reports it."""
         y = np.asarray(y, dtype=float)
         fit = self.fit(y)
@@ -246,3 +246,19 @@ class LinDesign:
             variance_reduction=float(1 - se**2 / unadjusted),
             var_mean_arm=float(v_t), var_mean_control=float(v_c), cov_means=float(c_tc),
         )
+
+
+def compare_adjusted(y, x, treatment, alpha: float = 0.05, **labels: str) -> Effect:
+    """Regression adjustment à la Lin (2013), method ``lin_ols_hc2``, on rows.
+
+    OLS ``y ~ 1 + T + (x - x̄) + T·(x - x̄)`` (``x`` one or more covariate columns, ``T`` 0/1)
+    with HC2 heteroskedasticity-robust errors, equal to statsmodels'
+    ``OLS(...).fit(cov_type="HC2")`` (computed in row chunks by
+    :class:`LinDesign`, which explains why; prepare one there to
+    reuse the design for several outcomes). The coefficient of ``T`` is the effect; the
+    robust inference uses the normal reference. Adjusted means are ``b0`` (control) and
+    ``b0 + b_T`` (arm) at the pooled covariate mean; the relative effect ``b_T / b0`` gets
+    Fieller's interval with the HC2 covariance of ``(b0, b0 + b_T)``.
+    ``variance_reduction = 1 - se_HC2² / (v_t/n_t + v_c/n_c)``.
+    """
+    return LinDesign(x, treatment).compare(y, alpha, **labels)

@@ -8,13 +8,13 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.effects import (
     bootstrap_mean_diff,
-    compare_adjusted,
     compare_cuped,
     compare_means,
     compare_proportions,
     compare_ratios,
     lin_design,
 )
+from crm_experiments.stats.lin import compare_adjusted
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from statsmodels.regression.linear_model import OLS
 
 from crm_experiments.stats import adjustment, lin
 from crm_experiments.stats.adjustment import compare_regression, usable_columns
-from crm_experiments.stats.effects import compare_adjusted, lin_design
-from crm_experiments.stats.lin import LinDesign
+from crm_experiments.stats.effects import lin_design
+from crm_experiments.stats.lin import LinDesign, compare_adjusted
 from crm_experiments.stats.table import compare_arms
 
 RTOL = 1e-9

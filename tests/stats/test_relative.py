@@ -13,11 +13,11 @@ from scipy import stats
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.before_after import difference_in_differences
 from crm_experiments.stats.effects import (
-    compare_adjusted,
     compare_means,
     compare_proportions,
     fieller,
 )
+from crm_experiments.stats.lin import compare_adjusted
 from crm_experiments.stats.multiple import adjust
 
 ALPHA = 0.05

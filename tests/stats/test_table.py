@@ -4,7 +4,8 @@ import pytest
 
 from crm_experiments.errors import CrmError
 from crm_experiments.stats.aggr import MomentStats
-from crm_experiments.stats.effects import compare_adjusted, compare_means, compare_ratios
+from crm_experiments.stats.effects import compare_means, compare_ratios
+from crm_experiments.stats.lin import compare_adjusted
 from crm_experiments.stats.table import TableError, compare_arms
 
 
