@@ -286,9 +286,7 @@ def _clv_of(customers: pd.Index, purchase_model, spend_model, features: pd.DataF
     del rows
     values = np.zeros((len(customers), clv.shape[1]))
     values[have] = clv.to_numpy()
-    columns = clv.columns
-    del clv
-    out = pd.DataFrame(values, index=customers, columns=columns, copy=False)
+    out = pd.DataFrame(values, index=customers, columns=clv.columns, copy=False)
     out.attrs["no_history"] = int((~have).sum())
     return out
 
@@ -340,7 +338,7 @@ def _refit(validation, models: dict, features: pd.DataFrame, fit_args: dict,
 FROM_PARAMS = "params"
 
 
-def _sample_check(pm, gg, features: pd.DataFrame, n: int | None, seed: int, months,
+def _sample_check(pm, gg, features: pd.DataFrame, n: int | None, seed: int,
                   annual_discount_rate: float) -> dict | None:
     """What fitting on a sample costs in precision, measured: each model fitted on a sample
     refitted on a second random sample of the same size disjoint from its first
@@ -483,8 +481,7 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
     for col in keep:
         if col != "revenue":
             cust[col] = cust[col].astype("category")  # grouped several times below
-    pre = _clv_of(cust.index, models[best], gg_cal, feats_cal, (12,),
-                  annual_discount_rate)[["clv_12m"]]
+    pre = _clv_of(cust.index, models[best], gg_cal, feats_cal, (12,), annual_discount_rate)
     del feats_cal
     # 3. refit the chosen model on everything up to the window end
     with warnings.catch_warnings(record=True) as caught:
@@ -493,8 +490,7 @@ def _campaign_clv(shop, params, horizon_days: int, *, unit, churn_days, annual_d
         gg = _spend_model(feats_post, fit_args)
     record(caught)
     post = _clv_of(cust.index, pm, gg, feats_post, months, annual_discount_rate)
-    check = _sample_check(pm, gg, feats_post, max_fit_customers, seed, months,
-                          annual_discount_rate)
+    check = _sample_check(pm, gg, feats_post, max_fit_customers, seed, annual_discount_rate)
     if check is not None:
         method.append({"key": "clv_method_sample_precision", **check,
                        "date": str(obs_end.date()), "currency": params.costs.currency})

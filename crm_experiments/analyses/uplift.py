@@ -33,10 +33,7 @@ import pyarrow.compute as pc
 
 from crm_experiments.analyses.campaign import compare_campaign, costs_recorded, per_segment_effects
 from crm_experiments.analyses.economics import economics
-from crm_experiments.analyses.from_evaluation import (  # noqa: F401 (the notebook's import)
-    evaluation_customers,
-    stored_evaluation,
-)
+from crm_experiments.analyses.from_evaluation import evaluation_customers
 from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import AnalysisSkipped
 from crm_experiments.io.engine import collect
@@ -313,8 +310,8 @@ def analyse_campaign_uplift(shop: ShopData, params: CampaignParams, horizon_days
     if max_test == "params":
         max_test = params.model_sample.uplift_test_customers
     stored = evaluation_money(evaluation, params, horizon_days)
-    # with the evaluation's money, only the columns read below (a stored table reads just
-    # these: about half of its columns); without it, all (the arms are compared here)
+    # with the evaluation's money, only the columns read below (:data:`USED_COLUMNS`; a stored
+    # table reads just these); without it, all (the arms are compared here)
     customers, candidates = customer_table(
         shop, params, horizon_days, evaluation=evaluation,
         columns=USED_COLUMNS if stored is not None else None)

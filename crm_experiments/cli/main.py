@@ -137,8 +137,8 @@ def exit_now(code: int) -> None:
     teardown: the ``atexit`` handlers run (logging flushed, ``weakref.finalize`` callbacks,
     MLflow's), stdout and stderr are flushed, then ``os._exit``. After a run the process holds
     some 3,000 modules (pandas, statsmodels, matplotlib, MLflow, Jupyter), and tearing them
-    down (module clearing and the garbage collections it triggers) takes a second or more of
-    wall and CPU on the critical path of the command, for nothing: every file is written and
+    down (module clearing and the garbage collections it triggers) costs wall and CPU time on
+    the critical path of the command, for nothing: every file is written and
     closed by then. Falls back to ``sys.exit`` when a non-daemon thread is still running
     (the interpreter would wait for it)."""
     import atexit

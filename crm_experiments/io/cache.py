@@ -31,6 +31,7 @@ from crm_experiments.errors import DataValidationError, Finding
 from crm_experiments.io import engine
 from crm_experiments.io.process import scratch_dir
 from crm_experiments.io.schema import TABLES
+from crm_experiments.io.staging import _lit
 
 if TYPE_CHECKING:
     from crm_experiments.io.staging import ShopData
@@ -165,10 +166,6 @@ class CacheWriter:
             path.unlink(missing_ok=True)
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def open_shop_cache(data_dir: str | Path, timezone: str, fmt: str) -> ShopData | None:
     """The cached shop of the current run if :data:`SHOP_CACHE_ENV` is set and its manifest
     matches (see the module docstring), else ``None``."""
@@ -185,10 +182,11 @@ def open_shop_cache(data_dir: str | Path, timezone: str, fmt: str) -> ShopData |
             != _key(Path(data_dir), timezone, fmt):
         return None
     con = engine.connect()
-    con.raw_sql(f"ATTACH '{Path(folder) / DATABASE}' AS crm_shop_cache (READ_ONLY)")
+    db = _lit(str(Path(folder) / DATABASE))
+    con.raw_sql(f"ATTACH {db} AS {CacheWriter.database} (READ_ONLY)")
     tables = {}
     for name, entry in manifest["tables"].items():
-        t = con.table(entry["sql_name"], database="crm_shop_cache")
+        t = con.table(entry["sql_name"], database=CacheWriter.database)
         tables[name] = t.select(*[c.name for c in TABLES[name].columns], *entry["extras"])
     warnings = [Finding(**{**w, "rows": tuple(w["rows"])}) for w in manifest["warnings"]]
     return ShopData(con=con, tables=tables, data_dir=Path(data_dir), timezone=timezone,

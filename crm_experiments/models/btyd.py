@@ -109,9 +109,10 @@ def without_standard_errors():
     """Context: lifetimes' fitters skip the Hessian of the likelihood they compute (by
     automatic differentiation) after every BG/NBD, MBG/NBD and Gamma-Gamma fit. It serves only
     their standard errors (``variance_matrix_``, ``summary``), which this package never reads,
-    and it costs about as much as the fit itself; the parameters come from the optimiser
-    before it, so they are unchanged. Inside, ``_hessian_`` is a matrix of NaN (a standard
-    error asked for anyway is NaN, not a wrong number)."""
+    and it adds to the time of every fit; the parameters come from the optimiser before it, so
+    they are unchanged. Inside, ``_hessian_`` is a matrix of NaN (a standard error asked for
+    anyway is NaN, not a wrong number). The switch is process-wide (a module global of
+    lifetimes): not for fits running concurrently on other threads."""
     import lifetimes.fitters as fitters
 
     real = fitters.hessian

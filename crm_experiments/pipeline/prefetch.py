@@ -20,10 +20,12 @@ def prefetch(steps: Sequence[str | Callable[[], object]],
     """Start running ``steps`` (in order: a module name is imported, a function called) on a
     daemon thread and return it; join it before doing the same work on the calling thread if
     the order of side effects matters. The thread runs with the cyclic collector paused
-    (:func:`collections_paused`: imports make full collections over a growing heap)."""
+    (:func:`collections_paused`: imports make full collections over a growing heap), and
+    unfrozen when it ends: the collector is the process's, and the thread does not know how
+    long the process lives (a scheduler or ``crm-exp demo`` runs many evaluations)."""
 
     def load() -> None:
-        with collections_paused():
+        with collections_paused(thaw=True):
             for step in steps:
                 with contextlib.suppress(Exception):
                     if callable(step):
@@ -41,7 +43,7 @@ def collections_paused(thaw: bool = False) -> Iterator[Callable[[], None]]:
     """The cyclic garbage collector paused inside the block (resumed on leaving, or earlier by
     calling the function the block gets). While a process imports a few thousand modules,
     each full collection traverses the whole, growing heap again (the runner process of
-    ``crm-exp run`` spent most of a second of CPU in them before its first notebook).
+    ``crm-exp run`` spent CPU in them before its first notebook).
 
     On resuming, every object alive is frozen first (``gc.freeze``: the imported modules and
     what the block built), else the first collections after the pause would traverse all of

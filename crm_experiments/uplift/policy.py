@@ -72,7 +72,7 @@ def arm_money(df: pd.DataFrame, *, arm: str, control: str, profit: str,
         lo, hi = shown.low, shown.high
         row = {"arm": a, "customers": n, "control_customers": e.n_control,
                "profit_per_customer": e.estimate, "profit_per_customer_low": lo,
-               "profit_per_customer_high": hi, "p_value_adjusted": e.p_value_adjusted,
+               "profit_per_customer_high": hi, "p_value_adjusted": shown.p_value,
                "incremental_profit": e.estimate * n, "incremental_profit_low": lo * n,
                "incremental_profit_high": hi * n, "cost": cost,
                "roi": e.estimate * n / cost if cost else np.nan,

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crm_experiments.analyses.from_evaluation import stored_evaluation
 from crm_experiments.analyses.uplift import segment_effects
 from crm_experiments.params import load_params
 from tests.conftest import write_params
@@ -69,7 +70,7 @@ def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
         return read_parquet(path, *args, **kwargs)
 
     monkeypatch.setattr(pd, "read_parquet", spy)
-    stored = up.stored_evaluation(tmp_path / "results")
+    stored = stored_evaluation(tmp_path / "results")
     assert "customers.parquet" not in read   # the per-customer table is not read here
     monkeypatch.setattr(pd, "read_parquet", read_parquet)
     own = up.analyse_campaign_uplift(shop, params, 30, max_train=1000)
@@ -94,10 +95,10 @@ def test_uplift_takes_the_evaluations_money(small_shop, tmp_path, monkeypatch):
     for name in ("policy_values", "ranking", "segment_effects", "next_round_targets"):
         pd.testing.assert_frame_equal(reused.tables()[name], own.tables()[name], obj=name)
     assert up.evaluation_money(stored, params, 7) is None       # another horizon's: not used
-    assert up.stored_evaluation(tmp_path / "nothing") is None
+    assert stored_evaluation(tmp_path / "nothing") is None
     # read as every stored result: checked against the evaluation's schema
     broken = tmp_path / "broken"
     shutil.copytree(tmp_path / "results", broken)
     effects = broken / "tables" / "effects.parquet"
     pd.read_parquet(effects).drop(columns=["se"]).to_parquet(effects, index=False)
-    assert up.stored_evaluation(broken) is None
+    assert stored_evaluation(broken) is None

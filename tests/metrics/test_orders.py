@@ -34,10 +34,8 @@ def test_exact_sum_does_not_depend_on_the_order_of_the_rows():
 
 def test_epoch_days_and_seconds_from_the_calendar_fields():
     """Day numbers of dates and timestamps (leap years, century rules, before 1970) and the
-    seconds built on them equal pandas' own arithmetic; the BTYD features count their days
-    with the same function (one calendar computation)."""
+    seconds built on them equal pandas' own arithmetic."""
     from crm_experiments.metrics.orders import epoch_days, epoch_seconds
-    from crm_experiments.models import features
 
     at = pd.to_datetime(["1969-12-31 23:59:59.5", "1970-01-01", "1900-03-01 12:00",
                          "2000-02-29 06:30:15.25", "2024-12-31 23:00", "2100-03-01"],
@@ -48,4 +46,3 @@ def test_epoch_days_and_seconds_from_the_calendar_fields():
     expected = (at.normalize() - pd.Timestamp(0)).days
     assert list(out["d"]) == list(expected) == list(out["dd"])
     assert list(out["s"]) == list((at - pd.Timestamp(0)) / pd.Timedelta(microseconds=1) / 1e6)
-    assert features.epoch_days is epoch_days

@@ -63,6 +63,8 @@ def test_interaction_wald_in_chunks_equals_dense_statsmodels(monkeypatch, covari
         y = sub.revenue.to_numpy()
         design, inter = heterogeneity._interaction_design(y, (sub.arm == r.arm).to_numpy(),
                                                           codes, 4, x)
+        # full rank: the chunked fit, not its statsmodels fallback for singular designs
+        assert np.linalg.matrix_rank(design) == design.shape[1]
         restriction = np.eye(design.shape[1])[inter]
         ref = OLS(y, design).fit(cov_type="HC2").wald_test(restriction, use_f=False,
                                                            scalar=True)
