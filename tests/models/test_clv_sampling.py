@@ -340,7 +340,7 @@ def test_sample_check_refits_each_model_on_a_second_sample_of_its_own_population
             warnings.simplefilter("ignore")
             pm = BetaGeoModel().fit(f, max_customers=n, seed=4)
             gg = GammaGammaModel().fit(f, max_customers=n, seed=4)
-        return gg, _sample_check(pm, gg, f, n, 4, (3, 6, 12), 0.1)
+        return gg, _sample_check(pm, gg, f, n, 4, 0.1)
 
     n = r // 2 - 10  # both models sampled, both hold a second sample
     gg, out = check(n)
