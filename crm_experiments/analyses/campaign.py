@@ -56,7 +56,7 @@ from crm_experiments.metrics.kpis import (
     shipping_recorded,
     window_coverage,
 )
-from crm_experiments.metrics.orders import epoch_days, in_window, purchases
+from crm_experiments.metrics.orders import epoch_days, in_window, micros_of_day, purchases
 from crm_experiments.metrics.stickiness import stickiness
 from crm_experiments.params import CampaignParams
 from crm_experiments.stats.adjustment import covariate_columns, equivalent_extra_sample
@@ -933,7 +933,8 @@ def retention_curve(orders: nw.LazyFrame, customers: pd.DataFrame, params: Campa
     # the day (null: not yet back); only arms x days come back
     first, sale_end = nw.col("first_after"), pd.Timestamp(params.sale_end)
     whole = epoch_days(first) - (sale_end.normalize() - pd.Timestamp(0)).days
-    day = whole + 1 - nw.when(_micros_of_day(first) < _micros_of_day(sale_end)).then(
+    end_micros = (sale_end - sale_end.normalize()) // pd.Timedelta(microseconds=1)
+    day = whole + 1 - nw.when(micros_of_day(first) < end_micros).then(
         nw.lit(1, dtype=nw.Int64)).otherwise(nw.lit(0, dtype=nw.Int64))
     counts = collect(j.with_columns(day=day).group_by("arm", "day").agg(nw.len().alias("n")))
     days = int((end - params.sale_end) / pd.Timedelta(days=1))
@@ -947,16 +948,6 @@ def retention_curve(orders: nw.LazyFrame, customers: pd.DataFrame, params: Campa
         rows += [{"arm": arm, "day": k, "buyers": n, "returned": int(c), "share": c / n}
                  for k, c in cum.items()]
     return pd.DataFrame(rows, columns=["arm", "day", "buyers", "returned", "share"])
-
-
-def _micros_of_day(value: nw.Expr | pd.Timestamp) -> nw.Expr | int:
-    """Microseconds since midnight of a timestamp column (int64) or of a Python time."""
-    if isinstance(value, pd.Timestamp):
-        return int((value - value.normalize()) // pd.Timedelta(microseconds=1))
-    return (value.dt.hour().cast(nw.Int64) * 3_600_000_000
-            + value.dt.minute().cast(nw.Int64) * 60_000_000
-            + value.dt.second().cast(nw.Int64) * 1_000_000
-            + value.dt.microsecond().cast(nw.Int64))
 
 
 def lifecycle_by_arm(orders: nw.LazyFrame, customers: pd.DataFrame, params: CampaignParams,

@@ -47,10 +47,15 @@ def epoch_seconds(column: str | nw.Expr) -> nw.Expr:
     from the calendar fields, which every engine has (Narwhals turns no duration into a
     number on Spark): :func:`epoch_days` and the time of day."""
     c = nw.col(column) if isinstance(column, str) else column
-    seconds = (epoch_days(c) * 86_400 + c.dt.hour().cast(nw.Int64) * 3_600
-               + c.dt.minute().cast(nw.Int64) * 60 + c.dt.second().cast(nw.Int64))
-    micros = seconds * 1_000_000 + c.dt.microsecond().cast(nw.Int64)
+    micros = epoch_days(c) * 86_400_000_000 + micros_of_day(c)
     return micros.cast(nw.Float64) / 1e6
+
+
+def micros_of_day(column: str | nw.Expr) -> nw.Expr:
+    """Microseconds since midnight of a naive timestamp, int64, from its calendar fields."""
+    c = nw.col(column) if isinstance(column, str) else column
+    return (c.dt.hour().cast(nw.Int64) * 3_600_000_000 + c.dt.minute().cast(nw.Int64) * 60_000_000
+            + c.dt.second().cast(nw.Int64) * 1_000_000 + c.dt.microsecond().cast(nw.Int64))
 
 
 def epoch_seconds_of(value: TimeLike) -> float:

@@ -54,7 +54,7 @@ from crm_experiments.analyses.result import ResultMixin, StoredResult
 from crm_experiments.errors import AnalysisSkipped, CrmError
 from crm_experiments.io.atomic import atomic_copy
 from crm_experiments.io.cache import shop_cache
-from crm_experiments.io.exports.pseudonymise import personal_id_reason
+from crm_experiments.io.exports.pseudonymise import personal_id_reason_of_column
 from crm_experiments.io.process import (
     FolderNotWritable,
     Owner,
@@ -375,13 +375,10 @@ def _customers_file(client, run_id: str, results: Path, work: Path) -> Path | No
     path = results / "tables" / f"{CUSTOMERS_TABLE}.parquet"
     if not path.is_file():
         return None
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    names = pq.read_schema(path).names
-    ids = (pc.unique(pq.read_table(path, columns=["customer_id"]).column(0)).to_pylist()
-           if "customer_id" in names else [])
-    reason = personal_id_reason(ids)
+    reason = (personal_id_reason_of_column(pq.read_table(path, columns=["customer_id"]).column(0))
+              if "customer_id" in pq.read_schema(path).names else None)
     if reason is None:
         return path
     kept = work / CUSTOMERS_FILE

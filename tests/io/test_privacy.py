@@ -151,3 +151,25 @@ def test_shopify_export_leaves_no_personal_data(demo_shop, tracking, tmp_path, m
     coupons.to_parquet(shop / "coupons.parquet", index=False)
     _with_campaign(shop, data_dir, id_of)
     _evaluate_and_scan(tmp_path, data_dir, people, export.to_csv(index=False))
+
+
+def test_the_arrow_screen_of_an_id_column_equals_the_screen_of_its_values():
+    """``personal_id_reason_of_column`` (the runner's screen of a stored table: the safe
+    shape dropped in Arrow first) gives what ``personal_id_reason`` gives on the values."""
+    import pyarrow as pa
+
+    from crm_experiments.io.exports.pseudonymise import (
+        personal_id_reason,
+        personal_id_reason_of_column,
+    )
+
+    ids = ["C0000001", "c_0123456789abcdef", "ann@example.com", "+86 138 0013 8000",
+           "买家小王", "tb user", "abc\n", "x:y-z.1_2", "1234567", "", None]
+    for values in (ids, ids[:2], [None], []):
+        column = pa.chunked_array([values], type=pa.string())
+        expected = personal_id_reason([v for v in values if v is not None])
+        assert personal_id_reason_of_column(column) == expected
+        large = pa.chunked_array([values], type=pa.large_string())
+        assert personal_id_reason_of_column(large) == expected
+    numbers = pa.chunked_array([[1, 2, 12345678901]])
+    assert personal_id_reason_of_column(numbers) == personal_id_reason([1, 2, 12345678901])

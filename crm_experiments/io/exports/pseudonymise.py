@@ -189,3 +189,22 @@ def personal_id_reason(ids: Iterable[object]) -> str | None:
                        "(a nick or name?)"}
     found = [f"{n} customer id(s) {shapes[k]}" for k, n in counts.items() if n]
     return "; ".join(found) or None
+
+
+def personal_id_reason_of_column(column) -> str | None:
+    """:func:`personal_id_reason` of a pyarrow text column (e.g. a stored table's
+    ``customer_id``) without a Python string per id: the ids that match the safe shape are
+    dropped in Arrow (RE2, whose ``$`` is stricter than Python's, so nothing unsafe is
+    dropped), the rest are screened by :func:`personal_id_reason` itself. Nulls are not ids.
+    Another column type: every value through :func:`personal_id_reason`.
+
+    >>> import pyarrow as pa
+    >>> personal_id_reason_of_column(pa.chunked_array([["C0001", None, "ann@example.com"]]))
+    '1 customer id(s) shaped like an e-mail address'
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = column.filter(pc.invert(pc.match_substring_regex(column, _SAFE.pattern)))
+    return personal_id_reason(column.to_pylist())
