@@ -54,7 +54,7 @@ from crm_experiments.stats.effects import (
     compare_ratios,
     lin_design,
 )
-from crm_experiments.stats.lin import LinDesign, _chunks, take
+from crm_experiments.stats.lin import LinDesign, _chunks, take, tsqr_r
 from crm_experiments.stats.result import Effect
 
 #: OLS needs this many rows in the smaller arm per parameter of one arm's fit (k slopes + 2)
@@ -153,10 +153,7 @@ def usable_columns(x: np.ndarray, treatment: np.ndarray, *,
             break
         mean, low, high = mean[keep], low[keep], high[keep]
         scale = np.maximum(high - mean, mean - low)
-        r = np.zeros((0, len(keep)))
-        for idx in _chunks(rows):
-            r = linalg.qr(np.vstack([r, (take(x, idx, keep) - mean) / scale]), mode="r",
-                          overwrite_a=True, check_finite=False)[0][:len(keep)]
+        r = tsqr_r(((take(x, idx, keep) - mean) / scale for idx in _chunks(rows)), len(keep))
         _, r, pivot = linalg.qr(r, mode="economic", pivoting=True)
         diag = np.abs(np.diag(r))
         rank = int((diag > diag.max() * 1e-9).sum()) if len(diag) else 0

@@ -94,6 +94,16 @@ def column_means(x: np.ndarray, rows: np.ndarray | None = None,
     return total / len(rows)
 
 
+def tsqr_r(blocks, p: int) -> np.ndarray:
+    """``R`` of the QR of row ``blocks`` (``m_i x p`` each) stacked, without stacking them
+    (TSQR: each block is factored under the ``R`` so far; at most ``p`` rows)."""
+    r = np.zeros((0, p))
+    for block in blocks:
+        r = linalg.qr(np.vstack([r, block]), mode="r", overwrite_a=True,
+                      check_finite=False)[0][:p]
+    return r
+
+
 class ChunkedOLS:
     """OLS with HC2 errors on ``n`` rows whose design is built chunk by chunk:
     ``design(start, stop)`` returns rows ``start:stop`` (``n x p`` in all). Factored once
@@ -102,10 +112,7 @@ class ChunkedOLS:
 
     def __init__(self, design, n: int, p: int):
         self.design, self.n, self.p = design, n, p
-        r = np.zeros((0, p))
-        for _, z in self.chunks():
-            r = linalg.qr(np.vstack([r, z]), mode="r", overwrite_a=True,
-                          check_finite=False)[0][:p]
+        r = tsqr_r((z for _, z in self.chunks()), p)
         # a column (nearly) in the span of the previous ones: |R_jj| tiny against its norm
         diag = np.abs(np.diag(r)) if len(r) == p else np.zeros(p)
         norms = np.sqrt((r**2).sum(axis=0)) if len(r) == p else np.ones(p)
@@ -113,6 +120,7 @@ class ChunkedOLS:
         self.r = r
         if self.singular:
             return
+        self.bread = self._solve(np.eye(p))  # (Z'Z)⁻¹, the same for every outcome
         self.inv_1mh = np.empty(n)
         for at, z in self.chunks():
             u = linalg.solve_triangular(r, z.T, trans="T", check_finite=False)
@@ -143,8 +151,7 @@ class ChunkedOLS:
             zw = z * (e * np.sqrt(self.inv_1mh[at:at + len(z)]))[:, None]
             meat += zw.T @ zw
         beta = beta + self._solve(ze)
-        bread = self._solve(np.eye(self.p))
-        return beta, bread @ meat @ bread
+        return beta, self.bread @ meat @ self.bread
 
 
 class _Arm(ChunkedOLS):
