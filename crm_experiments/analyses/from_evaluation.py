@@ -40,6 +40,15 @@ def stored_evaluation(folder: str | Path) -> StoredResult | None:
         return None
 
 
+def is_this_campaigns(evaluation, params: CampaignParams, horizon_days: int) -> bool:
+    """Whether ``evaluation`` (live or stored, or None) is the evaluation of ``params``'
+    campaign at ``horizon_days``: only then may a notebook take figures from it."""
+    if evaluation is None:
+        return False
+    s = evaluation.summary()
+    return s.get("campaign_id") == params.campaign_id and s.get("horizon_days") == horizon_days
+
+
 def evaluation_customers(evaluation, params: CampaignParams, horizon_days: int,
                          columns: Sequence[str] | None = None) -> pd.DataFrame | None:
     """The per-customer table of ``evaluation`` (live or stored) when it is this campaign's
@@ -47,10 +56,7 @@ def evaluation_customers(evaluation, params: CampaignParams, horizon_days: int,
     ``customer_id`` and those of them the table has (a stored table reads just these). A live
     evaluation's table comes as a new frame over the same columns (adding a column to it
     leaves the evaluation's as it was)."""
-    if evaluation is None:
-        return None
-    s = evaluation.summary()
-    if s.get("campaign_id") != params.campaign_id or s.get("horizon_days") != horizon_days:
+    if not is_this_campaigns(evaluation, params, horizon_days):
         return None
 
     def wanted(names) -> list[str] | None:

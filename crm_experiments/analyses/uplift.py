@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from crm_experiments.analyses.campaign import compare_campaign, costs_recorded, per_segment_effects
 from crm_experiments.analyses.economics import economics
-from crm_experiments.analyses.from_evaluation import evaluation_customers
+from crm_experiments.analyses.from_evaluation import evaluation_customers, is_this_campaigns
 from crm_experiments.analyses.result import ResultMixin, finite_metrics
 from crm_experiments.errors import AnalysisSkipped
 from crm_experiments.io.engine import collect
@@ -44,6 +44,8 @@ from crm_experiments.uplift.features import usable_features
 from crm_experiments.uplift.model import UpliftModel, UpliftResult, analyse_uplift
 
 ATTRIBUTES = ("gender", "province")
+#: :func:`segment_effects`' segment columns
+SEGMENT_COLUMNS = ("lifecycle_state", "tier", "gender", "province")
 BASE_FEATURES = ("lifecycle_state", "tier", "pre_orders", "pre_revenue", "pre_gross_profit",
                  "pre_converted")
 #: Below this many customers the model is smaller and the bootstrap shorter.
@@ -54,7 +56,7 @@ MIN_CUSTOMERS_PER_ARM = 40
 
 #: The per-customer columns the analysis reads when it takes the evaluation's money: the
 #: model's features and outcome, the segment table's columns and covariate, the ids.
-USED_COLUMNS = ("arm", "net_profit", COVARIATES["net_profit"], *BASE_FEATURES, "gender")
+USED_COLUMNS = ("arm", "net_profit", COVARIATES["net_profit"], *BASE_FEATURES, *SEGMENT_COLUMNS)
 
 
 def customer_table(shop: ShopData, params: CampaignParams, horizon: int, *,
@@ -94,8 +96,7 @@ def _ids(s: pd.Series) -> pa.Array:
 
 
 def segment_effects(customers: pd.DataFrame, params: CampaignParams,
-                    columns: tuple[str, ...] = ("lifecycle_state", "tier", "gender",
-                                                "province")) -> pd.DataFrame:
+                    columns: tuple[str, ...] = SEGMENT_COLUMNS) -> pd.DataFrame:
     """Net-profit effect of each arm within each value of each segment column (covariate
     adjusted, Holm over each column's family), from the evaluation layer. A column with fewer
     than two values (an import without tiers or genders) is left out: one group is the whole
@@ -271,10 +272,7 @@ def evaluation_money(evaluation, params: CampaignParams, horizon_days: int
     result) is this campaign's at this horizon; else None. Reading them back instead of
     comparing the arms again is what keeps the uplift page's money the report's without a
     second run of the regressions (two thirds of the uplift notebook's time at 1M customers)."""
-    if evaluation is None:
-        return None
-    s = evaluation.summary()
-    if s.get("campaign_id") != params.campaign_id or s.get("horizon_days") != horizon_days:
+    if not is_this_campaigns(evaluation, params, horizon_days):
         return None
     tables = evaluation.tables()
     if "economics" not in tables or "effects" not in tables:
