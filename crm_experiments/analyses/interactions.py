@@ -35,8 +35,7 @@ from crm_experiments.metrics.interactions import (
     ACTIVITY_KINDS,
     FEATURES,
     OUTCOMES,
-    participants_outside,
-    participation_table,
+    participation_by_kind,
 )
 from crm_experiments.metrics.orders import TimeLike
 from crm_experiments.params import CampaignParams
@@ -120,17 +119,27 @@ def interaction_comparison(orders: nw.LazyFrame, interactions: nw.LazyFrame, kin
                            alpha: float = 0.05) -> InteractionComparison:
     """Participants vs non-participants of ``kind`` in ``[start, end)`` on the outcomes in
     ``outcome_window`` (default the same window); always labelled observational."""
-    frame = collect(participation_table(orders, interactions, kind, start, end,
-                                        outcome_window=outcome_window,
-                                        lookback_days=lookback_days, customers=customers))
+    frame, outside = _participation(orders, interactions, (kind,), start, end,
+                                    outcome_window=outcome_window,
+                                    lookback_days=lookback_days, customers=customers)
     ow = outcome_window if outcome_window is not None else (start, end)
     return InteractionComparison(
         kind=kind, window=(pd.Timestamp(start), pd.Timestamp(end)),
         outcome_window=(pd.Timestamp(ow[0]), pd.Timestamp(ow[1])),
-        comparison=compare_observational(frame, treatment="participant", covariates=FEATURES,
+        comparison=compare_observational(frame, treatment=kind, covariates=FEATURES,
                                          outcomes=OUTCOMES, alpha=alpha),
-        participants_outside_population=participants_outside(
-            orders, interactions, kind, start, end, customers=customers))
+        participants_outside_population=outside[kind])
+
+
+def _participation(orders: nw.LazyFrame, interactions: nw.LazyFrame, kinds: tuple[str, ...],
+                   start: TimeLike, end: TimeLike, **options) -> tuple[pd.DataFrame,
+                                                                       dict[str, int]]:
+    """The population's rows of :func:`participation_by_kind` (one query for all ``kinds``)
+    and, per kind, the number of its participants outside the population."""
+    frame = collect(participation_by_kind(orders, interactions, kinds, start, end, **options))
+    inside = frame["in_population"].to_numpy() == 1
+    outside = {k: int((frame[k].to_numpy()[~inside] == 1).sum()) for k in kinds}
+    return frame[inside].reset_index(drop=True), outside
 
 
 def activity_comparisons(shop: ShopData, params: CampaignParams,
@@ -142,31 +151,29 @@ def activity_comparisons(shop: ShopData, params: CampaignParams,
     without participants are left out; those with fewer than :data:`MIN_PARTICIPANTS`
     participants or non-participants get their counts and no estimates. No customer bought
     before the sale (no history in the data): nobody to compare, an empty table and the note
-    ``note_interactions_no_history``."""
+    ``note_interactions_no_history``. Every activity comes from one engine query."""
     empty = pd.DataFrame(columns=list(COLUMNS))
     if not shop.has("interactions"):
         return empty, ("note_no_interactions",)
-    orders, interactions = shop["orders"], shop["interactions"]
     start, end = params.sale_start, params.sale_end
+    frame, outside = _participation(shop["orders"], shop["interactions"], ACTIVITY_KINDS,
+                                    start, end, outcome_window=window,
+                                    lookback_days=LOOKBACK_DAYS)
+    if frame.empty:  # the population (bought before the sale) is the same for every kind
+        return empty, ("note_interactions_no_history",)
     rows = []
     for kind in ACTIVITY_KINDS:
-        frame = collect(participation_table(orders, interactions, kind, start, end,
-                                            outcome_window=window,
-                                            lookback_days=LOOKBACK_DAYS))
-        if frame.empty:  # the population (bought before the sale) is the same for every kind
-            return empty, ("note_interactions_no_history",)
-        outside = participants_outside(orders, interactions, kind, start, end)
-        n1 = int(frame["participant"].sum())
-        if n1 + outside == 0:
+        n1 = int(frame[kind].sum())
+        if n1 + outside[kind] == 0:
             continue
         base = {"kind": kind, "participation_start": str(start.date()),
                 "participation_end": str((end - pd.Timedelta(days=1)).date()),
                 "n_participants": n1, "n_non_participants": len(frame) - n1,
-                "participants_outside": outside}
+                "participants_outside": outside[kind]}
         if min(n1, len(frame) - n1) < MIN_PARTICIPANTS:
             rows += [{**base, "outcome": outcome} for outcome in OUTCOMES]
             continue
-        r = compare_observational(frame, treatment="participant", covariates=FEATURES,
+        r = compare_observational(frame, treatment=kind, covariates=FEATURES,
                                   outcomes=OUTCOMES, alpha=params.alpha)
         rows += [{**base, **_outcome_row(r, outcome)} for outcome in OUTCOMES]
     if not rows:

@@ -59,16 +59,26 @@ def participation_table(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: 
                         customers: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Per customer of the population: ``customer_id, participant`` (0/1), the features of
     :data:`FEATURES` and the outcomes of :data:`OUTCOMES`."""
-    if kind not in INTERACTION_KINDS:
-        raise ValueError(f"unknown interaction kind {kind!r}; "
-                         f"one of {', '.join(INTERACTION_KINDS)}")
+    t = participation_by_kind(orders, interactions, (kind,), start, end,
+                              outcome_window=outcome_window, lookback_days=lookback_days,
+                              customers=customers)
+    return t.filter(nw.col("in_population") == 1).select(
+        "customer_id", nw.col(kind).alias("participant"), *FEATURES, *OUTCOMES)
+
+
+def participation_by_kind(orders: nw.LazyFrame, interactions: nw.LazyFrame,
+                          kinds: tuple[str, ...], start: TimeLike, end: TimeLike, *,
+                          outcome_window: tuple[TimeLike, TimeLike] | None = None,
+                          lookback_days: int = 365,
+                          customers: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """Every activity of ``kinds`` in one pass over the orders: per customer of the population
+    *or* taking part in one of them, ``customer_id``, ``in_population`` (0/1), one 0/1 column
+    per kind (named after it: took part in ``[start, end)``), the features of :data:`FEATURES`
+    and the outcomes of :data:`OUTCOMES`. The rows with ``in_population == 0`` are the
+    participants outside the population (:func:`participants_outside`)."""
     s = pd.Timestamp(start)
     o_start, o_end = outcome_window if outcome_window is not None else (start, end)
     p = purchases(orders).with_columns(_rev=net_revenue())
-
-    part = _participants(interactions, kind, start, end).with_columns(
-        participant=nw.lit(1, dtype=nw.Int64))
-    pop = _population(p, s, customers)
 
     pre = p.filter(in_window("created_at", s - pd.Timedelta(days=lookback_days), s))
     pre = pre.group_by("customer_id").agg(
@@ -78,13 +88,12 @@ def participation_table(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: 
     post = post.group_by("customer_id").agg(nw.len().alias("_n"),
                                             nw.col("_rev").sum().alias("revenue"))
 
-    t = (pop.join(part, on="customer_id", how="left")
+    t = (_flags(p, interactions, kinds, start, end, customers)
          .join(pre, on="customer_id", how="left")
          .join(post, on="customer_id", how="left"))
     recency = (nw.lit(epoch_seconds_of(s)) - epoch_seconds("_last")) / 86400.0
     return t.select(
-        "customer_id",
-        nw.col("participant").fill_null(0),
+        "customer_id", "in_population", *kinds,
         recency.cast(nw.Float64).fill_null(float(lookback_days)).alias("recency_days"),
         nw.col("frequency").fill_null(0).cast(nw.Float64),
         (nw.col("_mon").fill_null(0.0).cast(nw.Float64) + 1.0).log().alias("log_monetary"),
@@ -94,19 +103,29 @@ def participation_table(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: 
     )
 
 
-def _participants(interactions: nw.LazyFrame, kind: str, start: TimeLike,
-                  end: TimeLike) -> nw.LazyFrame:
-    """Distinct ``customer_id`` with an interaction of ``kind`` in ``[start, end)``."""
-    i = interactions.filter((nw.col("kind") == kind) & in_window("at", start, end))
-    return i.select("customer_id").unique()
-
-
-def _population(p: nw.LazyFrame, start: pd.Timestamp,
-                customers: nw.LazyFrame | None) -> nw.LazyFrame:
-    pop = p.filter(nw.col("created_at") < ts(start)).select("customer_id")
+def _flags(p: nw.LazyFrame, interactions: nw.LazyFrame, kinds: tuple[str, ...],
+           start: TimeLike, end: TimeLike, customers: nw.LazyFrame | None) -> nw.LazyFrame:
+    """``customer_id, in_population, *kinds`` (0/1 each) for every customer of the population
+    (a purchase ``p`` before ``start``, or listed in ``customers``) or taking part in one of
+    ``kinds`` in ``[start, end)``: one aggregation over the union of the three."""
+    unknown = [k for k in kinds if k not in INTERACTION_KINDS]
+    if unknown:
+        raise ValueError(f"unknown interaction kind {unknown[0]!r}; "
+                         f"one of {', '.join(INTERACTION_KINDS)}")
+    one, zero = nw.lit(1, dtype=nw.Int64), nw.lit(0, dtype=nw.Int64)
+    known = p.filter(nw.col("created_at") < ts(start)).select("customer_id")
     if customers is not None:
-        pop = nw.concat([pop, customers.select("customer_id")], how="vertical")
-    return pop.unique()
+        known = nw.concat([known, customers.select("customer_id")], how="vertical")
+    took_part = interactions.filter(nw.col("kind").is_in(list(kinds))
+                                    & in_window("at", start, end))
+    rows = nw.concat([
+        known.select("customer_id", one.alias("in_population"),
+                     *(zero.alias(k) for k in kinds)),
+        took_part.select("customer_id", zero.alias("in_population"),
+                         *((nw.col("kind") == k).cast(nw.Int64).alias(k) for k in kinds)),
+    ], how="vertical")
+    return rows.group_by("customer_id").agg(
+        nw.col("in_population").max(), *(nw.col(k).max() for k in kinds))
 
 
 def participants_outside(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind: str,
@@ -114,7 +133,6 @@ def participants_outside(orders: nw.LazyFrame, interactions: nw.LazyFrame, kind:
                          customers: nw.LazyFrame | None = None) -> int:
     """Participants of ``kind`` in ``[start, end)`` outside the population of
     :func:`participation_table` (no purchase before ``start``, no member record)."""
-    outside = _participants(interactions, kind, start, end).join(
-        _population(purchases(orders), pd.Timestamp(start), customers), on="customer_id",
-        how="anti")
+    flags = _flags(purchases(orders), interactions, (kind,), start, end, customers)
+    outside = flags.filter((nw.col("in_population") == 0) & (nw.col(kind) == 1))
     return int(scalar(outside.select(nw.len())))

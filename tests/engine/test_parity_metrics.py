@@ -157,6 +157,9 @@ CASES = {
     "interactions.participation_table(customers)": lambda s, p:
         interactions.participation_table(s["orders"], s["interactions"], "sign_in",
                                          *_window(p), customers=_groups(s, p)),
+    "interactions.participation_by_kind": lambda s, p: interactions.participation_by_kind(
+        s["orders"], s["interactions"], interactions.ACTIVITY_KINDS, p.sale_start, p.sale_end,
+        outcome_window=_window(p)),
     "interactions.participants_outside": lambda s, p: interactions.participants_outside(
         s["orders"], s["interactions"], "sign_in", *_window(p), customers=_groups(s, p)),
     # metrics.lifecycle

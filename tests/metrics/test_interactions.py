@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from crm_experiments.io.engine import collect
-from crm_experiments.metrics.interactions import participants_outside, participation_table
+from crm_experiments.metrics.interactions import (
+    participants_outside,
+    participation_by_kind,
+    participation_table,
+)
 from tests.metrics.conftest import orders_frame
 
 START, END = pd.Timestamp("2025-11-01"), pd.Timestamp("2025-11-12")
@@ -77,3 +81,24 @@ def test_participants_outside_the_population(con):
     members = con.from_pandas(pd.DataFrame({"customer_id": list("ABCDE")}))
     assert participants_outside(orders, inter, "sign_in", START, END, customers=members) == 0
     assert participants_outside(orders, inter, "lottery", START, END) == 0  # C bought before
+
+
+def test_every_kind_in_one_table(con):
+    orders = con.from_pandas(orders_frame(ROWS))
+    inter = con.from_pandas(_interactions(INTERACTIONS))
+    t = collect(participation_by_kind(orders, inter, ("sign_in", "lottery"), START, END))
+    t = t.set_index("customer_id").sort_index()
+    # the population A, B, C and D, a participant outside it
+    assert t["in_population"].to_dict() == {"A": 1, "B": 1, "C": 1, "D": 0}
+    assert t["sign_in"].to_dict() == {"A": 1, "B": 0, "C": 0, "D": 1}
+    assert t["lottery"].to_dict() == {"A": 0, "B": 0, "C": 1, "D": 0}
+    # the population's rows are each kind's participation table
+    for kind in ("sign_in", "lottery"):
+        one = collect(participation_table(orders, inter, kind, START, END))
+        one = one.set_index("customer_id").sort_index()
+        inside = t[t["in_population"] == 1]
+        assert one["participant"].tolist() == inside[kind].tolist()
+        pd.testing.assert_frame_equal(one.drop(columns="participant"),
+                                      inside[one.columns.drop("participant")])
+    with pytest.raises(ValueError, match="unknown interaction kind 'dance'"):
+        participation_by_kind(orders, inter, ("sign_in", "dance"), START, END)

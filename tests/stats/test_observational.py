@@ -11,6 +11,7 @@ from crm_experiments.stats.observational import (
     att_weights,
     balance_table,
     compare_observational,
+    weighted_difference,
 )
 
 START, END = pd.Timestamp("2025-11-01"), pd.Timestamp("2025-11-12")
@@ -122,3 +123,21 @@ def test_a_covariate_without_spread_is_left_out_of_the_propensity_model(simulate
     assert r.covariates == FEATURES
     assert r.balance.loc["constant", "smd_after"] == 0.0
     assert list(r.effects.index.get_level_values("outcome").unique()) == ["converted"]
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.1])
+def test_weighted_difference_is_statsmodels_wls_hc1(alpha):
+    """The closed form against statsmodels' WLS with HC1 errors, unweighted and weighted."""
+    from statsmodels.regression.linear_model import WLS
+
+    rng = np.random.default_rng(3)
+    n = 3_000
+    treat = (rng.uniform(size=n) < 0.3).astype(float)
+    y = rng.lognormal(size=n) * (rng.uniform(size=n) < 0.4) + 0.2 * treat
+    for w in (np.ones(n), att_weights(treat, rng.uniform(0.05, 0.9, n))):
+        got = weighted_difference(y, treat, w, alpha)
+        fit = WLS(y, np.column_stack([np.ones(n), treat]), weights=w).fit(cov_type="HC1")
+        lo, hi = fit.conf_int(alpha=alpha)[1]
+        want = {"estimate": fit.params[1], "se": fit.bse[1], "ci_low": lo, "ci_high": hi,
+                "p_value": fit.pvalues[1]}
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
