@@ -553,7 +553,7 @@ def evaluate(params: CampaignParams, horizon_days: int, shop: ShopData | None = 
     if customers.empty:
         raise CrmError(f"{shop.data_dir}: no customer is assigned to campaign "
                        f"'{params.campaign_id}' in the assignments table")
-    unknown = sorted(set(customers["arm"]) - set(params.arm_names))
+    unknown = sorted(set(customers["arm"].unique()) - set(params.arm_names))
     if unknown:
         raise CrmError(f"{shop.data_dir}: assignments use arms {unknown} that "
                        f"params do not declare ({list(params.arm_names)})")
