@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.regression.linear_model import OLS
 
+from crm_experiments.stats.arms import ArmCodes
 from crm_experiments.stats.lin import ChunkedOLS
 from crm_experiments.stats.result import Effect
 
@@ -190,15 +191,16 @@ def interaction_test(df: pd.DataFrame, arm_col: str, control: str, metric: str,
                          f"{', '.join(map(str, df.columns))}")
     if df[cols].isna().any().any():
         raise ValueError(f"missing values in {', '.join(c for c in cols if df[c].isna().any())}")
-    labels = df[arm_col].astype(str).to_numpy()
+    arms = ArmCodes(df[arm_col])
     control = str(control)
-    if control not in labels:
+    if control not in arms:
         raise ValueError(f"control arm '{control}' not found in column '{arm_col}'")
     out = []
-    for arm in sorted(set(labels) - {control}):
-        keep = (labels == arm) | (labels == control)
-        sub = df.loc[keep, cols]
-        treated = labels[keep] == arm
+    for arm in [a for a in arms.names if a != control]:
+        on = arms.rows(arm)
+        keep = on | arms.rows(control)
+        sub = df.loc[keep, cols[1:]]
+        treated = on[keep]
         codes, levels = pd.factorize(sub[segment_col].astype(str), sort=True)
         k = len(levels)
         if k < 2:

@@ -47,6 +47,7 @@ from crm_experiments.stats.adjustment import (  # noqa: F401 (lin_identified: pu
     lin_identified,
 )
 from crm_experiments.stats.aggr import MomentStats
+from crm_experiments.stats.arms import ArmCodes
 from crm_experiments.stats.effects import (
     compare_cuped,
     compare_means,
@@ -222,23 +223,15 @@ def compare_arms(df: pd.DataFrame, *, arm: str, control: str, metrics: Sequence[
     if df[arm].isna().any():
         raise TableError(f"{source}: arm column '{arm}' has {int(df[arm].isna().sum())} "
                          "missing value(s)")
-    # the arms as integer codes (first appearance order): comparing millions of Python
-    # strings per arm and metric cost more than the statistics
-    codes, uniques = pd.factorize(df[arm].astype(str))
-    code_of = {str(u): i for i, u in enumerate(uniques)}
-    arms = sorted(code_of)
-
-    def rows_of(a: str) -> np.ndarray:
-        return codes == code_of[a]
-
+    arm_codes = ArmCodes(df[arm])
+    codes, rows_of, arms = arm_codes.codes, arm_codes.rows, arm_codes.names
     control = str(control)
     if control not in arms:
         raise TableError(f"{source}: control arm '{control}' not found in column '{arm}'; "
                          f"arms are {', '.join(arms)}")
     if len(arms) < 2:
         raise TableError(f"{source}: column '{arm}' has only the control arm '{control}'")
-    tally = np.bincount(codes, minlength=len(code_of))
-    counts = {a: int(tally[code_of[a]]) for a in arms}
+    counts = {a: arm_codes.count(a) for a in arms}
     small = [a for a, n in counts.items() if n < 2]
     if small:
         raise TableError(f"{source}: arm(s) {', '.join(small)} have fewer than 2 rows "

@@ -83,6 +83,9 @@ def test_did_equals_welch_on_changes_and_long_panel_ols():
     welch_se = np.sqrt(change[t].var(ddof=1) / t.sum() + change[~t].var(ddof=1) / (~t).sum())
     assert e.se == pytest.approx(welch_se, rel=1e-10)
     assert e.method == "did_change_ols_hc2" and e.arm == "coupon"
+    hc2 = sm.OLS(change, sm.add_constant(t.astype(float))).fit(cov_type="HC2")
+    assert [e.estimate, e.se, e.ci_low, e.ci_high, e.p_value] == pytest.approx(
+        [hc2.params[1], hc2.bse[1], *hc2.conf_int(0.05)[1], hc2.pvalues[1]], rel=1e-10)
     assert e.estimate == pytest.approx(e.mean_arm - e.mean_control)
     assert e.rel_estimate == pytest.approx(e.mean_arm / e.mean_control - 1)
     n = len(pre)
