@@ -13,30 +13,43 @@ every earlier member).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 
 from crm_experiments.params import ShopHoldout
 
 _SEP = "\x1f"
 _SCALE = float(2 ** 64)
+#: ``u(id)``'s 64-bit integer: the first 16 hex digits of DuckDB's SHA-256 (of the UTF-8 text)
+_FIRST8 = "SELECT ('0x' || substr(sha256($salt || id), 1, 16))::UBIGINT AS u FROM ids"
+
+
+def _as_text(customer_ids: Iterable[object]) -> pa.Array:
+    """The ids as an Arrow string array, each id as ``str(id)`` (zero-copy for a column of
+    text; other values, and missing ones, through Python's ``str``)."""
+    values = customer_ids if hasattr(customer_ids, "__len__") else list(customer_ids)
+    try:
+        text = pa.array(values, type=pa.large_string())
+        if text.null_count == 0:
+            return text
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    return pa.array([str(c) for c in values], type=pa.large_string())
 
 
 def holdout_position(salt: str, customer_ids: Iterable[object]) -> np.ndarray:
-    """``u(id)`` in [0, 1) per customer id (module docstring); ids are taken as text."""
-    # the salt's hash state is computed once and copied per id (2-3x faster than hashing
-    # salt + id anew: ~0.7 s per million ids); the 8-byte prefixes are read in one go
-    base = hashlib.sha256((salt + _SEP).encode("utf-8"))
+    """``u(id)`` in [0, 1) per customer id (module docstring); ids are taken as text.
 
-    def first8(c) -> bytes:
-        h = base.copy()
-        h.update(str(c).encode("utf-8"))
-        return h.digest()[:8]
-
-    raw = b"".join(map(first8, customer_ids))
-    return np.frombuffer(raw, dtype=">u8").astype("float64") / _SCALE
+    Hashed by DuckDB over an Arrow array of the ids, in parallel: 10M ids took tens of
+    seconds with :mod:`hashlib` per id (0.7 s per million at best), about 7x less here;
+    tests/io/test_holdout.py checks it against :mod:`hashlib`."""
+    with duckdb.connect() as con:
+        con.register("ids", pa.table({"id": _as_text(customer_ids)}))
+        u = con.execute(_FIRST8, {"salt": salt + _SEP}).fetchnumpy()["u"]
+    return np.asarray(u, dtype=np.uint64).astype("float64") / _SCALE
 
 
 def holdout_members(holdout: ShopHoldout, customer_ids: Iterable[object]) -> np.ndarray:

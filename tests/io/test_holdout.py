@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import pandas as pd
 
 from crm_experiments.cli import main
 from crm_experiments.io.exports.pseudonymise import KEY_ENV, Pseudonymiser
-from crm_experiments.io.holdout import holdout_members
+from crm_experiments.io.holdout import holdout_members, holdout_position
 from crm_experiments.params import load_params
 from tests.conftest import write_params
 
@@ -58,3 +61,23 @@ def test_lists_holdout_needs_the_section(tmp_path, monkeypatch, capsys):
     assert main(["lists", "--source", "taobao", "--data", str(data), "--campaign-id", "c1",
                  "--arm", f"control={lst}", "--holdout", str(params)]) == 2
     assert "shop_holdout" in capsys.readouterr().err
+
+
+def _hashlib_position(salt: str, ids) -> np.ndarray:
+    """The module docstring's rule with hashlib, id by id: the independent computation."""
+    out = []
+    for c in ids:
+        digest = hashlib.sha256((salt + "\x1f" + str(c)).encode("utf-8")).digest()
+        out.append(int.from_bytes(digest[:8], "big") / 2**64)
+    return np.array(out)
+
+
+def test_positions_are_the_sha256_rule_in_order_on_many_ids():
+    # more rows than one DuckDB row group (122,880): scanned in parallel, kept in order
+    ids = [f"C{i:08d}" for i in range(300_000)] + ["", "买家_é", "a\x1fb", " x "]
+    got = holdout_position("model-sample:7", pd.Index(ids, dtype="str"))
+    assert np.array_equal(got, _hashlib_position("model-sample:7", ids))
+    # any iterable, and values that are not text, as str(value)
+    odd = [12, 3.5, None, "C1"]
+    assert np.array_equal(holdout_position("s", iter(odd)), _hashlib_position("s", odd))
+    assert holdout_position("s", []).shape == (0,)
