@@ -46,7 +46,7 @@ from statsmodels.regression.linear_model import OLS
 
 from crm_experiments.stats.aggr import MomentStats
 from crm_experiments.stats.arms import ArmCodes
-from crm_experiments.stats.effects import compare_means, fieller
+from crm_experiments.stats.effects import _interval, compare_means, fieller
 from crm_experiments.stats.result import Effect
 
 NOT_CAUSAL = ("Before/after comparison without a control group: NOT a causal effect of the "
@@ -189,10 +189,8 @@ def _dummy_ols_hc2(y: np.ndarray, t: np.ndarray, alpha: float
     y1, y0 = y[t], y[~t]
     slope = float(y1.mean() - y0.mean())
     se = math.sqrt(y1.var(ddof=1) / len(y1) + y0.var(ddof=1) / len(y0))
-    half = float(stats.norm.ppf(1 - alpha / 2)) * se
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = float(2 * stats.norm.sf(abs(np.float64(slope) / se)))
-    return slope, se, slope - half, slope + half, p_value
+    low, high, p_value = _interval(slope, se, math.inf, alpha)
+    return slope, se, float(low), float(high), float(p_value)
 
 
 def difference_in_differences(y_pre, y_post, treatment, *, alpha: float = 0.05, cluster=None,

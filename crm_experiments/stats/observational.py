@@ -48,9 +48,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.tools.tools import add_constant
+
+from crm_experiments.stats.effects import _interval
 
 #: Balance threshold on the absolute standardised mean difference after weighting.
 BALANCED_SMD = 0.1
@@ -141,11 +142,9 @@ def weighted_difference(y: np.ndarray, treat: np.ndarray, w: np.ndarray,
         var += float(np.square(wg * (yg - mean)).sum()) / total**2
         means.append(mean)
     estimate, se = means[0] - means[1], math.sqrt(n / (n - 2) * var)
-    half = float(stats.norm.ppf(1 - alpha / 2)) * se
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = float(2 * stats.norm.sf(abs(np.float64(estimate) / se)))
-    return {"estimate": estimate, "se": se, "ci_low": estimate - half,
-            "ci_high": estimate + half, "p_value": p_value}
+    low, high, p_value = _interval(estimate, se, math.inf, alpha)
+    return {"estimate": estimate, "se": se, "ci_low": float(low), "ci_high": float(high),
+            "p_value": float(p_value)}
 
 
 def _smd(a: np.ndarray, b: np.ndarray, wb: np.ndarray | None, sd: float) -> float:

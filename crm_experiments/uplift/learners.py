@@ -83,7 +83,8 @@ def default_model(kind: str, *, max_iter: int = 150, categorical_mask=None,
 #: Predictions for at least this many rows use every core whatever ``n_threads`` says: they
 #: split by rows, so threads do not fight over small parallel regions as fits do (predicting
 #: 2M rows with 150 trees on the 2-core machine: 12.6-13.1 s on one thread, 6.3-6.8 s on two;
-#: the same numbers).
+#: the same numbers). The threshold itself was chosen, not measured: well above the fits'
+#: few thousand rows, well below a large shop's millions.
 PARALLEL_PREDICT_ROWS = 100_000
 
 
